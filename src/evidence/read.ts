@@ -1,0 +1,172 @@
+// Entry points for evidence: detect a file's format (or take --format), stream it through the
+// right adapter, and hand back rows plus the diagnostics gathered on the way.
+import { open } from "node:fs/promises";
+import { Diagnostics } from "./problems.ts";
+import { InputError } from "./errors.ts";
+import { readLines, type LineOptions } from "./lines.ts";
+import { parseJsonLine } from "./json.ts";
+import type { MetricPoint, TrajectoryRow } from "./schemas.ts";
+import { metricsJsonl } from "./formats/metrics.ts";
+import { trajectoryJsonl } from "./formats/trajectory.ts";
+import { agentLoopJsonl, type AgentLoopInfo } from "./formats/agent-loop.ts";
+import { resultsTsv, type TsvInfo } from "./formats/results-tsv.ts";
+import { LOG_PRESETS, logLines, logPattern, type LogInfo, type LogPattern } from "./formats/log.ts";
+import type { TrajectoryOptions } from "./formats/options.ts";
+
+export const TRAJECTORY_FORMATS = ["trajectory", "agent-loop", "results-tsv"] as const;
+export const METRICS_FORMATS = ["metrics", "log"] as const;
+export const FORMATS = [...TRAJECTORY_FORMATS, ...METRICS_FORMATS] as const;
+export type TrajectoryFormat = (typeof TRAJECTORY_FORMATS)[number];
+export type MetricsFormat = (typeof METRICS_FORMATS)[number];
+export type EvidenceFormat = (typeof FORMATS)[number];
+
+export function isTrajectoryFormat(f: EvidenceFormat): f is TrajectoryFormat {
+  return (TRAJECTORY_FORMATS as readonly string[]).includes(f);
+}
+
+export interface ReadOptions extends TrajectoryOptions, LineOptions {
+  /** Skip detection. */
+  format?: EvidenceFormat;
+  /** For `log`: a preset name or a regex with named groups (step, loss, val_loss, …). */
+  logPreset?: string;
+  logRegex?: string;
+}
+
+export interface Detected {
+  format: EvidenceFormat;
+  /** For logs: the pattern that matched. */
+  log?: LogPattern;
+}
+
+const SNIFF_BYTES = 64 * 1024;
+const SNIFF_LINES = 200;
+
+/** Decide the format from the first lines; throws InputError when nothing fits. */
+export async function detectFormat(file: string, options: Pick<ReadOptions, "logPreset" | "logRegex"> = {}): Promise<Detected> {
+  const head = await readHead(file);
+  const lines = head.split(/\r?\n/).slice(0, SNIFF_LINES);
+  const firstIdx = lines.findIndex((l) => l.trim() !== "");
+  const first = lines[firstIdx];
+  if (first === undefined) throw new InputError(file, 1, "file", "is empty; expected evidence (trajectory JSONL, results.tsv, metrics JSONL or a training log)");
+  if (options.logPreset !== undefined || options.logRegex !== undefined) return { format: "log", log: patternOf(options) };
+  if (first.trimStart().startsWith("{")) {
+    const parsed = parseJsonLine(first);
+    // A first line that does not parse (cut short by the sniff window, or broken) is judged by the
+    // keys it shows, so the reader can then report the real problem with its line and field.
+    const keys = parsed.ok ? (parsed.value !== null && typeof parsed.value === "object" ? Object.keys(parsed.value) : []) : keysIn(first);
+    const has = (k: string): boolean => keys.includes(k);
+    if (has("_meta") || (has("iter") && has("candidate_cfg"))) return { format: "agent-loop" };
+    if (has("step")) return { format: "metrics" };
+    if (has("status") && (has("config") || has("id"))) return { format: "trajectory" };
+    if (!parsed.ok) throw new InputError(file, firstIdx + 1, parsed.field, parsed.message);
+    throw new InputError(file, firstIdx + 1, "format", "a JSON line, but not one of ours: metrics lines have step and loss, trajectory rows have id, config and status, agent-loop logs start with _meta; pass --format to say which");
+  }
+  if (first.includes("\t")) return { format: "results-tsv" };
+  for (const name of Object.keys(LOG_PRESETS)) {
+    const pattern = logPattern({ preset: name });
+    if (lines.some((l) => pattern.regex.test(l))) return { format: "log", log: pattern };
+  }
+  throw new InputError(file, firstIdx + 1, "format", `cannot tell the format from ${JSON.stringify(first.slice(0, 60))}; pass --format (${FORMATS.join(", ")}) or --log-regex`);
+}
+
+/** Top-level-looking keys of a JSON object prefix (good enough to pick a format). */
+function keysIn(prefix: string): string[] {
+  return [...prefix.matchAll(/"([A-Za-z_][A-Za-z0-9_]*)"\s*:/g)].map((m) => m[1] ?? "");
+}
+
+function patternOf(options: Pick<ReadOptions, "logPreset" | "logRegex">): LogPattern {
+  return logPattern({ preset: options.logPreset, regex: options.logRegex });
+}
+
+async function readHead(file: string): Promise<string> {
+  let fh;
+  try {
+    fh = await open(file, "r");
+  } catch (err) {
+    throw new InputError(file, 0, "file", describeOpenError(err), { cause: err });
+  }
+  try {
+    const buf = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, SNIFF_BYTES, 0);
+    return new TextDecoder("utf-8").decode(buf.subarray(0, bytesRead));
+  } catch (err) {
+    throw new InputError(file, 0, "file", describeOpenError(err), { cause: err });
+  } finally {
+    await fh.close();
+  }
+}
+
+function describeOpenError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EISDIR") return "is a directory, expected a file";
+  if (code === "EACCES") return "permission denied";
+  return (err as Error).message;
+}
+
+export interface TrajectoryRead {
+  format: TrajectoryFormat;
+  diag: Diagnostics;
+  rows: AsyncGenerator<TrajectoryRow[]>;
+  agentLoop?: AgentLoopInfo;
+  tsv?: TsvInfo;
+}
+
+export interface MetricsRead {
+  format: MetricsFormat;
+  diag: Diagnostics;
+  points: AsyncGenerator<MetricPoint[]>;
+  log?: LogInfo;
+}
+
+export type EvidenceRead = ({ kind: "trajectory" } & TrajectoryRead) | ({ kind: "metrics" } & MetricsRead);
+
+/** Open any evidence file; stream `rows`/`points`, then read `diag` once the stream is done. */
+export async function openEvidence(file: string, options: ReadOptions = {}): Promise<EvidenceRead> {
+  const detected: Detected = options.format !== undefined ? { format: options.format } : await detectFormat(file, options);
+  const diag = new Diagnostics(file);
+  const lines = readLines(file, diag, options);
+  switch (detected.format) {
+    case "trajectory":
+      return { kind: "trajectory", format: "trajectory", diag, rows: trajectoryJsonl(lines, diag, options) };
+    case "agent-loop": {
+      const agentLoop: AgentLoopInfo = { decisions: {} };
+      return { kind: "trajectory", format: "agent-loop", diag, agentLoop, rows: agentLoopJsonl(lines, diag, options, agentLoop) };
+    }
+    case "results-tsv": {
+      const tsv: TsvInfo = { columns: [], metricColumns: [] };
+      return { kind: "trajectory", format: "results-tsv", diag, tsv, rows: resultsTsv(lines, diag, options, tsv) };
+    }
+    case "metrics":
+      return { kind: "metrics", format: "metrics", diag, points: metricsJsonl(lines, diag) };
+    case "log": {
+      const log: LogInfo = { pattern: "", ignoredLines: 0 };
+      const pattern = detected.log ?? patternOf(options);
+      return { kind: "metrics", format: "log", diag, log, points: logLines(lines, diag, pattern, log) };
+    }
+    default:
+      return assertNever(detected.format);
+  }
+}
+
+export function assertNever(x: never): never {
+  throw new Error(`unexpected value ${String(x)}`);
+}
+
+/** Read a whole trajectory into memory (trajectories are small: one row per candidate). */
+export async function loadTrajectory(file: string, options: ReadOptions = {}): Promise<TrajectoryRead & { all: TrajectoryRow[] }> {
+  const ev = await openEvidence(file, options);
+  if (ev.kind !== "trajectory") throw new InputError(file, 1, "format", `expected a Phase 1 trajectory, got ${ev.format} (a loss curve)`);
+  const all: TrajectoryRow[] = [];
+  for await (const batch of ev.rows) all.push(...batch);
+  return { ...ev, all };
+}
+
+/** Read a whole curve into memory (Phase 2 curves are ~1,000 points; cloud streams ~100K). */
+export async function loadMetrics(file: string, options: ReadOptions = {}): Promise<MetricsRead & { all: MetricPoint[] }> {
+  const ev = await openEvidence(file, options);
+  if (ev.kind !== "metrics") throw new InputError(file, 1, "format", `expected a loss curve, got ${ev.format} (a Phase 1 trajectory)`);
+  const all: MetricPoint[] = [];
+  for await (const batch of ev.points) for (const p of batch) all.push(p);
+  return { ...ev, all };
+}

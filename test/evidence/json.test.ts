@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { parseJsonLine } from "../../src/evidence/json.ts";
+
+describe("parseJsonLine", () => {
+  it("parses plain JSON on the fast path", () => {
+    expect(parseJsonLine('{"step":1,"loss":2.5}')).toEqual({ ok: true, value: { step: 1, loss: 2.5 }, nonFiniteTokens: false });
+  });
+
+  it("accepts Python's NaN, Infinity and -Infinity tokens outside strings only", () => {
+    const r = parseJsonLine('{"a":NaN,"b":Infinity,"c":-Infinity,"d":"NaN Infinity","e":[NaN]}');
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const v = r.value as Record<string, unknown>;
+    expect(v["a"]).toBeNaN();
+    expect(v["b"]).toBe(Infinity);
+    expect(v["c"]).toBe(-Infinity);
+    expect(v["d"]).toBe("NaN Infinity");
+    expect((v["e"] as number[])[0]).toBeNaN();
+    expect(r.nonFiniteTokens).toBe(true);
+  });
+
+  it("does not mistake an escaped quote for the end of a string", () => {
+    expect(parseJsonLine('{"x":"a\\"NaN","y":NaN}')).toMatchObject({ ok: true, value: { x: 'a"NaN' } });
+  });
+
+  it.each([
+    ['{"step": 1, "loss": 1.2.3}', "json", /column 24/],
+    ['{"step": 1, "loss": "1.2}', "json", /unterminated string/],
+    ['{"step": 1, "lo', "json", /unterminated string|ends early/],
+    ['{"step": 1, "loss": 2', "json", /ends early/],
+    ["", "json", /empty line/],
+    ["nan", "json", /unexpected character/],
+    ['{"a":NaN,"b":1e999}', "b", /overflows/],
+  ])("rejects %j naming field %s", (text, field, message) => {
+    const r = parseJsonLine(text);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.field).toBe(field);
+    expect(r.message).toMatch(message);
+    expect(r.message).not.toContain("\n");
+  });
+});
