@@ -103,6 +103,7 @@ export type SchemaName = keyof typeof SCHEMAS;
 /** JSON Schema (draft 2020-12) of one of our formats. */
 export function jsonSchemaOf(name: SchemaName): Record<string, unknown> {
   return z.toJSONSchema(SCHEMAS[name], {
+    io: "input",
     unrepresentable: "any",
     override: (ctx) => {
       // JSON has no NaN/Infinity: a union with z.nan() is our metric number; publish it as

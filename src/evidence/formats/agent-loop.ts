@@ -7,6 +7,7 @@ import { firstIssue } from "../issues.ts";
 import { configHash } from "../hash.ts";
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
+import { JsonLineParser } from "../json.ts";
 import { objectLine, overflowedKey, reportOverflow } from "./common.ts";
 import type { TrajectoryOptions } from "./options.ts";
 
@@ -59,6 +60,7 @@ function iterationStatus(stage: string, evalOk: boolean | null | undefined, hasV
 }
 
 export async function* agentLoopJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnostics, options: TrajectoryOptions, info: AgentLoopInfo): AsyncGenerator<TrajectoryRow[]> {
+  const json = new JsonLineParser();
   let baselineCfg: Record<string, unknown> | undefined;
   let sawHeader = false;
   const seen = new Map<number, number>();
@@ -67,9 +69,9 @@ export async function* agentLoopJsonl(batches: AsyncIterable<LineBatch>, diag: D
     const n = batch.lines.length;
     for (let i = 0; i < n; i++) {
       const line = batch.first + i;
-      const obj = objectLine(batch.lines[i] ?? null, line, batch, i === n - 1, diag);
+      const obj = objectLine(json, batch.lines[i] ?? null, line, batch, i === n - 1, diag);
       if (obj === undefined) continue;
-      const v = obj.value;
+      const v = obj;
       if (!sawHeader) {
         sawHeader = true;
         if (!("_meta" in v)) {
@@ -82,7 +84,7 @@ export async function* agentLoopJsonl(batches: AsyncIterable<LineBatch>, diag: D
           diag.error(line, field, message);
           continue;
         }
-        const bad = overflowedKey(r.data, ["baseline_val_bpb"], obj.nonFiniteTokens);
+        const bad = overflowedKey(r.data, ["baseline_val_bpb"], json.nonFiniteTokens);
         if (bad !== undefined) {
           reportOverflow(diag, line, bad);
           continue;
@@ -112,7 +114,7 @@ export async function* agentLoopJsonl(batches: AsyncIterable<LineBatch>, diag: D
         continue;
       }
       const d = r.data;
-      const bad = overflowedKey(d, ["val_bpb"], obj.nonFiniteTokens);
+      const bad = overflowedKey(d, ["val_bpb"], json.nonFiniteTokens);
       if (bad !== undefined) {
         reportOverflow(diag, line, bad);
         continue;

@@ -1,7 +1,7 @@
 // Small pieces every adapter shares: step ordering, JSON-object lines and the number syntax of logs.
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
-import { parseJsonLine, overflow } from "../json.ts";
+import { JsonLineParser, overflow } from "../json.ts";
 import { show } from "../issues.ts";
 
 /** Steps must strictly increase within one series (a tag, or a log's train/val stream). */
@@ -11,35 +11,40 @@ export class StepOrder {
   /** Returns why `step` is out of order, or undefined. */
   check(key: string, step: number, line: number): string | undefined {
     const prev = this.last.get(key);
-    this.last.set(key, { step, line });
-    if (prev === undefined || step > prev.step) return undefined;
-    const where = key ? ` in series "${key}"` : "";
-    return step === prev.step
-      ? `duplicate step ${step}${where} (also on line ${prev.line})`
-      : `step ${step} goes backwards${where} (line ${prev.line} had step ${prev.step}); steps must increase`;
+    if (prev === undefined) {
+      this.last.set(key, { step, line });
+      return undefined;
+    }
+    const ok = step > prev.step;
+    const why = ok
+      ? undefined
+      : step === prev.step
+        ? `duplicate step ${step}${key ? ` in series "${key}"` : ""} (also on line ${prev.line})`
+        : `step ${step} goes backwards${key ? ` in series "${key}"` : ""} (line ${prev.line} had step ${prev.step}); steps must increase`;
+    prev.step = step; // updated in place: one allocation per series, not per point
+    prev.line = line;
+    return why;
   }
 }
 
-export type ObjectLine = { value: Record<string, unknown>; nonFiniteTokens: boolean };
-
 /**
  * Parse one JSONL line into an object, reporting syntax errors (with a hint when the file's last
- * line was cut short). Returns undefined for blank and bad lines.
+ * line was cut short). Returns undefined for blank and bad lines; `json.nonFiniteTokens` tells
+ * whether the line used NaN/Infinity.
  */
-export function objectLine(text: string | null, line: number, batch: LineBatch, isLast: boolean, diag: Diagnostics): ObjectLine | undefined {
-  if (text === null || text.trim() === "") return undefined;
-  const parsed = parseJsonLine(text);
-  if (!parsed.ok) {
+export function objectLine(json: JsonLineParser, text: string | null, line: number, batch: LineBatch, isLast: boolean, diag: Diagnostics): Record<string, unknown> | undefined {
+  if (text === null || text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === "")) return undefined;
+  if (!json.parse(text)) {
     const torn = isLast && batch.unterminatedLast ? "last line has no newline and is cut short (was the writer killed?); " : "";
-    diag.error(line, parsed.field, torn + parsed.message);
+    diag.error(line, json.field, torn + json.message);
     return undefined;
   }
-  const v = parsed.value;
+  const v = json.value;
   if (v === null || typeof v !== "object" || Array.isArray(v)) {
     diag.error(line, "row", `expected a JSON object, got ${show(v)}`);
     return undefined;
   }
-  return { value: v as Record<string, unknown>, nonFiniteTokens: parsed.nonFiniteTokens };
+  return v as Record<string, unknown>;
 }
 
 /**

@@ -4,26 +4,28 @@ import { firstIssue } from "../issues.ts";
 import { configHash } from "../hash.ts";
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
+import { JsonLineParser } from "../json.ts";
 import { objectLine, overflowedKey, reportOverflow } from "./common.ts";
 import type { TrajectoryOptions } from "./options.ts";
 
 export async function* trajectoryJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnostics, options: TrajectoryOptions): AsyncGenerator<TrajectoryRow[]> {
+  const json = new JsonLineParser();
   const seen = new Map<string, number>();
   for await (const batch of batches) {
     const out: TrajectoryRow[] = [];
     const n = batch.lines.length;
     for (let i = 0; i < n; i++) {
       const line = batch.first + i;
-      const obj = objectLine(batch.lines[i] ?? null, line, batch, i === n - 1, diag);
+      const obj = objectLine(json, batch.lines[i] ?? null, line, batch, i === n - 1, diag);
       if (obj === undefined) continue;
-      const r = TrajectoryRecordSchema.safeParse(obj.value);
+      const r = TrajectoryRecordSchema.safeParse(obj);
       if (!r.success) {
-        const { field, message } = firstIssue(r.error, obj.value);
+        const { field, message } = firstIssue(r.error, obj);
         diag.error(line, field, message);
         continue;
       }
       const d = r.data;
-      const bad = overflowedKey(d, ["val_bpb"], obj.nonFiniteTokens);
+      const bad = overflowedKey(d, ["val_bpb"], json.nonFiniteTokens);
       if (bad !== undefined) {
         reportOverflow(diag, line, bad);
         continue;
