@@ -1,0 +1,71 @@
+// Crafted bad evidence: each must make `windtunnel validate` exit 2 with one line naming the
+// file, the line and the field. Written to a temp folder by the test (the 5 MB line and the
+// binary garbage are generated, not committed).
+const BOM = "\uFEFF";
+const ok = (step: number, loss = 3.0): string => JSON.stringify({ step, loss });
+const jsonl = (...lines: string[]): string => `${lines.join("\n")}\n`;
+const traj = (o: Record<string, unknown>): string => JSON.stringify({ id: "c001", config: { lr: 3e-4 }, val_bpb: 1.5, status: "ok", ...o });
+const meta = JSON.stringify({ _meta: "trajectory log", baseline_val_bpb: 10.95, baseline_cfg: { lr: 3e-4 } });
+const iter = (o: Record<string, unknown>): string => JSON.stringify({ iter: 1, stage: "evaluated", candidate_cfg: { lr: 1e-3 }, val_bpb: 10.9, ...o });
+const TSV_HEADER = "exp_id\tparent_exp\thypothesis\tstatus\tval_bpb";
+
+export interface BadCase {
+  name: string;
+  content: string | Uint8Array;
+  line: number;
+  field: string;
+  message: RegExp;
+  args?: string[];
+}
+
+export const BAD_CORPUS: readonly BadCase[] = [
+  { name: "empty.jsonl", content: "", line: 1, field: "file", message: /empty/ },
+  { name: "whitespace-only.jsonl", content: "\n  \n\t\n", line: 1, field: "file", message: /empty/ },
+  { name: "bom-then-bad-loss.jsonl", content: BOM + jsonl(ok(1), '{"step":2,"loss":"abc"}'), line: 2, field: "loss", message: /expected a number.*got "abc"/ },
+  { name: "crlf-then-bad-step.jsonl", content: jsonl(ok(1), ok(2), '{"step":"x","loss":1}').replaceAll("\n", "\r\n"), line: 3, field: "step", message: /got "x"$/ },
+  { name: "truncated-last-line.jsonl", content: `${jsonl(ok(1), ok(2))}{"step":3,"lo`, line: 3, field: "json", message: /cut short/ },
+  { name: "non-numeric-loss.jsonl", content: jsonl(ok(1), '{"step":2,"loss":"1.2.3"}'), line: 2, field: "loss", message: /got "1\.2\.3"/ },
+  { name: "malformed-number.jsonl", content: jsonl(ok(1), '{"step":2,"loss":1.2.3}'), line: 2, field: "json", message: /invalid JSON/ },
+  { name: "negative-step.jsonl", content: jsonl('{"step":-5,"loss":1}'), line: 1, field: "step", message: /≥ 0/ },
+  { name: "duplicate-step.jsonl", content: jsonl(ok(1), ok(2), ok(2)), line: 3, field: "step", message: /duplicate step 2/ },
+  { name: "decreasing-step.jsonl", content: jsonl(ok(10), ok(20), ok(15)), line: 3, field: "step", message: /goes backwards/ },
+  { name: "fractional-step.jsonl", content: jsonl(ok(1), '{"step":2.5,"loss":1}'), line: 2, field: "step", message: /whole number/ },
+  { name: "step-as-string.jsonl", content: jsonl('{"step":"7","loss":1}'), line: 1, field: "step", message: /got "7"/ },
+  { name: "tag-wrong-type.jsonl", content: jsonl(ok(1), '{"step":2,"loss":1,"tag":["fp8"]}'), line: 2, field: "tag", message: /got an array/ },
+  { name: "missing-loss.jsonl", content: jsonl(ok(1), '{"step":2,"val_loss":3}'), line: 2, field: "loss", message: /required field is missing/ },
+  { name: "missing-step.jsonl", content: jsonl(ok(1), '{"loss":3}'), line: 2, field: "step", message: /required field is missing/ },
+  { name: "array-row.jsonl", content: jsonl(ok(1), "[2, 3.0]"), line: 2, field: "row", message: /got an array/ },
+  { name: "unterminated-string.jsonl", content: jsonl(ok(1), '{"step":2,"loss":"3.0}'), line: 2, field: "json", message: /unterminated string/ },
+  { name: "binary-garbage.jsonl", content: Buffer.concat([Buffer.from(jsonl(ok(1), ok(2))), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d])]), line: 5, // PNG magic: its two \n bytes end lines 3 and 4
+    field: "encoding", message: /binary data/ },
+  { name: "invalid-utf8.jsonl", content: Buffer.concat([Buffer.from(`${ok(1)}\n{"step":2,"loss":1,"tag":"`), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n')]), line: 2, field: "encoding", message: /invalid UTF-8/ },
+  { name: "five-megabyte-line.jsonl", content: jsonl(`{"step":1,"loss":1,"pad":"${"x".repeat(5 * 1024 * 1024)}"}`), line: 1, field: "line", message: /longer than/ },
+  { name: "huge-exponent-loss.jsonl", content: jsonl(ok(1), '{"step":2,"loss":1e999}'), line: 2, field: "loss", message: /overflows/ },
+  { name: "huge-exponent-step.jsonl", content: jsonl(ok(1), '{"step":1e400,"loss":1}'), line: 2, field: "step", message: /Infinity/ },
+  { name: "nan-step.jsonl", content: jsonl(ok(1), '{"step":NaN,"loss":1}'), line: 2, field: "step", message: /NaN/ },
+  { name: "infinite-time.jsonl", content: jsonl(ok(1), '{"step":2,"loss":1,"time_s":Infinity}'), line: 2, field: "time_s", message: /finite/ },
+  { name: "negative-lr.jsonl", content: jsonl(ok(1), '{"step":2,"loss":1,"lr":-0.001}'), line: 2, field: "lr", message: /≥ 0/ },
+  { name: "unknown-json.jsonl", content: jsonl('{"epoch":1,"acc":0.5}'), line: 1, field: "format", message: /not one of ours/ },
+  { name: "unknown-text.txt", content: "hello, this is not evidence\n", line: 1, field: "format", message: /cannot tell/ },
+  { name: "trajectory-missing-config.jsonl", content: jsonl(JSON.stringify({ id: "c001", val_bpb: 1.5, status: "ok" })), line: 1, field: "config", message: /required field is missing/ },
+  { name: "trajectory-bad-status.jsonl", content: jsonl(traj({}), traj({ id: "c002", status: "great" })), line: 2, field: "status", message: /expected one of ok, crash, timeout, blocked, got "great"/ },
+  { name: "trajectory-ok-without-value.jsonl", content: jsonl(traj({ val_bpb: null })), line: 1, field: "val_bpb", message: /required when status is ok/ },
+  { name: "trajectory-duplicate-id.jsonl", content: jsonl(traj({}), traj({})), line: 2, field: "id", message: /duplicate id/ },
+  { name: "trajectory-hash-mismatch.jsonl", content: jsonl(traj({ config_hash: "f".repeat(64) })), line: 1, field: "config_hash", message: /does not match/ },
+  { name: "agent-loop-no-header.jsonl", content: jsonl(iter({}), iter({ iter: 2 })), line: 1, field: "_meta", message: /header/ },
+  { name: "agent-loop-config-string.jsonl", content: jsonl(meta, iter({ candidate_cfg: "lr=1e-3" })), line: 2, field: "candidate_cfg", message: /expected an object/ },
+  { name: "results-no-status.tsv", content: "exp_id\tval_bpb\n001\t1.08\n", line: 1, field: "header", message: /no "status" column/ },
+  { name: "results-header-only.tsv", content: `${TSV_HEADER}\n`, line: 1, field: "file", message: /no candidate rows/ },
+  { name: "results-all-rows-broken.tsv", content: `${TSV_HEADER}\n001\t000\t"x" 1.07 keep\n002\t000\tshort\n`, line: 1, field: "file", message: /no candidate rows could be read \(2 unreadable\)/ },
+  { name: "log-bad-number.log", content: "step:1/100 train_loss:8.68\nstep:2/100 train_loss:8.6x\n", line: 2, field: "loss", message: /got "8\.6x"/ },
+  { name: "log-step-backwards.log", content: "s:0 tel:10.98\ns:500 tel:5.59\ns:250 tel:6.31\n", line: 3, field: "step", message: /goes backwards/ },
+];
+
+/** Files that look odd but are valid: tolerated, not rejected. */
+export const TOLERATED: readonly { name: string; content: string; points: number }[] = [
+  { name: "bom.jsonl", content: BOM + jsonl(ok(1), ok(2)), points: 2 },
+  { name: "crlf.jsonl", content: jsonl(ok(1), ok(2)).replaceAll("\n", "\r\n"), points: 2 },
+  { name: "no-final-newline.jsonl", content: `${ok(1)}\n${ok(2)}`, points: 2 },
+  { name: "blank-lines.jsonl", content: `${ok(1)}\n\n${ok(2)}\n\n`, points: 2 },
+  { name: "python-nan.jsonl", content: jsonl(ok(1), '{"step":2,"loss":NaN,"grad_norm":Infinity}'), points: 2 },
+];

@@ -1,0 +1,157 @@
+// The CLI as users meet it: a subprocess (`node src/cli/bin.ts …`) with real files and exit codes.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { REPO, describeWithSharedFixtures } from "../helpers/shared.ts";
+import { useTmpDir } from "../helpers/tmp.ts";
+import { BAD_CORPUS, TOLERATED } from "./bad-corpus.ts";
+
+const tmp = useTmpDir();
+const BIN = join(REPO, "src/cli/bin.ts");
+
+function windtunnel(args: readonly string[], env: Record<string, string> = {}) {
+  return execa(process.execPath, [BIN, ...args], { reject: false, env: { ...env, WINDTUNNEL_DEBUG: "" }, extendEnv: true, cwd: REPO });
+}
+
+const STACK_TRACE = /^\s+at .+\(.*:\d+:\d+\)$/m;
+
+describe("windtunnel validate: the bad-input corpus", () => {
+  it(`has at least 25 crafted files (${BAD_CORPUS.length})`, () => {
+    expect(BAD_CORPUS.length).toBeGreaterThanOrEqual(25);
+  });
+
+  it.each(BAD_CORPUS.map((c) => [c.name, c] as const))("%s → exit 2 with file, line and field", async (_name, c) => {
+    const file = tmp.write(c.name, c.content);
+    const r = await windtunnel(["validate", ...(c.args ?? []), file]);
+    expect(r.exitCode).toBe(2);
+    const lines = r.stderr.split("\n").filter((l) => l.startsWith(file));
+    expect(lines.length, r.stderr).toBeGreaterThanOrEqual(1);
+    const [first] = lines;
+    expect(first).toMatch(new RegExp(`^${escape(file)}:${c.line}: ${escape(c.field)}: `));
+    expect(first).toMatch(c.message);
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+    expect(r.stderr).not.toContain("\r");
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/internal error/);
+  });
+
+  it.each(TOLERATED.map((c) => [c.name, c] as const))("%s is valid", async (_name, c) => {
+    const r = await windtunnel(["validate", "--json", tmp.write(c.name, c.content)]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const [report] = JSON.parse(r.stdout) as { summary: { points: number } }[];
+    expect(report?.summary.points).toBe(c.points);
+  });
+
+  it("exits 2 if any one of several files is invalid, and still reports the valid ones", async () => {
+    const good = tmp.write("good.jsonl", '{"step":1,"loss":1}\n');
+    const bad = tmp.write("bad.jsonl", '{"step":1,"loss":"x"}\n');
+    const r = await windtunnel(["validate", good, bad]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toContain(`✓ ${good}`);
+    expect(r.stdout).toContain("1 of 2 files valid");
+  });
+
+  it("exits 2 for a file that does not exist", async () => {
+    const r = await windtunnel(["validate", "/nonexistent/evidence.jsonl"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^\/nonexistent\/evidence\.jsonl: file: no such file$/m);
+  });
+});
+
+describe("windtunnel validate: summaries", () => {
+  it("summarises the demo trajectory and curves", async () => {
+    const r = await windtunnel(["validate", "examples/demo/trajectory.jsonl", "examples/demo/curves/finalist-3.jsonl"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/rows\s+│ 100 evaluated/);
+    expect(r.stdout).toMatch(/distinct configs\s+│ 91/);
+    expect(r.stdout).toMatch(/non-finite points\s+│ 3 \(first at step 780, line 78\)/);
+  });
+
+  it("prints machine-readable reports with --json, non-finite values as strings", async () => {
+    const r = await windtunnel(["validate", "--json", "examples/demo/curves/finalist-3.jsonl"]);
+    const [report] = JSON.parse(r.stdout) as { format: string; summary: { last: { loss: unknown } } }[];
+    expect(report?.format).toBe("metrics");
+    expect(report?.summary.last.loss).toBe("NaN");
+  });
+
+  it("reads a log with --log-regex", async () => {
+    const f = tmp.write("custom.log", "it 10 | loss 3.25\nit 20 | loss 3.10\n");
+    const r = await windtunnel(["validate", "--json", "--log-regex", String.raw`^it (?<step>\d+) \| loss (?<loss>\S+)`, f]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)[0].summary.points).toBe(2);
+  });
+});
+
+describe("windtunnel cost", () => {
+  it("prints the table", async () => {
+    const r = await windtunnel(["cost"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/Spark, total cost of use\s+│\s+\$0\.0101 │\s+\$1\.01 │/);
+    expect(r.stdout).toMatch(/expected savings\s+│ \$1,678\.99 per campaign/);
+    expect(r.stdout).toMatch(/70b-1024gpu-21d/);
+  });
+
+  it.each([
+    [{ H100_HOURLY_USD: "abc" }, [], /env H100_HOURLY_USD: expected a non-negative number, got "abc"/],
+    [{ ITER_SECONDS: "-88" }, [], /env ITER_SECONDS: .*negative/],
+    [{}, ["--wrong-pick-rate", "1.5"], /expected at most 1/],
+    [{}, ["--gpus", "eight"], /expected a positive whole number/],
+    [{}, ["--preset", "nope"], /Allowed choices/],
+    [{}, ["--post-filter-rates", "0.7"], /above the blind wrong-pick rate/],
+  ])("rejects %j %j with exit 2", async (env, args, message) => {
+    const r = await windtunnel(["cost", ...args], env);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+});
+
+describeWithSharedFixtures("windtunnel cost --json against the seed's recorded outputs", (dir) => {
+  const contains = (got: unknown, want: unknown): void => {
+    if (want !== null && typeof want === "object") for (const [k, v] of Object.entries(want)) contains((got as Record<string, unknown>)[k], v);
+    else expect(got).toBe(want);
+  };
+
+  it("defaults equal spot-1wk.json", async () => {
+    const r = await windtunnel(["cost", "--json"]);
+    contains(JSON.parse(r.stdout), JSON.parse(readFileSync(join(dir, "cost/spot-1wk.json"), "utf8")));
+  });
+
+  it("H100_HOURLY_USD=3.50 FINAL_NODE_HOURS=504 equals ondemand-3wk.json", async () => {
+    const r = await windtunnel(["cost", "--json"], { H100_HOURLY_USD: "3.50", FINAL_NODE_HOURS: "504" });
+    contains(JSON.parse(r.stdout), JSON.parse(readFileSync(join(dir, "cost/ondemand-3wk.json"), "utf8")));
+  });
+});
+
+describe("windtunnel schema, help, version, demo", () => {
+  it("prints the metrics JSON Schema", async () => {
+    const r = await windtunnel(["schema", "metrics"]);
+    expect(r.exitCode).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ type: "object", required: ["step", "loss"] });
+  });
+
+  it("lists the schemas and refuses an unknown one", async () => {
+    expect((await windtunnel(["schema"])).stdout.split("\n")).toEqual(["metrics", "trajectory"]);
+    const r = await windtunnel(["schema", "verdict"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/unknown format "verdict"/);
+  });
+
+  it("--help and --version exit 0; an unknown option or command exits 2", async () => {
+    expect((await windtunnel(["--help"])).exitCode).toBe(0);
+    expect((await windtunnel(["--version"])).stdout).toBe(JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version);
+    expect((await windtunnel(["validate", "--bogus", "x"])).exitCode).toBe(2);
+    expect((await windtunnel(["launch"])).exitCode).toBe(2);
+  });
+
+  it("npm run demo's command validates the embedded evidence and prints the cost table", async () => {
+    const r = await windtunnel(["demo"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain("4 of 4 files valid");
+    expect(r.stdout).toMatch(/Whole campaign: 8 GPUs/);
+  });
+});
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
