@@ -12,6 +12,8 @@ export interface Best {
 export interface TrajectorySummary {
   kind: "trajectory";
   rows: number;
+  /** Rows evaluating the reference configuration (repeats of it included). */
+  baselines: number;
   distinctConfigs: number;
   /** Evaluations of a config already seen (noise repeats or wasted proposals). */
   repeats: number;
@@ -29,6 +31,7 @@ export class TrajectoryFold {
   private readonly s: TrajectorySummary = {
     kind: "trajectory",
     rows: 0,
+    baselines: 0,
     distinctConfigs: 0,
     repeats: 0,
     statuses: Object.fromEntries(STATUSES.map((k) => [k, 0])) as Record<Status, number>,
@@ -41,6 +44,7 @@ export class TrajectoryFold {
     const s = this.s;
     for (const r of rows) {
       s.rows++;
+      if (r.baseline) s.baselines++;
       if (this.hashes.has(r.configHash)) s.repeats++;
       else this.hashes.add(r.configHash);
       s.statuses[r.status]++;

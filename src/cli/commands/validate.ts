@@ -49,8 +49,8 @@ export function summaryRows(r: FileReport): [string, string][] {
   if (!s) return [];
   const rows: [string, string][] = [];
   if (s.kind === "trajectory") {
-    const baselines = s.rawStatuses["baseline"] ?? 0;
-    rows.push(["rows", `${s.rows} evaluated${baselines ? ` (${baselines} baseline)` : ""}`]);
+    const baselines = s.baselines;
+    rows.push(["rows", `${s.rows} evaluated${baselines ? ` (${baselines} of the baseline)` : ""}`]);
     rows.push(["distinct configs", `${s.distinctConfigs} (${s.repeats} repeat evaluation${s.repeats === 1 ? "" : "s"} of an earlier config)`]);
     rows.push(["statuses", counts(s.statuses)]);
     rows.push(["as written", counts(s.rawStatuses)]);
