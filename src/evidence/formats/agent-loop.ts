@@ -3,12 +3,10 @@
 // record (`stage: loop_complete`) that is not an iteration.
 import * as z from "zod";
 import { metricNumber, type Status, type TrajectoryRow } from "../schemas.ts";
-import { firstIssue } from "../issues.ts";
 import { configHash } from "../hash.ts";
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
-import { JsonLineParser } from "../json.ts";
-import { objectLine, overflowedKey, reportOverflow } from "./common.ts";
+import { mapJsonl, validRecord } from "./common.ts";
 import type { TrajectoryOptions } from "./options.ts";
 
 const Config = z.record(z.string(), z.unknown(), { error: "expected an object" });
@@ -59,95 +57,65 @@ function iterationStatus(stage: string, evalOk: boolean | null | undefined, hasV
   return undefined;
 }
 
-export async function* agentLoopJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnostics, options: TrajectoryOptions, info: AgentLoopInfo): AsyncGenerator<TrajectoryRow[]> {
-  const json = new JsonLineParser();
+export function agentLoopJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnostics, options: TrajectoryOptions, info: AgentLoopInfo): AsyncGenerator<TrajectoryRow[]> {
   let baselineCfg: Record<string, unknown> | undefined;
   let sawHeader = false;
   const seen = new Map<number, number>();
-  for await (const batch of batches) {
-    const out: TrajectoryRow[] = [];
-    const n = batch.lines.length;
-    for (let i = 0; i < n; i++) {
-      const line = batch.first + i;
-      const obj = objectLine(json, batch.lines[i] ?? null, line, batch, i === n - 1, diag);
-      if (obj === undefined) continue;
-      const v = obj;
-      if (!sawHeader) {
-        sawHeader = true;
-        if (!("_meta" in v)) {
-          diag.error(line, "_meta", "first record must be the agent-loop header (_meta, baseline_val_bpb, baseline_cfg)");
-          continue;
-        }
-        const r = Meta.safeParse(v);
-        if (!r.success) {
-          const { field, message } = firstIssue(r.error, v);
-          diag.error(line, field, message);
-          continue;
-        }
-        const bad = overflowedKey(r.data, ["baseline_val_bpb"], json.nonFiniteTokens);
-        if (bad !== undefined) {
-          reportOverflow(diag, line, bad);
-          continue;
-        }
-        baselineCfg = r.data.baseline_cfg;
-        out.push(row("baseline", line, baselineCfg, r.data.baseline_val_bpb, "ok", "baseline", true, options));
-        continue;
+  return mapJsonl(batches, diag, (v, line, json) => {
+    if (!sawHeader) {
+      sawHeader = true;
+      if (!("_meta" in v)) {
+        diag.error(line, "_meta", "first record must be the agent-loop header (_meta, baseline_val_bpb, baseline_cfg)");
+        return undefined;
       }
-      if (!("iter" in v)) {
-        if (typeof v["stage"] === "string") {
-          info.summary = {
-            line,
-            stage: v["stage"],
-            ...(typeof v["iters_requested"] === "number" ? { itersRequested: v["iters_requested"] } : {}),
-            ...(typeof v["accept_count"] === "number" ? { acceptCount: v["accept_count"] } : {}),
-            ...(typeof v["best_val_bpb"] === "number" ? { bestValBpb: v["best_val_bpb"] } : {}),
-          };
-        } else {
-          diag.error(line, "iter", "required field is missing: a record is an iteration (iter) or the loop summary (stage)");
-        }
-        continue;
-      }
-      const r = Iteration.safeParse(v);
-      if (!r.success) {
-        const { field, message } = firstIssue(r.error, v);
-        diag.error(line, field, message);
-        continue;
-      }
-      const d = r.data;
-      const bad = overflowedKey(d, ["val_bpb"], json.nonFiniteTokens);
-      if (bad !== undefined) {
-        reportOverflow(diag, line, bad);
-        continue;
-      }
-      const dup = seen.get(d.iter);
-      if (dup !== undefined) {
-        diag.error(line, "iter", `duplicate iteration ${d.iter} (first on line ${dup})`);
-        continue;
-      }
-      seen.set(d.iter, line);
-      const value = typeof d.val_bpb === "number" ? d.val_bpb : null;
-      const status = iterationStatus(d.stage, d.eval_metrics?.ok, value !== null);
-      if (status === undefined) {
-        diag.unreadable(line, "stage", `unknown stage ${JSON.stringify(d.stage)}; expected evaluated, or a blocked/failed/timeout stage`);
-        continue;
-      }
-      // Older loops log only the proposal; the candidate is the baseline with that one knob changed.
-      const cfg = d.candidate_cfg ?? (d.proposal && baselineCfg ? { ...baselineCfg, [d.proposal.knob]: d.proposal.new_value } : undefined);
-      if (cfg === undefined) {
-        diag.unreadable(line, "candidate_cfg", "missing, and no proposal to rebuild it from");
-        continue;
-      }
-      if (d.decision) info.decisions[d.decision] = (info.decisions[d.decision] ?? 0) + 1;
-      const t = row(`iter-${d.iter}`, line, cfg, value, status, d.stage, false, options);
-      const steps = d.eval_metrics?.train_steps ?? (typeof cfg["steps"] === "number" ? cfg["steps"] : undefined);
-      if (steps !== undefined) t.steps = steps;
-      if (d.eval_metrics?.params_m != null) t.params = Math.round(d.eval_metrics.params_m * 1e6);
-      const wall = d.iter_wall_s ?? d.eval_metrics?.train_wall_s;
-      if (wall != null) t.wall_s = wall;
-      out.push(t);
+      const m = validRecord(Meta, v, ["baseline_val_bpb"], json, line, diag);
+      if (m === undefined) return undefined;
+      baselineCfg = m.baseline_cfg;
+      return row("baseline", line, baselineCfg, m.baseline_val_bpb, "ok", "baseline", true, options);
     }
-    if (out.length > 0) yield out;
-  }
+    if (!("iter" in v)) {
+      if (typeof v["stage"] === "string") {
+        info.summary = {
+          line,
+          stage: v["stage"],
+          ...(typeof v["iters_requested"] === "number" ? { itersRequested: v["iters_requested"] } : {}),
+          ...(typeof v["accept_count"] === "number" ? { acceptCount: v["accept_count"] } : {}),
+          ...(typeof v["best_val_bpb"] === "number" ? { bestValBpb: v["best_val_bpb"] } : {}),
+        };
+      } else {
+        diag.error(line, "iter", "required field is missing: a record is an iteration (iter) or the loop summary (stage)");
+      }
+      return undefined;
+    }
+    const d = validRecord(Iteration, v, ["val_bpb"], json, line, diag);
+    if (d === undefined) return undefined;
+    const dup = seen.get(d.iter);
+    if (dup !== undefined) {
+      diag.error(line, "iter", `duplicate iteration ${d.iter} (first on line ${dup})`);
+      return undefined;
+    }
+    seen.set(d.iter, line);
+    const value = typeof d.val_bpb === "number" ? d.val_bpb : null;
+    const status = iterationStatus(d.stage, d.eval_metrics?.ok, value !== null);
+    if (status === undefined) {
+      diag.unreadable(line, "stage", `unknown stage ${JSON.stringify(d.stage)}; expected evaluated, or a blocked/failed/timeout stage`);
+      return undefined;
+    }
+    // Older loops log only the proposal; the candidate is the baseline with that one knob changed.
+    const cfg = d.candidate_cfg ?? (d.proposal && baselineCfg ? { ...baselineCfg, [d.proposal.knob]: d.proposal.new_value } : undefined);
+    if (cfg === undefined) {
+      diag.unreadable(line, "candidate_cfg", "missing, and no proposal to rebuild it from");
+      return undefined;
+    }
+    if (d.decision) info.decisions[d.decision] = (info.decisions[d.decision] ?? 0) + 1;
+    const t = row(`iter-${d.iter}`, line, cfg, value, status, d.stage, false, options);
+    const steps = d.eval_metrics?.train_steps ?? (typeof cfg["steps"] === "number" ? cfg["steps"] : undefined);
+    if (steps !== undefined) t.steps = steps;
+    if (d.eval_metrics?.params_m != null) t.params = Math.round(d.eval_metrics.params_m * 1e6);
+    const wall = d.iter_wall_s ?? d.eval_metrics?.train_wall_s;
+    if (wall != null) t.wall_s = wall;
+    return t;
+  });
 }
 
 function row(id: string, line: number, config: Record<string, unknown>, val_bpb: number | null, status: Status, rawStatus: string, baseline: boolean, options: TrajectoryOptions): TrajectoryRow {

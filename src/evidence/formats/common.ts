@@ -1,8 +1,9 @@
 // Small pieces every adapter shares: step ordering, JSON-object lines and the number syntax of logs.
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
+import type * as z from "zod";
 import { JsonLineParser, overflow } from "../json.ts";
-import { show } from "../issues.ts";
+import { firstIssue, show } from "../issues.ts";
 
 /** Steps must strictly increase within one series (a tag, or a log's train/val stream). */
 export class StepOrder {
@@ -28,11 +29,28 @@ export class StepOrder {
 }
 
 /**
- * Parse one JSONL line into an object, reporting syntax errors (with a hint when the file's last
- * line was cut short). Returns undefined for blank and bad lines; `json.nonFiniteTokens` tells
- * whether the line used NaN/Infinity.
+ * Stream JSON lines as objects through `each`, which returns a row or undefined (having reported
+ * why). Blank lines are skipped; syntax errors are reported with their line. `json.nonFiniteTokens`
+ * tells `each` whether the current line used NaN/Infinity tokens.
  */
-export function objectLine(json: JsonLineParser, text: string | null, line: number, batch: LineBatch, isLast: boolean, diag: Diagnostics): Record<string, unknown> | undefined {
+export async function* mapJsonl<T>(batches: AsyncIterable<LineBatch>, diag: Diagnostics, each: (obj: Record<string, unknown>, line: number, json: JsonLineParser) => T | undefined): AsyncGenerator<T[]> {
+  const json = new JsonLineParser();
+  for await (const batch of batches) {
+    const out: T[] = [];
+    const n = batch.lines.length;
+    for (let i = 0; i < n; i++) {
+      const line = batch.first + i;
+      const obj = objectLine(json, batch.lines[i] ?? null, line, batch, i === n - 1, diag);
+      if (obj === undefined) continue;
+      const row = each(obj, line, json);
+      if (row !== undefined) out.push(row);
+    }
+    if (out.length > 0) yield out;
+  }
+}
+
+/** One JSONL line as an object, or undefined for blank and bad lines (bad ones reported). */
+function objectLine(json: JsonLineParser, text: string | null, line: number, batch: LineBatch, isLast: boolean, diag: Diagnostics): Record<string, unknown> | undefined {
   if (text === null || text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === "")) return undefined;
   if (!json.parse(text)) {
     const torn = isLast && batch.unterminatedLast ? "last line has no newline and is cut short (was the writer killed?); " : "";
@@ -49,20 +67,35 @@ export function objectLine(json: JsonLineParser, text: string | null, line: numb
 
 /**
  * JSON.parse turns an overflowing literal such as 1e999 into Infinity; when the line used no
- * Infinity token, a non-finite value can only have come from such an overflow.
+ * Infinity token, an infinite value can only have come from such an overflow.
  */
-export function overflowedKey(obj: Record<string, unknown>, keys: readonly string[], nonFiniteTokens: boolean): string | undefined {
+function overflowedKey(obj: Record<string, unknown>, keys: readonly string[], nonFiniteTokens: boolean): string | undefined {
   if (nonFiniteTokens) return undefined;
   for (const k of keys) {
     const v = obj[k];
-    if (typeof v === "number" && !Number.isFinite(v)) return k;
+    if (v === Infinity || v === -Infinity) return k;
   }
   return undefined;
 }
 
-export function reportOverflow(diag: Diagnostics, line: number, key: string): void {
-  const o = overflow(key);
-  if (!o.ok) diag.error(line, o.field, o.message);
+/**
+ * Validate one parsed JSON line against its schema. Reports the first issue (or a number that
+ * overflowed among `numericKeys`) with line and field and returns undefined; else the data.
+ */
+export function validRecord<S extends z.ZodType<Record<string, unknown>>>(schema: S, obj: Record<string, unknown>, numericKeys: readonly string[], json: JsonLineParser, line: number, diag: Diagnostics): z.output<S> | undefined {
+  const r = schema.safeParse(obj);
+  if (!r.success) {
+    const { field, message } = firstIssue(r.error, obj);
+    diag.error(line, field, message);
+    return undefined;
+  }
+  const bad = overflowedKey(r.data, numericKeys, json.nonFiniteTokens);
+  if (bad !== undefined) {
+    const o = overflow(bad);
+    if (!o.ok) diag.error(line, o.field, o.message);
+    return undefined;
+  }
+  return r.data;
 }
 
 const DECIMAL = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;

@@ -1,10 +1,9 @@
 // windtunnel's own metrics JSONL: one point per line, as the trainer protocol writes it.
 import { MetricPointSchema, type MetricPoint } from "../schemas.ts";
-import { firstIssue } from "../issues.ts";
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
-import { JsonLineParser } from "../json.ts";
-import { StepOrder, objectLine, reportOverflow } from "./common.ts";
+import type { JsonLineParser } from "../json.ts";
+import { StepOrder, mapJsonl, validRecord } from "./common.ts";
 
 type Loose = Record<string, unknown>;
 
@@ -43,54 +42,26 @@ export function toPoint(d: Loose, line: number): MetricPoint {
   return p;
 }
 
-const isInfinite = (v: number | undefined): boolean => v === Infinity || v === -Infinity;
+const LOSS_KEYS = ["loss", "val_loss", "val_bpb", "grad_norm"] as const;
 
-/**
- * JSON.parse turns an overflowing literal such as 1e999 into Infinity; when the line used no
- * Infinity token, an infinite value can only have come from such an overflow.
- */
-function overflowed(p: MetricPoint): string | undefined {
-  if (isInfinite(p.loss)) return "loss";
-  if (isInfinite(p.val_loss)) return "val_loss";
-  if (isInfinite(p.val_bpb)) return "val_bpb";
-  if (isInfinite(p.grad_norm)) return "grad_norm";
-  return undefined;
+/** An infinite loss-like value on a line without Infinity tokens is an overflow: let validRecord say so. */
+function hasInfinity(o: Loose, json: JsonLineParser): boolean {
+  if (json.nonFiniteTokens) return false;
+  const { loss, val_loss, val_bpb, grad_norm } = o;
+  return loss === Infinity || loss === -Infinity || val_loss === Infinity || val_loss === -Infinity || val_bpb === Infinity || val_bpb === -Infinity || grad_norm === Infinity || grad_norm === -Infinity;
 }
 
-export async function* metricsJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnostics): AsyncGenerator<MetricPoint[]> {
-  const json = new JsonLineParser();
+export function metricsJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnostics): AsyncGenerator<MetricPoint[]> {
   const order = new StepOrder();
-  for await (const batch of batches) {
-    const out: MetricPoint[] = [];
-    const n = batch.lines.length;
-    for (let i = 0; i < n; i++) {
-      const line = batch.first + i;
-      const obj = objectLine(json, batch.lines[i] ?? null, line, batch, i === n - 1, diag);
-      if (obj === undefined) continue;
-      let p: MetricPoint;
-      if (isPlainPoint(obj)) {
-        p = toPoint(obj, line);
-      } else {
-        const r = MetricPointSchema.safeParse(obj);
-        if (!r.success) {
-          const { field, message } = firstIssue(r.error, obj);
-          diag.error(line, field, message);
-          continue;
-        }
-        p = toPoint(r.data, line);
-      }
-      const bad = json.nonFiniteTokens ? undefined : overflowed(p);
-      if (bad !== undefined) {
-        reportOverflow(diag, line, bad);
-        continue;
-      }
-      const why = order.check(p.tag ?? "", p.step, line);
-      if (why !== undefined) {
-        diag.error(line, "step", why);
-        continue;
-      }
-      out.push(p);
+  return mapJsonl(batches, diag, (obj, line, json) => {
+    const d = isPlainPoint(obj) && !hasInfinity(obj, json) ? obj : validRecord(MetricPointSchema, obj, LOSS_KEYS, json, line, diag);
+    if (d === undefined) return undefined;
+    const p = toPoint(d, line);
+    const why = order.check(p.tag ?? "", p.step, line);
+    if (why !== undefined) {
+      diag.error(line, "step", why);
+      return undefined;
     }
-    if (out.length > 0) yield out;
-  }
+    return p;
+  });
 }
