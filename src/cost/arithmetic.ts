@@ -99,5 +99,3 @@ export function seedReport(r: Rates, wrongPickRate = SEED_WRONG_PICK_RATE) {
     },
   };
 }
-
-export type SeedReport = ReturnType<typeof seedReport>;

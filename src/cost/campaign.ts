@@ -143,5 +143,3 @@ export function extendedReport(r: Rates, o: ExtendedOptions) {
     presets,
   };
 }
-
-export type ExtendedReport = ReturnType<typeof extendedReport>;

@@ -2,6 +2,7 @@
 // (evidence/cost_arithmetic.py in manavsehgal/ai-field-notes), so a user's existing habit of
 // `H100_HOURLY_USD=3.50 python3 cost_arithmetic.py` carries over unchanged.
 import { UsageError } from "../evidence/errors.ts";
+import { parseNumberText } from "../evidence/numbers.ts";
 
 export interface Rates {
   h100_hourly_usd: number;
@@ -37,19 +38,20 @@ export const RATE_VARS: Readonly<Record<string, RateVar>> = {
   FINAL_NODE_HOURS: { key: "final_node_hours", fallback: 168, integer: true, note: "hours of the 8×H100 final run" },
 };
 
-const DECIMAL = /^[+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
-const INTEGER = /^[+]?\d+$/;
+/** Whole numbers as Python's int() reads them: no decimal point, no exponent. */
+const INTEGER = /^[+-]?\d+$/;
 
 /** Parse one non-negative number from text; returns a message saying what was expected otherwise. */
 export function parseAmount(raw: string, integer: boolean, positive = false): number | string {
   const s = raw.trim();
-  const expected = `expected a ${positive ? "positive" : "non-negative"} ${integer ? "whole number" : "number"}`;
-  if (s.startsWith("-") && DECIMAL.test(s.slice(1))) return `${expected}, got ${JSON.stringify(raw)} (negative)`;
-  if (!(integer ? INTEGER : DECIMAL).test(s)) return `${expected}, got ${JSON.stringify(raw)}`;
-  const v = Number(s);
-  if (!Number.isFinite(v) || (integer && !Number.isSafeInteger(v))) return `${expected}, got ${JSON.stringify(raw)} (too large)`;
-  if (positive && v === 0) return `${expected}, got 0`;
-  return v;
+  const expected = `expected a ${positive ? "positive" : "non-negative"} ${integer ? "whole number" : "number"}, got ${JSON.stringify(raw)}`;
+  if (integer && !INTEGER.test(s)) return expected;
+  const v = parseNumberText(s);
+  if (!v.ok || !Number.isFinite(v.value)) return expected;
+  if (v.value < 0) return `${expected} (negative)`;
+  if (integer && !Number.isSafeInteger(v.value)) return `${expected} (too large)`;
+  if (positive && v.value === 0) return expected;
+  return v.value;
 }
 
 /** Rates from an environment (pure: pass process.env or a test's object). */

@@ -20,10 +20,6 @@ export type TrajectoryFormat = (typeof TRAJECTORY_FORMATS)[number];
 export type MetricsFormat = (typeof METRICS_FORMATS)[number];
 export type EvidenceFormat = (typeof FORMATS)[number];
 
-export function isTrajectoryFormat(f: EvidenceFormat): f is TrajectoryFormat {
-  return (TRAJECTORY_FORMATS as readonly string[]).includes(f);
-}
-
 export interface ReadOptions extends TrajectoryOptions, LineOptions {
   /** Skip detection. */
   format?: EvidenceFormat;
@@ -151,22 +147,4 @@ export async function openEvidence(file: string, options: ReadOptions = {}): Pro
 
 export function assertNever(x: never): never {
   throw new Error(`unexpected value ${String(x)}`);
-}
-
-/** Read a whole trajectory into memory (trajectories are small: one row per candidate). */
-export async function loadTrajectory(file: string, options: ReadOptions = {}): Promise<TrajectoryRead & { all: TrajectoryRow[] }> {
-  const ev = await openEvidence(file, options);
-  if (ev.kind !== "trajectory") throw new InputError(file, 1, "format", `expected a Phase 1 trajectory, got ${ev.format} (a loss curve)`);
-  const all: TrajectoryRow[] = [];
-  for await (const batch of ev.rows) all.push(...batch);
-  return { ...ev, all };
-}
-
-/** Read a whole curve into memory (Phase 2 curves are ~1,000 points; cloud streams ~100K). */
-export async function loadMetrics(file: string, options: ReadOptions = {}): Promise<MetricsRead & { all: MetricPoint[] }> {
-  const ev = await openEvidence(file, options);
-  if (ev.kind !== "metrics") throw new InputError(file, 1, "format", `expected a loss curve, got ${ev.format} (a Phase 1 trajectory)`);
-  const all: MetricPoint[] = [];
-  for await (const batch of ev.points) for (const p of batch) all.push(p);
-  return { ...ev, all };
 }

@@ -52,7 +52,6 @@ export const TrajectoryRecordSchema = z
     description: "One evaluated Phase 1 candidate per line. Unknown keys are allowed and ignored.",
   });
 
-export type MetricPointRecord = z.infer<typeof MetricPointSchema>;
 export type TrajectoryRecord = z.infer<typeof TrajectoryRecordSchema>;
 
 /** One point of a loss curve, whatever format it was read from. */

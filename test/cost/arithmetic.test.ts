@@ -40,7 +40,7 @@ describe("the seed's arithmetic", () => {
     [{ H100_HOURLY_USD: "abc" }, /H100_HOURLY_USD: expected a non-negative number, got "abc"/],
     [{ KWH_USD: "-0.13" }, /KWH_USD: .*negative/],
     [{ ITER_SECONDS: "88.5" }, /ITER_SECONDS: expected a non-negative whole number/],
-    [{ SPARK_LIFE_YEARS: "0" }, /SPARK_LIFE_YEARS: expected a positive number, got 0/],
+    [{ SPARK_LIFE_YEARS: "0" }, /SPARK_LIFE_YEARS: expected a positive number, got "0"/],
     [{ H200_HOURLY_USD: "inf" }, /H200_HOURLY_USD/],
     [{ H100_HOURLY_USD: "nan", FINAL_NODE_HOURS: "-1" }, /H100_HOURLY_USD[\s\S]*FINAL_NODE_HOURS/],
   ])("rejects %j", (env, message) => {

@@ -27,7 +27,7 @@ export async function validateCommand(files: readonly string[], flags: ValidateF
 }
 
 /** JSON has no NaN/Infinity: write them as strings rather than null so nothing is lost. */
-export function jsonReplacer(_key: string, v: unknown): unknown {
+function jsonReplacer(_key: string, v: unknown): unknown {
   return typeof v === "number" && !Number.isFinite(v) ? String(v) : v;
 }
 
@@ -44,7 +44,7 @@ function renderReport(r: FileReport, io: Io): void {
   io.out(keyValueTable(summaryRows(r)));
 }
 
-export function summaryRows(r: FileReport): [string, string][] {
+function summaryRows(r: FileReport): [string, string][] {
   const s = r.summary;
   if (!s) return [];
   const rows: [string, string][] = [];

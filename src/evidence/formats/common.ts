@@ -97,22 +97,3 @@ export function validRecord<S extends z.ZodType<Record<string, unknown>>>(schema
   }
   return r.data;
 }
-
-const DECIMAL = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
-const NON_FINITE: Record<string, number> = {
-  nan: Number.NaN, "+nan": Number.NaN, "-nan": Number.NaN,
-  inf: Infinity, "+inf": Infinity, infinity: Infinity, "+infinity": Infinity,
-  "-inf": -Infinity, "-infinity": -Infinity,
-};
-
-/** A number as training logs print it: decimals, exponents, and Python/C's nan/inf spellings. */
-export function parseLogNumber(s: string): { ok: true; value: number } | { ok: false; message: string } {
-  if (DECIMAL.test(s)) {
-    const value = Number(s);
-    if (!Number.isFinite(value)) return { ok: false, message: `number ${show(s)} overflows a 64-bit float` };
-    return { ok: true, value };
-  }
-  const nf = NON_FINITE[s.toLowerCase()];
-  if (nf !== undefined) return { ok: true, value: nf };
-  return { ok: false, message: `expected a number, got ${show(s)}` };
-}

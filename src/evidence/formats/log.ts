@@ -5,7 +5,8 @@ import type { MetricPoint } from "../schemas.ts";
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
 import { UsageError } from "../errors.ts";
-import { StepOrder, parseLogNumber } from "./common.ts";
+import { StepOrder } from "./common.ts";
+import { parseNumberText } from "../numbers.ts";
 
 export const LOG_PRESETS = {
   /** modded-nanogpt: `step:125/3350 val_loss:4.66 train_time:…` and `step:7/6200 train_loss:8.68 …`. */
@@ -78,7 +79,7 @@ export async function* logLines(batches: AsyncIterable<LineBatch>, diag: Diagnos
       for (const k of NUMERIC_GROUPS) {
         const raw = g[k];
         if (raw === undefined || raw === "") continue;
-        const v = parseLogNumber(raw);
+        const v = parseNumberText(raw);
         if (!v.ok) {
           diag.error(line, k, v.message);
           bad = true;

@@ -8,7 +8,7 @@ import { configHash } from "../hash.ts";
 import { show } from "../issues.ts";
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
-import { parseLogNumber } from "./common.ts";
+import { parseNumberText } from "../numbers.ts";
 import type { TrajectoryOptions } from "./options.ts";
 
 export const TSV_STATUSES: Readonly<Record<string, Status>> = {
@@ -150,7 +150,7 @@ export async function* resultsTsv(batches: AsyncIterable<LineBatch>, diag: Diagn
     let val_bpb: number | null = null;
     const rawVal = (get("val_bpb") ?? "").trim();
     if (rawVal !== "") {
-      const v = parseLogNumber(rawVal);
+      const v = parseNumberText(rawVal);
       if (!v.ok) {
         diag.unreadable(first, "val_bpb", v.message);
         return;
@@ -168,7 +168,7 @@ export async function* resultsTsv(batches: AsyncIterable<LineBatch>, diag: Diagn
       if (col === "val_bpb" || TEXT_COLUMNS.has(col)) return;
       const raw = (fields[i] ?? "").trim();
       if (raw === "") return;
-      const v = parseLogNumber(raw);
+      const v = parseNumberText(raw);
       if (v.ok && Number.isFinite(v.value)) {
         metrics[col] = v.value;
         metricColumns.add(col);
