@@ -98,9 +98,25 @@ export async function* readLines(file: string, diag: Diagnostics, options: LineO
     } else if (carry.length > 0) {
       yield { first: lineNo, lines: [stripCr(carry)], unterminatedLast: true };
     }
+  } catch (err) {
+    // A file that cannot be opened or read is bad input too (missing, a directory, no permission).
+    if (!isFileError(err)) throw err;
+    diag.error(0, "file", describeFileError(err));
   } finally {
     stream.destroy();
   }
+}
+
+function isFileError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === "string" && (err as NodeJS.ErrnoException).syscall !== undefined;
+}
+
+export function describeFileError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EISDIR") return "is a directory, expected a file";
+  if (code === "EACCES") return "permission denied";
+  return (err as Error).message;
 }
 
 function stripCr(line: string): string {

@@ -3,7 +3,7 @@
 import { open } from "node:fs/promises";
 import { Diagnostics } from "./problems.ts";
 import { InputError } from "./errors.ts";
-import { readLines, type LineOptions } from "./lines.ts";
+import { describeFileError, readLines, type LineOptions } from "./lines.ts";
 import { parseJsonLine } from "./json.ts";
 import type { MetricPoint, TrajectoryRow } from "./schemas.ts";
 import { metricsJsonl } from "./formats/metrics.ts";
@@ -79,26 +79,19 @@ async function readHead(file: string): Promise<string> {
   try {
     fh = await open(file, "r");
   } catch (err) {
-    throw new InputError(file, 0, "file", describeOpenError(err), { cause: err });
+    throw new InputError(file, 0, "file", describeFileError(err), { cause: err });
   }
   try {
     const buf = Buffer.alloc(SNIFF_BYTES);
     const { bytesRead } = await fh.read(buf, 0, SNIFF_BYTES, 0);
     return new TextDecoder("utf-8").decode(buf.subarray(0, bytesRead));
   } catch (err) {
-    throw new InputError(file, 0, "file", describeOpenError(err), { cause: err });
+    throw new InputError(file, 0, "file", describeFileError(err), { cause: err });
   } finally {
     await fh.close();
   }
 }
 
-function describeOpenError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return "no such file";
-  if (code === "EISDIR") return "is a directory, expected a file";
-  if (code === "EACCES") return "permission denied";
-  return (err as Error).message;
-}
 
 export interface TrajectoryRead {
   format: TrajectoryFormat;

@@ -51,10 +51,13 @@ describe("windtunnel validate: the bad-input corpus", () => {
     expect(r.stdout).toContain("1 of 2 files valid");
   });
 
-  it("exits 2 for a file that does not exist", async () => {
-    const r = await windtunnel(["validate", "/nonexistent/evidence.jsonl"]);
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/^\/nonexistent\/evidence\.jsonl: file: no such file$/m);
+  it.each([[[]], [["--format", "metrics"]]])("exits 2 for a missing file or a directory (options %j)", async (opts) => {
+    const missing = await windtunnel(["validate", ...opts, "/nonexistent/evidence.jsonl"]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(/^\/nonexistent\/evidence\.jsonl: file: no such file$/m);
+    const dir = await windtunnel(["validate", ...opts, tmp.dir()]);
+    expect(dir.exitCode).toBe(2);
+    expect(dir.stderr).toContain(`${tmp.dir()}: file: is a directory, expected a file`);
   });
 });
 
