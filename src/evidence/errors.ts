@@ -6,27 +6,28 @@ export abstract class WindtunnelError extends Error {
   abstract readonly exitCode: number;
 }
 
-/** Bad evidence, policy or configuration: exit 2, one line naming file, line and field. */
+/**
+ * Bad evidence, policy or configuration: exit 2, one line per problem naming file, line and field.
+ * Carries every problem found, so the user fixes them in one pass.
+ */
 export class InputError extends WindtunnelError {
   readonly code = "E_INPUT";
   readonly exitCode = 2;
-  readonly file: string;
-  readonly line: number;
-  readonly field: string;
-  /** The message without the `file:line: field:` prefix. */
-  readonly detail: string;
+  readonly problems: readonly Problem[];
 
-  constructor(file: string, line: number, field: string, message: string, options?: { cause?: unknown }) {
-    super(formatProblem({ file, line, field, message }), options);
+  constructor(problems: Problem | readonly Problem[], options?: { cause?: unknown }) {
+    const list = Array.isArray(problems) ? (problems as readonly Problem[]) : [problems as Problem];
+    super(list.map(formatProblem).join("\n"), options);
     this.name = "InputError";
-    this.file = file;
-    this.line = line;
-    this.field = field;
-    this.detail = message;
+    this.problems = list;
   }
 
-  toProblem(): Problem {
-    return { file: this.file, line: this.line, field: this.field, message: this.detail, kind: "error" };
+  static at(file: string, line: number, field: string, message: string, options?: { cause?: unknown }): InputError {
+    return new InputError({ file, line, field, message, kind: "error" }, options);
+  }
+
+  get first(): Problem {
+    return this.problems[0] as Problem;
   }
 }
 

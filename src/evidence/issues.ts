@@ -8,7 +8,11 @@ export interface FieldIssue {
 
 export function firstIssue(error: z.ZodError, input: unknown): FieldIssue {
   const issue = error.issues[0];
-  if (!issue) return { field: "row", message: "invalid" };
+  return issue ? describeIssue(issue, input) : { field: "row", message: "invalid" };
+}
+
+/** One zod issue as our field and "expected …, got …" message. */
+export function describeIssue(issue: z.core.$ZodIssue, input: unknown): FieldIssue {
   const field = issue.path.length > 0 ? issue.path.map(String).join(".") : "row";
   const value = valueAt(input, issue.path);
   if (value === undefined && issue.path.length > 0 && !hasKey(input, issue.path)) {
@@ -19,7 +23,7 @@ export function firstIssue(error: z.ZodError, input: unknown): FieldIssue {
 }
 
 function expectedOf(message: string): string {
-  return message.replace(/^Invalid input: /, "").replace(/, received .*$/, "");
+  return message.replace(/^Invalid (input|option): /, "").replace(/, received .*$/, "");
 }
 
 function hasKey(input: unknown, path: readonly PropertyKey[]): boolean {

@@ -6,15 +6,18 @@ export type ProblemKind = "error" | "unreadable";
 export interface Problem {
   file: string;
   line: number;
+  /** 1-based column, where the format has one (YAML policies). */
+  column?: number;
   field: string;
   message: string;
   /** `error` makes the file invalid; `unreadable` drops one row and lets the caller decide. */
   kind: ProblemKind;
 }
 
-/** `file:line: field: message`; line 0 means the problem is with the file as a whole. */
-export function formatProblem(p: Pick<Problem, "file" | "line" | "field" | "message">): string {
-  return p.line > 0 ? `${p.file}:${p.line}: ${p.field}: ${p.message}` : `${p.file}: ${p.field}: ${p.message}`;
+/** `file:line[:col]: field: message`; line 0 means the problem is with the file as a whole. */
+export function formatProblem(p: Pick<Problem, "file" | "line" | "column" | "field" | "message">): string {
+  const where = p.line > 0 ? `${p.file}:${p.line}${p.column ? `:${p.column}` : ""}` : p.file;
+  return `${where}: ${p.field}: ${p.message}`;
 }
 
 /** Collects problems while a file streams; keeps the first `limit` in full and counts the rest. */

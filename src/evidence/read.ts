@@ -43,7 +43,7 @@ export async function detectFormat(file: string, options: Pick<ReadOptions, "log
   const lines = head.split(/\r?\n/).slice(0, SNIFF_LINES);
   const firstIdx = lines.findIndex((l) => l.trim() !== "");
   const first = lines[firstIdx];
-  if (first === undefined) throw new InputError(file, 1, "file", "is empty; expected evidence (trajectory JSONL, results.tsv, metrics JSONL or a training log)");
+  if (first === undefined) throw InputError.at(file, 1, "file", "is empty; expected evidence (trajectory JSONL, results.tsv, metrics JSONL or a training log)");
   if (options.logPreset !== undefined || options.logRegex !== undefined) return { format: "log", log: patternOf(options) };
   if (first.trimStart().startsWith("{")) {
     const parsed = parseJsonLine(first);
@@ -54,15 +54,15 @@ export async function detectFormat(file: string, options: Pick<ReadOptions, "log
     if (has("_meta") || (has("iter") && has("candidate_cfg"))) return { format: "agent-loop" };
     if (has("step")) return { format: "metrics" };
     if (has("status") && (has("config") || has("id"))) return { format: "trajectory" };
-    if (!parsed.ok) throw new InputError(file, firstIdx + 1, parsed.field, parsed.message);
-    throw new InputError(file, firstIdx + 1, "format", "a JSON line, but not one of ours: metrics lines have step and loss, trajectory rows have id, config and status, agent-loop logs start with _meta; pass --format to say which");
+    if (!parsed.ok) throw InputError.at(file, firstIdx + 1, parsed.field, parsed.message);
+    throw InputError.at(file, firstIdx + 1, "format", "a JSON line, but not one of ours: metrics lines have step and loss, trajectory rows have id, config and status, agent-loop logs start with _meta; pass --format to say which");
   }
   if (first.includes("\t")) return { format: "results-tsv" };
   for (const name of Object.keys(LOG_PRESETS)) {
     const pattern = logPattern({ preset: name });
     if (lines.some((l) => pattern.regex.test(l))) return { format: "log", log: pattern };
   }
-  throw new InputError(file, firstIdx + 1, "format", `cannot tell the format from ${JSON.stringify(first.slice(0, 60))}; pass --format (${FORMATS.join(", ")}) or --log-regex`);
+  throw InputError.at(file, firstIdx + 1, "format", `cannot tell the format from ${JSON.stringify(first.slice(0, 60))}; pass --format (${FORMATS.join(", ")}) or --log-regex`);
 }
 
 /** Top-level-looking keys of a JSON object prefix (good enough to pick a format). */
@@ -79,14 +79,14 @@ async function readHead(file: string): Promise<string> {
   try {
     fh = await open(file, "r");
   } catch (err) {
-    throw new InputError(file, 0, "file", describeFileError(err), { cause: err });
+    throw InputError.at(file, 0, "file", describeFileError(err), { cause: err });
   }
   try {
     const buf = Buffer.alloc(SNIFF_BYTES);
     const { bytesRead } = await fh.read(buf, 0, SNIFF_BYTES, 0);
     return new TextDecoder("utf-8").decode(buf.subarray(0, bytesRead));
   } catch (err) {
-    throw new InputError(file, 0, "file", describeFileError(err), { cause: err });
+    throw InputError.at(file, 0, "file", describeFileError(err), { cause: err });
   } finally {
     await fh.close();
   }

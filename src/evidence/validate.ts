@@ -32,7 +32,7 @@ export async function validateFile(file: string, options: ReadOptions & { strict
     ev = await openEvidence(file, options);
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
-    return { file, valid: false, errors: 1, unreadable: 0, unreadableLines: [], problems: [err.toProblem()], moreProblems: 0 };
+    return { file, valid: false, errors: 1, unreadable: 0, unreadableLines: [], problems: [...err.problems], moreProblems: 0 };
   }
   let summary: TrajectorySummary | MetricsSummary;
   if (ev.kind === "trajectory") {

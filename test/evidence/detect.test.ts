@@ -35,7 +35,7 @@ describe("detectFormat", () => {
   ])("refuses %j with field %s", async (content, field, message) => {
     const err = await detectFormat(tmp.write("g", content)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
-    expect(err).toMatchObject({ line: 1, field });
+    expect((err as InputError).first).toMatchObject({ line: 1, field });
     expect((err as Error).message).toMatch(message);
   });
 
