@@ -1,0 +1,76 @@
+// Spend gates: the plan must fit the budget, the hours cap, the allowed instance types and a sane
+// price, and the evidence-gated filter must be worth more than it costs (cost module's arithmetic).
+import type { SpendPolicy } from "../policy/schema.ts";
+import type { Rates } from "../cost/rates.ts";
+import { extendedReport } from "../cost/campaign.ts";
+import { forecastUsd, type CampaignPlan } from "../cost/plan.ts";
+import { judged, type GateResult } from "./types.ts";
+
+export interface SpendOutcome {
+  results: GateResult[];
+  forecastUsd: number;
+  expectedSavingsUsd: number;
+}
+
+const usd = (x: number): string => `$${x.toLocaleString("en-US", { maximumFractionDigits: 2, minimumFractionDigits: x % 1 === 0 ? 0 : 2 })}`;
+
+export function evaluateSpend(subject: string, plan: CampaignPlan, policy: SpendPolicy, rates: Rates): SpendOutcome {
+  const forecast = forecastUsd(plan);
+  const wall = plan.hours + plan.sanity_hours;
+  const perGpu = plan.node_hourly_usd / plan.gpus_per_node;
+  const gpus = plan.nodes * plan.gpus_per_node;
+  const ev = extendedReport(rates, {
+    campaign: { gpus, gpuHourlyUsd: perGpu, hours: plan.hours },
+    wrongPickRate: policy.wrong_pick_rate,
+    postFilterRates: [policy.post_filter_wrong_pick_rate],
+    sanityHours: plan.sanity_hours,
+  });
+  const scenario = ev.wrong_pick.scenarios[0];
+  const savings = scenario?.expected_savings_usd ?? 0;
+  const base = { phase: "spend" as const, subject };
+  const results: GateResult[] = [
+    judged(forecast <= plan.budget_usd, {
+      ...base,
+      id: "spend.budget",
+      measured: Number(forecast.toFixed(2)),
+      op: "≤",
+      threshold: plan.budget_usd,
+      message: `${plan.nodes} × ${plan.instance_type} at ${usd(plan.node_hourly_usd)}/h × (${plan.hours} h + ${plan.sanity_hours} h sanity day) = ${usd(forecast)} against a budget of ${usd(plan.budget_usd)}`,
+    }),
+    judged(wall <= plan.hours_cap, {
+      ...base,
+      id: "spend.hours",
+      measured: wall,
+      op: "≤",
+      threshold: plan.hours_cap,
+      message: `${wall} h of wall time (final run + sanity day) against a cap of ${plan.hours_cap} h`,
+    }),
+    judged(policy.allowed_instance_types.includes(plan.instance_type), {
+      ...base,
+      id: "spend.instance",
+      measured: plan.instance_type,
+      op: "in",
+      threshold: policy.allowed_instance_types.join(", "),
+      message: policy.allowed_instance_types.includes(plan.instance_type) ? `${plan.instance_type} is allowed` : `${plan.instance_type} is not an allowed instance type (${policy.allowed_instance_types.join(", ")})`,
+    }),
+    judged(perGpu <= policy.max_gpu_hourly_usd, {
+      ...base,
+      id: "spend.price",
+      measured: Number(perGpu.toFixed(4)),
+      op: "≤",
+      threshold: policy.max_gpu_hourly_usd,
+      message: `${usd(perGpu)} per GPU-hour (${plan.market}, ${usd(plan.node_hourly_usd)}/h ÷ ${plan.gpus_per_node} GPUs)`,
+    }),
+    policy.require_positive_ev
+      ? judged(savings > 0, {
+          ...base,
+          id: "spend.ev",
+          measured: savings,
+          op: ">",
+          threshold: 0,
+          message: `filter worth ${usd(savings)}: (${policy.wrong_pick_rate * 100}% − ${policy.post_filter_wrong_pick_rate * 100}% wrong picks) × ${usd(ev.campaign.final_run_usd)} − ${usd(scenario?.filter_cost_usd ?? 0)} (Phase 1 + Phase 2 + sanity day)`,
+        })
+      : { ...base, id: "spend.ev", status: "skip", measured: savings, threshold: null, message: "not required by the policy" },
+  ];
+  return { results, forecastUsd: forecast, expectedSavingsUsd: savings };
+}

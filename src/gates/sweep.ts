@@ -1,0 +1,240 @@
+// Phase 1 gates on a trajectory: did the sweep cover enough ground, how noisy is the metric,
+// and which distinct configs beat the reference by more than the noise (the finalists).
+import type { TrajectoryRow } from "../evidence/schemas.ts";
+import type { Policy } from "../policy/schema.ts";
+import { judged, type GateResult } from "./types.ts";
+import { fmt, median, mean, sumSquares } from "./stats.ts";
+import { projectToTarget, type Projection } from "./project.ts";
+
+export interface SweepInput {
+  subject: string;
+  rows: readonly TrajectoryRow[];
+  /** Rows the reader could not read: they count as failed attempts. */
+  unreadable: number;
+}
+
+/** One distinct config with every evaluation of it that produced a value. */
+export interface ConfigGroup {
+  hash: string;
+  /** Id of its first evaluation. */
+  id: string;
+  ids: string[];
+  config: Record<string, unknown>;
+  /** How it differs from the baseline config (or its id). */
+  label: string;
+  values: number[];
+  n: number;
+  mean: number;
+  baseline: boolean;
+  /** Improvement over the reference in the metric's units (positive is better). */
+  delta?: number;
+  /** delta / (σ·√(1/n + 1/n_ref)). */
+  z?: number;
+  separable?: boolean;
+}
+
+export interface Noise {
+  sigma: number;
+  source: "measured" | "assumed";
+  /** Configs evaluated more than once, and the degrees of freedom they give. */
+  repeatedConfigs: number;
+  dof: number;
+  /** The pooled σ before the floor (or null when nothing repeats). */
+  measured: number | null;
+  note: string;
+}
+
+export interface Reference {
+  kind: "baseline" | "median";
+  value: number;
+  n: number;
+  label: string;
+}
+
+export interface Finalist extends ConfigGroup {
+  rank: number;
+  projection?: Projection;
+}
+
+export interface SweepOutcome {
+  results: GateResult[];
+  noise: Noise;
+  reference?: Reference;
+  /** The best configs by mean, up to finalists.list. */
+  ranking: ConfigGroup[];
+  finalists: Finalist[];
+}
+
+export function metricOf(row: TrajectoryRow, name: string): number | null {
+  const v = name === "val_bpb" ? row.val_bpb : (row.metrics?.[name] ?? null);
+  return typeof v === "number" ? v : null;
+}
+
+export function evaluateSweep(input: SweepInput, policy: Policy): SweepOutcome {
+  const p = policy.sweep;
+  const subject = input.subject;
+  const better = (a: number, b: number): number => (p.metric.goal === "min" ? b - a : a - b);
+
+  // Coverage: attempts include unreadable rows; a value that is NaN/Inf counts as a failure.
+  let failed = input.unreadable;
+  const groups = new Map<string, ConfigGroup>();
+  const baselineRows = input.rows.filter((r) => r.baseline);
+  const baselineConfig = baselineRows[0]?.config;
+  for (const r of input.rows) {
+    if (r.status === "crash" || r.status === "timeout") failed++;
+    if (r.status !== "ok") continue;
+    const v = metricOf(r, p.metric.name);
+    if (v === null) continue;
+    if (!Number.isFinite(v)) {
+      failed++;
+      continue;
+    }
+    let g = groups.get(r.configHash);
+    if (g === undefined) {
+      g = { hash: r.configHash, id: r.id, ids: [], config: r.config, label: labelOf(r, baselineConfig), values: [], n: 0, mean: Number.NaN, baseline: false };
+      groups.set(r.configHash, g);
+    }
+    g.ids.push(r.id);
+    g.values.push(v);
+    if (r.baseline) g.baseline = true;
+  }
+  for (const g of groups.values()) {
+    g.n = g.values.length;
+    g.mean = mean(g.values);
+  }
+  const attempts = input.rows.length + input.unreadable;
+  const evaluated = [...groups.values()].reduce((s, g) => s + g.n, 0);
+  const distinct = groups.size;
+  const failedFraction = attempts > 0 ? failed / attempts : 0;
+  const results: GateResult[] = [
+    judged(evaluated >= p.coverage.min_evaluated, {
+      id: "sweep.coverage.evaluated",
+      phase: "sweep",
+      subject,
+      measured: evaluated,
+      op: "≥",
+      threshold: p.coverage.min_evaluated,
+      message: `${evaluated} evaluations produced a ${p.metric.name} (${attempts} attempts${baselineRows.length > 0 ? `, ${baselineRows.length} of the baseline` : ""})`,
+    }),
+    judged(distinct >= p.coverage.min_distinct, {
+      id: "sweep.coverage.distinct",
+      phase: "sweep",
+      subject,
+      measured: distinct,
+      op: "≥",
+      threshold: p.coverage.min_distinct,
+      message: `${evaluated} evaluations over ${distinct} distinct configs (${evaluated - distinct} repeat an earlier config)`,
+    }),
+    judged(failedFraction <= p.coverage.max_failed_fraction, {
+      id: "sweep.coverage.failed",
+      phase: "sweep",
+      subject,
+      measured: round(failedFraction, 4),
+      op: "≤",
+      threshold: p.coverage.max_failed_fraction,
+      message: `${failed} of ${attempts} attempts failed (crash, timeout, non-finite value or unreadable row${input.unreadable > 0 ? `; ${input.unreadable} unreadable` : ""})`,
+    }),
+  ];
+
+  const noise = estimateNoise([...groups.values()], policy);
+  results.push({ id: "sweep.noise", phase: "sweep", subject, status: "pass", measured: round(noise.sigma, 6), threshold: null, message: noise.note });
+
+  const reference = chooseReference([...groups.values()], p.separation.reference);
+  const ranked = [...groups.values()].sort((a, b) => better(b.mean, a.mean) || b.n - a.n);
+  if (reference === undefined) {
+    const why = groups.size === 0 ? `no evaluation produced a ${p.metric.name}` : "the policy asks for a baseline and the trajectory has none";
+    results.push({ id: "sweep.separation", phase: "sweep", subject, status: "fail", measured: null, op: "≥", threshold: p.separation.z, message: `cannot separate anything: ${why}` });
+    results.push({ id: "sweep.finalists", phase: "sweep", subject, status: "fail", measured: 0, op: "≥", threshold: p.finalists.count, message: "no finalists" });
+    return { results, noise, ranking: ranked.slice(0, p.finalists.list), finalists: [] };
+  }
+
+  const candidates = ranked.filter((g) => !(reference.kind === "baseline" && g.baseline));
+  for (const g of candidates) {
+    g.delta = better(g.mean, reference.value);
+    g.z = g.delta / (noise.sigma * Math.sqrt(1 / g.n + 1 / reference.n));
+    g.separable = g.z >= p.separation.z;
+  }
+  const separable = candidates.filter((g) => g.separable);
+  const best = candidates[0];
+  const refText = reference.kind === "baseline" ? `the baseline ${fmt(reference.value)} (n=${reference.n})` : `the sweep median ${fmt(reference.value)} (n=${reference.n})`;
+  results.push(
+    best === undefined
+      ? { id: "sweep.separation", phase: "sweep", subject, status: "fail", measured: null, op: "≥", threshold: p.separation.z, message: "no config other than the reference was evaluated" }
+      : judged(best.separable === true, {
+          id: "sweep.separation",
+          phase: "sweep",
+          subject,
+          measured: round(best.z ?? 0, 2),
+          op: "≥",
+          threshold: p.separation.z,
+          message: `best config ${best.id} (${best.label}, n=${best.n}) ${(best.delta ?? 0) >= 0 ? "beats" : "trails"} ${refText} by ${fmt(Math.abs(best.delta ?? 0))}: z = ${fmt(best.z ?? 0)} with σ=${fmt(noise.sigma)}; ${separable.length} of ${candidates.length} configs separable at z ≥ ${p.separation.z}`,
+        }),
+  );
+
+  const finalists: Finalist[] = separable.slice(0, p.finalists.count).map((g, i) => ({
+    ...g,
+    rank: i + 1,
+    ...(policy.target ? { projection: projectToTarget(g.config, policy.target) } : {}),
+  }));
+  results.push(
+    judged(finalists.length >= p.finalists.count, {
+      id: "sweep.finalists",
+      phase: "sweep",
+      subject,
+      measured: separable.length,
+      op: "≥",
+      threshold: p.finalists.count,
+      message:
+        finalists.length === 0
+          ? `no distinct config beats ${refText} by ${p.separation.z}σ`
+          : `${separable.length} distinct config${separable.length === 1 ? "" : "s"} separable from ${reference.kind === "baseline" ? "the baseline" : "the median"}; finalists: ${finalists.map((f) => `${f.id} (${f.label})`).join(", ")}`,
+    }),
+  );
+  return { results, noise, reference, ranking: ranked.slice(0, p.finalists.list), finalists };
+}
+
+/** σ pooled over configs evaluated more than once: Σ(xᵢ−x̄)² / Σ(nᵢ−1). */
+export function estimateNoise(groups: readonly ConfigGroup[], policy: Policy): Noise {
+  const p = policy.sweep.noise;
+  const repeated = groups.filter((g) => g.values.length >= 2);
+  const dof = repeated.reduce((s, g) => s + g.values.length - 1, 0);
+  const ss = repeated.reduce((s, g) => s + sumSquares(g.values), 0);
+  const measured = dof > 0 ? Math.sqrt(ss / dof) : null;
+  const assumed = Math.max(p.assumed_sigma, p.floor);
+  if (measured === null || dof < p.min_dof) {
+    const why = dof === 0 ? "no config was evaluated twice" : `only ${dof} degree${dof === 1 ? "" : "s"} of freedom from repeats (policy wants ${p.min_dof})`;
+    return { sigma: assumed, source: "assumed", repeatedConfigs: repeated.length, dof, measured, note: `σ=${fmt(assumed)} assumed by the policy: ${why}` };
+  }
+  if (measured === 0) {
+    return { sigma: assumed, source: "assumed", repeatedConfigs: repeated.length, dof, measured, note: `σ=${fmt(assumed)} assumed by the policy: repeats are bit-identical (deterministic trainer?), so they measure no noise; repeat with other seeds` };
+  }
+  const sigma = Math.max(measured, p.floor);
+  const floored = sigma > measured ? ` (floored at ${fmt(p.floor)} by the policy)` : "";
+  return { sigma, source: "measured", repeatedConfigs: repeated.length, dof, measured, note: `σ=${fmt(sigma)} measured from ${repeated.length} repeated config${repeated.length === 1 ? "" : "s"} (${dof} degrees of freedom)${floored}` };
+}
+
+function chooseReference(groups: readonly ConfigGroup[], mode: Policy["sweep"]["separation"]["reference"]): Reference | undefined {
+  const base = groups.find((g) => g.baseline);
+  if (base && mode !== "median") return { kind: "baseline", value: base.mean, n: base.n, label: base.label };
+  if (mode === "baseline" || groups.length === 0) return undefined;
+  const all = groups.flatMap((g) => g.values);
+  return { kind: "median", value: median(all), n: all.length, label: "median" };
+}
+
+function labelOf(row: TrajectoryRow, baseline: Record<string, unknown> | undefined): string {
+  if (row.baseline) return "baseline";
+  const c = row.config;
+  if (baseline) {
+    const diff = Object.keys(c)
+      .filter((k) => k !== "seed" && JSON.stringify(c[k]) !== JSON.stringify(baseline[k]))
+      .map((k) => `${k}=${typeof c[k] === "string" ? c[k] : JSON.stringify(c[k])}`);
+    if (diff.length === 0) return "baseline config";
+    const text = diff.join(", ");
+    return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+  }
+  return row.id;
+}
+
+function round(x: number, digits: number): number {
+  return Number(x.toFixed(digits));
+}

@@ -1,0 +1,38 @@
+// What every gate returns: a value, never an exception. Shells (CLI, Pulumi program, watchdog)
+// decide what a failure means for them.
+
+export type GateStatus = "pass" | "fail" | "skip";
+export type Phase = "sweep" | "stress" | "spend";
+export const PHASES: readonly Phase[] = ["sweep", "stress", "spend"];
+
+export interface GateResult {
+  /** Stable id, e.g. "sweep.coverage.distinct", "stress.divergence". */
+  id: string;
+  phase: Phase;
+  /** What was judged: the trajectory, a curve, the campaign plan. */
+  subject: string;
+  /** "skip": not evaluated, with the reason in `message` (never counted as a pass of the evidence). */
+  status: GateStatus;
+  measured: number | string | null;
+  /** How measured is compared with threshold, e.g. "≥". */
+  op?: "≥" | "≤" | "<" | ">" | "in";
+  threshold: number | string | null;
+  /** One sentence with the numbers behind the decision. */
+  message: string;
+  /** For curve gates: the step where the trouble starts. */
+  step?: number;
+  /**
+   * "candidate": a failure rejects one finalist (a Phase 2 curve), not the campaign; whether
+   * enough finalists survive is the campaign-level stress.survivors gate.
+   */
+  scope?: "candidate";
+}
+
+/** A verdict passes when no campaign-level gate failed. */
+export const campaignFailed = (results: readonly GateResult[]): boolean => results.some((r) => r.status === "fail" && r.scope !== "candidate");
+
+
+/** Pass when `ok`, else fail: the common shape of a threshold gate. */
+export function judged(ok: boolean, r: Omit<GateResult, "status">): GateResult {
+  return { ...r, status: ok ? "pass" : "fail" };
+}

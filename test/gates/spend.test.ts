@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { evaluateSpend } from "../../src/gates/spend.ts";
+import { ratesFromEnv } from "../../src/cost/rates.ts";
+import { CampaignPlanSchema, type CampaignPlan } from "../../src/cost/plan.ts";
+import { DEFAULT_POLICY } from "../helpers/policy.ts";
+
+const rates = ratesFromEnv({});
+const plan = (o: Partial<CampaignPlan> = {}): CampaignPlan => CampaignPlanSchema.parse({ instance_type: "p5.48xlarge", nodes: 1, market: "spot", node_hourly_usd: 28, hours: 168, budget_usd: 6000, hours_cap: 200, ...o });
+const ids = (p: CampaignPlan) => Object.fromEntries(evaluateSpend("plan", p, DEFAULT_POLICY.spend, rates).results.map((r) => [r.id, r.status]));
+
+describe("spend gates", () => {
+  it("pass a plan inside every limit, forecasting node rate × nodes × (hours + sanity day)", () => {
+    const o = evaluateSpend("plan", plan(), DEFAULT_POLICY.spend, rates);
+    expect(o.forecastUsd).toBe(28 * 192);
+    expect(o.results.every((r) => r.status === "pass")).toBe(true);
+    // (0.5 − 0.2) × 28·168 − (1.01 + 9.05 + 28·24) from the cost module
+    expect(o.expectedSavingsUsd).toBeCloseTo(0.3 * 4704 - (1.0076 + 22 * 0.41147 + 672), 0);
+  });
+
+  it.each([
+    ["budget", { budget_usd: 5000 }, "spend.budget"],
+    ["hours cap", { hours_cap: 150 }, "spend.hours"],
+    ["instance type", { instance_type: "g5.48xlarge" }, "spend.instance"],
+    ["price", { node_hourly_usd: 98.32, budget_usd: 1e6 }, "spend.price"],
+    ["expected value", { node_hourly_usd: 2, hours: 10, sanity_hours: 24, budget_usd: 1e6 }, "spend.ev"],
+  ])("fail the %s", (_n, over, id) => {
+    expect(ids(plan(over as Partial<CampaignPlan>))[id]).toBe("fail");
+  });
+
+  it("count every node", () => {
+    const o = evaluateSpend("plan", plan({ nodes: 4, budget_usd: 1e6 }), DEFAULT_POLICY.spend, rates);
+    expect(o.forecastUsd).toBe(4 * 28 * 192);
+  });
+});
