@@ -1,0 +1,233 @@
+// A real, small character-level language model (Bengio et al. 2003: embeddings → tanh MLP →
+// softmax) trained with Adam on the CPU. It is small enough that 1,000 steps take a couple of
+// seconds and real enough to fail the ways big runs fail: too-high learning rates diverge, a
+// learning-rate jump blows it up mid-run, fp16 gradients overflow to NaN, and a tiny
+// learning rate never learns.
+import { ALPHABET, generateCorpus } from "./corpus.ts";
+import { gaussian, mulberry32 } from "./random.ts";
+
+export interface ModelConfig {
+  context: number;
+  d_embed: number;
+  d_hidden: number;
+  batch: number;
+  seed: number;
+}
+
+export interface TrainConfig {
+  steps: number;
+  /** Learning rate at each step (1-based). */
+  lr: (step: number) => number;
+  /** Clip the global grad norm to this (0: no clipping). */
+  clip: number;
+  /**
+   * fp16 gradients under a loss scale that doubles every `growthInterval` steps, with the overflow
+   * check bypassed (optimizer.step() called directly instead of scaler.step()): the first gradient
+   * past 65504 after scaling writes Inf into Adam's state and the weights turn NaN.
+   */
+  fp16LossScale?: { initial: number; growthInterval: number };
+  logEvery: number;
+  valEvery: number;
+}
+
+export interface StepLog {
+  step: number;
+  /** Mean training loss since the last log. */
+  loss: number;
+  grad_norm: number;
+  lr: number;
+  tokens: number;
+  val_loss?: number;
+  /** Largest |gradient element| since the last log. */
+  maxGrad: number;
+  /** First step whose scaled fp16 gradients overflowed, once it happened. */
+  overflowStep?: number;
+}
+
+/** The largest finite float16. */
+const FP16_MAX = 65504;
+
+export class CharMLP {
+  readonly cfg: ModelConfig;
+  readonly vocab = ALPHABET.length;
+  private readonly params: Float64Array[];
+  private readonly grads: Float64Array[];
+  private readonly m: Float64Array[];
+  private readonly v: Float64Array[];
+  private readonly train: Uint8Array;
+  private readonly val: Uint8Array;
+  private readonly rand: () => number;
+  private t = 0;
+
+  constructor(cfg: ModelConfig) {
+    this.cfg = cfg;
+    this.rand = mulberry32(cfg.seed);
+    const text = generateCorpus(120_000, cfg.seed + 1);
+    const ids = Uint8Array.from(text, (ch) => Math.max(0, ALPHABET.indexOf(ch)));
+    const cut = Math.floor(ids.length * 0.9);
+    this.train = ids.subarray(0, cut);
+    this.val = ids.subarray(cut);
+    const { context: C, d_embed: E, d_hidden: H } = cfg;
+    const V = this.vocab;
+    const init = (n: number, scale: number): Float64Array => Float64Array.from({ length: n }, () => gaussian(this.rand) * scale);
+    // emb, W1, b1, W2, b2
+    this.params = [init(V * E, 1), init(C * E * H, 1 / Math.sqrt(C * E)), new Float64Array(H), init(H * V, 1 / Math.sqrt(H)), new Float64Array(V)];
+    this.grads = this.params.map((p) => new Float64Array(p.length));
+    this.m = this.params.map((p) => new Float64Array(p.length));
+    this.v = this.params.map((p) => new Float64Array(p.length));
+  }
+
+  /** Mean cross-entropy (nats) of one batch; with `learn`, accumulates gradients. */
+  private batchLoss(data: Uint8Array, starts: readonly number[], learn: boolean): number {
+    const { context: C, d_embed: E, d_hidden: H } = this.cfg;
+    const V = this.vocab;
+    const I = C * E;
+    const [emb, W1, b1, W2, b2] = this.params as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+    const [gEmb, gW1, gb1, gW2, gb2] = this.grads as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+    const x = new Float64Array(I);
+    const h = new Float64Array(H);
+    const z = new Float64Array(V);
+    const da = new Float64Array(H);
+    const dx = new Float64Array(I);
+    const B = starts.length;
+    let total = 0;
+    for (const s of starts) {
+      for (let c = 0; c < C; c++) {
+        const t = (data[s + c] as number) * E;
+        for (let e = 0; e < E; e++) x[c * E + e] = emb[t + e] as number;
+      }
+      const y = data[s + C] as number;
+      // Loops run along contiguous rows (i outer, j inner) so the weight matrices stream through cache.
+      h.set(b1);
+      for (let i = 0; i < I; i++) {
+        const xi = x[i] as number;
+        const row = i * H;
+        for (let j = 0; j < H; j++) h[j] = (h[j] as number) + xi * (W1[row + j] as number);
+      }
+      for (let j = 0; j < H; j++) h[j] = Math.tanh(h[j] as number);
+      z.set(b2);
+      for (let j = 0; j < H; j++) {
+        const hj = h[j] as number;
+        const row = j * V;
+        for (let k = 0; k < V; k++) z[k] = (z[k] as number) + hj * (W2[row + k] as number);
+      }
+      let zmax = -Infinity;
+      for (let k = 0; k < V; k++) if ((z[k] as number) > zmax) zmax = z[k] as number;
+      let sum = 0;
+      for (let k = 0; k < V; k++) {
+        const e = Math.exp((z[k] as number) - zmax);
+        z[k] = e;
+        sum += e;
+      }
+      for (let k = 0; k < V; k++) z[k] = (z[k] as number) / sum; // probabilities
+      total -= Math.log(z[y] as number);
+      if (!learn) continue;
+      // Backward: dz = (p − onehot(y)) / B, then through W2, tanh, W1 and the embeddings.
+      z[y] = (z[y] as number) - 1;
+      for (let k = 0; k < V; k++) z[k] = (z[k] as number) / B;
+      da.fill(0);
+      for (let j = 0; j < H; j++) {
+        const hj = h[j] as number;
+        const row = j * V;
+        let acc = 0;
+        for (let k = 0; k < V; k++) {
+          const dz = z[k] as number;
+          gW2[row + k] = (gW2[row + k] as number) + hj * dz;
+          acc += (W2[row + k] as number) * dz;
+        }
+        da[j] = acc * (1 - hj * hj);
+      }
+      for (let k = 0; k < V; k++) gb2[k] = (gb2[k] as number) + (z[k] as number);
+      for (let j = 0; j < H; j++) gb1[j] = (gb1[j] as number) + (da[j] as number);
+      for (let i = 0; i < I; i++) {
+        const xi = x[i] as number;
+        const row = i * H;
+        let acc = 0;
+        for (let j = 0; j < H; j++) {
+          const d = da[j] as number;
+          gW1[row + j] = (gW1[row + j] as number) + xi * d;
+          acc += (W1[row + j] as number) * d;
+        }
+        dx[i] = acc;
+      }
+      for (let c = 0; c < C; c++) {
+        const t = (data[s + c] as number) * E;
+        for (let e = 0; e < E; e++) gEmb[t + e] = (gEmb[t + e] as number) + (dx[c * E + e] as number);
+      }
+    }
+    return total / B;
+  }
+
+  private sample(data: Uint8Array, n: number, rand: () => number): number[] {
+    return Array.from({ length: n }, () => Math.floor(rand() * (data.length - this.cfg.context - 1)));
+  }
+
+  /** Train, calling `log` every logEvery steps (and on the last step). */
+  run(tc: TrainConfig, log: (entry: StepLog) => void): void {
+    const valStarts = this.sample(this.val, 256, mulberry32(this.cfg.seed + 7));
+    // Like Megatron, log the mean training loss over the logging interval.
+    let lossSum = 0;
+    let lossN = 0;
+    let maxGrad = 0;
+    let overflowStep: number | undefined;
+    let lossScale = tc.fp16LossScale?.initial ?? 1;
+    for (let step = 1; step <= tc.steps; step++) {
+      for (const g of this.grads) g.fill(0);
+      const loss = this.batchLoss(this.train, this.sample(this.train, this.cfg.batch, this.rand), true);
+      if (tc.fp16LossScale) {
+        // Gradients of (loss × scale) in fp16, unscaled afterwards: values past 65504 become Inf.
+        let overflowed = false;
+        for (const g of this.grads) {
+          for (let i = 0; i < g.length; i++) {
+            if (Math.abs((g[i] as number) * lossScale) > FP16_MAX) {
+              g[i] = Math.sign(g[i] as number) * Infinity;
+              overflowed = true;
+            }
+          }
+        }
+        if (overflowed) overflowStep ??= step;
+        if (step % tc.fp16LossScale.growthInterval === 0) lossScale *= 2;
+      }
+      let sq = 0;
+      for (const g of this.grads) {
+        for (let i = 0; i < g.length; i++) {
+          const gi = g[i] as number;
+          sq += gi * gi;
+          if (Math.abs(gi) > maxGrad) maxGrad = Math.abs(gi);
+        }
+      }
+      const gradNorm = Math.sqrt(sq);
+      lossSum += loss;
+      lossN++;
+      const lr = tc.lr(step);
+      this.adam(lr, tc.clip > 0 && gradNorm > tc.clip ? tc.clip / gradNorm : 1);
+      if (step % tc.logEvery === 0 || step === tc.steps) {
+        const entry: StepLog = { step, loss: lossSum / lossN, grad_norm: gradNorm, lr, tokens: step * this.cfg.batch, maxGrad, ...(overflowStep !== undefined ? { overflowStep } : {}) };
+        if (step % tc.valEvery === 0) entry.val_loss = this.batchLoss(this.val, valStarts, false);
+        log(entry);
+        lossSum = 0;
+        lossN = 0;
+        maxGrad = 0;
+      }
+    }
+  }
+
+  private adam(lr: number, scale: number): void {
+    const b1 = 0.9;
+    const b2 = 0.999;
+    this.t++;
+    const c1 = 1 - b1 ** this.t;
+    const c2 = 1 - b2 ** this.t;
+    this.params.forEach((p, pi) => {
+      const g = this.grads[pi] as Float64Array;
+      const m = this.m[pi] as Float64Array;
+      const v = this.v[pi] as Float64Array;
+      for (let i = 0; i < p.length; i++) {
+        const gi = (g[i] as number) * scale;
+        m[i] = b1 * (m[i] as number) + (1 - b1) * gi;
+        v[i] = b2 * (v[i] as number) + (1 - b2) * gi * gi;
+        p[i] = (p[i] as number) - (lr * ((m[i] as number) / c1)) / (Math.sqrt((v[i] as number) / c2) + 1e-8);
+      }
+    });
+  }
+}
