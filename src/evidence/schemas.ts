@@ -93,15 +93,9 @@ export interface TrajectoryRow {
   metrics?: Record<string, number>;
 }
 
-export const SCHEMAS = {
-  metrics: MetricPointSchema,
-  trajectory: TrajectoryRecordSchema,
-} as const;
-export type SchemaName = keyof typeof SCHEMAS;
-
-/** JSON Schema (draft 2020-12) of one of our formats. */
-export function jsonSchemaOf(name: SchemaName): Record<string, unknown> {
-  return z.toJSONSchema(SCHEMAS[name], {
+/** JSON Schema (draft 2020-12) of one of our formats, as its input (what a file may hold). */
+export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  return z.toJSONSchema(schema, {
     io: "input",
     unrepresentable: "any",
     override: (ctx) => {

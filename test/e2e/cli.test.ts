@@ -134,10 +134,13 @@ describe("windtunnel schema, help, version, demo", () => {
   });
 
   it("lists the schemas and refuses an unknown one", async () => {
-    expect((await windtunnel(["schema"])).stdout.split("\n")).toEqual(["metrics", "trajectory"]);
-    const r = await windtunnel(["schema", "verdict"]);
+    expect((await windtunnel(["schema"])).stdout.split("\n")).toEqual(["metrics", "trajectory", "policy", "campaign", "verdict"]);
+    const policy = JSON.parse((await windtunnel(["schema", "policy"])).stdout);
+    expect(policy.required).toEqual(["sweep", "target", "stress", "spend"]);
+    expect(policy.additionalProperties).toBe(false);
+    const r = await windtunnel(["schema", "report"]);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/unknown format "verdict"/);
+    expect(r.stderr).toMatch(/unknown format "report"/);
   });
 
   it("--help and --version exit 0; an unknown option or command exits 2", async () => {

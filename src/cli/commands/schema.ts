@@ -1,7 +1,18 @@
-// `windtunnel schema <name>`: the JSON Schema of our formats, for trainers that validate their own output.
-import { jsonSchemaOf, SCHEMAS, type SchemaName } from "../../evidence/schemas.ts";
+// `windtunnel schema <name>`: the JSON Schema of our formats, for trainers and CI that validate their own files.
+import { jsonSchemaOf, MetricPointSchema, TrajectoryRecordSchema } from "../../evidence/schemas.ts";
+import { PolicySchema } from "../../policy/schema.ts";
+import { CampaignPlanSchema } from "../../cost/plan.ts";
+import { VerdictSchema } from "../../gates/verdict.ts";
 import { UsageError } from "../../evidence/errors.ts";
 import type { Io } from "../io.ts";
+
+const SCHEMAS = {
+  metrics: MetricPointSchema,
+  trajectory: TrajectoryRecordSchema,
+  policy: PolicySchema,
+  campaign: CampaignPlanSchema,
+  verdict: VerdictSchema,
+} as const;
 
 export function schemaCommand(name: string | undefined, io: Io): number {
   const names = Object.keys(SCHEMAS);
@@ -9,7 +20,8 @@ export function schemaCommand(name: string | undefined, io: Io): number {
     io.out(names.join("\n"));
     return 0;
   }
-  if (!names.includes(name)) throw new UsageError(`schema: unknown format ${JSON.stringify(name)}; known: ${names.join(", ")}`);
-  io.out(JSON.stringify(jsonSchemaOf(name as SchemaName), null, 2));
+  const schema = SCHEMAS[name as keyof typeof SCHEMAS];
+  if (schema === undefined) throw new UsageError(`schema: unknown format ${JSON.stringify(name)}; known: ${names.join(", ")}`);
+  io.out(JSON.stringify(jsonSchemaOf(schema), null, 2));
   return 0;
 }

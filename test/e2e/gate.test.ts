@@ -1,0 +1,129 @@
+// `windtunnel gate` as CI runs it: a subprocess, real files, exit codes 0 / 1 / 2.
+import { copyFileSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { REPO, describeWithSharedFixtures } from "../helpers/shared.ts";
+import { useTmpDir } from "../helpers/tmp.ts";
+
+const tmp = useTmpDir();
+const BIN = join(REPO, "src/cli/bin.ts");
+const DEMO = join(REPO, "examples/demo");
+const DEMO_ARGS = [join(DEMO, "trajectory.jsonl"), join(DEMO, "curves/finalist-1.jsonl"), join(DEMO, "curves/finalist-2.jsonl"), join(DEMO, "curves/finalist-3.jsonl"), "--campaign", join(DEMO, "campaign.yaml")];
+const STACK_TRACE = /^\s+at .+\(.*:\d+:\d+\)$/m;
+
+function windtunnel(args: readonly string[], cwd = REPO) {
+  return execa(process.execPath, [BIN, ...args], { reject: false, cwd, env: { WINDTUNNEL_DEBUG: "" } });
+}
+
+describe("windtunnel gate", () => {
+  it("passes the demo evidence (one finalist rejected, two survive) with exit 0", async () => {
+    const r = await windtunnel(["gate", ...DEMO_ARGS]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^windtunnel gate: PASS · 1 of 3 finalist curves rejected/m);
+    expect(r.stdout).toMatch(/stress\.survivors .* 2 of 3 pass every stress gate/s);
+  });
+
+  it("exits 1 when a gate fails, e.g. the strict policy wanting two survivors and more evidence", async () => {
+    const r = await windtunnel(["gate", "--policy", "strict", ...DEMO_ARGS]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/^windtunnel gate: FAIL/m);
+  });
+
+  it("prints json (the verdict) and markdown (for $GITHUB_STEP_SUMMARY)", async () => {
+    const json = await windtunnel(["gate", "--format", "json", ...DEMO_ARGS]);
+    const v = JSON.parse(json.stdout);
+    expect(v).toMatchObject({ verdict_version: 1, pass: true, phases: ["sweep", "stress", "spend"] });
+    expect(v.sweep.finalists.map((f: { id: string }) => f.id)).toEqual(["c078", "c023", "c086"]);
+    const md = await windtunnel(["gate", "--format", "markdown", ...DEMO_ARGS]);
+    expect(md.stdout).toMatch(/^### ✅ windtunnel gate: PASS/);
+    expect(md.stdout).toContain("| ✗ | `stress.finite` | finalist-3 |");
+    expect(md.stdout.split("\n").filter((l) => l.startsWith("| ")).every((l) => l.split(/(?<!\\)\|/).length === 8 || l.split(/(?<!\\)\|/).length === 9)).toBe(true);
+  });
+
+  it("writes a verdict that --check accepts, and refuses once an evidence file changes, naming it", async () => {
+    const dir = tmp.dir();
+    for (const f of ["trajectory.jsonl", "campaign.yaml"]) copyFileSync(join(DEMO, f), join(dir, f));
+    copyFileSync(join(DEMO, "curves/finalist-1.jsonl"), join(dir, "curve-a.jsonl"));
+    const run = await windtunnel(["gate", "--out", "verdict.json", "trajectory.jsonl", "curve-a.jsonl", "--campaign", "campaign.yaml"], dir);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const v = JSON.parse(readFileSync(join(dir, "verdict.json"), "utf8"));
+    expect(v.evidence.map((e: { file: string }) => e.file)).toEqual(["trajectory.jsonl", "curve-a.jsonl", "campaign.yaml"]);
+
+    const ok = await windtunnel(["gate", "--check", join(dir, "verdict.json")]);
+    expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/valid — evidence and policy unchanged/);
+
+    appendFileSync(join(dir, "curve-a.jsonl"), '{"step": 1010, "loss": 2.9}\n');
+    const tampered = await windtunnel(["gate", "--check", join(dir, "verdict.json")]);
+    expect(tampered.exitCode).toBe(1);
+    expect(tampered.stdout).toMatch(/✗ curve-a\.jsonl \(curve\): changed/);
+    expect(tampered.stderr).toMatch(/refused: curve-a\.jsonl changed/);
+  });
+
+  it("refuses a verdict whose policy file changed", async () => {
+    const dir = tmp.dir();
+    writeFileSync(join(dir, "policy.yaml"), "extends: default\nstress:\n  min_steps: 900\n");
+    copyFileSync(join(DEMO, "curves/finalist-1.jsonl"), join(dir, "c.jsonl"));
+    expect((await windtunnel(["gate", "--phase", "stress", "--policy", "policy.yaml", "--out", "v.json", "c.jsonl"], dir)).exitCode).toBe(0);
+    writeFileSync(join(dir, "policy.yaml"), "extends: default\nstress:\n  min_steps: 800\n");
+    const r = await windtunnel(["gate", "--check", "v.json"], dir);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/✗ policy policy\.yaml: changed/);
+  });
+
+  it("leaves an earlier verdict untouched when a run fails on bad input", async () => {
+    const dir = tmp.dir();
+    copyFileSync(join(DEMO, "curves/finalist-1.jsonl"), join(dir, "c.jsonl"));
+    expect((await windtunnel(["gate", "--phase", "stress", "--out", "v.json", "c.jsonl"], dir)).exitCode).toBe(0);
+    const before = readFileSync(join(dir, "v.json"), "utf8");
+    writeFileSync(join(dir, "bad.jsonl"), '{"step":1,"loss":"x"}\n');
+    const r = await windtunnel(["gate", "--phase", "stress", "--out", "v.json", "bad.jsonl"], dir);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^bad\.jsonl:1: loss: expected a number/m);
+    expect(readFileSync(join(dir, "v.json"), "utf8")).toBe(before);
+  });
+
+  it("shows policy errors at file:line:col with the key path, exit 2", async () => {
+    const p = tmp.write("p.yaml", "extends: default\nsweep:\n  separation:\n    z: three\n  finalistz: 3\n");
+    const r = await windtunnel(["gate", "--phase", "sweep", "--policy", p, join(DEMO, "trajectory.jsonl")]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`${p}:4:8: sweep.separation.z: expected number, got "three"`);
+    expect(r.stderr).toContain(`${p}:5:3: sweep.finalistz: unknown key`);
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it("says which inputs a phase is missing, exit 2", async () => {
+    const r = await windtunnel(["gate", "--phase", "all", join(DEMO, "trajectory.jsonl")]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/stress needs at least one Phase 2 curve/);
+    expect(r.stderr).toMatch(/spend needs a campaign plan/);
+    expect((await windtunnel(["gate", "--phase", "sweeep", join(DEMO, "trajectory.jsonl")])).exitCode).toBe(2);
+  });
+
+  it("rejects a campaign plan with a bad field at its line", async () => {
+    const text = readFileSync(join(DEMO, "campaign.yaml"), "utf8").replace("market: spot", "market: cheap");
+    const plan = tmp.write("plan.yaml", text);
+    const line = text.split("\n").findIndex((l) => l.startsWith("market:")) + 1;
+    const r = await windtunnel(["gate", "--phase", "spend", "--campaign", plan]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`${plan}:${line}:9: market: expected one of "spot"|"on-demand"|"capacity-block", got "cheap"`);
+  });
+});
+
+describeWithSharedFixtures("windtunnel gate on the seed's trajectory", (dir) => {
+  it("fails the default policy with exit 1, in numbers", async () => {
+    const r = await windtunnel(["gate", "--phase", "sweep", join(dir, "sweeps/agent-loop-trajectory.jsonl")]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/51 evaluations over 14 distinct configs/);
+    expect(r.stdout).toMatch(/σ=0\.01976 measured from 10 repeated configs/);
+    expect(r.stdout).toMatch(/1 distinct config separable from the baseline/);
+  });
+
+  it("gates a results.tsv without error, its broken rows counted", async () => {
+    const r = await windtunnel(["gate", "--phase", "sweep", "--format", "json", join(dir, "sweeps/multiagent-pg-results.tsv")]);
+    expect([0, 1]).toContain(r.exitCode);
+    const v = JSON.parse(r.stdout);
+    expect(v.gates.find((g: { id: string }) => g.id === "sweep.coverage.failed").message).toMatch(/46 unreadable/);
+  });
+});
