@@ -1,24 +1,29 @@
 // The campaign plan: what you intend to book. The same schema is read from a YAML file by
 // `windtunnel gate --phase spend` and (later) from the Pulumi stack's config.
-import * as z from "zod";
+import "../evidence/zod-setup.ts";
+import * as z from "zod/mini";
+import { described, lazy } from "../evidence/schemas.ts";
 
 export const MARKETS = ["spot", "on-demand", "capacity-block"] as const;
 
-export const CampaignPlanSchema = z
-  .strictObject({
-    instance_type: z.string().min(1).describe("EC2 instance type, e.g. p5.48xlarge"),
-    nodes: z.int().positive(),
-    gpus_per_node: z.int().positive().default(8),
-    market: z.enum(MARKETS),
-    node_hourly_usd: z.number().positive().describe("what one node costs per hour in this market"),
-    hours: z.number().positive().describe("hours of the final run"),
-    sanity_hours: z.number().nonnegative().default(24).describe("the sanity day before the full run, on the same nodes"),
-    budget_usd: z.number().positive(),
-    hours_cap: z.number().positive().describe("hard cap on node-hours of wall time, sanity day included"),
-  })
-  .meta({ title: "windtunnel campaign plan" });
+const positive = () => z.number().check(z.positive());
+const count = () => z.int().check(z.positive());
 
-export type CampaignPlan = z.infer<typeof CampaignPlanSchema>;
+export const campaignPlanSchema = lazy(() =>
+  z.strictObject({
+    instance_type: described(z.string().check(z.minLength(1)), "EC2 instance type, e.g. p5.48xlarge"),
+    nodes: count(),
+    gpus_per_node: z._default(count(), 8),
+    market: z.enum(MARKETS),
+    node_hourly_usd: described(positive(), "what one node costs per hour in this market"),
+    hours: described(positive(), "hours of the final run"),
+    sanity_hours: described(z._default(z.number().check(z.nonnegative()), 24), "the sanity day before the full run, on the same nodes"),
+    budget_usd: positive(),
+    hours_cap: described(positive(), "hard cap on node-hours of wall time, sanity day included"),
+  }).register(z.globalRegistry, { title: "windtunnel campaign plan" }),
+);
+
+export type CampaignPlan = z.infer<ReturnType<typeof campaignPlanSchema>>;
 
 /** What the plan costs if it runs to the end: sanity day plus final run, every node. */
 export function forecastUsd(plan: CampaignPlan): number {

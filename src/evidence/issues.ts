@@ -1,12 +1,12 @@
 // Turns a zod failure into our one-line shape: the key path as the field and "expected …, got …".
-import type * as z from "zod";
+import type * as z from "zod/mini";
 
 export interface FieldIssue {
   field: string;
   message: string;
 }
 
-export function firstIssue(error: z.ZodError, input: unknown): FieldIssue {
+export function firstIssue(error: z.core.$ZodError, input: unknown): FieldIssue {
   const issue = error.issues[0];
   return issue ? describeIssue(issue, input) : { field: "row", message: "invalid" };
 }

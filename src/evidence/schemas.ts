@@ -1,58 +1,66 @@
 // The evidence formats windtunnel owns, as zod schemas: the single source for validation, for
 // the TypeScript types and for the published JSON Schema (`windtunnel schema <name>`), so a
 // Python trainer can validate its own output against exactly what we accept.
-import * as z from "zod";
+import "./zod-setup.ts";
+import * as z from "zod/mini";
+import { STATUSES, type Status } from "./names.ts";
+
+export { STATUSES, type Status };
 
 const NUMBER_NOTE = "a JSON number; Python's NaN, Infinity and -Infinity tokens are accepted as non-finite values";
 
+/**
+ * A schema built on first use: building every schema at import cost a gate run more than the
+ * few it needs (the policy arrives precompiled, verdicts are only read by --check).
+ */
+export function lazy<T>(build: () => T): () => T {
+  let built: T | undefined;
+  return () => (built ??= build());
+}
+
+/** Attach a description (for the published JSON Schema) to a fresh schema instance. */
+export function described<T extends z.ZodMiniType>(schema: T, description: string): T {
+  z.globalRegistry.add(schema, { description });
+  return schema;
+}
+
 /** A number that may be non-finite: a NaN loss is evidence, not a parse error. */
-export const metricNumber = z
-  .union([z.number(), z.nan(), z.literal([Infinity, -Infinity])], { error: "expected a number (NaN and Infinity are allowed)" })
-  .meta({ description: NUMBER_NOTE });
+export const metricNumber = () => z.union([z.number(), z.nan(), z.literal([Infinity, -Infinity])], { error: "expected a number (NaN and Infinity are allowed)" });
 
-const finiteNonNegative = z.number({ error: "expected a finite number" }).nonnegative({ error: "expected a number ≥ 0" });
+const finiteNonNegative = () => z.number({ error: "expected a finite number" }).check(z.nonnegative({ error: "expected a number ≥ 0" }));
 
-export const STATUSES = ["ok", "crash", "timeout", "blocked"] as const;
-export type Status = (typeof STATUSES)[number];
+export const metricPointSchema = lazy(() =>
+  z.looseObject({
+    step: described(z.int({ error: "expected a whole number of steps" }).check(z.nonnegative({ error: "expected a step ≥ 0" })), "optimizer step, strictly increasing within a tag"),
+    loss: described(metricNumber(), "training loss at this step (nats/token unless your policy says otherwise)"),
+    val_loss: described(z.nullish(metricNumber()), "validation loss, when evaluated at this step"),
+    val_bpb: described(z.nullish(metricNumber()), "validation bits per byte, comparable across tokenizers"),
+    grad_norm: described(z.nullish(metricNumber()), "global gradient norm before clipping"),
+    lr: described(z.nullish(finiteNonNegative()), "learning rate at this step"),
+    tokens: described(z.nullish(finiteNonNegative()), "tokens consumed so far"),
+    time_s: described(z.nullish(finiteNonNegative()), "seconds since the run started"),
+    tag: described(z.nullish(z.string().check(z.minLength(1), z.maxLength(128))), "names one run inside a shared stream, e.g. fp8 / bf16 / tp4pp2"),
+  }).register(z.globalRegistry, { title: "windtunnel metrics point", description: "One JSON object per line, written by the trainer. Unknown keys are allowed and ignored." }),
+);
 
-export const MetricPointSchema = z
-  .looseObject({
-    step: z.int({ error: "expected a whole number of steps" }).nonnegative({ error: "expected a step ≥ 0" }).describe("optimizer step, strictly increasing within a tag"),
-    loss: metricNumber.describe("training loss at this step (nats/token unless your policy says otherwise)"),
-    val_loss: metricNumber.nullish().describe("validation loss, when evaluated at this step"),
-    val_bpb: metricNumber.nullish().describe("validation bits per byte, comparable across tokenizers"),
-    grad_norm: metricNumber.nullish().describe("global gradient norm before clipping"),
-    lr: finiteNonNegative.nullish().describe("learning rate at this step"),
-    tokens: finiteNonNegative.nullish().describe("tokens consumed so far"),
-    time_s: finiteNonNegative.nullish().describe("seconds since the run started"),
-    tag: z.string().min(1).max(128).nullish().describe("names one run inside a shared stream, e.g. fp8 / bf16 / tp4pp2"),
-  })
-  .meta({
-    title: "windtunnel metrics point",
-    description: "One JSON object per line, written by the trainer. Unknown keys are allowed and ignored.",
-  });
-
-export const TrajectoryRecordSchema = z
-  .looseObject({
-    id: z.string().min(1).describe("unique candidate evaluation id"),
-    config: z.record(z.string(), z.unknown()).describe("the candidate's configuration; identical configs share a config hash"),
-    config_hash: z.string().regex(/^[0-9a-f]{64}$/, { error: "expected 64 lowercase hex digits" }).optional().describe("sha256 of the canonical config (seed excluded); checked when present"),
-    val_bpb: metricNumber.nullable().describe("validation bits per byte; null when the run produced none"),
+export const trajectoryRecordSchema = lazy(() =>
+  z.looseObject({
+    id: described(z.string().check(z.minLength(1)), "unique candidate evaluation id"),
+    config: described(z.record(z.string(), z.unknown()), "the candidate's configuration; identical configs share a config hash"),
+    config_hash: described(z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/, { error: "expected 64 lowercase hex digits" }))), "sha256 of the canonical config (seed excluded); checked when present"),
+    val_bpb: described(z.nullable(metricNumber()), "validation bits per byte; null when the run produced none"),
     status: z.enum(STATUSES, { error: `expected one of ${STATUSES.join(", ")}` }),
-    steps: z.int().nonnegative().optional().describe("training steps actually run"),
-    seed: z.int().optional(),
-    params: finiteNonNegative.optional().describe("parameter count of the proxy"),
-    wall_s: finiteNonNegative.optional().describe("wall-clock seconds of the evaluation"),
-    baseline: z.boolean().optional().describe("true for the reference configuration"),
-    error: z.string().optional().describe("tail of stderr for crash/timeout rows"),
-    time: z.string().optional().describe("ISO 8601 time the evaluation finished"),
-  })
-  .meta({
-    title: "windtunnel trajectory row",
-    description: "One evaluated Phase 1 candidate per line. Unknown keys are allowed and ignored.",
-  });
+    steps: described(z.optional(z.int().check(z.nonnegative())), "training steps actually run"),
+    seed: z.optional(z.int()),
+    params: described(z.optional(finiteNonNegative()), "parameter count of the proxy"),
+    wall_s: described(z.optional(finiteNonNegative()), "wall-clock seconds of the evaluation"),
+    baseline: described(z.optional(z.boolean()), "true for the reference configuration"),
+    error: described(z.optional(z.string()), "tail of stderr for crash/timeout rows"),
+    time: described(z.optional(z.string()), "ISO 8601 time the evaluation finished"),
+  }).register(z.globalRegistry, { title: "windtunnel trajectory row", description: "One evaluated Phase 1 candidate per line. Unknown keys are allowed and ignored." }),
+);
 
-export type TrajectoryRecord = z.infer<typeof TrajectoryRecordSchema>;
+export type TrajectoryRecord = z.infer<ReturnType<typeof trajectoryRecordSchema>>;
 
 /** One point of a loss curve, whatever format it was read from. */
 export interface MetricPoint {
@@ -94,7 +102,7 @@ export interface TrajectoryRow {
 }
 
 /** JSON Schema (draft 2020-12) of one of our formats, as its input (what a file may hold). */
-export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+export function jsonSchemaOf(schema: z.ZodMiniType): Record<string, unknown> {
   return z.toJSONSchema(schema, {
     io: "input",
     unrepresentable: "any",

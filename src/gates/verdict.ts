@@ -1,47 +1,51 @@
 // verdict.json: every gate's outcome, bound by sha256 to the exact evidence files and the resolved
 // policy that produced it. `gate --check` re-hashes and refuses a verdict whose inputs changed.
-import * as z from "zod";
+import "../evidence/zod-setup.ts";
+import * as z from "zod/mini";
+import "../evidence/zod-setup.ts";
+import { described, lazy } from "../evidence/schemas.ts";
 import { campaignFailed, PHASES, type GateResult, type Phase } from "./types.ts";
 import type { SweepOutcome } from "./sweep.ts";
 import type { CurveOutcome } from "./stress.ts";
 import type { SpendOutcome } from "./spend.ts";
 
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
-const GateResultSchema = z.object({
+const sha256 = () => z.string().check(z.regex(/^[0-9a-f]{64}$/));
+const phase = () => z.enum(PHASES as [Phase, ...Phase[]]);
+const gateResultSchema = () => z.object({
   id: z.string(),
-  phase: z.enum(PHASES as [Phase, ...Phase[]]),
+  phase: phase(),
   subject: z.string(),
   status: z.enum(["pass", "fail", "skip"]),
   measured: z.union([z.number(), z.string(), z.null()]),
-  op: z.enum(["≥", "≤", "<", ">", "in"]).optional(),
+  op: z.optional(z.enum(["≥", "≤", "<", ">", "in"])),
   threshold: z.union([z.number(), z.string(), z.null()]),
   message: z.string(),
-  step: z.number().optional(),
-  scope: z.literal("candidate").optional(),
+  step: z.optional(z.number()),
+  scope: z.optional(z.literal("candidate")),
 });
 
 export const EVIDENCE_ROLES = ["trajectory", "curve", "campaign"] as const;
 
 /** What --check needs from a verdict file (other keys are kept in the file, ignored here). */
-export const VerdictSchema = z
-  .object({
+export const verdictSchema = lazy(() =>
+  z.object({
     verdict_version: z.literal(1),
-    windtunnel: z.string().describe("version of the tool that wrote it"),
+    windtunnel: described(z.string(), "version of the tool that wrote it"),
     time: z.string(),
-    phases: z.array(z.enum(PHASES as [Phase, ...Phase[]])).min(1),
+    phases: z.array(phase()).check(z.minLength(1)),
     pass: z.boolean(),
     policy: z.strictObject({
       /** As given: a path relative to the verdict file, or a built-in name. */
       ref: z.string(),
       files: z.array(z.string()),
-      sha256,
+      sha256: sha256(),
     }),
-    evidence: z.array(z.strictObject({ file: z.string(), role: z.enum(EVIDENCE_ROLES), format: z.string().optional(), sha256 })),
-    gates: z.array(GateResultSchema),
-  })
-  .meta({ title: "windtunnel verdict" });
+    evidence: z.array(z.strictObject({ file: z.string(), role: z.enum(EVIDENCE_ROLES), format: z.optional(z.string()), sha256: sha256() })),
+    gates: z.array(gateResultSchema()),
+  }).register(z.globalRegistry, { title: "windtunnel verdict" }),
+);
 
-export type Verdict = Omit<z.infer<typeof VerdictSchema>, "gates"> & {
+export type Verdict = Omit<z.infer<ReturnType<typeof verdictSchema>>, "gates"> & {
   gates: GateResult[];
   sweep?: SweepSummary;
   stress?: { curves: { subject: string; survived: boolean; series: string; lastStep?: number }[] };

@@ -1,102 +1,108 @@
 // The gate policy: every threshold the gates use, as data reviewed like code (gates/*.yaml).
 // One zod definition gives the complete policy a gate run needs, the partial form a file that
 // `extends` another may take, the TypeScript type and the published JSON Schema.
-import * as z from "zod";
+import "../evidence/zod-setup.ts";
+import * as z from "zod/mini";
+import { described, lazy } from "../evidence/schemas.ts";
 
-const fraction = z.number().min(0).max(1);
-const positive = z.number().positive();
-const count = z.int().positive();
-const steps = z.int().nonnegative();
-const stepWindow = z.tuple([steps, steps]).refine(([a, b]) => a < b, { error: "expected [from, to] with from < to" });
+const fraction = () => z.number().check(z.minimum(0), z.maximum(1));
+const positive = () => z.number().check(z.positive());
+const count = () => z.int().check(z.positive());
+const steps = () => z.int().check(z.nonnegative());
+const stepWindow = () => z.tuple([steps(), steps()]).check(z.refine(([a, b]) => a < b, { error: "expected [from, to] with from < to" }));
 
-export const PolicySchema = z.strictObject({
-  extends: z.string().min(1).optional().describe('another policy to start from: a path relative to this file, or "default" / "strict" for the built-in ones'),
-  sweep: z.strictObject({
-    metric: z.strictObject({
-      name: z.string().min(1).describe("val_bpb, or any numeric results.tsv column"),
-      goal: z.enum(["min", "max"]),
+export const policySchema = lazy(() =>
+  z.strictObject({
+    extends: described(z.optional(z.string().check(z.minLength(1))), 'another policy to start from: a path relative to this file, or "default" / "strict" for the built-in ones'),
+    sweep: z.strictObject({
+      metric: z.strictObject({
+        name: described(z.string().check(z.minLength(1)), "val_bpb, or any numeric results.tsv column"),
+        goal: z.enum(["min", "max"]),
+      }),
+      coverage: z.strictObject({
+        min_evaluated: described(count(), "evaluations that produced a value"),
+        min_distinct: described(count(), "distinct configs among them (repeats count once)"),
+        max_failed_fraction: described(fraction(), "crash + timeout + unreadable rows over all attempts"),
+      }),
+      noise: z.strictObject({
+        assumed_sigma: described(positive(), "σ of the metric when the trajectory repeats no config"),
+        min_dof: described(count(), "degrees of freedom Σ(nᵢ−1) the repeats must give before their σ is used"),
+        floor: described(z.number().check(z.nonnegative()), "lower bound on the σ used"),
+      }),
+      separation: z.strictObject({
+        z: described(positive(), "a config counts only if Δ/√(1/n₁+1/n₂) ≥ z·σ"),
+        reference: described(z.enum(["auto", "baseline", "median"]), "auto: the baseline when the trajectory has one, else the median"),
+      }),
+      finalists: z.strictObject({
+        count: described(count(), "separable distinct configs that go to the stress test"),
+        list: described(count(), "how many of the ranking to report"),
+      }),
     }),
-    coverage: z.strictObject({
-      min_evaluated: count.describe("evaluations that produced a value"),
-      min_distinct: count.describe("distinct configs among them (repeats count once)"),
-      max_failed_fraction: fraction.describe("crash + timeout + unreadable rows over all attempts"),
+    target: described(
+      z.nullable(
+        z.strictObject({
+          d_model: count(),
+          n_layer: count(),
+          round_to: described(count(), "round projected widths (n_head·head_dim, d_ff) to a multiple of this"),
+          keys: described(
+            z.strictObject({ d_model: z.string(), n_layer: z.string(), n_head: z.string(), head_dim: z.string(), d_ff: z.string(), ffn_ratio: z.string(), lr: z.string() }),
+            "config key names in your trajectory",
+          ),
+        }),
+      ),
+      "target architecture finalists are projected to (null: no projection)",
+    ),
+    stress: z.strictObject({
+      series: described(z.enum(["auto", "loss", "val_loss"]), "auto: training loss when logged, else validation loss"),
+      min_steps: count(),
+      max_log_interval: described(count(), "median steps between logged points"),
+      divergence: z.strictObject({
+        window_steps: described(count(), "rolling-median window, in steps"),
+        rise: described(positive(), "fraction above the running minimum of the smoothed loss"),
+        patience: described(count(), "consecutive logged points the rise must last"),
+        after_step: steps(),
+      }),
+      flatline: z.strictObject({
+        early: stepWindow(),
+        late: stepWindow(),
+        min_drop: described(z.number().check(z.nonnegative()), "relative drop required from the early to the late window"),
+      }),
+      grad_norm: z.strictObject({
+        factor: positive(),
+        reference_steps: described(count(), "steps after warmup whose largest grad norm is the reference"),
+        after_step: described(steps(), "end of warmup"),
+      }),
+      min_survivors: count(),
     }),
-    noise: z.strictObject({
-      assumed_sigma: positive.describe("σ of the metric when the trajectory repeats no config"),
-      min_dof: count.describe("degrees of freedom Σ(nᵢ−1) the repeats must give before their σ is used"),
-      floor: z.number().nonnegative().describe("lower bound on the σ used"),
+    spend: z.strictObject({
+      allowed_instance_types: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+      max_gpu_hourly_usd: described(positive(), "refuse a plan paying more per GPU-hour"),
+      wrong_pick_rate: described(fraction(), "wrong-pick rate of a blind booking"),
+      post_filter_wrong_pick_rate: described(fraction(), "wrong picks the filter is assumed to leave"),
+      require_positive_ev: z.boolean(),
     }),
-    separation: z.strictObject({
-      z: positive.describe("a config counts only if Δ/√(1/n₁+1/n₂) ≥ z·σ"),
-      reference: z.enum(["auto", "baseline", "median"]).describe("auto: the baseline when the trajectory has one, else the median"),
-    }),
-    finalists: z.strictObject({
-      count: count.describe("separable distinct configs that go to the stress test"),
-      list: count.describe("how many of the ranking to report"),
-    }),
-  }),
-  target: z
-    .strictObject({
-      d_model: count,
-      n_layer: count,
-      round_to: count.describe("round projected widths (n_head·head_dim, d_ff) to a multiple of this"),
-      keys: z.strictObject({
-        d_model: z.string(),
-        n_layer: z.string(),
-        n_head: z.string(),
-        head_dim: z.string(),
-        d_ff: z.string(),
-        ffn_ratio: z.string(),
-        lr: z.string(),
-      }).describe("config key names in your trajectory"),
-    })
-    .nullable()
-    .describe("target architecture finalists are projected to (null: no projection)"),
-  stress: z.strictObject({
-    series: z.enum(["auto", "loss", "val_loss"]).describe("auto: training loss when logged, else validation loss"),
-    min_steps: count,
-    max_log_interval: count.describe("median steps between logged points"),
-    divergence: z.strictObject({
-      window_steps: count.describe("rolling-median window, in steps"),
-      rise: positive.describe("fraction above the running minimum of the smoothed loss"),
-      patience: count.describe("consecutive logged points the rise must last"),
-      after_step: steps,
-    }),
-    flatline: z.strictObject({
-      early: stepWindow,
-      late: stepWindow,
-      min_drop: z.number().nonnegative().describe("relative drop required from the early to the late window"),
-    }),
-    grad_norm: z.strictObject({
-      factor: positive,
-      reference_steps: count.describe("steps after warmup whose largest grad norm is the reference"),
-      after_step: steps.describe("end of warmup"),
-    }),
-    min_survivors: count,
-  }),
-  spend: z.strictObject({
-    allowed_instance_types: z.array(z.string().min(1)).min(1),
-    max_gpu_hourly_usd: positive.describe("refuse a plan paying more per GPU-hour"),
-    wrong_pick_rate: fraction.describe("wrong-pick rate of a blind booking"),
-    post_filter_wrong_pick_rate: fraction.describe("wrong picks the filter is assumed to leave"),
-    require_positive_ev: z.boolean(),
-  }),
-});
+  }).register(z.globalRegistry, { title: "windtunnel gate policy" }),
+);
 
-export type Policy = z.infer<typeof PolicySchema>;
+export type Policy = z.infer<ReturnType<typeof policySchema>>;
 export type SweepPolicy = Policy["sweep"];
 export type StressPolicy = Policy["stress"];
 export type SpendPolicy = Policy["spend"];
 export type TargetShape = NonNullable<Policy["target"]>;
 
-/** The same schema with every key optional at every depth: what one file of a chain may hold. */
-export const PolicyFileSchema = deepPartial(PolicySchema) as z.ZodType<DeepPartial<Policy>>;
-
 type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 
-function deepPartial(s: z.ZodType): z.ZodType {
-  if (s instanceof z.ZodNullable) return deepPartial(s.unwrap() as z.ZodType).nullable();
-  if (!(s instanceof z.ZodObject)) return s;
-  const shape = Object.fromEntries(Object.entries(s.shape as Record<string, z.ZodType>).map(([k, v]) => [k, deepPartial(v).optional()]));
-  return z.strictObject(shape);
+let fileSchema: z.ZodMiniType<DeepPartial<Policy>> | undefined;
+
+/** The same schema with every key optional at every depth: what one file of a chain may hold. Built on first use (only to locate problems). */
+export function policyFileSchema(): z.ZodMiniType<DeepPartial<Policy>> {
+  return (fileSchema ??= deepPartial(policySchema()) as unknown as z.ZodMiniType<DeepPartial<Policy>>);
+}
+
+function deepPartial(s: z.ZodMiniType): z.ZodMiniType {
+  const def = s._zod.def as { type: string; innerType?: z.ZodMiniType; shape?: Record<string, z.ZodMiniType> };
+  if (def.type === "nullable" && def.innerType) return z.nullable(deepPartial(def.innerType));
+  if (def.type === "optional" && def.innerType) return z.optional(deepPartial(def.innerType));
+  if (def.type !== "object" || !def.shape) return s;
+  return z.strictObject(Object.fromEntries(Object.entries(def.shape).map(([k, v]) => [k, z.optional(deepPartial(v))])));
 }

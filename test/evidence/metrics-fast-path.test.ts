@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { isPlainPoint, toPoint } from "../../src/evidence/formats/metrics.ts";
-import { MetricPointSchema } from "../../src/evidence/schemas.ts";
+import { metricPointSchema } from "../../src/evidence/schemas.ts";
 
 const value = fc.oneof(
   fc.integer({ min: -5, max: 5 }),
@@ -28,7 +28,7 @@ describe("metrics fast path", () => {
   it.each([
     ["arbitrary objects", candidate],
     ["nearly valid points", nearlyValid],
-  ])("never accepts what MetricPointSchema rejects (%s)", (_name, arb) => {
+  ])("never accepts what metricPointSchema rejects (%s)", (_name, arb) => {
     fc.assert(
       fc.property(arb, (o) => {
         const obj = JSON.parse(JSON.stringify(o, (_k, v: unknown) => v)) as Record<string, unknown>;
@@ -36,7 +36,7 @@ describe("metrics fast path", () => {
         for (const x of [o as Record<string, unknown>, obj]) {
           const clean = Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined));
           if (!isPlainPoint(clean)) continue;
-          const r = MetricPointSchema.safeParse(clean);
+          const r = metricPointSchema().safeParse(clean);
           expect(r.success).toBe(true);
           if (r.success) expect(toPoint(clean, 1)).toEqual(toPoint(r.data, 1));
         }

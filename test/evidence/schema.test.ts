@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { jsonSchemaOf, MetricPointSchema, TrajectoryRecordSchema } from "../../src/evidence/schemas.ts";
+import { jsonSchemaOf, metricPointSchema, trajectoryRecordSchema } from "../../src/evidence/schemas.ts";
 
 describe("published JSON Schemas", () => {
   it("metrics: step and loss required, loss a number that may be NaN per the note", () => {
-    const s = jsonSchemaOf(MetricPointSchema) as { required: string[]; properties: Record<string, { type?: string; description?: string; anyOf?: unknown[] }> };
+    const s = jsonSchemaOf(metricPointSchema()) as { required: string[]; properties: Record<string, { type?: string; description?: string; anyOf?: unknown[] }> };
     expect(s.required).toEqual(["step", "loss"]);
     expect(s.properties["step"]).toMatchObject({ type: "integer", minimum: 0 });
     expect(s.properties["loss"]?.type).toBe("number");
@@ -15,7 +15,7 @@ describe("published JSON Schemas", () => {
   });
 
   it("trajectory: id, config, val_bpb and status required; status an enum", () => {
-    const s = jsonSchemaOf(TrajectoryRecordSchema) as { required: string[]; properties: Record<string, { enum?: string[] }> };
+    const s = jsonSchemaOf(trajectoryRecordSchema()) as { required: string[]; properties: Record<string, { enum?: string[] }> };
     expect(s.required).toEqual(expect.arrayContaining(["id", "config", "val_bpb", "status"]));
     expect(s.properties["status"]?.enum).toEqual(["ok", "crash", "timeout", "blocked"]);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildVerdict, checkVerdict, VerdictSchema } from "../../src/gates/verdict.ts";
+import { buildVerdict, checkVerdict, verdictSchema } from "../../src/gates/verdict.ts";
 import { evaluateCurve, survivorsGate } from "../../src/gates/stress.ts";
 import { DEFAULT_POLICY } from "../helpers/policy.ts";
 
@@ -23,7 +23,7 @@ describe("verdicts", () => {
     const v = verdict([1000, 500]);
     expect(v.gates.some((g) => g.status === "fail")).toBe(true); // c1 is too short
     expect(v.pass).toBe(true); // one survivor is enough under the default policy
-    expect(VerdictSchema.safeParse(JSON.parse(JSON.stringify(v))).success).toBe(true);
+    expect(verdictSchema().safeParse(JSON.parse(JSON.stringify(v))).success).toBe(true);
   });
 
   it("fail when too few finalists survive", () => {

@@ -1,39 +1,41 @@
 // The seed article's agent-loop trajectory.jsonl: a `_meta` header carrying the baseline, one
 // record per iteration (`candidate_cfg`, `val_bpb`, `stage`, `decision`), and a trailing summary
 // record (`stage: loop_complete`) that is not an iteration.
-import * as z from "zod";
-import { metricNumber, type Status, type TrajectoryRow } from "../schemas.ts";
+import "../zod-setup.ts";
+import * as z from "zod/mini";
+import { lazy, metricNumber, type Status, type TrajectoryRow } from "../schemas.ts";
 import { configHash } from "../hash.ts";
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
 import { mapJsonl, validRecord } from "./common.ts";
 import type { TrajectoryOptions } from "./options.ts";
 
-const Config = z.record(z.string(), z.unknown(), { error: "expected an object" });
+const Config = () => z.record(z.string(), z.unknown(), { error: "expected an object" });
+const nonNegative = () => z.number().check(z.nonnegative());
 
-const Meta = z.looseObject({
+const meta = lazy(() => z.looseObject({
   _meta: z.unknown(),
-  baseline_val_bpb: metricNumber,
-  baseline_cfg: Config,
-});
+  baseline_val_bpb: metricNumber(),
+  baseline_cfg: Config(),
+}));
 
-const Iteration = z.looseObject({
-  iter: z.int().nonnegative(),
+const iteration = lazy(() => z.looseObject({
+  iter: z.int().check(z.nonnegative()),
   stage: z.string(),
-  candidate_cfg: Config.nullish(),
-  proposal: z.looseObject({ knob: z.string(), new_value: z.unknown() }).nullish(),
-  val_bpb: metricNumber.nullish(),
-  decision: z.string().nullish(),
-  iter_wall_s: z.number().nonnegative().nullish(),
-  eval_metrics: z
-    .looseObject({
-      ok: z.boolean().nullish(),
-      params_m: z.number().nonnegative().nullish(),
-      train_steps: z.int().nonnegative().nullish(),
-      train_wall_s: z.number().nonnegative().nullish(),
-    })
-    .nullish(),
-});
+  candidate_cfg: z.nullish(Config()),
+  proposal: z.nullish(z.looseObject({ knob: z.string(), new_value: z.unknown() })),
+  val_bpb: z.nullish(metricNumber()),
+  decision: z.nullish(z.string()),
+  iter_wall_s: z.nullish(nonNegative()),
+  eval_metrics: z.nullish(
+    z.looseObject({
+      ok: z.nullish(z.boolean()),
+      params_m: z.nullish(nonNegative()),
+      train_steps: z.nullish(z.int().check(z.nonnegative())),
+      train_wall_s: z.nullish(nonNegative()),
+    }),
+  ),
+}));
 
 /** What the loop's own trailing summary claims, for cross-checking against the rows. */
 export interface AgentLoopSummary {
@@ -68,7 +70,7 @@ export function agentLoopJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnost
         diag.error(line, "_meta", "first record must be the agent-loop header (_meta, baseline_val_bpb, baseline_cfg)");
         return undefined;
       }
-      const m = validRecord(Meta, v, ["baseline_val_bpb"], json, line, diag);
+      const m = validRecord(meta(), v, ["baseline_val_bpb"], json, line, diag);
       if (m === undefined) return undefined;
       baselineCfg = m.baseline_cfg;
       return row("baseline", line, baselineCfg, m.baseline_val_bpb, "ok", "baseline", true, options);
@@ -87,7 +89,7 @@ export function agentLoopJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnost
       }
       return undefined;
     }
-    const d = validRecord(Iteration, v, ["val_bpb"], json, line, diag);
+    const d = validRecord(iteration(), v, ["val_bpb"], json, line, diag);
     if (d === undefined) return undefined;
     const dup = seen.get(d.iter);
     if (dup !== undefined) {

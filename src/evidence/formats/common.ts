@@ -1,7 +1,7 @@
 // Small pieces every adapter shares: step ordering, JSON-object lines and the number syntax of logs.
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
-import type * as z from "zod";
+import type * as z from "zod/mini";
 import { JsonLineParser, overflow } from "../json.ts";
 import { firstIssue, show } from "../issues.ts";
 
@@ -82,14 +82,14 @@ function overflowedKey(obj: Record<string, unknown>, keys: readonly string[], no
  * Validate one parsed JSON line against its schema. Reports the first issue (or a number that
  * overflowed among `numericKeys`) with line and field and returns undefined; else the data.
  */
-export function validRecord<S extends z.ZodType<Record<string, unknown>>>(schema: S, obj: Record<string, unknown>, numericKeys: readonly string[], json: JsonLineParser, line: number, diag: Diagnostics): z.output<S> | undefined {
+export function validRecord<S extends z.ZodMiniType<Record<string, unknown>>>(schema: S, obj: Record<string, unknown>, numericKeys: readonly string[], json: JsonLineParser, line: number, diag: Diagnostics): z.output<S> | undefined {
   const r = schema.safeParse(obj);
   if (!r.success) {
     const { field, message } = firstIssue(r.error, obj);
     diag.error(line, field, message);
     return undefined;
   }
-  const bad = overflowedKey(r.data, numericKeys, json.nonFiniteTokens);
+  const bad = overflowedKey(r.data as Record<string, unknown>, numericKeys, json.nonFiniteTokens);
   if (bad !== undefined) {
     const o = overflow(bad);
     if (!o.ok) diag.error(line, o.field, o.message);

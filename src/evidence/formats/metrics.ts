@@ -1,5 +1,5 @@
 // windtunnel's own metrics JSONL: one point per line, as the trainer protocol writes it.
-import { MetricPointSchema, type MetricPoint } from "../schemas.ts";
+import { metricPointSchema, type MetricPoint } from "../schemas.ts";
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
 import type { JsonLineParser } from "../json.ts";
@@ -13,7 +13,7 @@ const optionalAmount = (v: unknown): boolean => v === undefined || (typeof v ===
 /**
  * The common line, accepted without running zod (zod was a third of the ingest time of a 1M-line
  * stream): every known key absent or of exactly the type the schema allows. Anything else goes to
- * MetricPointSchema, which stays the only judge of what is rejected and says why; a property test
+ * metricPointSchema, which stays the only judge of what is rejected and says why; a property test
  * (test/evidence/metrics-fast-path.test.ts) checks this never accepts what the schema rejects.
  */
 export function isPlainPoint(o: Loose): boolean {
@@ -54,7 +54,7 @@ function hasInfinity(o: Loose, json: JsonLineParser): boolean {
 export function metricsJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnostics): AsyncGenerator<MetricPoint[]> {
   const order = new StepOrder();
   return mapJsonl(batches, diag, (obj, line, json) => {
-    const d = isPlainPoint(obj) && !hasInfinity(obj, json) ? obj : validRecord(MetricPointSchema, obj, LOSS_KEYS, json, line, diag);
+    const d = isPlainPoint(obj) && !hasInfinity(obj, json) ? obj : validRecord(metricPointSchema(), obj, LOSS_KEYS, json, line, diag);
     if (d === undefined) return undefined;
     const p = toPoint(d, line);
     const why = order.check(p.tag ?? "", p.step, line);

@@ -1,5 +1,5 @@
 // windtunnel's own Phase 1 trajectory JSONL: one evaluated candidate per line (written by `lab sweep`).
-import { TrajectoryRecordSchema, type TrajectoryRow } from "../schemas.ts";
+import { trajectoryRecordSchema, type TrajectoryRow } from "../schemas.ts";
 import { configHash } from "../hash.ts";
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
@@ -9,7 +9,7 @@ import type { TrajectoryOptions } from "./options.ts";
 export function trajectoryJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnostics, options: TrajectoryOptions): AsyncGenerator<TrajectoryRow[]> {
   const seen = new Map<string, number>();
   return mapJsonl(batches, diag, (obj, line, json) => {
-    const d = validRecord(TrajectoryRecordSchema, obj, ["val_bpb"], json, line, diag);
+    const d = validRecord(trajectoryRecordSchema(), obj, ["val_bpb"], json, line, diag);
     if (d === undefined) return undefined;
     if (d.status === "ok" && d.val_bpb === null) {
       diag.error(line, "val_bpb", "required when status is ok, got null");
