@@ -1,10 +1,11 @@
 // Command wiring only: parse arguments, call a command, map errors to exit codes
-// (0 ok, 1 a gate failed, 2 bad input or usage, 70 a bug in windtunnel).
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+// (0 ok, 1 a gate failed, 2 bad input or usage, 70 a bug in windtunnel). Commands are imported
+// when chosen, so `windtunnel --version` or `cost` never load zod, YAML or the gate engine.
+// The argument parser is cac: it loads in ~2 ms, where commander also pulled in child_process,
+// net and the stream stack (~14 ms), and `windtunnel gate` must start almost as fast as node.
+import { cac } from "cac";
 import { InputError, UsageError, WindtunnelError } from "../evidence/errors.ts";
-import { FORMATS, type EvidenceFormat } from "../evidence/read.ts";
-import { LOG_PRESETS } from "../evidence/formats/log.ts";
-import { STATUSES, type Status } from "../evidence/schemas.ts";
+import { FORMATS, LOG_PRESETS, STATUSES, type EvidenceFormat, type Status } from "../evidence/names.ts";
 import { parseAmount } from "../cost/rates.ts";
 import { PRESETS } from "../cost/campaign.ts";
 import { processIo, type Io } from "./io.ts";
@@ -12,122 +13,158 @@ import pkg from "../../package.json" with { type: "json" };
 
 export const EXIT = { ok: 0, gateFailed: 1, badInput: 2, internal: 70 } as const;
 
-const amount =
-  (opts: { integer?: boolean; positive?: boolean; max?: number } = {}) =>
-  (raw: string): number => {
-    const v = parseAmount(raw, opts.integer ?? false, opts.positive ?? false);
-    if (typeof v === "string") throw new InvalidArgumentError(v);
-    if (opts.max !== undefined && v > opts.max) throw new InvalidArgumentError(`expected at most ${opts.max}, got ${raw}`);
-    return v;
-  };
+type Raw = Record<string, unknown>;
 
-const rateList = (raw: string): number[] => raw.split(",").map((s) => amount({ max: 1 })(s));
-
-const statusMap = (raw: string, prev: Record<string, Status> = {}): Record<string, Status> => {
-  const m = /^([^=]+)=(.+)$/.exec(raw);
-  const status = m?.[2] as Status | undefined;
-  if (!m || !status || !STATUSES.includes(status)) throw new InvalidArgumentError(`expected raw=${STATUSES.join("|")}, got ${JSON.stringify(raw)}`);
-  return { ...prev, [(m[1] ?? "").toLowerCase()]: status };
-};
-
-export function buildProgram(io: Io, setExit: (code: number) => void): Command {
-  const program = new Command()
-    .name("windtunnel")
-    .description("Evidence-gated cloud pretraining: rank recipes on a desk GPU, stress the finalists, and book the H100 node only when the evidence and the budget pass.")
-    .version(pkg.version)
-    .showHelpAfterError("(run with --help for usage)")
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
-
-  program
-    .command("validate")
-    .description("check evidence files and print a summary of each (exit 0 valid, 2 invalid)")
-    .argument("<files...>", "trajectory (JSONL / agent-loop / results.tsv) or metrics (JSONL / training log) files")
-    .addOption(new Option("--format <format>", "skip auto-detection").choices(FORMATS))
-    .addOption(new Option("--log-preset <name>", "regex preset for plain training logs").choices(Object.keys(LOG_PRESETS)))
-    .option("--log-regex <regex>", "custom log regex with named groups: step and loss/val_loss/val_bpb (also grad_norm, lr, tokens, time_s, time_ms, tag)")
-    .option("--status-map <raw=status>", "map a results.tsv status to ok|crash|timeout|blocked (repeatable)", statusMap)
-    .option("--strict", "treat unreadable rows as errors")
-    .option("--json", "print the reports as JSON")
-    .action(async (files: string[], o: { format?: EvidenceFormat; logPreset?: string; logRegex?: string; statusMap?: Record<string, Status>; strict?: boolean; json?: boolean }) => {
-      const { validateCommand } = await import("./commands/validate.ts");
-      setExit(await validateCommand(files, o, io));
-    });
-
-  program
-    .command("cost")
-    .description("the seed's cost arithmetic (same environment variables) and the whole campaign's economics")
-    .option("--json", "print JSON: the seed's keys plus a `windtunnel` block")
-    .addOption(new Option("--preset <name>", "price one of the seed's campaign sizes").choices(PRESETS.map((p) => p.name)))
-    .option("--gpus <n>", "GPUs booked for the final run (default 8, or the preset's)", amount({ integer: true, positive: true }))
-    .option("--wrong-pick-rate <p>", "wrong-pick rate of a blind booking (the seed hard-codes 0.5)", amount({ max: 1 }))
-    .option("--post-filter-rates <list>", "wrong-pick rates left after the filter, comma-separated", rateList, [0, 0.1, 0.2])
-    .option("--stress-hours <h>", "Spark hours of the Phase 2 stress test", amount(), 22)
-    .option("--sanity-hours <h>", "cloud hours of the sanity day", amount(), 24)
-    .option("--campaigns-per-year <n>", "for the break-even", amount({ positive: true }), 4)
-    .addHelpText("after", `\nEnvironment (seed names and defaults): H100_HOURLY_USD=2.50 H200_HOURLY_USD=3.50 SPARK_KW=0.24 KWH_USD=0.13\n  SPARK_CAPEX_USD=5000 SPARK_LIFE_YEARS=1.5 ITER_SECONDS=88 CAMPAIGN_ITERS=100 FINAL_NODE_HOURS=168`)
-    .action(async (o) => {
-      const { costCommand } = await import("./commands/cost.ts");
-      setExit(costCommand(o, io));
-    });
-
-  program
-    .command("gate")
-    .description("run the Phase 1 sweep, Phase 2 stress and spend gates on the evidence (exit 0 pass, 1 a gate failed, 2 bad input)")
-    .argument("[evidence...]", "a trajectory (sweep), metrics curves (stress, one per finalist), a campaign plan .yaml (spend)")
-    .option("--phase <phases>", "sweep, stress, spend, a comma-separated list, or all", "all")
-    .option("--policy <policy>", "gate policy: a YAML file, or the built-in default | strict", "default")
-    .option("--campaign <plan.yaml>", "the campaign plan the spend gates judge")
-    .option("--out <verdict.json>", "write the verdict, bound by sha256 to the evidence and the policy")
-    .addOption(new Option("--format <format>", "output").choices(["table", "json", "markdown"]).default("table"))
-    .option("--check <verdict.json>", "re-hash a verdict's evidence and policy; refuse it (exit 1) if anything changed or a gate failed")
-    .option("--status-map <raw=status>", "map a results.tsv status to ok|crash|timeout|blocked (repeatable)", statusMap)
-    .addOption(new Option("--log-preset <name>", "regex preset for plain training logs").choices(Object.keys(LOG_PRESETS)))
-    .option("--log-regex <regex>", "custom log regex with named groups")
-    .addHelpText("after", "\nExamples:\n  windtunnel gate --phase all --policy gates/default.yaml --out verdict.json runs/trajectory.jsonl curves/*.jsonl --campaign plan.yaml\n  windtunnel gate --phase sweep --format markdown runs/trajectory.jsonl >> \"$GITHUB_STEP_SUMMARY\"\n  windtunnel gate --check verdict.json")
-    .action(async (files: string[], o) => {
-      const gate = await import("./commands/gate.ts");
-      if (o.check !== undefined) {
-        if (files.length > 0) throw new UsageError("--check takes only the verdict file; evidence paths come from the verdict");
-        setExit(await gate.checkCommand(o.check, io));
-        return;
-      }
-      setExit(await gate.gateCommand(files, o, io));
-    });
-
-  program
-    .command("schema")
-    .description("print the JSON Schema of one of windtunnel's formats (lists them without an argument)")
-    .argument("[format]", "metrics | trajectory | policy | campaign | verdict")
-    .action(async (name?: string) => {
-      const { schemaCommand } = await import("./commands/schema.ts");
-      setExit(schemaCommand(name, io));
-    });
-
-  program
-    .command("demo")
-    .description("run the main job on the embedded example evidence (no cloud account needed)")
-    .action(async () => {
-      const { demoCommand } = await import("./commands/demo.ts");
-      setExit(await demoCommand(io));
-    });
-
-  return program;
+function choice<T extends string>(option: string, v: unknown, choices: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === "string" && (choices as readonly string[]).includes(v)) return v as T;
+  throw new UsageError(`--${option}: expected one of ${choices.join(", ")}, got ${JSON.stringify(String(v))}`);
 }
 
-/** Run the CLI in-process; returns the exit code. */
+function amount(option: string, v: unknown, opts: { integer?: boolean; positive?: boolean; max?: number } = {}): number | undefined {
+  if (v === undefined) return undefined;
+  const n = parseAmount(String(v), opts.integer ?? false, opts.positive ?? false);
+  if (typeof n === "string") throw new UsageError(`--${option}: ${n}`);
+  if (opts.max !== undefined && n > opts.max) throw new UsageError(`--${option}: expected at most ${opts.max}, got ${String(v)}`);
+  return n;
+}
+
+function text(option: string, v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === "boolean" || Array.isArray(v)) throw new UsageError(`--${option}: expected one value`);
+  return String(v);
+}
+
+const many = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+function statusMap(v: unknown): Record<string, Status> | undefined {
+  const entries = many(v).map((raw) => {
+    const m = /^([^=]+)=(.+)$/.exec(String(raw));
+    const status = m?.[2] as Status | undefined;
+    if (!m || !status || !STATUSES.includes(status)) throw new UsageError(`--status-map: expected raw=${STATUSES.join("|")}, got ${JSON.stringify(String(raw))}`);
+    return [(m[1] ?? "").toLowerCase(), status] as const;
+  });
+  return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+}
+
+/** The evidence-reading options shared by validate and gate. */
+function readFlags(o: Raw) {
+  return {
+    ...(o["statusMap"] !== undefined ? { statusMap: statusMap(o["statusMap"]) } : {}),
+    ...(o["logPreset"] !== undefined ? { logPreset: choice("log-preset", o["logPreset"], Object.keys(LOG_PRESETS)) } : {}),
+    ...(o["logRegex"] !== undefined ? { logRegex: text("log-regex", o["logRegex"]) } : {}),
+  };
+}
+
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   let code: number = EXIT.ok;
-  const program = buildProgram(io, (c) => {
-    code = c;
+  const cli = cac("windtunnel");
+  cli.usage("<command> [options]");
+
+  cli
+    .command("validate <...files>", "check evidence files and print a summary of each (exit 0 valid, 2 invalid)")
+    .option("--format <format>", `skip auto-detection: ${FORMATS.join(", ")}`)
+    .option("--log-preset <name>", `regex preset for plain training logs: ${Object.keys(LOG_PRESETS).join(", ")}`)
+    .option("--log-regex <regex>", "custom log regex with named groups: step and loss/val_loss/val_bpb (also grad_norm, lr, tokens, time_s, time_ms, tag)")
+    .option("--status-map <raw=status>", "map a results.tsv status to ok|crash|timeout|blocked (repeatable)")
+    .option("--strict", "treat unreadable rows as errors")
+    .option("--json", "print the reports as JSON")
+    .example("windtunnel validate runs/trajectory.jsonl curves/*.jsonl")
+    .action(async (files: string[], o: Raw) => {
+      const { validateCommand } = await import("./commands/index.ts");
+      const format = choice<EvidenceFormat>("format", o["format"], FORMATS);
+      code = await validateCommand(files, { ...readFlags(o), ...(format ? { format } : {}), strict: o["strict"] === true, json: o["json"] === true }, io);
+    });
+
+  cli
+    .command("gate [...evidence]", "run the Phase 1 sweep, Phase 2 stress and spend gates (exit 0 pass, 1 a gate failed, 2 bad input)")
+    .option("--phase <phases>", "sweep, stress, spend, a comma-separated list, or all", { default: "all" })
+    .option("--policy <policy>", "gate policy: a YAML file, or the built-in default | strict", { default: "default" })
+    .option("--campaign <plan.yaml>", "the campaign plan the spend gates judge")
+    .option("--out <verdict.json>", "write the verdict, bound by sha256 to the evidence and the policy")
+    .option("--format <format>", "table | json | markdown", { default: "table" })
+    .option("--check <verdict.json>", "re-hash a verdict's evidence and policy; refuse it (exit 1) if anything changed or a gate failed")
+    .option("--status-map <raw=status>", "map a results.tsv status to ok|crash|timeout|blocked (repeatable)")
+    .option("--log-preset <name>", "regex preset for plain training logs")
+    .option("--log-regex <regex>", "custom log regex with named groups")
+    .example("windtunnel gate --out verdict.json runs/trajectory.jsonl runs/curves/*.jsonl --campaign campaign.yaml")
+    .example('windtunnel gate --phase sweep --format markdown runs/trajectory.jsonl >> "$GITHUB_STEP_SUMMARY"')
+    .example("windtunnel gate --check verdict.json")
+    .action(async (files: string[], o: Raw) => {
+      const gate = await import("./commands/index.ts");
+      const check = text("check", o["check"]);
+      if (check !== undefined) {
+        if (files.length > 0) throw new UsageError("--check takes only the verdict file; evidence paths come from the verdict");
+        code = await gate.checkCommand(check, io);
+        return;
+      }
+      const campaign = text("campaign", o["campaign"]);
+      const out = text("out", o["out"]);
+      code = await gate.gateCommand(files, {
+        ...readFlags(o),
+        phase: text("phase", o["phase"]) ?? "all",
+        policy: text("policy", o["policy"]) ?? "default",
+        format: choice("format", o["format"], ["table", "json", "markdown"] as const) ?? "table",
+        ...(campaign !== undefined ? { campaign } : {}),
+        ...(out !== undefined ? { out } : {}),
+      }, io);
+    });
+
+  cli
+    .command("cost", "the seed's cost arithmetic (same environment variables) and the whole campaign's economics")
+    .option("--json", "print JSON: the seed's keys plus a `windtunnel` block")
+    .option("--preset <name>", `price one of the seed's campaign sizes: ${PRESETS.map((p) => p.name).join(", ")}`)
+    .option("--gpus <n>", "GPUs booked for the final run (default 8, or the preset's)")
+    .option("--wrong-pick-rate <p>", "wrong-pick rate of a blind booking (the seed hard-codes 0.5)")
+    .option("--post-filter-rates <list>", "wrong-pick rates left after the filter, comma-separated", { default: "0,0.1,0.2" })
+    .option("--stress-hours <h>", "Spark hours of the Phase 2 stress test", { default: 22 })
+    .option("--sanity-hours <h>", "cloud hours of the sanity day", { default: 24 })
+    .option("--campaigns-per-year <n>", "for the break-even", { default: 4 })
+    .example("H100_HOURLY_USD=3.50 FINAL_NODE_HOURS=504 windtunnel cost --json")
+    .example("Environment (seed names and defaults): H100_HOURLY_USD=2.50 H200_HOURLY_USD=3.50 SPARK_KW=0.24 KWH_USD=0.13 SPARK_CAPEX_USD=5000 SPARK_LIFE_YEARS=1.5 ITER_SECONDS=88 CAMPAIGN_ITERS=100 FINAL_NODE_HOURS=168")
+    .action(async (o: Raw) => {
+      const { costCommand } = await import("./commands/index.ts");
+      const preset = choice("preset", o["preset"], PRESETS.map((p) => p.name));
+      const gpus = amount("gpus", o["gpus"], { integer: true, positive: true });
+      const wrongPickRate = amount("wrong-pick-rate", o["wrongPickRate"], { max: 1 });
+      code = await costCommand(
+        {
+          json: o["json"] === true,
+          ...(preset ? { preset } : {}),
+          ...(gpus !== undefined ? { gpus } : {}),
+          ...(wrongPickRate !== undefined ? { wrongPickRate } : {}),
+          postFilterRates: String(o["postFilterRates"]).split(",").map((s) => amount("post-filter-rates", s, { max: 1 }) as number),
+          stressHours: amount("stress-hours", o["stressHours"]) as number,
+          sanityHours: amount("sanity-hours", o["sanityHours"]) as number,
+          campaignsPerYear: amount("campaigns-per-year", o["campaignsPerYear"], { positive: true }) as number,
+        },
+        io,
+      );
+    });
+
+  cli.command("schema [format]", "print the JSON Schema of a windtunnel format: metrics | trajectory | policy | campaign | verdict (lists them without an argument)").action(async (name?: string) => {
+    const { schemaCommand } = await import("./commands/index.ts");
+    code = schemaCommand(name, io);
   });
+
+  cli.command("demo", "run the main job on the embedded example evidence (no cloud account needed)").action(async () => {
+    const { demoCommand } = await import("./commands/index.ts");
+    code = await demoCommand(io);
+  });
+
+  cli.help();
+  cli.version(pkg.version);
+
   try {
-    await program.parseAsync([...argv], { from: "user" });
+    cli.parse(["node", "windtunnel", ...argv], { run: false });
+    if (cli.matchedCommand === undefined) {
+      if (cli.args.length > 0) throw new UsageError(`unknown command ${JSON.stringify(cli.args[0])}; run windtunnel --help`);
+      if (cli.options["help"] === undefined && cli.options["version"] === undefined) cli.outputHelp();
+      return EXIT.ok;
+    }
+    await cli.runMatchedCommand();
     return code;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help" ? EXIT.ok : EXIT.badInput;
-    }
     if (err instanceof InputError) {
       // Already located (file:line:col: field: …): printed as is, one line per problem.
       for (const line of err.message.split("\n")) io.err(line);
@@ -136,6 +173,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     if (err instanceof WindtunnelError) {
       for (const line of err.message.split("\n")) io.err(`windtunnel: ${line}`);
       return err.exitCode;
+    }
+    if (err instanceof Error && err.name === "CACError") {
+      io.err(`windtunnel: ${err.message} (run with --help for usage)`);
+      return EXIT.badInput;
     }
     io.err(`windtunnel: internal error: ${err instanceof Error ? err.message : String(err)}`);
     io.err("This is a bug in windtunnel; please report it with the command you ran. Set WINDTUNNEL_DEBUG=1 for a stack trace.");

@@ -1,24 +1,4 @@
-// Terminal rendering helpers: tables without colour codes (logs and CI summaries stay clean).
-import Table from "cli-table3";
-
-const PLAIN = { head: [], border: [] };
-/** No rule between body rows: long tables stay readable in a terminal and in CI logs. */
-const COMPACT = { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" };
-
-/** A two-column key/value table. */
-export function keyValueTable(rows: readonly (readonly [string, string])[]): string {
-  const t = new Table({ style: PLAIN, chars: COMPACT, wordWrap: true, colWidths: [24, 76] });
-  for (const [k, v] of rows) t.push([k, v]);
-  return t.toString();
-}
-
-/** A table with a header row. */
-export function grid(head: readonly string[], rows: readonly (readonly string[])[], align?: readonly ("left" | "right")[]): string {
-  const t = new Table({ head: [...head], style: PLAIN, chars: COMPACT, ...(align ? { colAligns: [...align] } : {}) });
-  for (const r of rows) t.push([...r]);
-  return t.toString();
-}
-
+// Number and word formatting for terminal output (the boxed tables live in tables.ts).
 export function usd(x: number | null): string {
   if (x === null) return "n/a";
   // Sub-dollar amounts keep up to four decimals: $0.0008 per candidate is the point of Phase 1.

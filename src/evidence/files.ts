@@ -1,18 +1,27 @@
 // File I/O the shells share: content hashes that bind verdicts to evidence, and atomic writes so
 // an interrupted or failed run never leaves a half-written file where a good one was.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { UsageError } from "./errors.ts";
 
-/** sha256 of a file's bytes, or null when it cannot be read. */
+/** sha256 of a file's bytes (read in bounded chunks), or null when it cannot be read. */
 export async function sha256File(file: string): Promise<string | null> {
   const hash = createHash("sha256");
+  let fd: number | undefined;
   try {
-    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+    fd = openSync(file, "r");
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
   } catch {
     return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   return hash.digest("hex");
 }

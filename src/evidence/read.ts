@@ -1,6 +1,6 @@
 // Entry points for evidence: detect a file's format (or take --format), stream it through the
 // right adapter, and hand back rows plus the diagnostics gathered on the way.
-import { open } from "node:fs/promises";
+import { closeSync, openSync, readSync } from "node:fs";
 import { Diagnostics } from "./problems.ts";
 import { InputError } from "./errors.ts";
 import { describeFileError, readLines, type LineOptions } from "./lines.ts";
@@ -13,12 +13,9 @@ import { resultsTsv, type TsvInfo } from "./formats/results-tsv.ts";
 import { LOG_PRESETS, logLines, logPattern, type LogInfo, type LogPattern } from "./formats/log.ts";
 import type { TrajectoryOptions } from "./formats/options.ts";
 
-export const TRAJECTORY_FORMATS = ["trajectory", "agent-loop", "results-tsv"] as const;
-export const METRICS_FORMATS = ["metrics", "log"] as const;
-export const FORMATS = [...TRAJECTORY_FORMATS, ...METRICS_FORMATS] as const;
-export type TrajectoryFormat = (typeof TRAJECTORY_FORMATS)[number];
-export type MetricsFormat = (typeof METRICS_FORMATS)[number];
-export type EvidenceFormat = (typeof FORMATS)[number];
+import { FORMATS, TRAJECTORY_FORMATS, type EvidenceFormat, type MetricsFormat, type TrajectoryFormat } from "./names.ts";
+
+export { FORMATS, TRAJECTORY_FORMATS, type EvidenceFormat, type MetricsFormat, type TrajectoryFormat };
 
 export interface ReadOptions extends TrajectoryOptions, LineOptions {
   /** Skip detection. */
@@ -39,7 +36,7 @@ const SNIFF_LINES = 200;
 
 /** Decide the format from the first lines; throws InputError when nothing fits. */
 export async function detectFormat(file: string, options: Pick<ReadOptions, "logPreset" | "logRegex"> = {}): Promise<Detected> {
-  const head = await readHead(file);
+  const head = readHead(file);
   const lines = head.split(/\r?\n/).slice(0, SNIFF_LINES);
   const firstIdx = lines.findIndex((l) => l.trim() !== "");
   const first = lines[firstIdx];
@@ -74,21 +71,17 @@ function patternOf(options: Pick<ReadOptions, "logPreset" | "logRegex">): LogPat
   return logPattern({ preset: options.logPreset, regex: options.logRegex });
 }
 
-async function readHead(file: string): Promise<string> {
-  let fh;
+function readHead(file: string): string {
+  let fd: number | undefined;
   try {
-    fh = await open(file, "r");
-  } catch (err) {
-    throw InputError.at(file, 0, "file", describeFileError(err), { cause: err });
-  }
-  try {
+    fd = openSync(file, "r");
     const buf = Buffer.alloc(SNIFF_BYTES);
-    const { bytesRead } = await fh.read(buf, 0, SNIFF_BYTES, 0);
+    const bytesRead = readSync(fd, buf, 0, SNIFF_BYTES, 0);
     return new TextDecoder("utf-8").decode(buf.subarray(0, bytesRead));
   } catch (err) {
     throw InputError.at(file, 0, "file", describeFileError(err), { cause: err });
   } finally {
-    await fh.close();
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -1,13 +1,13 @@
-// How a verdict reads: a terminal table and a Markdown summary (GitHub job summary). Pure, so the
-// CLI and the Pulumi program print the very same table.
-import Table from "cli-table3";
+// How a verdict reads: aligned text for terminals and CI logs, Markdown for GitHub's job summary.
+// Pure, so the CLI and the Pulumi program print the very same report. Plain string layout rather
+// than a table library: a verdict has ~40 rows, and a boxed table with wrapped cells cost more to
+// draw (~16 ms) than the whole gate run is allowed to take.
 import type { GateResult } from "./types.ts";
 import type { Verdict } from "./verdict.ts";
-import { fmt } from "./stats.ts";
+import { fmt, usd } from "./stats.ts";
 
 const MARK: Record<GateResult["status"], string> = { pass: "✓", fail: "✗", skip: "–" };
-const PLAIN = { head: [], border: [] };
-const COMPACT = { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" };
+const WIDTH = 100;
 
 function measured(r: GateResult): string {
   if (r.measured === null) return "—";
@@ -28,21 +28,50 @@ function headline(v: Verdict): string {
   return `windtunnel gate: ${result}${curves} · phases ${v.phases.join(", ")} · policy ${v.policy.ref} (sha256 ${v.policy.sha256.slice(0, 12)})`;
 }
 
+function clip(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
+/** Greedy word wrap to `width`, every line indented. */
+export function wrap(text: string, width: number, indent: string): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  if (line !== "") lines.push(indent + line);
+  return lines;
+}
+
+function columns(rows: readonly (readonly string[])[], caps: readonly number[]): string[] {
+  const widths = caps.map((cap, i) => Math.min(cap, Math.max(...rows.map((r) => (r[i] ?? "").length))));
+  return rows.map((r) => r.map((c, i) => clip(c, widths[i] as number).padEnd(widths[i] as number)).join("  ").trimEnd());
+}
+
 export function renderTable(v: Verdict): string {
-  const t = new Table({ head: ["", "gate", "subject", "measured", "threshold", "why"], style: PLAIN, chars: COMPACT, wordWrap: true, colWidths: [3, 26, 16, 12, 15, 56] });
-  for (const g of v.gates) t.push([MARK[g.status], g.id, g.subject, measured(g), threshold(g), g.step !== undefined && g.status === "fail" ? `[step ${g.step}] ${g.message}` : g.message]);
-  const out = [headline(v), t.toString()];
+  const head = ["", "gate", "subject", "measured", "threshold"];
+  const rows = v.gates.map((g) => [MARK[g.status], g.id, g.subject, measured(g), threshold(g)]);
+  const lined = columns([head, ...rows], [1, 26, 24, 14, 40]);
+  const out = [headline(v), "", lined[0] as string];
+  v.gates.forEach((g, i) => {
+    out.push(lined[i + 1] as string);
+    out.push(...wrap(g.step !== undefined && g.status === "fail" ? `step ${g.step}: ${g.message}` : g.message, WIDTH, "    "));
+  });
   const finalists = v.sweep?.finalists ?? [];
   if (finalists.length > 0) {
-    const f = new Table({ head: ["#", "finalist", "recipe", "n", "mean", "z", "at the target"], style: PLAIN, chars: COMPACT, wordWrap: true, colWidths: [3, 12, 30, 4, 9, 7, 62] });
-    for (const x of finalists) f.push([String(x.rank), x.id, x.label, String(x.n), fmt(x.mean), x.z !== undefined ? fmt(x.z) : "", x.projection ? x.projection.notes.join("; ") : ""]);
-    out.push("Finalists", f.toString());
+    out.push("", "Finalists");
+    for (const x of finalists) {
+      out.push(`  ${x.rank}. ${x.id}  ${x.label}  (n=${x.n}, mean ${fmt(x.mean)}${x.z !== undefined ? `, z ${fmt(x.z)}` : ""})`);
+      if (x.projection) out.push(...wrap(`at the target: ${x.projection.notes.join("; ")}`, WIDTH, "       "));
+    }
   }
-  if (v.spend) out.push(`Spend: forecast ${usd(v.spend.forecast_usd)}; the filter is worth ${usd(v.spend.expected_savings_usd)} in expectation.`);
+  if (v.spend) out.push("", `Spend: forecast ${usd(v.spend.forecast_usd)}; the filter is worth ${usd(v.spend.expected_savings_usd)} in expectation.`);
   return out.join("\n");
 }
 
-const usd = (x: number): string => `$${x.toLocaleString("en-US", { maximumFractionDigits: 2 })}`;
 const cell = (s: string): string => s.replaceAll("|", "\\|").replaceAll("\n", " ");
 
 export function renderMarkdown(v: Verdict): string {

@@ -5,14 +5,13 @@ import type { Rates } from "../cost/rates.ts";
 import { extendedReport } from "../cost/campaign.ts";
 import { forecastUsd, type CampaignPlan } from "../cost/plan.ts";
 import { judged, type GateResult } from "./types.ts";
+import { usd } from "./stats.ts";
 
 export interface SpendOutcome {
   results: GateResult[];
   forecastUsd: number;
   expectedSavingsUsd: number;
 }
-
-const usd = (x: number): string => `$${x.toLocaleString("en-US", { maximumFractionDigits: 2, minimumFractionDigits: x % 1 === 0 ? 0 : 2 })}`;
 
 export function evaluateSpend(subject: string, plan: CampaignPlan, policy: SpendPolicy, rates: Rates): SpendOutcome {
   const forecast = forecastUsd(plan);

@@ -109,20 +109,21 @@ class SeriesTrack {
   private flatline(step: number, value: number, smooth: number): void {
     const f = this.p.flatline;
     if (step <= f.late[1]) this.history.push({ step, smooth });
-    for (const [acc, [from, to]] of [
-      [this.early, f.early],
-      [this.late, f.late],
-    ] as const) {
-      if (step >= from && step <= to) {
-        acc.sum += value;
-        acc.sq += value * value;
-        acc.n++;
-      }
-      // A curve logged more sparsely than the window still has a value there: interpolate at its middle.
-      const mid = (from + to) / 2;
-      const prev = this.prev;
-      if (prev !== undefined && prev.step < mid && step >= mid) acc.interp = prev.value + ((value - prev.value) * (mid - prev.step)) / (step - prev.step);
+    // Two plain calls rather than a loop over [window, range] pairs: this runs for every point.
+    this.accumulate(this.early, f.early[0], f.early[1], step, value);
+    this.accumulate(this.late, f.late[0], f.late[1], step, value);
+  }
+
+  private accumulate(acc: { sum: number; sq: number; n: number; interp: number | undefined }, from: number, to: number, step: number, value: number): void {
+    if (step >= from && step <= to) {
+      acc.sum += value;
+      acc.sq += value * value;
+      acc.n++;
     }
+    // A curve logged more sparsely than the window still has a value there: interpolate at its middle.
+    const mid = (from + to) / 2;
+    const prev = this.prev;
+    if (prev !== undefined && prev.step < mid && step >= mid) acc.interp = prev.value + ((value - prev.value) * (mid - prev.step)) / (step - prev.step);
   }
 }
 

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { evaluateSpend } from "../../src/gates/spend.ts";
 import { ratesFromEnv } from "../../src/cost/rates.ts";
-import { CampaignPlanSchema, type CampaignPlan } from "../../src/cost/plan.ts";
+import { campaignPlanSchema, type CampaignPlan } from "../../src/cost/plan.ts";
 import { DEFAULT_POLICY } from "../helpers/policy.ts";
+import { usd } from "../../src/gates/stats.ts";
 
 const rates = ratesFromEnv({});
-const plan = (o: Partial<CampaignPlan> = {}): CampaignPlan => CampaignPlanSchema.parse({ instance_type: "p5.48xlarge", nodes: 1, market: "spot", node_hourly_usd: 28, hours: 168, budget_usd: 6000, hours_cap: 200, ...o });
+const plan = (o: Partial<CampaignPlan> = {}): CampaignPlan => campaignPlanSchema().parse({ instance_type: "p5.48xlarge", nodes: 1, market: "spot", node_hourly_usd: 28, hours: 168, budget_usd: 6000, hours_cap: 200, ...o });
 const ids = (p: CampaignPlan) => Object.fromEntries(evaluateSpend("plan", p, DEFAULT_POLICY.spend, rates).results.map((r) => [r.id, r.status]));
 
 describe("spend gates", () => {
@@ -30,5 +31,18 @@ describe("spend gates", () => {
   it("count every node", () => {
     const o = evaluateSpend("plan", plan({ nodes: 4, budget_usd: 1e6 }), DEFAULT_POLICY.spend, rates);
     expect(o.forecastUsd).toBe(4 * 28 * 192);
+  });
+});
+
+describe("usd", () => {
+  it.each([
+    [5376, "$5,376"],
+    [729.14, "$729.14"],
+    [3550740.48, "$3,550,740.48"],
+    [0.5, "$0.50"],
+    [-1234.5, "-$1,234.50"],
+    [999.999, "$1,000"],
+  ])("%d → %s", (x, s) => {
+    expect(usd(x)).toBe(s);
   });
 });

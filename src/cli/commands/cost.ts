@@ -4,7 +4,7 @@ import { ratesFromEnv } from "../../cost/rates.ts";
 import { seedReport } from "../../cost/arithmetic.ts";
 import { extendedReport, PRESETS, type Campaign } from "../../cost/campaign.ts";
 import { UsageError } from "../../evidence/errors.ts";
-import { grid, keyValueTable, months, num, ratio, usd } from "../render.ts";
+import { months, num, ratio, usd } from "../render.ts";
 import type { Io } from "../io.ts";
 
 export interface CostFlags {
@@ -18,7 +18,7 @@ export interface CostFlags {
   campaignsPerYear?: number;
 }
 
-export function costCommand(flags: CostFlags, io: Io): number {
+export async function costCommand(flags: CostFlags, io: Io): Promise<number> {
   const rates = ratesFromEnv(io.env);
   const blind = flags.wrongPickRate ?? 0.5;
   for (const p of flags.postFilterRates ?? []) {
@@ -44,11 +44,11 @@ export function costCommand(flags: CostFlags, io: Io): number {
     io.out(JSON.stringify({ ...seed, windtunnel: ext }, null, 2));
     return 0;
   }
-  renderCost(seed, ext, io);
+  renderCost(seed, ext, io, await import("../tables.ts"));
   return 0;
 }
 
-function renderCost(seed: ReturnType<typeof seedReport>, ext: ReturnType<typeof extendedReport>, io: Io): void {
+function renderCost(seed: ReturnType<typeof seedReport>, ext: ReturnType<typeof extendedReport>, io: Io, { grid, keyValueTable }: typeof import("../tables.ts")): void {
   const r = seed.rates;
   io.out("Seed arithmetic (cost_arithmetic.py; override with H100_HOURLY_USD, FINAL_NODE_HOURS, … )");
   io.out(

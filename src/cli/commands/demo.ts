@@ -1,15 +1,15 @@
 // `windtunnel demo` (npm run demo): the main job on the embedded evidence, no cloud account
 // needed: validate the Phase 1 sweep and Phase 2 curves, gate them with the default policy
 // against the example campaign plan, then price the campaign.
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { packageRoot } from "../../evidence/package-root.ts";
 import { validateCommand } from "./validate.ts";
 import { gateCommand } from "./gate.ts";
 import { costCommand } from "./cost.ts";
 import type { Io } from "../io.ts";
 
-/** examples/demo, found from this file in src/ and in the built dist/ alike. */
-export const DEMO_DIR = fileURLToPath(new URL("../../../examples/demo/", import.meta.url));
+/** examples/demo of the installed package. */
+export const DEMO_DIR = join(packageRoot(), "examples", "demo");
 
 export const DEMO_EVIDENCE = [
   join(DEMO_DIR, "trajectory.jsonl"),
@@ -30,6 +30,6 @@ export async function demoCommand(io: Io): Promise<number> {
   const gated = await gateCommand([...DEMO_EVIDENCE, DEMO_CAMPAIGN], { phase: "all", format: "table" }, io);
   io.out("");
   io.out("── 3. The campaign's economics ───────────────────────────────────────────");
-  costCommand({}, io);
+  await costCommand({}, io);
   return gated;
 }

@@ -2,6 +2,7 @@
 // json or markdown), optionally write verdict.json; exit 0 pass, 1 a gate failed, 2 bad input.
 // `windtunnel gate --check verdict.json` re-hashes and refuses a verdict whose inputs changed.
 import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { basename, dirname, extname, relative, resolve } from "node:path";
 import { InputError, UsageError } from "../../evidence/errors.ts";
 import { detectFormat, openEvidence, TRAJECTORY_FORMATS, type ReadOptions } from "../../evidence/read.ts";
@@ -11,12 +12,12 @@ import { sha256File, writeFileAtomic } from "../../evidence/files.ts";
 import { describeFileError } from "../../evidence/lines.ts";
 import { loadPolicy, BUILTIN_POLICIES, BUILTIN_POLICY_DIR, type LoadedPolicy } from "../../policy/load.ts";
 import { ratesFromEnv } from "../../cost/rates.ts";
-import { CampaignPlanSchema } from "../../cost/plan.ts";
+import { campaignPlanSchema } from "../../cost/plan.ts";
 import { PHASES, type Phase } from "../../gates/types.ts";
 import { evaluateSweep, type SweepOutcome } from "../../gates/sweep.ts";
 import { CurveMonitor, survivorsGate, type CurveOutcome } from "../../gates/stress.ts";
 import { evaluateSpend, type SpendOutcome } from "../../gates/spend.ts";
-import { buildVerdict, checkVerdict, VerdictSchema, type EvidenceRef, type Verdict } from "../../gates/verdict.ts";
+import { buildVerdict, checkVerdict, verdictSchema, type EvidenceRef, type Verdict } from "../../gates/verdict.ts";
 import { renderMarkdown, renderTable } from "../../gates/report.ts";
 import type { Io } from "../io.ts";
 import pkg from "../../../package.json" with { type: "json" };
@@ -78,32 +79,37 @@ function readOptions(flags: GateFlags): ReadOptions {
   return { ...(flags.statusMap ? { statusMap: flags.statusMap } : {}), ...(flags.logPreset ? { logPreset: flags.logPreset } : {}), ...(flags.logRegex ? { logRegex: flags.logRegex } : {}) };
 }
 
-async function readTrajectory(file: string, flags: GateFlags): Promise<{ rows: TrajectoryRow[]; unreadable: number }> {
-  const ev = await openEvidence(file, readOptions(flags));
+// Each file is hashed while it is read, so binding the verdict to it costs no second read.
+
+async function readTrajectory(file: string, flags: GateFlags): Promise<{ rows: TrajectoryRow[]; unreadable: number; sha256: string }> {
+  const hash = createHash("sha256");
+  const ev = await openEvidence(file, { ...readOptions(flags), hash });
   if (ev.kind !== "trajectory") throw InputError.at(file, 1, "format", "expected a trajectory");
   const rows: TrajectoryRow[] = [];
   for await (const b of ev.rows) rows.push(...b);
   if (!ev.diag.ok) throw new InputError(ev.diag.problems.filter((p) => p.kind === "error"));
-  return { rows, unreadable: ev.diag.unreadableCount };
+  return { rows, unreadable: ev.diag.unreadableCount, sha256: hash.digest("hex") };
 }
 
-async function streamCurve(file: string, subject: string, flags: GateFlags, policy: LoadedPolicy): Promise<CurveOutcome> {
-  const ev = await openEvidence(file, readOptions(flags));
+async function streamCurve(file: string, subject: string, flags: GateFlags, policy: LoadedPolicy): Promise<{ outcome: CurveOutcome; sha256: string }> {
+  const hash = createHash("sha256");
+  const ev = await openEvidence(file, { ...readOptions(flags), hash });
   if (ev.kind !== "metrics") throw InputError.at(file, 1, "format", "expected a loss curve");
   const monitor = new CurveMonitor(subject, policy.policy.stress);
   for await (const b of ev.points) for (const p of b) monitor.push(p);
   if (!ev.diag.ok) throw new InputError(ev.diag.problems.filter((p) => p.kind === "error"));
-  return monitor.finish();
+  return { outcome: monitor.finish(), sha256: hash.digest("hex") };
 }
 
-function readCampaign(file: string) {
-  let text: string;
+async function readCampaign(file: string) {
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, "utf8");
+    bytes = readFileSync(file);
   } catch (err) {
     throw InputError.at(file, 0, "file", describeFileError(err), { cause: err });
   }
-  return validateYaml(parseYaml(file, text), CampaignPlanSchema);
+  const plan = await validateYaml(parseYaml(file, bytes.toString("utf8")), campaignPlanSchema());
+  return { plan, sha256: createHash("sha256").update(bytes).digest("hex") };
 }
 
 /** Curve names: file names, or paths when two curves share a name. */
@@ -115,44 +121,40 @@ function curveNames(files: readonly string[]): string[] {
 export async function gateCommand(files: readonly string[], flags: GateFlags, io: Io): Promise<number> {
   const phases = parsePhases(flags.phase);
   const policyRef = flags.policy ?? "default";
-  const policy = loadPolicy(policyRef);
+  const policy = await loadPolicy(policyRef);
   const inputs = await classify(files, flags);
   requireInputs(phases, inputs);
 
   let sweep: SweepOutcome | undefined;
   let stress: { outcomes: CurveOutcome[]; survivors: ReturnType<typeof survivorsGate> } | undefined;
   let spend: SpendOutcome | undefined;
-  const used: { file: string; role: EvidenceRef["role"]; format?: string }[] = [];
+  const used: { file: string; role: EvidenceRef["role"]; format?: string; sha256: string }[] = [];
 
   if (phases.includes("sweep") && inputs.trajectory) {
     const t = await readTrajectory(inputs.trajectory.file, flags);
     sweep = evaluateSweep({ subject: basename(inputs.trajectory.file), rows: t.rows, unreadable: t.unreadable }, policy.policy);
-    used.push({ file: inputs.trajectory.file, role: "trajectory", format: inputs.trajectory.format });
+    used.push({ file: inputs.trajectory.file, role: "trajectory", format: inputs.trajectory.format, sha256: t.sha256 });
   }
   if (phases.includes("stress")) {
     const names = curveNames(inputs.curves.map((c) => c.file));
     const outcomes: CurveOutcome[] = [];
     for (const [i, c] of inputs.curves.entries()) {
-      outcomes.push(await streamCurve(c.file, names[i] as string, flags, policy));
-      used.push({ file: c.file, role: "curve", format: c.format });
+      const { outcome, sha256 } = await streamCurve(c.file, names[i] as string, flags, policy);
+      outcomes.push(outcome);
+      used.push({ file: c.file, role: "curve", format: c.format, sha256 });
     }
     stress = { outcomes, survivors: survivorsGate(outcomes, policy.policy.stress) };
   }
   if (phases.includes("spend") && inputs.campaign) {
-    const plan = readCampaign(inputs.campaign);
+    const { plan, sha256 } = await readCampaign(inputs.campaign);
     spend = evaluateSpend(basename(inputs.campaign), plan, policy.policy.spend, ratesFromEnv(io.env));
-    used.push({ file: inputs.campaign, role: "campaign" });
+    used.push({ file: inputs.campaign, role: "campaign", sha256 });
   }
 
   // Paths in a verdict are relative to the verdict file, so it can be checked from anywhere.
   const base = flags.out !== undefined ? dirname(resolve(flags.out)) : process.cwd();
   const rel = (f: string): string => relative(base, resolve(f)) || ".";
-  const evidence: EvidenceRef[] = [];
-  for (const u of used) {
-    const sha = await sha256File(u.file);
-    if (sha === null) throw InputError.at(u.file, 0, "file", "could not be read to hash it");
-    evidence.push({ file: rel(u.file), role: u.role, ...(u.format ? { format: u.format } : {}), sha256: sha });
-  }
+  const evidence: EvidenceRef[] = used.map((u) => ({ file: rel(u.file), role: u.role, ...(u.format ? { format: u.format } : {}), sha256: u.sha256 }));
   const verdict = buildVerdict({
     version: pkg.version,
     time: new Date(),
@@ -179,7 +181,7 @@ export async function checkCommand(verdictFile: string, io: Io): Promise<number>
   } catch (err) {
     throw InputError.at(verdictFile, 0, "file", err instanceof SyntaxError ? `not JSON: ${err.message}` : describeFileError(err), { cause: err });
   }
-  const r = VerdictSchema.safeParse(raw);
+  const r = verdictSchema().safeParse(raw);
   if (!r.success) throw InputError.at(verdictFile, 0, r.error.issues[0]?.path.join(".") || "verdict", `not a windtunnel verdict: ${r.error.issues[0]?.message ?? "invalid"}`);
   const v = r.data as Verdict;
   const base = dirname(resolve(verdictFile));
@@ -187,7 +189,7 @@ export async function checkCommand(verdictFile: string, io: Io): Promise<number>
   for (const e of v.evidence) hashes.set(e.file, await sha256File(resolve(base, e.file)));
   let policySha: string | null = null;
   try {
-    policySha = loadPolicy((BUILTIN_POLICIES as readonly string[]).includes(v.policy.ref) ? v.policy.ref : resolve(base, v.policy.ref)).sha256;
+    policySha = (await loadPolicy((BUILTIN_POLICIES as readonly string[]).includes(v.policy.ref) ? v.policy.ref : resolve(base, v.policy.ref))).sha256;
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
   }

@@ -1,17 +1,17 @@
 // `windtunnel schema <name>`: the JSON Schema of our formats, for trainers and CI that validate their own files.
-import { jsonSchemaOf, MetricPointSchema, TrajectoryRecordSchema } from "../../evidence/schemas.ts";
-import { PolicySchema } from "../../policy/schema.ts";
-import { CampaignPlanSchema } from "../../cost/plan.ts";
-import { VerdictSchema } from "../../gates/verdict.ts";
+import { jsonSchemaOf, metricPointSchema, trajectoryRecordSchema } from "../../evidence/schemas.ts";
+import { policySchema } from "../../policy/schema.ts";
+import { campaignPlanSchema } from "../../cost/plan.ts";
+import { verdictSchema } from "../../gates/verdict.ts";
 import { UsageError } from "../../evidence/errors.ts";
 import type { Io } from "../io.ts";
 
 const SCHEMAS = {
-  metrics: MetricPointSchema,
-  trajectory: TrajectoryRecordSchema,
-  policy: PolicySchema,
-  campaign: CampaignPlanSchema,
-  verdict: VerdictSchema,
+  metrics: metricPointSchema,
+  trajectory: trajectoryRecordSchema,
+  policy: policySchema,
+  campaign: campaignPlanSchema,
+  verdict: verdictSchema,
 } as const;
 
 export function schemaCommand(name: string | undefined, io: Io): number {
@@ -22,6 +22,6 @@ export function schemaCommand(name: string | undefined, io: Io): number {
   }
   const schema = SCHEMAS[name as keyof typeof SCHEMAS];
   if (schema === undefined) throw new UsageError(`schema: unknown format ${JSON.stringify(name)}; known: ${names.join(", ")}`);
-  io.out(JSON.stringify(jsonSchemaOf(schema), null, 2));
+  io.out(JSON.stringify(jsonSchemaOf(schema()), null, 2));
   return 0;
 }

@@ -2,7 +2,7 @@
 import { validateFile, type FileReport } from "../../evidence/validate.ts";
 import { formatProblem } from "../../evidence/problems.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
-import { counts, keyValueTable, num } from "../render.ts";
+import { counts, num } from "../render.ts";
 import type { Io } from "../io.ts";
 
 export interface ValidateFlags extends ReadOptions {
@@ -19,7 +19,8 @@ export async function validateCommand(files: readonly string[], flags: ValidateF
   if (flags.json) {
     io.out(JSON.stringify(reports, jsonReplacer, 2));
   } else {
-    for (const r of reports) renderReport(r, io);
+    const { keyValueTable } = await import("../tables.ts");
+    for (const r of reports) renderReport(r, io, keyValueTable);
     const bad = reports.filter((r) => !r.valid).length;
     if (reports.length > 1) io.out(`${reports.length - bad} of ${reports.length} files valid`);
   }
@@ -31,7 +32,7 @@ function jsonReplacer(_key: string, v: unknown): unknown {
   return typeof v === "number" && !Number.isFinite(v) ? String(v) : v;
 }
 
-function renderReport(r: FileReport, io: Io): void {
+function renderReport(r: FileReport, io: Io, keyValueTable: (rows: readonly (readonly [string, string])[]) => string): void {
   const shown = r.problems.slice(0, SHOW_PROBLEMS);
   for (const p of shown) (p.kind === "error" ? io.err : io.out)(formatProblem(p));
   const hidden = r.problems.length - shown.length + r.moreProblems;

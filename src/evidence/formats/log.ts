@@ -5,16 +5,11 @@ import type { MetricPoint } from "../schemas.ts";
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
 import { UsageError } from "../errors.ts";
+import { LOG_PRESETS, type LogPreset } from "../names.ts";
 import { StepOrder } from "./common.ts";
 import { parseNumberText } from "../numbers.ts";
 
-export const LOG_PRESETS = {
-  /** modded-nanogpt: `step:125/3350 val_loss:4.66 train_time:…` and `step:7/6200 train_loss:8.68 …`. */
-  "modded-nanogpt": String.raw`^step:(?<step>\d+)/(?<total_steps>\d+)\s+(?:val_loss:(?<val_loss>\S+)|train_loss:(?<loss>\S+))(?:\s+train_time:(?:(?<time_ms>[\d.]+)ms|(?<time_s>[\d.]+)s))?`,
-  /** Validation-only curves: `s:250 tel:6.3097`, optionally followed by ` / trl:<train loss>`. */
-  tel: String.raw`^s:(?<step>\d+)\s+tel:(?<val_loss>[^\s/]+)(?:\s*/\s*trl:(?<loss>\S*))?`,
-} as const;
-export type LogPreset = keyof typeof LOG_PRESETS;
+export { LOG_PRESETS, type LogPreset };
 
 const NUMERIC_GROUPS = ["loss", "val_loss", "val_bpb", "grad_norm", "lr", "tokens", "time_s", "time_ms", "total_steps"] as const;
 const LOSS_GROUPS = ["loss", "val_loss", "val_bpb"] as const;
