@@ -46,6 +46,9 @@ class SeriesTrack {
   maxRiseStep: number | undefined;
   /** Longest run of points above the line (shorter than patience, or it would have diverged). */
   longestStreak = 0;
+  /** The rise held over `patience` consecutive points, at its largest: what the gate judges. */
+  maxSustained = 0;
+  private readonly recent: number[] = [];
   diverged: Divergence | undefined;
   /** Smoothed values up to the end of the flatline's late window (bounded by that step). */
   readonly history: { step: number; smooth: number }[] = [];
@@ -91,6 +94,9 @@ class SeriesTrack {
       this.maxRise = rise;
       this.maxRiseStep = step;
     }
+    this.recent.push(rise);
+    if (this.recent.length > d.patience) this.recent.shift();
+    if (this.recent.length === d.patience) this.maxSustained = Math.max(this.maxSustained, Math.min(...this.recent));
     // A quarter of the allowed rise is "still at the floor": where the loss last left that band is
     // where the trouble starts, which the 10% line itself only confirms later.
     const band = this.min + (Math.abs(this.min) * d.rise) / 4;
@@ -224,13 +230,13 @@ export class CurveMonitor {
               phase: "stress",
               subject,
               status: "pass",
-              measured: round(t.maxRise),
+              measured: round(t.maxSustained),
               op: "≤",
               threshold: dp.rise,
               message:
                 t.maxRise > dp.rise
-                  ? `smoothed ${series} peaked ${pct(t.maxRise)} above its running minimum at step ${t.maxRiseStep}, but for only ${t.longestStreak} logged point${t.longestStreak === 1 ? "" : "s"} (divergence needs ${dp.patience})`
-                  : `smoothed ${series} stayed within ${pct(t.maxRise)} of its running minimum${t.maxRiseStep !== undefined && t.maxRise > 0 ? ` (worst at step ${t.maxRiseStep})` : ""}; limit ${pct(dp.rise)}`,
+                  ? `smoothed ${series} rose at most ${pct(t.maxSustained)} above its running minimum for ${dp.patience} points in a row; it peaked at ${pct(t.maxRise)} (step ${t.maxRiseStep}) for only ${t.longestStreak} point${t.longestStreak === 1 ? "" : "s"}`
+                  : `smoothed ${series} stayed within ${pct(t.maxRise)} of its running minimum${t.maxRiseStep !== undefined && t.maxRise > 0 ? ` (worst at step ${t.maxRiseStep})` : ""}; limit ${pct(dp.rise)} for ${dp.patience} points`,
             }
           : {
               id: "stress.divergence",
