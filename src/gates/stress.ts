@@ -323,7 +323,8 @@ function skip(id: string, subject: string, message: string): GateResult {
   return { id, phase: "stress", subject, status: "skip", measured: null, threshold: null, message };
 }
 
-function insertSorted(xs: number[], v: number): void {
+/** Index of the first element ≥ v in an ascending array. */
+function lowerBound(xs: readonly number[], v: number): number {
   let lo = 0;
   let hi = xs.length;
   while (lo < hi) {
@@ -331,18 +332,15 @@ function insertSorted(xs: number[], v: number): void {
     if ((xs[mid] as number) < v) lo = mid + 1;
     else hi = mid;
   }
-  xs.splice(lo, 0, v);
+  return lo;
+}
+
+function insertSorted(xs: number[], v: number): void {
+  xs.splice(lowerBound(xs, v), 0, v);
 }
 
 function removeSorted(xs: number[], v: number): void {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((xs[mid] as number) < v) lo = mid + 1;
-    else hi = mid;
-  }
-  xs.splice(lo, 1);
+  xs.splice(lowerBound(xs, v), 1);
 }
 
 const pct = (x: number): string => `${fmt(x * 100)}%`;
