@@ -60,6 +60,11 @@ export function renderTable(v: Verdict): string {
     out.push(lined[i + 1] as string);
     out.push(...wrap(g.step !== undefined && g.status === "fail" ? `step ${g.step}: ${g.message}` : g.message, WIDTH, "    "));
   });
+  const ranking = v.sweep?.ranking ?? [];
+  if (ranking.length > 0) {
+    out.push("", `Ranking (top ${ranking.length} distinct configs by mean; * separable)`);
+    out.push(...columns(ranking.map((g, i) => [`${i + 1}.`, `${g.separable ? "*" : " "} ${g.id}`, g.label, `n=${g.n}`, fmt(g.mean), g.z !== undefined ? `z ${fmt(g.z)}` : "reference"]), [3, 14, 48, 5, 10, 10]).map((l) => `  ${l}`));
+  }
   const finalists = v.sweep?.finalists ?? [];
   if (finalists.length > 0) {
     out.push("", "Finalists");
@@ -77,6 +82,12 @@ const cell = (s: string): string => s.replaceAll("|", "\\|").replaceAll("\n", " 
 export function renderMarkdown(v: Verdict): string {
   const lines = [`### ${v.pass ? "✅" : "❌"} ${headline(v).replace(/^windtunnel gate: /, "windtunnel gate: ")}`, "", "| | gate | subject | measured | threshold | why |", "|---|---|---|---|---|---|"];
   for (const g of v.gates) lines.push(`| ${MARK[g.status]} | \`${g.id}\` | ${cell(g.subject)} | ${cell(measured(g))} | ${cell(threshold(g))} | ${cell(g.step !== undefined && g.status === "fail" ? `step ${g.step}: ${g.message}` : g.message)} |`);
+  const ranking = v.sweep?.ranking ?? [];
+  if (ranking.length > 0) {
+    lines.push("", `<details><summary>Ranking: top ${ranking.length} distinct configs</summary>`, "", "| # | config | recipe | n | mean | z | separable |", "|---|---|---|---|---|---|---|");
+    ranking.forEach((g, i) => lines.push(`| ${i + 1} | ${cell(g.id)} | ${cell(g.label)} | ${g.n} | ${fmt(g.mean)} | ${g.z !== undefined ? fmt(g.z) : "reference"} | ${g.separable ? "yes" : ""} |`));
+    lines.push("", "</details>");
+  }
   const finalists = v.sweep?.finalists ?? [];
   if (finalists.length > 0) {
     lines.push("", "**Finalists**", "", "| # | finalist | recipe | n | mean | z | at the target |", "|---|---|---|---|---|---|---|");

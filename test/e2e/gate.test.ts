@@ -127,3 +127,25 @@ describeWithSharedFixtures("windtunnel gate on the seed's trajectory", (dir) => 
     expect(v.gates.find((g: { id: string }) => g.id === "sweep.coverage.failed").message).toMatch(/46 unreadable/);
   });
 });
+
+describe("the ranking", () => {
+  it("lists the top 10 distinct configs, marking the separable ones", async () => {
+    const r = await windtunnel(["gate", "--phase", "sweep", join(DEMO, "trajectory.jsonl")]);
+    const block = r.stdout.slice(r.stdout.indexOf("Ranking (top 10"));
+    expect(block.split("\n").filter((l) => /^\s+\d+\.\s/.test(l))).toHaveLength(10 + 3); // ranking + 3 finalists
+    expect(block).toMatch(/1\.\s+\* c078\s+d_model=1280, lr=0\.0006/);
+  });
+});
+
+describe("examples/github-actions.yml", () => {
+  it("is a workflow that runs the gates with a markdown summary, keeps the verdict and checks it", async () => {
+    const { load } = await import("js-yaml");
+    const wf = load(readFileSync(join(REPO, "examples/github-actions.yml"), "utf8")) as { on: unknown; jobs: Record<string, { steps: { run?: string }[] }> };
+    expect(Object.keys(wf.on as object)).toEqual(["pull_request"]);
+    const runs = Object.values(wf.jobs).flatMap((j) => j.steps.map((s) => s.run ?? "")).join("\n");
+    expect(runs).toMatch(/windtunnel gate --phase all --policy gates\/default\.yaml \\\s+--out verdict\.json --format markdown/);
+    expect(runs).toContain("set -o pipefail");
+    expect(runs).toContain('tee -a "$GITHUB_STEP_SUMMARY"');
+    expect(runs).toContain("windtunnel gate --check verdict.json");
+  });
+});
