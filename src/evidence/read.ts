@@ -20,6 +20,8 @@ export { FORMATS, TRAJECTORY_FORMATS, type EvidenceFormat, type MetricsFormat, t
 export interface ReadOptions extends TrajectoryOptions, LineOptions {
   /** Skip detection. */
   format?: EvidenceFormat;
+  /** What detectFormat already found for this file (so it is not sniffed twice). */
+  detected?: Detected;
   /** For `log`: a preset name or a regex with named groups (step, loss, val_loss, …). */
   logPreset?: string;
   logRegex?: string;
@@ -105,7 +107,7 @@ export type EvidenceRead = ({ kind: "trajectory" } & TrajectoryRead) | ({ kind: 
 
 /** Open any evidence file; stream `rows`/`points`, then read `diag` once the stream is done. */
 export async function openEvidence(file: string, options: ReadOptions = {}): Promise<EvidenceRead> {
-  const detected: Detected = options.format !== undefined ? { format: options.format } : await detectFormat(file, options);
+  const detected: Detected = options.detected ?? (options.format !== undefined ? { format: options.format } : await detectFormat(file, options));
   const diag = new Diagnostics(file);
   const lines = readLines(file, diag, options);
   switch (detected.format) {

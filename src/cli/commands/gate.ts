@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { basename, dirname, extname, relative, resolve } from "node:path";
 import { InputError, UsageError } from "../../evidence/errors.ts";
-import { detectFormat, openEvidence, TRAJECTORY_FORMATS, type ReadOptions } from "../../evidence/read.ts";
+import { detectFormat, openEvidence, TRAJECTORY_FORMATS, type Detected, type ReadOptions } from "../../evidence/read.ts";
 import type { TrajectoryRow } from "../../evidence/schemas.ts";
 import { parseYaml, validateYaml } from "../../evidence/yaml.ts";
 import { sha256File, writeFileAtomic } from "../../evidence/files.ts";
@@ -40,9 +40,14 @@ export function parsePhases(raw: string): Phase[] {
   return PHASES.filter((p) => phases.includes(p));
 }
 
+interface Input {
+  file: string;
+  detected: Detected;
+}
+
 interface Inputs {
-  trajectory?: { file: string; format: string };
-  curves: { file: string; format: string }[];
+  trajectory?: Input;
+  curves: Input[];
   campaign?: string;
 }
 
@@ -55,12 +60,12 @@ async function classify(files: readonly string[], flags: GateFlags): Promise<Inp
       inputs.campaign = file;
       continue;
     }
-    const { format } = await detectFormat(file, readOptions(flags));
-    if ((TRAJECTORY_FORMATS as readonly string[]).includes(format)) {
+    const detected = await detectFormat(file, readOptions(flags));
+    if ((TRAJECTORY_FORMATS as readonly string[]).includes(detected.format)) {
       if (inputs.trajectory !== undefined) throw new UsageError(`two trajectories given: ${inputs.trajectory.file} and ${file}; gate one sweep at a time`);
-      inputs.trajectory = { file, format };
+      inputs.trajectory = { file, detected };
     } else {
-      inputs.curves.push({ file, format });
+      inputs.curves.push({ file, detected });
     }
   }
   return inputs;
@@ -81,9 +86,9 @@ function readOptions(flags: GateFlags): ReadOptions {
 
 // Each file is hashed while it is read, so binding the verdict to it costs no second read.
 
-async function readTrajectory(file: string, flags: GateFlags): Promise<{ rows: TrajectoryRow[]; unreadable: number; sha256: string }> {
+async function readTrajectory({ file, detected }: Input, flags: GateFlags): Promise<{ rows: TrajectoryRow[]; unreadable: number; sha256: string }> {
   const hash = createHash("sha256");
-  const ev = await openEvidence(file, { ...readOptions(flags), hash });
+  const ev = await openEvidence(file, { ...readOptions(flags), detected, hash });
   if (ev.kind !== "trajectory") throw InputError.at(file, 1, "format", "expected a trajectory");
   const rows: TrajectoryRow[] = [];
   for await (const b of ev.rows) rows.push(...b);
@@ -91,9 +96,9 @@ async function readTrajectory(file: string, flags: GateFlags): Promise<{ rows: T
   return { rows, unreadable: ev.diag.unreadableCount, sha256: hash.digest("hex") };
 }
 
-async function streamCurve(file: string, subject: string, flags: GateFlags, policy: LoadedPolicy): Promise<{ outcome: CurveOutcome; sha256: string }> {
+async function streamCurve({ file, detected }: Input, subject: string, flags: GateFlags, policy: LoadedPolicy): Promise<{ outcome: CurveOutcome; sha256: string }> {
   const hash = createHash("sha256");
-  const ev = await openEvidence(file, { ...readOptions(flags), hash });
+  const ev = await openEvidence(file, { ...readOptions(flags), detected, hash });
   if (ev.kind !== "metrics") throw InputError.at(file, 1, "format", "expected a loss curve");
   const monitor = new CurveMonitor(subject, policy.policy.stress);
   for await (const b of ev.points) for (const p of b) monitor.push(p);
@@ -131,17 +136,17 @@ export async function gateCommand(files: readonly string[], flags: GateFlags, io
   const used: { file: string; role: EvidenceRef["role"]; format?: string; sha256: string }[] = [];
 
   if (phases.includes("sweep") && inputs.trajectory) {
-    const t = await readTrajectory(inputs.trajectory.file, flags);
+    const t = await readTrajectory(inputs.trajectory, flags);
     sweep = evaluateSweep({ subject: basename(inputs.trajectory.file), rows: t.rows, unreadable: t.unreadable }, policy.policy);
-    used.push({ file: inputs.trajectory.file, role: "trajectory", format: inputs.trajectory.format, sha256: t.sha256 });
+    used.push({ file: inputs.trajectory.file, role: "trajectory", format: inputs.trajectory.detected.format, sha256: t.sha256 });
   }
   if (phases.includes("stress")) {
     const names = curveNames(inputs.curves.map((c) => c.file));
     const outcomes: CurveOutcome[] = [];
     for (const [i, c] of inputs.curves.entries()) {
-      const { outcome, sha256 } = await streamCurve(c.file, names[i] as string, flags, policy);
+      const { outcome, sha256 } = await streamCurve(c, names[i] as string, flags, policy);
       outcomes.push(outcome);
-      used.push({ file: c.file, role: "curve", format: c.format, sha256 });
+      used.push({ file: c.file, role: "curve", format: c.detected.format, sha256 });
     }
     stress = { outcomes, survivors: survivorsGate(outcomes, policy.policy.stress) };
   }
