@@ -1,20 +1,20 @@
-// Number and word formatting for terminal output (the boxed tables live in tables.ts).
+// Number and word formatting for terminal output (the boxed tables live in tables.ts), built on
+// the gate engine's formatters so every command writes numbers the same way.
+import { grouped, usd as dollars } from "../gates/stats.ts";
+
 export function usd(x: number | null): string {
-  if (x === null) return "n/a";
-  // Sub-dollar amounts keep up to four decimals: $0.0008 per candidate is the point of Phase 1.
-  const max = Math.abs(x) < 1 ? 4 : 2;
-  return `$${x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: max })}`;
+  return x === null ? "n/a" : dollars(x, true);
 }
 
 export function num(x: number | null | undefined, digits = 4): string {
   if (x === null || x === undefined) return "n/a";
   if (Number.isNaN(x)) return "NaN";
   if (!Number.isFinite(x)) return x > 0 ? "Infinity" : "-Infinity";
-  return Number.isInteger(x) ? x.toLocaleString("en-US") : String(Number(x.toPrecision(digits + 2)));
+  return Number.isInteger(x) ? grouped(x, 0) : String(Number(x.toPrecision(digits + 2)));
 }
 
 export function ratio(x: number | null): string {
-  return x === null ? "n/a" : `${x.toLocaleString("en-US")}×`;
+  return x === null ? "n/a" : `${grouped(x, 3)}×`;
 }
 
 export function months(x: number | null): string {

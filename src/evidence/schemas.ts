@@ -60,8 +60,6 @@ export const trajectoryRecordSchema = lazy(() =>
   }).register(z.globalRegistry, { title: "windtunnel trajectory row", description: "One evaluated Phase 1 candidate per line. Unknown keys are allowed and ignored." }),
 );
 
-export type TrajectoryRecord = z.infer<ReturnType<typeof trajectoryRecordSchema>>;
-
 /** One point of a loss curve, whatever format it was read from. */
 export interface MetricPoint {
   step: number;

@@ -85,7 +85,6 @@ export const policySchema = lazy(() =>
 );
 
 export type Policy = z.infer<ReturnType<typeof policySchema>>;
-export type SweepPolicy = Policy["sweep"];
 export type StressPolicy = Policy["stress"];
 export type SpendPolicy = Policy["spend"];
 export type TargetShape = NonNullable<Policy["target"]>;
