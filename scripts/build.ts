@@ -20,7 +20,8 @@ for (const name of BUILTIN_POLICIES) {
 
 rmSync("dist", { recursive: true, force: true });
 await build({
-  entryPoints: ["src/cli/bin.ts"],
+  // The reference trainer ships as JavaScript: Node refuses to strip types under node_modules.
+  entryPoints: { bin: "src/cli/bin.ts", trainer: "examples/trainer/train.ts" },
   bundle: true,
   splitting: true,
   format: "esm",

@@ -9,9 +9,21 @@ import { gaussian, mulberry32 } from "./random.ts";
 export interface ModelConfig {
   context: number;
   d_embed: number;
+  /** Width of every hidden layer. */
   d_hidden: number;
+  /** Hidden layers (depth). @default 1 */
+  n_layer?: number;
+  /** @default "tanh" */
+  activation?: "tanh" | "relu";
   batch: number;
+  /** Initialisation and batch order. */
   seed: number;
+  /** Scale of the output layer's initial weights; 0 starts at the uniform prediction (a zero-init LM head, as modded-nanogpt does). @default 1 */
+  outputInit?: number;
+  /** Held-out positions in the validation batch. @default 256 */
+  valBatch?: number;
+  /** Seed of the generated corpus and of the validation batch. @default seed + 1 and seed + 7 */
+  dataSeed?: number;
 }
 
 export interface TrainConfig {
@@ -62,32 +74,52 @@ export class CharMLP {
   constructor(cfg: ModelConfig) {
     this.cfg = cfg;
     this.rand = mulberry32(cfg.seed);
-    const text = generateCorpus(120_000, cfg.seed + 1);
+    const text = generateCorpus(120_000, cfg.dataSeed ?? cfg.seed + 1);
     const ids = Uint8Array.from(text, (ch) => Math.max(0, ALPHABET.indexOf(ch)));
     const cut = Math.floor(ids.length * 0.9);
     this.train = ids.subarray(0, cut);
     this.val = ids.subarray(cut);
     const { context: C, d_embed: E, d_hidden: H } = cfg;
+    const L = this.depth;
     const V = this.vocab;
+    // ReLU layers get He initialisation (√2 larger), tanh layers LeCun's.
+    const gain = cfg.activation === "relu" ? Math.SQRT2 : 1;
     const init = (n: number, scale: number): Float64Array => Float64Array.from({ length: n }, () => gaussian(this.rand) * scale);
-    // emb, W1, b1, W2, b2
-    this.params = [init(V * E, 1), init(C * E * H, 1 / Math.sqrt(C * E)), new Float64Array(H), init(H * V, 1 / Math.sqrt(H)), new Float64Array(V)];
+    // emb, W1, b1, (W, b) for each further hidden layer, Wout, bout
+    this.params = [init(V * E, 1), init(C * E * H, gain / Math.sqrt(C * E)), new Float64Array(H)];
+    for (let l = 1; l < L; l++) this.params.push(init(H * H, gain / Math.sqrt(H)), new Float64Array(H));
+    this.params.push(init(H * V, (cfg.outputInit ?? 1) / Math.sqrt(H)), new Float64Array(V));
     this.grads = this.params.map((p) => new Float64Array(p.length));
     this.m = this.params.map((p) => new Float64Array(p.length));
     this.v = this.params.map((p) => new Float64Array(p.length));
   }
 
+  get depth(): number {
+    return this.cfg.n_layer ?? 1;
+  }
+
+  /** Trainable parameters. */
+  get parameterCount(): number {
+    return this.params.reduce((s, p) => s + p.length, 0);
+  }
+
   /** Mean cross-entropy (nats) of one batch; with `learn`, accumulates gradients. */
   private batchLoss(data: Uint8Array, starts: readonly number[], learn: boolean): number {
     const { context: C, d_embed: E, d_hidden: H } = this.cfg;
+    const L = this.depth;
     const V = this.vocab;
     const I = C * E;
-    const [emb, W1, b1, W2, b2] = this.params as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
-    const [gEmb, gW1, gb1, gW2, gb2] = this.grads as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+    const relu = this.cfg.activation === "relu";
+    const P = this.params;
+    const G = this.grads;
+    const emb = P[0] as Float64Array;
+    const gEmb = G[0] as Float64Array;
+    // Layer l (0-based) has weights P[1 + 2l] and bias P[2 + 2l]; the output layer is l = L.
     const x = new Float64Array(I);
-    const h = new Float64Array(H);
+    const hs = Array.from({ length: L }, () => new Float64Array(H));
     const z = new Float64Array(V);
     const da = new Float64Array(H);
+    const dPrev = new Float64Array(H);
     const dx = new Float64Array(I);
     const B = starts.length;
     let total = 0;
@@ -98,18 +130,26 @@ export class CharMLP {
       }
       const y = data[s + C] as number;
       // Loops run along contiguous rows (i outer, j inner) so the weight matrices stream through cache.
-      h.set(b1);
-      for (let i = 0; i < I; i++) {
-        const xi = x[i] as number;
-        const row = i * H;
-        for (let j = 0; j < H; j++) h[j] = (h[j] as number) + xi * (W1[row + j] as number);
+      for (let l = 0; l < L; l++) {
+        const input = l === 0 ? x : (hs[l - 1] as Float64Array);
+        const W = P[1 + 2 * l] as Float64Array;
+        const h = hs[l] as Float64Array;
+        h.set(P[2 + 2 * l] as Float64Array);
+        for (let i = 0; i < input.length; i++) {
+          const xi = input[i] as number;
+          const row = i * H;
+          for (let j = 0; j < H; j++) h[j] = (h[j] as number) + xi * (W[row + j] as number);
+        }
+        if (relu) for (let j = 0; j < H; j++) h[j] = Math.max(0, h[j] as number);
+        else for (let j = 0; j < H; j++) h[j] = Math.tanh(h[j] as number);
       }
-      for (let j = 0; j < H; j++) h[j] = Math.tanh(h[j] as number);
-      z.set(b2);
+      const last = hs[L - 1] as Float64Array;
+      const Wout = P[1 + 2 * L] as Float64Array;
+      z.set(P[2 + 2 * L] as Float64Array);
       for (let j = 0; j < H; j++) {
-        const hj = h[j] as number;
+        const hj = last[j] as number;
         const row = j * V;
-        for (let k = 0; k < V; k++) z[k] = (z[k] as number) + hj * (W2[row + k] as number);
+        for (let k = 0; k < V; k++) z[k] = (z[k] as number) + hj * (Wout[row + k] as number);
       }
       let zmax = -Infinity;
       for (let k = 0; k < V; k++) if ((z[k] as number) > zmax) zmax = z[k] as number;
@@ -122,33 +162,47 @@ export class CharMLP {
       for (let k = 0; k < V; k++) z[k] = (z[k] as number) / sum; // probabilities
       total -= Math.log(z[y] as number);
       if (!learn) continue;
-      // Backward: dz = (p − onehot(y)) / B, then through W2, tanh, W1 and the embeddings.
+      // Backward: dz = (p − onehot(y)) / B, then through the output layer, each hidden layer and the embeddings.
       z[y] = (z[y] as number) - 1;
       for (let k = 0; k < V; k++) z[k] = (z[k] as number) / B;
-      da.fill(0);
+      const gWout = G[1 + 2 * L] as Float64Array;
+      const gbout = G[2 + 2 * L] as Float64Array;
       for (let j = 0; j < H; j++) {
-        const hj = h[j] as number;
+        const hj = last[j] as number;
         const row = j * V;
         let acc = 0;
         for (let k = 0; k < V; k++) {
           const dz = z[k] as number;
-          gW2[row + k] = (gW2[row + k] as number) + hj * dz;
-          acc += (W2[row + k] as number) * dz;
+          gWout[row + k] = (gWout[row + k] as number) + hj * dz;
+          acc += (Wout[row + k] as number) * dz;
         }
-        da[j] = acc * (1 - hj * hj);
+        da[j] = acc * (relu ? (hj > 0 ? 1 : 0) : 1 - hj * hj);
       }
-      for (let k = 0; k < V; k++) gb2[k] = (gb2[k] as number) + (z[k] as number);
-      for (let j = 0; j < H; j++) gb1[j] = (gb1[j] as number) + (da[j] as number);
-      for (let i = 0; i < I; i++) {
-        const xi = x[i] as number;
-        const row = i * H;
-        let acc = 0;
-        for (let j = 0; j < H; j++) {
-          const d = da[j] as number;
-          gW1[row + j] = (gW1[row + j] as number) + xi * d;
-          acc += (W1[row + j] as number) * d;
+      for (let k = 0; k < V; k++) gbout[k] = (gbout[k] as number) + (z[k] as number);
+      for (let l = L - 1; l >= 0; l--) {
+        const input = l === 0 ? x : (hs[l - 1] as Float64Array);
+        const W = P[1 + 2 * l] as Float64Array;
+        const gW = G[1 + 2 * l] as Float64Array;
+        const gb = G[2 + 2 * l] as Float64Array;
+        const dInput = l === 0 ? dx : dPrev;
+        for (let j = 0; j < H; j++) gb[j] = (gb[j] as number) + (da[j] as number);
+        for (let i = 0; i < input.length; i++) {
+          const xi = input[i] as number;
+          const row = i * H;
+          let acc = 0;
+          for (let j = 0; j < H; j++) {
+            const d = da[j] as number;
+            gW[row + j] = (gW[row + j] as number) + xi * d;
+            acc += (W[row + j] as number) * d;
+          }
+          dInput[i] = acc;
         }
-        dx[i] = acc;
+        if (l > 0) {
+          for (let i = 0; i < H; i++) {
+            const hi = input[i] as number;
+            da[i] = (dPrev[i] as number) * (relu ? (hi > 0 ? 1 : 0) : 1 - hi * hi);
+          }
+        }
       }
       for (let c = 0; c < C; c++) {
         const t = (data[s + c] as number) * E;
@@ -162,9 +216,16 @@ export class CharMLP {
     return Array.from({ length: n }, () => Math.floor(rand() * (data.length - this.cfg.context - 1)));
   }
 
+  private valStarts: number[] | undefined;
+
+  /** Mean loss (nats) on a fixed batch of 256 held-out positions. */
+  validationLoss(): number {
+    this.valStarts ??= this.sample(this.val, this.cfg.valBatch ?? 256, mulberry32(this.cfg.dataSeed !== undefined ? this.cfg.dataSeed + 6 : this.cfg.seed + 7));
+    return this.batchLoss(this.val, this.valStarts, false);
+  }
+
   /** Train, calling `log` every logEvery steps (and on the last step). */
   run(tc: TrainConfig, log: (entry: StepLog) => void): void {
-    const valStarts = this.sample(this.val, 256, mulberry32(this.cfg.seed + 7));
     // Like Megatron, log the mean training loss over the logging interval.
     let lossSum = 0;
     let lossN = 0;
@@ -203,7 +264,7 @@ export class CharMLP {
       this.adam(lr, tc.clip > 0 && gradNorm > tc.clip ? tc.clip / gradNorm : 1);
       if (step % tc.logEvery === 0 || step === tc.steps) {
         const entry: StepLog = { step, loss: lossSum / lossN, grad_norm: gradNorm, lr, tokens: step * this.cfg.batch, maxGrad, ...(overflowStep !== undefined ? { overflowStep } : {}) };
-        if (step % tc.valEvery === 0) entry.val_loss = this.batchLoss(this.val, valStarts, false);
+        if (step % tc.valEvery === 0) entry.val_loss = this.validationLoss();
         log(entry);
         lossSum = 0;
         lossN = 0;

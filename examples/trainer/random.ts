@@ -1,14 +1,7 @@
 // Seeded randomness for reproducible runs: the same seed gives the same curve on every machine.
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../../src/lab/random.ts";
+
+export { mulberry32 };
 
 export function gaussian(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);

@@ -142,15 +142,91 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       );
     });
 
-  cli.command("schema [format]", "print the JSON Schema of a windtunnel format: metrics | trajectory | policy | campaign | verdict (lists them without an argument)").action(async (name?: string) => {
+  cli.command("schema [format]", "print the JSON Schema of a windtunnel format: metrics | trajectory | policy | campaign | verdict | menu (lists them without an argument)").action(async (name?: string) => {
     const { schemaCommand } = await import("./commands/index.ts");
     code = schemaCommand(name, io);
   });
 
-  cli.command("demo", "run the main job on the embedded example evidence (no cloud account needed)").action(async () => {
-    const { demoCommand } = await import("./commands/index.ts");
-    code = await demoCommand(io);
-  });
+  cli
+    .command("lab <phase>", "drive your trainer through Phase 1 (lab sweep) or Phase 2 (lab stress) on this machine; the trainer command goes after --")
+    .option("--dir <dir>", "the lab folder: trajectory, curves, logs (re-run the same command to resume)", { default: "runs" })
+    .option("--menu <menu.yaml>", "sweep: the knobs, their choices, the baseline and the fixed target shape")
+    .option("--candidates <n>", "sweep: distinct configs to evaluate, the baseline included", { default: 100 })
+    .option("--steps <n>", "sweep: steps per candidate (default: the menu's, 60)")
+    .option("--proposer <name>", "sweep: grid | random (seeded by the menu's seed)", { default: "random" })
+    .option("--proposer-cmd <command>", "sweep: an external proposer (e.g. an LLM agent): gets the trajectory on stdin, prints one config as JSON")
+    .option("--proposer-timeout <s>", "sweep: seconds an external proposer may take per answer", { default: 120 })
+    .option("--repeats <n>", "sweep: extra seeds for the baseline and the top configs (the separation gate's noise estimate)", { default: 2 })
+    .option("--repeat-top <n>", "sweep: how many of the best configs get repeats", { default: 3 })
+    .option("--policy <policy>", "stress: the gate policy that picks the finalists and judges the curves", { default: "default" })
+    .option("--trajectory <file>", "stress: the Phase 1 trajectory (default: <dir>/trajectory.jsonl)")
+    .option("--no-early-stop", "stress: run every finalist to the end even after a decisive gate failure")
+    .option("--ignore-sweep-gate", "stress: stress the best separable configs even when a sweep gate fails")
+    .option("--parallel <k>", "concurrent trainer slots, one per GPU", { default: 1 })
+    .option("--devices <list>", "CUDA_VISIBLE_DEVICES per slot, comma-separated (default 0,1,…; none: leave it unset)")
+    .option("--timeout <s>", "seconds before a trainer is killed (default: 900 per sweep candidate, 86400 per stress run)")
+    .option("--log-every <n>", "steps between metrics lines the trainer is asked for", { default: 10 })
+    .example("windtunnel lab sweep --menu examples/menu.yaml --dir runs --parallel 2 -- python train.py")
+    .example("windtunnel lab sweep --menu menu.yaml --proposer-cmd 'python agent.py' -- python train.py")
+    .example("windtunnel lab stress --dir runs -- python train.py")
+    .action(async (phase: string, o: Raw) => {
+      const lab = await import("./commands/lab.ts");
+      const which = choice("lab", phase, ["sweep", "stress"] as const);
+      const devices = text("devices", o["devices"]);
+      const timeoutS = amount("timeout", o["timeout"], { positive: true });
+      const common = {
+        dir: text("dir", o["dir"]) ?? "runs",
+        command: many(o["--"]).map(String),
+        parallel: amount("parallel", o["parallel"], { integer: true, positive: true }) as number,
+        logEvery: amount("log-every", o["logEvery"], { integer: true, positive: true }) as number,
+        ...(devices !== undefined ? { devices } : {}),
+        ...(timeoutS !== undefined ? { timeoutS } : {}),
+      };
+      if (which === "sweep") {
+        const menu = text("menu", o["menu"]);
+        if (menu === undefined) throw new UsageError("lab sweep needs --menu <menu.yaml> (see examples/menu.yaml)");
+        const steps = amount("steps", o["steps"], { integer: true, positive: true });
+        const proposerCmd = text("proposer-cmd", o["proposerCmd"]);
+        code = await lab.labSweepCommand({
+          ...common,
+          menu,
+          candidates: amount("candidates", o["candidates"], { integer: true, positive: true }) as number,
+          proposer: choice("proposer", o["proposer"], ["grid", "random"] as const) ?? "random",
+          repeats: amount("repeats", o["repeats"], { integer: true }) as number,
+          repeatTop: amount("repeat-top", o["repeatTop"], { integer: true }) as number,
+          proposerTimeoutS: amount("proposer-timeout", o["proposerTimeout"], { positive: true }) as number,
+          ...(steps !== undefined ? { steps } : {}),
+          ...(proposerCmd !== undefined ? { proposerCmd } : {}),
+        }, io);
+      } else {
+        const trajectory = text("trajectory", o["trajectory"]);
+        code = await lab.labStressCommand({
+          ...common,
+          policy: text("policy", o["policy"]) ?? "default",
+          earlyStop: o["earlyStop"] !== false,
+          ignoreSweepGate: o["ignoreSweepGate"] === true,
+          ...(trajectory !== undefined ? { trajectory } : {}),
+        }, io);
+      }
+    });
+
+  cli
+    .command("demo", "the whole flow on this machine, no cloud account needed: sweep the reference trainer, stress the finalists, gate, price")
+    .option("--dir <dir>", "where the demo's evidence goes", { default: "windtunnel-demo" })
+    .option("--menu <menu.yaml>", "the menu to sweep (try examples/menu-diverging.yaml)")
+    .option("--candidates <n>", "Phase 1 candidates", { default: 24 })
+    .option("--parallel <k>", "concurrent trainers (default: 2, or 1 on a single core)")
+    .action(async (o: Raw) => {
+      const { demoCommand } = await import("./commands/demo.ts");
+      const menu = text("menu", o["menu"]);
+      const parallel = amount("parallel", o["parallel"], { integer: true, positive: true });
+      code = await demoCommand({
+        dir: text("dir", o["dir"]) ?? "windtunnel-demo",
+        candidates: amount("candidates", o["candidates"], { integer: true, positive: true }) as number,
+        ...(menu !== undefined ? { menu } : {}),
+        ...(parallel !== undefined ? { parallel } : {}),
+      }, io);
+    });
 
   cli.help();
   cli.version(pkg.version);

@@ -1,6 +1,7 @@
 // Entry points for evidence: detect a file's format (or take --format), stream it through the
 // right adapter, and hand back rows plus the diagnostics gathered on the way.
 import { closeSync, openSync, readSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { Diagnostics } from "./problems.ts";
 import { InputError } from "./errors.ts";
 import { describeFileError, readLines, type LineOptions } from "./lines.ts";
@@ -135,4 +136,23 @@ export async function openEvidence(file: string, options: ReadOptions = {}): Pro
 
 export function assertNever(x: never): never {
   throw new Error(`unexpected value ${String(x)}`);
+}
+
+export interface TrajectoryFile {
+  rows: TrajectoryRow[];
+  /** Rows that could not be read (they count as failed attempts). */
+  unreadable: number;
+  /** sha256 of the bytes read, taken in passing. */
+  sha256: string;
+}
+
+/** A whole trajectory in memory (a sweep is at most thousands of rows); errors throw, unreadable rows are counted. */
+export async function readTrajectoryFile(file: string, options: ReadOptions = {}): Promise<TrajectoryFile> {
+  const hash = createHash("sha256");
+  const ev = await openEvidence(file, { ...options, hash });
+  if (ev.kind !== "trajectory") throw InputError.at(file, 1, "format", `expected a Phase 1 trajectory, found ${ev.format} data`);
+  const rows: TrajectoryRow[] = [];
+  for await (const b of ev.rows) rows.push(...b);
+  if (!ev.diag.ok) throw new InputError(ev.diag.problems.filter((p) => p.kind === "error"));
+  return { rows, unreadable: ev.diag.unreadableCount, sha256: hash.digest("hex") };
 }

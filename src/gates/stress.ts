@@ -133,6 +133,9 @@ class SeriesTrack {
   }
 }
 
+/** Gates whose failure stands whatever the rest of the run does. */
+const DECISIVE = new Set(["stress.finite", "stress.divergence", "stress.grad_norm"]);
+
 export class CurveMonitor {
   private readonly tracks: Record<CurveSeries, SeriesTrack>;
   private points = 0;
@@ -185,6 +188,15 @@ export class CurveMonitor {
     if (s.blown === undefined && ratio > p.factor) s.blown = { step, value: g, ref: s.refMax };
   }
 
+  /**
+   * A failure no later point can undo (a non-finite value, a sustained divergence, a grad-norm
+   * blowup), as the gate reports it, so a live run can be stopped early; undefined otherwise.
+   */
+  decisiveFailure(): GateResult | undefined {
+    if (this.nonFinite === undefined && this.grad.blown === undefined && this.tracks.loss.diverged === undefined && this.tracks.val_loss.diverged === undefined) return undefined;
+    return this.finish().results.find((r) => r.status === "fail" && DECISIVE.has(r.id));
+  }
+
   finish(): CurveOutcome {
     const p = this.p;
     const subject = this.subject;
@@ -193,8 +205,11 @@ export class CurveMonitor {
     const results: GateResult[] = [];
     const last = this.lastStep ?? 0;
 
+    const decided = this.nonFinite !== undefined || this.grad.blown !== undefined || t.diverged !== undefined;
     results.push(
-      judged(last >= p.min_steps, {
+      last < p.min_steps && decided
+        ? skip("stress.steps", subject, `stopped at step ${last}, after a failure below that no further steps could undo; not judged`)
+        : judged(last >= p.min_steps, {
         id: "stress.steps",
         phase: "stress",
         subject,

@@ -1,35 +1,80 @@
-// `windtunnel demo` (npm run demo): the main job on the embedded evidence, no cloud account
-// needed: validate the Phase 1 sweep and Phase 2 curves, gate them with the default policy
-// against the example campaign plan, then price the campaign.
-import { join } from "node:path";
+// `windtunnel demo` (npm run demo): the whole evidence-gated flow on this machine, no cloud
+// account, no GPU: sweep the reference trainer (a real small language model on the CPU) over a
+// menu, stress the finalists the sweep gate picks, gate everything against the example campaign
+// plan, price it, and say what the cloud step would be allowed to do. All evidence stays in one
+// folder; running the demo again resumes it.
+import { readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { packageRoot } from "../../evidence/package-root.ts";
-import { validateCommand } from "./validate.ts";
-import { gateCommand } from "./gate.ts";
-import { costCommand } from "./cost.ts";
+import { TRAJECTORY } from "../../lab/sweep.ts";
+import { CURVES, STRESS_LOG } from "../../lab/stress.ts";
+import { usd } from "../../gates/stats.ts";
+import type { Verdict } from "../../gates/verdict.ts";
+import { labSweepCommand, stressPhase, EXIT_INTERRUPTED } from "./lab.ts";
+import { gateCommand, costCommand } from "./index.ts";
 import type { Io } from "../io.ts";
 
-/** examples/demo of the installed package. */
-export const DEMO_DIR = join(packageRoot(), "examples", "demo");
+const ROOT = packageRoot();
+export const DEMO_MENU = join(ROOT, "examples", "menu.yaml");
+export const DEMO_POLICY = join(ROOT, "examples", "demo-policy.yaml");
+export const DEMO_CAMPAIGN = join(ROOT, "examples", "demo", "campaign.yaml");
 
-export const DEMO_EVIDENCE = [
-  join(DEMO_DIR, "trajectory.jsonl"),
-  join(DEMO_DIR, "curves", "finalist-1.jsonl"),
-  join(DEMO_DIR, "curves", "finalist-2.jsonl"),
-  join(DEMO_DIR, "curves", "finalist-3.jsonl"),
-];
-export const DEMO_CAMPAIGN = join(DEMO_DIR, "campaign.yaml");
+/** The reference trainer as a command: the bundled JavaScript in a package, the TypeScript in a checkout. */
+export function referenceTrainer(): string[] {
+  const fromSource = fileURLToPath(import.meta.url).endsWith(".ts");
+  return [process.execPath, fromSource ? join(ROOT, "examples", "trainer", "train.ts") : join(ROOT, "dist", "trainer.js")];
+}
 
-export async function demoCommand(io: Io): Promise<number> {
-  io.out("windtunnel demo: a Phase 1 sweep, three Phase 2 curves and a campaign plan from examples/demo");
+export interface DemoFlags {
+  dir: string;
+  menu?: string;
+  candidates: number;
+  parallel?: number;
+}
+
+function heading(io: Io, title: string): void {
   io.out("");
-  io.out("── 1. Evidence ───────────────────────────────────────────────────────────");
-  const valid = await validateCommand(DEMO_EVIDENCE, {}, io);
-  if (valid !== 0) return valid;
-  io.out("");
-  io.out("── 2. Gates (policy: default) ────────────────────────────────────────────");
-  const gated = await gateCommand([...DEMO_EVIDENCE, DEMO_CAMPAIGN], { phase: "all", format: "table" }, io);
-  io.out("");
-  io.out("── 3. The campaign's economics ───────────────────────────────────────────");
+  io.out(`── ${title} ${"─".repeat(Math.max(3, 72 - title.length))}`);
+}
+
+export async function demoCommand(flags: DemoFlags, io: Io): Promise<number> {
+  const menu = flags.menu ?? DEMO_MENU;
+  const dir = join(flags.dir, basename(menu, ".yaml"));
+  const parallel = flags.parallel ?? Math.min(2, (await import("node:os")).availableParallelism());
+  const command = referenceTrainer();
+  const common = { dir, command, parallel, logEvery: 10 };
+  io.out(`windtunnel demo: Phases 1 and 2 on this machine with the reference trainer (examples/trainer), then the gates and the cloud plan. Evidence → ${dir}/`);
+
+  heading(io, `Phase 1: recipe lab, ${flags.candidates} candidates × 60 steps (${basename(menu)})`);
+  const swept = await labSweepCommand({ ...common, menu, candidates: flags.candidates, proposer: "random", repeats: 2, repeatTop: 3 }, io);
+  if (swept === EXIT_INTERRUPTED) return swept;
+
+  heading(io, "Phase 2: stress test, the sweep gate's finalists × 1,000 steps");
+  const stressed = await stressPhase({ ...common, policy: DEMO_POLICY, earlyStop: true, ignoreSweepGate: false }, io);
+  if (stressed.code === EXIT_INTERRUPTED) return stressed.code;
+
+  heading(io, "Gates (policy: examples/demo-policy.yaml = default, coverage sized for the demo)");
+  const curves = stressed.curves;
+  const verdictFile = join(dir, "verdict.json");
+  const gated = await gateCommand([join(dir, TRAJECTORY), ...curves, DEMO_CAMPAIGN], { phase: curves.length > 0 ? "all" : "sweep,spend", policy: DEMO_POLICY, out: verdictFile, format: "table" }, io);
+
+  heading(io, "The campaign's economics (the seed's arithmetic)");
   await costCommand({}, io);
+
+  heading(io, "Phase 3: the cloud commit");
+  const verdict = JSON.parse(readFileSync(verdictFile, "utf8")) as Verdict;
+  const spend = verdict.gates.find((g) => g.id === "spend.budget");
+  if (verdict.pass) {
+    io.out(`The evidence passes: the campaign plan (examples/demo/campaign.yaml) may be booked — ${spend?.message ?? "see the spend gates"}.`);
+  } else {
+    const failed = verdict.gates.filter((g) => g.status === "fail").map((g) => `${g.id} (${g.subject}${g.step !== undefined ? `, step ${g.step}` : ""})`);
+    io.out(`The evidence does not pass: nothing may be booked. Failed: ${failed.join("; ")}.`);
+  }
+  io.out("The Pulumi program that provisions the node only on a passing verdict is the next milestone; this verdict is what it will check.");
+  io.out("");
+  io.out(`Evidence in ${dir}/: ${TRAJECTORY} (Phase 1), ${CURVES}/ (Phase 2 curves), ${STRESS_LOG}, sweep/ (each candidate's config, metrics and log), verdict.json`);
+  io.out(`Check it again any time: windtunnel gate --check ${verdictFile}`);
+  if (typeof spend?.measured === "number" && verdict.pass) io.out(`Forecast cloud spend: ${usd(spend.measured)}.`);
   return gated;
 }

@@ -5,8 +5,7 @@ import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { basename, dirname, extname, relative, resolve } from "node:path";
 import { InputError, UsageError } from "../../evidence/errors.ts";
-import { detectFormat, openEvidence, TRAJECTORY_FORMATS, type Detected, type ReadOptions } from "../../evidence/read.ts";
-import type { TrajectoryRow } from "../../evidence/schemas.ts";
+import { detectFormat, openEvidence, readTrajectoryFile, TRAJECTORY_FORMATS, type Detected, type ReadOptions } from "../../evidence/read.ts";
 import { parseYaml, validateYaml } from "../../evidence/yaml.ts";
 import { sha256File, writeFileAtomic } from "../../evidence/files.ts";
 import { describeFileError } from "../../evidence/lines.ts";
@@ -86,14 +85,8 @@ function readOptions(flags: GateFlags): ReadOptions {
 
 // Each file is hashed while it is read, so binding the verdict to it costs no second read.
 
-async function readTrajectory({ file, detected }: Input, flags: GateFlags): Promise<{ rows: TrajectoryRow[]; unreadable: number; sha256: string }> {
-  const hash = createHash("sha256");
-  const ev = await openEvidence(file, { ...readOptions(flags), detected, hash });
-  if (ev.kind !== "trajectory") throw InputError.at(file, 1, "format", "expected a trajectory");
-  const rows: TrajectoryRow[] = [];
-  for await (const b of ev.rows) rows.push(...b);
-  if (!ev.diag.ok) throw new InputError(ev.diag.problems.filter((p) => p.kind === "error"));
-  return { rows, unreadable: ev.diag.unreadableCount, sha256: hash.digest("hex") };
+function readTrajectory({ file, detected }: Input, flags: GateFlags) {
+  return readTrajectoryFile(file, { ...readOptions(flags), detected });
 }
 
 async function streamCurve({ file, detected }: Input, subject: string, flags: GateFlags, policy: LoadedPolicy): Promise<{ outcome: CurveOutcome; sha256: string }> {

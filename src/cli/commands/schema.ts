@@ -3,6 +3,7 @@ import { jsonSchemaOf, metricPointSchema, trajectoryRecordSchema } from "../../e
 import { policySchema } from "../../policy/schema.ts";
 import { campaignPlanSchema } from "../../cost/plan.ts";
 import { verdictSchema } from "../../gates/verdict.ts";
+import { menuSchema } from "../../lab/menu.ts";
 import { UsageError } from "../../evidence/errors.ts";
 import type { Io } from "../io.ts";
 
@@ -12,6 +13,7 @@ const SCHEMAS = {
   policy: policySchema,
   campaign: campaignPlanSchema,
   verdict: verdictSchema,
+  menu: menuSchema,
 } as const;
 
 export function schemaCommand(name: string | undefined, io: Io): number {

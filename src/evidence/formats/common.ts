@@ -29,13 +29,14 @@ export class StepOrder {
 }
 
 /**
- * Stream JSON lines as objects through `each`, which returns a row or undefined (having reported
- * why). Blank lines are skipped; syntax errors are reported with their line. `json.nonFiniteTokens`
- * tells `each` whether the current line used NaN/Infinity tokens.
+ * JSON lines as objects through `each`, which returns a row or undefined (having reported why).
+ * Blank lines are skipped; syntax errors are reported with their line. `json.nonFiniteTokens`
+ * tells `each` whether the current line used NaN/Infinity tokens. The returned function keeps its
+ * state between batches, so a file followed while it grows reads exactly like one read at once.
  */
-export async function* mapJsonl<T>(batches: AsyncIterable<LineBatch>, diag: Diagnostics, each: (obj: Record<string, unknown>, line: number, json: JsonLineParser) => T | undefined): AsyncGenerator<T[]> {
+export function jsonlMapper<T>(diag: Diagnostics, each: (obj: Record<string, unknown>, line: number, json: JsonLineParser) => T | undefined): (batch: LineBatch) => T[] {
   const json = new JsonLineParser();
-  for await (const batch of batches) {
+  return (batch) => {
     const out: T[] = [];
     const n = batch.lines.length;
     for (let i = 0; i < n; i++) {
@@ -45,6 +46,19 @@ export async function* mapJsonl<T>(batches: AsyncIterable<LineBatch>, diag: Diag
       const row = each(obj, line, json);
       if (row !== undefined) out.push(row);
     }
+    return out;
+  };
+}
+
+/** Stream JSON lines through `each` (see jsonlMapper), one array per batch that produced rows. */
+export function mapJsonl<T>(batches: AsyncIterable<LineBatch>, diag: Diagnostics, each: (obj: Record<string, unknown>, line: number, json: JsonLineParser) => T | undefined): AsyncGenerator<T[]> {
+  return mapBatches(batches, jsonlMapper(diag, each));
+}
+
+/** Apply a batch mapper to a stream, yielding only the batches that produced something. */
+export async function* mapBatches<T>(batches: AsyncIterable<LineBatch>, map: (batch: LineBatch) => T[]): AsyncGenerator<T[]> {
+  for await (const batch of batches) {
+    const out = map(batch);
     if (out.length > 0) yield out;
   }
 }

@@ -3,7 +3,7 @@ import { metricPointSchema, type MetricPoint } from "../schemas.ts";
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
 import type { JsonLineParser } from "../json.ts";
-import { StepOrder, mapJsonl, validRecord } from "./common.ts";
+import { StepOrder, jsonlMapper, mapBatches, validRecord } from "./common.ts";
 
 type Loose = Record<string, unknown>;
 
@@ -51,9 +51,10 @@ function hasInfinity(o: Loose, json: JsonLineParser): boolean {
   return loss === Infinity || loss === -Infinity || val_loss === Infinity || val_loss === -Infinity || val_bpb === Infinity || val_bpb === -Infinity || grad_norm === Infinity || grad_norm === -Infinity;
 }
 
-export function metricsJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnostics): AsyncGenerator<MetricPoint[]> {
+/** A metrics reader that is fed batches as they arrive (a file followed while a trainer writes it). */
+export function metricsMapper(diag: Diagnostics): (batch: LineBatch) => MetricPoint[] {
   const order = new StepOrder();
-  return mapJsonl(batches, diag, (obj, line, json) => {
+  return jsonlMapper(diag, (obj, line, json) => {
     const d = isPlainPoint(obj) && !hasInfinity(obj, json) ? obj : validRecord(metricPointSchema(), obj, LOSS_KEYS, json, line, diag);
     if (d === undefined) return undefined;
     const p = toPoint(d, line);
@@ -64,4 +65,8 @@ export function metricsJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnostic
     }
     return p;
   });
+}
+
+export function metricsJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnostics): AsyncGenerator<MetricPoint[]> {
+  return mapBatches(batches, metricsMapper(diag));
 }

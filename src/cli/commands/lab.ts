@@ -1,0 +1,215 @@
+// `windtunnel lab sweep` and `windtunnel lab stress`: drive the user's trainer through Phase 1
+// and Phase 2 on the local box, with a live progress line, Ctrl-C that stops cleanly, and a
+// re-run of the same command that resumes.
+import { join, resolve } from "node:path";
+import { UsageError } from "../../evidence/errors.ts";
+import { fmt } from "../../gates/stats.ts";
+import { loadPolicy } from "../../policy/load.ts";
+import { loadMenu, menuSize } from "../../lab/menu.ts";
+import { commandProposer, gridProposer, randomProposer, type Proposer } from "../../lab/proposers.ts";
+import { runSweep, TRAJECTORY, type SweepResult } from "../../lab/sweep.ts";
+import { finalistsOf, runStress, type StressRecord, type StressResult } from "../../lab/stress.ts";
+import { fmtSeconds } from "../../lab/trainer.ts";
+import { Progress } from "../progress.ts";
+import type { Io } from "../io.ts";
+
+export interface LabCommon {
+  dir: string;
+  command: string[];
+  parallel: number;
+  /** Explicit device list, "none", or undefined for 0..K-1. */
+  devices?: string;
+  timeoutS?: number;
+  logEvery: number;
+  /** For tests and the demo: no terminal progress bar even on a TTY. */
+  quiet?: boolean;
+}
+
+export interface SweepFlags extends LabCommon {
+  menu: string;
+  candidates: number;
+  steps?: number;
+  proposer: "grid" | "random";
+  proposerCmd?: string;
+  proposerTimeoutS?: number;
+  repeats: number;
+  repeatTop: number;
+}
+
+export interface StressFlags extends LabCommon {
+  policy: string;
+  trajectory?: string;
+  earlyStop: boolean;
+  ignoreSweepGate: boolean;
+}
+
+export const EXIT_INTERRUPTED = 130;
+
+function devicesOf(flags: LabCommon): string[] | null {
+  if (flags.devices === "none") return null;
+  if (flags.devices === undefined) return Array.from({ length: flags.parallel }, (_, i) => String(i));
+  const list = flags.devices.split(",").map((d) => d.trim());
+  if (list.length < flags.parallel || list.some((d) => d === "")) throw new UsageError(`--devices: expected ${flags.parallel} comma-separated device ids (one per --parallel slot), got ${JSON.stringify(flags.devices)}`);
+  return list;
+}
+
+function requireCommand(flags: LabCommon): void {
+  if (flags.command.length === 0) throw new UsageError("no trainer command: put it after --, e.g. windtunnel lab sweep --menu menu.yaml -- python train.py");
+}
+
+/** Ctrl-C once: stop starting runs, kill the running ones, keep every finished row. Twice: leave now. */
+function interruptible(io: Io): { signal: AbortSignal; dispose: () => void } {
+  const ac = new AbortController();
+  const onSigint = (): void => {
+    if (ac.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    io.err("\nwindtunnel: stopping — the running trainers are being stopped; finished rows are kept. Re-run the same command to resume. (Ctrl-C again to quit at once.)");
+    ac.abort();
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
+  return { signal: ac.signal, dispose: () => (process.off("SIGINT", onSigint), process.off("SIGTERM", onSigint)) };
+}
+
+export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number> {
+  requireCommand(flags);
+  const menu = await loadMenu(flags.menu);
+  if (flags.steps !== undefined) menu.steps = flags.steps;
+  const proposer: Proposer = flags.proposerCmd !== undefined ? commandProposer(menu, flags.proposerCmd, flags.proposerTimeoutS !== undefined ? { timeoutMs: flags.proposerTimeoutS * 1000 } : {}) : flags.proposer === "grid" ? gridProposer(menu) : randomProposer(menu, menu.seed);
+  const dir = resolve(flags.dir);
+  const { signal, dispose } = interruptible(io);
+  const bar = new Progress(io, "sweep", flags.quiet ?? false);
+  io.err(`windtunnel lab sweep: ${flags.candidates} candidates × ${menu.steps} steps from ${flags.menu} (${menuSize(menu)} configs on the menu, proposer ${proposer.name}), ${flags.repeats} noise repeat(s) of the baseline and the top ${flags.repeatTop}, ${flags.parallel} slot(s) → ${join(flags.dir, TRAJECTORY)}`);
+  let result: SweepResult;
+  try {
+    result = await runSweep({
+      menu,
+      dir,
+      command: flags.command,
+      proposer,
+      candidates: flags.candidates,
+      repeats: flags.repeats,
+      repeatTop: flags.repeatTop,
+      parallel: flags.parallel,
+      devices: devicesOf(flags),
+      timeoutMs: (flags.timeoutS ?? 900) * 1000,
+      logEvery: flags.logEvery,
+      maxIdleProposals: 50,
+      signal,
+      events: {
+        resumed: (r) => {
+          const parts = [`resuming: ${r.rows} row(s) already in ${TRAJECTORY}`];
+          if (r.repaired) parts.push(`removed a torn last line (line ${r.repaired.line}, ${r.repaired.bytes} bytes) left by an interrupted run`);
+          if (r.orphansStopped.length > 0) parts.push(`stopped ${r.orphansStopped.length} trainer(s) left running by it`);
+          bar.note(parts.join("; "));
+          bar.resume(r.rows);
+        },
+        started: (_t, _slot, p) => bar.update(p.done, p.total, summary(p)),
+        finished: (row, outcome, p) => {
+          const what = row.status === "ok" ? `val_bpb ${Number.isFinite(row.val_bpb) ? fmt(row.val_bpb as number) : String(row.val_bpb)}` : `${row.status}: ${firstLine(outcome.error)}`;
+          bar.line(`${row.id}${row.repeat_of ? ` (repeat, seed ${row.seed})` : row.baseline ? " (baseline)" : ""} ${what} in ${fmtSeconds(row.wall_s)}`, p.done, p.total, summary(p));
+        },
+        note: (m) => bar.note(m),
+      },
+    });
+  } finally {
+    bar.stop();
+    dispose();
+  }
+  if (result.interrupted) {
+    io.err(`windtunnel lab sweep: interrupted after ${result.rows} row(s); run the same command again to resume`);
+    return EXIT_INTERRUPTED;
+  }
+  io.out(`${join(flags.dir, TRAJECTORY)}: ${result.rows} rows (${result.trained} trained now; ${result.answered} proposal(s) answered from the trajectory, ${result.invalid} invalid)`);
+  if (result.shortfall) {
+    io.err(`windtunnel lab sweep: ${result.shortfall}`);
+    return result.exhausted ? 0 : 1;
+  }
+  io.out(`next: windtunnel lab stress --dir ${flags.dir} -- ${flags.command.join(" ")}`);
+  return 0;
+}
+
+function summary(p: { failures: number; best?: { id: string; val_bpb: number } }): string {
+  return `${p.best ? `best ${p.best.id} ${fmt(p.best.val_bpb)}` : "no result yet"} · ${p.failures} failed`;
+}
+
+const firstLine = (s: string | undefined): string => (s ?? "").split("\n")[0] ?? "";
+
+export async function labStressCommand(flags: StressFlags, io: Io): Promise<number> {
+  return (await stressPhase(flags, io)).code;
+}
+
+/** `lab stress`, also telling the demo which curves it produced. */
+export async function stressPhase(flags: StressFlags, io: Io): Promise<{ code: number; curves: string[] }> {
+  requireCommand(flags);
+  const policy = await loadPolicy(flags.policy);
+  if (flags.logEvery > policy.policy.stress.max_log_interval) throw new UsageError(`--log-every ${flags.logEvery} is sparser than the policy's stress.max_log_interval (${policy.policy.stress.max_log_interval}); the interval gate would fail every curve`);
+  const trajectory = flags.trajectory ?? join(flags.dir, TRAJECTORY);
+  const { sweep, candidates } = await finalistsOf(trajectory, policy.policy);
+  const failedSweep = sweep.results.filter((r) => r.status === "fail");
+  if (failedSweep.length > 0 && !flags.ignoreSweepGate) {
+    for (const r of failedSweep) io.err(`✗ ${r.id}: ${r.message}`);
+    io.err(`windtunnel lab stress: the sweep gate failed on ${trajectory}, so there is nothing to stress; fix the sweep, or pass --ignore-sweep-gate to stress its ${candidates.length} best separable config(s) anyway`);
+    return { code: 1, curves: [] };
+  }
+  if (candidates.length === 0) {
+    io.err(`windtunnel lab stress: no separable config in ${trajectory}: nothing to stress`);
+    return { code: 1, curves: [] };
+  }
+  const steps = policy.policy.stress.min_steps;
+  io.err(`windtunnel lab stress: ${candidates.length} finalist(s) × ${steps} steps (${candidates.map((c) => c.id).join(", ")}), metrics every ${flags.logEvery} steps, ${flags.parallel} slot(s) → ${join(flags.dir, "curves")}/`);
+  const { signal, dispose } = interruptible(io);
+  const bar = new Progress(io, "stress", flags.quiet ?? false);
+  const total = candidates.length * steps;
+  const at = new Map<string, number>();
+  const sum = (): number => [...at.values()].reduce((a, b) => a + b, 0);
+  let result: StressResult;
+  try {
+    result = await runStress({
+      dir: resolve(flags.dir),
+      command: flags.command,
+      policy: policy.policy,
+      candidates,
+      parallel: flags.parallel,
+      devices: devicesOf(flags),
+      timeoutMs: (flags.timeoutS ?? 86_400) * 1000,
+      logEvery: flags.logEvery,
+      earlyStop: flags.earlyStop,
+      signal,
+      events: {
+        resumed: (done, orphans) => {
+          for (const r of done) at.set(r.id, steps);
+          bar.note(`resuming: ${done.map((r) => r.id).join(", ") || "none"} already done${orphans.length > 0 ? `; stopped ${orphans.length} trainer(s) left running by the interrupted run` : ""}`);
+        },
+        point: (c, step) => {
+          at.set(c.id, Math.min(step, steps));
+          bar.update(sum(), total, `${c.id} at step ${step}`);
+        },
+        finished: (r) => {
+          at.set(r.id, steps);
+          bar.line(describeRecord(r), sum(), total, "");
+        },
+      },
+    });
+  } finally {
+    bar.stop();
+    dispose();
+  }
+  if (result.interrupted) {
+    io.err("windtunnel lab stress: interrupted; run the same command again to resume");
+    return { code: EXIT_INTERRUPTED, curves: result.curves };
+  }
+  for (const r of result.records) io.out(describeRecord(r));
+  io.out(`next: windtunnel gate --policy ${flags.policy} ${trajectory} ${result.curves.join(" ")}`);
+  return { code: 0, curves: result.curves };
+}
+
+export function describeRecord(r: StressRecord): string {
+  switch (r.status) {
+    case "completed":
+      return `✓ ${r.id}: ran ${r.steps} steps in ${fmtSeconds(r.wall_s)} → ${r.curve}`;
+    case "stopped":
+      return `✗ ${r.id}: stopped early at step ${r.steps} (${fmtSeconds(r.wall_s)}): ${r.gate} at step ${r.step}: ${r.reason}`;
+    default:
+      return `✗ ${r.id}: ${r.status} at step ${r.steps}: ${firstLine(r.reason)}`;
+  }
+}

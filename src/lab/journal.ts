@@ -1,0 +1,56 @@
+// Append-only JSONL files the lab writes (trajectory.jsonl, stress.jsonl): one complete line per
+// record, written with a single write() and fsync'd before the run goes on, so a crash or kill -9
+// of windtunnel loses at most the candidate in flight. A line cut short by such a kill is removed
+// when the file is reopened; everything before it is kept.
+import { closeSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync, existsSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+
+export interface Repair {
+  /** Bytes of a torn last line that were cut off. */
+  bytes: number;
+  line: number;
+}
+
+/** Cut a torn last line (no trailing newline) off an append-only file; report what was removed. */
+export function repairTornTail(file: string): Repair | undefined {
+  if (!existsSync(file)) return undefined;
+  const buf = readFileSync(file);
+  if (buf.length === 0 || buf[buf.length - 1] === 0x0a) return undefined;
+  const keep = buf.lastIndexOf(0x0a) + 1;
+  let line = 1;
+  for (let i = 0; i < keep; i++) if (buf[i] === 0x0a) line++;
+  truncateSync(file, keep);
+  return { bytes: buf.length - keep, line };
+}
+
+export class Journal {
+  readonly file: string;
+  private fd: number;
+
+  constructor(file: string) {
+    this.file = file;
+    mkdirSync(dirname(file), { recursive: true });
+    this.fd = openSync(file, "a");
+  }
+
+  append(record: unknown): void {
+    writeSync(this.fd, `${jsonLine(record)}\n`);
+    fsyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+// JSON.stringify writes NaN as null; the readers take Python's NaN/Infinity tokens, so write those.
+const NON_FINITE = "\u0000nonfinite:";
+function nonFinite(_key: string, v: unknown): unknown {
+  return typeof v === "number" && !Number.isFinite(v) ? `${NON_FINITE}${String(v)}` : v;
+}
+
+/** JSON with NaN/Infinity as bare tokens (what Python's json.dumps writes and our readers accept). */
+export function jsonLine(record: unknown): string {
+  return JSON.stringify(record, nonFinite).replace(/"\\u0000nonfinite:(NaN|Infinity|-Infinity)"/g, "$1");
+}

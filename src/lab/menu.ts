@@ -1,0 +1,120 @@
+// The recipe-lab menu (examples/menu.yaml): which knobs a Phase 1 sweep may turn and to what, the
+// baseline every candidate is measured against, and the target's shape that every proxy keeps
+// (seed §2.3, proxy substitution: same activation, head_dim, FFN ratio; a fraction of the size).
+import "../evidence/zod-setup.ts";
+import * as z from "zod/mini";
+import { readFileSync } from "node:fs";
+import { InputError } from "../evidence/errors.ts";
+import { describeFileError } from "../evidence/lines.ts";
+import { canonicalJson } from "../evidence/hash.ts";
+import { described, lazy } from "../evidence/schemas.ts";
+import { parseYaml, validateYaml } from "../evidence/yaml.ts";
+
+export type KnobValue = string | number | boolean;
+export type Config = Record<string, KnobValue>;
+
+const value = () => z.union([z.string(), z.number(), z.boolean()], { error: "expected a string, number or boolean" });
+const valueMap = () => z.record(z.string().check(z.minLength(1)), value());
+
+export const menuSchema = lazy(() =>
+  z
+    .strictObject({
+      steps: described(z._default(z.int().check(z.positive()), 60), "training steps per Phase 1 candidate (seed §2.3: 60)"),
+      seed: described(z._default(z.int(), 0), "seed of every first evaluation; noise repeats use seed + 1, seed + 2, …"),
+      knobs: described(
+        z.record(z.string().check(z.minLength(1)), z.array(value()).check(z.minLength(1, { error: "expected at least one choice" }))),
+        "each knob and the values the proposers may choose",
+      ),
+      baseline: described(valueMap(), "the reference config: a value for every knob"),
+      fixed: described(z._default(valueMap(), {}), "keys every candidate carries unchanged: the target's shape"),
+      target: described(z.optional(valueMap()), "the target architecture; a fixed key it also names must have the same value"),
+    })
+    .check(
+      z.superRefine((m, ctx) => {
+        for (const [k, choices] of Object.entries(m.knobs)) {
+          const seen = new Set<string>();
+          for (const [i, c] of choices.entries()) {
+            const key = canonicalJson(c);
+            if (seen.has(key)) ctx.issues.push({ code: "custom", path: ["knobs", k, i], message: `${JSON.stringify(c)} is listed twice`, input: c });
+            seen.add(key);
+          }
+          if (k in m.fixed) ctx.issues.push({ code: "custom", path: ["fixed", k], message: `${k} is a knob; a key is either turned or fixed`, input: m.fixed[k] });
+          if (!(k in m.baseline)) ctx.issues.push({ code: "custom", path: ["baseline"], message: `no value for knob ${k}`, input: m.baseline });
+        }
+        for (const k of Object.keys(m.baseline)) {
+          if (!(k in m.knobs)) ctx.issues.push({ code: "custom", path: ["baseline", k], message: `${k} is not a knob${k in m.fixed ? " (it is fixed; leave it out of the baseline)" : ""}`, input: m.baseline[k] });
+        }
+        for (const [k, v] of Object.entries(m.fixed)) {
+          const t = m.target?.[k];
+          if (t !== undefined && t !== v) ctx.issues.push({ code: "custom", path: ["fixed", k], message: `the proxy must keep the target's ${k} = ${JSON.stringify(t)}, got ${JSON.stringify(v)}`, input: v });
+        }
+      }),
+    )
+    .register(z.globalRegistry, { title: "windtunnel recipe-lab menu" }),
+);
+
+export type Menu = z.infer<ReturnType<typeof menuSchema>>;
+
+export interface LoadedMenu extends Menu {
+  file: string;
+}
+
+export async function loadMenu(file: string): Promise<LoadedMenu> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw InputError.at(file, 0, "file", describeFileError(err), { cause: err });
+  }
+  const menu = await validateYaml(parseYaml(file, text), menuSchema());
+  return { ...menu, file };
+}
+
+/** The full config a trainer receives: the knobs, then the fixed shape. */
+export function candidateConfig(menu: Menu, knobs: Config): Config {
+  return { ...knobs, ...menu.fixed };
+}
+
+export function baselineConfig(menu: Menu): Config {
+  return candidateConfig(menu, menu.baseline);
+}
+
+/** How many distinct configs the menu offers. */
+export function menuSize(menu: Menu): number {
+  return Object.values(menu.knobs).reduce((n, c) => n * c.length, 1);
+}
+
+/** The i-th config of the grid (0 ≤ i < menuSize), the last knob varying fastest. */
+export function gridConfig(menu: Menu, index: number): Config {
+  const names = Object.keys(menu.knobs);
+  const out: Config = {};
+  let rest = index;
+  for (let k = names.length - 1; k >= 0; k--) {
+    const name = names[k] as string;
+    const choices = menu.knobs[name] as KnobValue[];
+    out[name] = choices[rest % choices.length] as KnobValue;
+    rest = Math.floor(rest / choices.length);
+  }
+  // Key order as written in the menu, for readable trajectories.
+  return candidateConfig(menu, Object.fromEntries(names.map((n) => [n, out[n] as KnobValue])));
+}
+
+/**
+ * Check an external proposer's answer against the menu: a JSON object whose keys are knobs (a
+ * partial answer keeps the baseline's other values), never changing a fixed key. Values outside
+ * the listed choices are allowed: an agent may explore between them.
+ */
+export function configFromAnswer(menu: Menu, answer: unknown): Config | string {
+  if (answer === null || typeof answer !== "object" || Array.isArray(answer)) return `expected a JSON object of knob values, got ${answer === null ? "null" : Array.isArray(answer) ? "an array" : typeof answer}`;
+  const knobs: Config = { ...menu.baseline };
+  for (const [k, v] of Object.entries(answer as Record<string, unknown>)) {
+    if (k in menu.fixed) {
+      if (v !== menu.fixed[k]) return `${k} is fixed to ${JSON.stringify(menu.fixed[k])} (the target's shape), got ${JSON.stringify(v)}`;
+      continue;
+    }
+    if (!(k in menu.knobs)) return `${JSON.stringify(k)} is not a knob of the menu (knobs: ${Object.keys(menu.knobs).join(", ")})`;
+    if (typeof v !== "string" && typeof v !== "boolean" && !(typeof v === "number" && Number.isFinite(v))) return `${k}: expected a string, finite number or boolean, got ${JSON.stringify(v)}`;
+    knobs[k] = v;
+  }
+  return candidateConfig(menu, knobs);
+}

@@ -1,0 +1,109 @@
+// Where Phase 1 candidates come from: the whole grid in order, a seeded random walk through it
+// (the same seed proposes the same sequence, which is also how a resumed sweep finds its place),
+// or an external command, typically an LLM agent loop, that reads the trajectory so far on stdin
+// and answers one config as JSON.
+import { readFileSync } from "node:fs";
+import { execa, parseCommandString } from "execa";
+import { configFromAnswer, gridConfig, menuSize, type Config, type LoadedMenu } from "./menu.ts";
+import { mulberry32 } from "./random.ts";
+
+export type Proposal = { kind: "config"; config: Config } | { kind: "invalid"; reason: string } | { kind: "exhausted"; reason: string };
+
+export interface ProposalContext {
+  /** The trajectory file so far (what an agent reads). */
+  trajectoryFile: string;
+  /** 1-based number of this proposal. */
+  n: number;
+  signal?: AbortSignal;
+}
+
+export interface Proposer {
+  readonly name: string;
+  next(ctx: ProposalContext): Promise<Proposal>;
+}
+
+export const PROPOSERS = ["grid", "random"] as const;
+
+/** Every config of the menu, first knob varying slowest. */
+export function gridProposer(menu: LoadedMenu): Proposer {
+  let i = 0;
+  const size = menuSize(menu);
+  return {
+    name: "grid",
+    next: async () => (i < size ? { kind: "config", config: gridConfig(menu, i++) } : { kind: "exhausted", reason: `the grid's ${size} configs are all proposed` }),
+  };
+}
+
+/** Largest menu shuffled as a whole; beyond it configs are drawn at random and repeats skipped by the sweep. */
+const SHUFFLE_LIMIT = 1 << 20;
+
+/** The grid in a seeded random order, without repeats (beyond a million configs: sampled). */
+export function randomProposer(menu: LoadedMenu, seed: number): Proposer {
+  const size = menuSize(menu);
+  const rand = mulberry32(seed);
+  if (size <= SHUFFLE_LIMIT) {
+    const order = Uint32Array.from({ length: size }, (_, k) => k);
+    for (let k = size - 1; k > 0; k--) {
+      const j = Math.floor(rand() * (k + 1));
+      const t = order[k] as number;
+      order[k] = order[j] as number;
+      order[j] = t;
+    }
+    let i = 0;
+    return { name: "random", next: async () => (i < size ? { kind: "config", config: gridConfig(menu, order[i++] as number) } : { kind: "exhausted", reason: `all ${size} configs of the menu are proposed` }) };
+  }
+  return { name: "random", next: async () => ({ kind: "config", config: gridConfig(menu, Math.floor(rand() * size)) }) };
+}
+
+export interface CommandProposerOptions {
+  /** @default 120 s: an LLM call may take a while */
+  timeoutMs?: number;
+  cwd?: string;
+}
+
+/**
+ * An external proposer: `command` runs once per proposal with the trajectory so far (JSONL, as
+ * written) on stdin and WINDTUNNEL_MENU naming the menu file; it prints one JSON object of knob
+ * values (a partial object keeps the baseline's other values). Anything else is an invalid
+ * proposal, reported with the reason; the sweep asks again.
+ */
+export function commandProposer(menu: LoadedMenu, command: string, options: CommandProposerOptions = {}): Proposer {
+  const [file, ...args] = parseCommandString(command);
+  if (file === undefined) throw new Error("empty proposer command");
+  return {
+    name: "command",
+    async next(ctx) {
+      let input = "";
+      try {
+        input = readFileSync(ctx.trajectoryFile, "utf8");
+      } catch {
+        input = "";
+      }
+      const r = await execa(file, args, {
+        input,
+        cwd: options.cwd,
+        env: { WINDTUNNEL_MENU: menu.file, WINDTUNNEL_PROPOSAL: String(ctx.n) },
+        timeout: options.timeoutMs ?? 120_000,
+        reject: false,
+        stripFinalNewline: true,
+        ...(ctx.signal ? { cancelSignal: ctx.signal } : {}),
+      });
+      const stderr = r.stderr.trim().split("\n").slice(-3).join(" | ");
+      if (r.isCanceled) return { kind: "exhausted", reason: "interrupted" };
+      if (r.timedOut) return { kind: "invalid", reason: `no answer within ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s` };
+      if (r.exitCode !== 0) return { kind: "invalid", reason: `exited with code ${r.exitCode ?? r.signal}${stderr ? `: ${stderr}` : ""}` };
+      const text = r.stdout.trim();
+      if (text === "") return { kind: "invalid", reason: "answered nothing (expected one JSON object on stdout)" };
+      let answer: unknown;
+      try {
+        answer = JSON.parse(text);
+      } catch (err) {
+        return { kind: "invalid", reason: `answer is not JSON (${(err as Error).message}): ${clip(text)}` };
+      }
+      const config = configFromAnswer(menu, answer);
+      return typeof config === "string" ? { kind: "invalid", reason: `${config}: ${clip(text)}` } : { kind: "config", config };
+    },
+  };
+}
+
+const clip = (s: string): string => (s.length > 120 ? `${s.slice(0, 117)}…` : s).replace(/\s+/g, " ");

@@ -1,0 +1,34 @@
+// K concurrent trainer slots (one per GPU): slot i is always the same device, so a run keeps
+// CUDA_VISIBLE_DEVICES=i for its whole life and two runs never share a GPU.
+export class Slots {
+  private readonly running: (Promise<void> | undefined)[];
+
+  constructor(count: number) {
+    this.running = Array.from({ length: Math.max(1, count) }, () => undefined);
+  }
+
+  /** A free slot's index, or -1. */
+  free(): number {
+    return this.running.findIndex((s) => s === undefined);
+  }
+
+  get busy(): number {
+    return this.running.filter((s) => s !== undefined).length;
+  }
+
+  start(slot: number, work: () => Promise<void>): void {
+    this.running[slot] = work().finally(() => {
+      this.running[slot] = undefined;
+    });
+  }
+
+  /** Wait until some slot finishes (at once when none is busy). */
+  async any(): Promise<void> {
+    const busy = this.running.filter((s): s is Promise<void> => s !== undefined);
+    if (busy.length > 0) await Promise.race(busy);
+  }
+
+  async all(): Promise<void> {
+    await Promise.all(this.running.filter((s) => s !== undefined));
+  }
+}

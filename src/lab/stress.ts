@@ -1,0 +1,176 @@
+// Phase 2: train the sweep gate's finalists for the policy's stress length (1,000 steps), one
+// curve file each, judging every curve live with the same CurveMonitor `windtunnel gate` uses.
+// A run that fails a gate no later step can undo (NaN, sustained divergence, a grad-norm blowup)
+// is stopped there: on a desk GPU that is hours saved, and its curve still shows why.
+import { existsSync, readFileSync, renameSync } from "node:fs";
+import { basename, join } from "node:path";
+import { readTrajectoryFile } from "../evidence/read.ts";
+import { configHash } from "../evidence/hash.ts";
+import { CurveMonitor } from "../gates/stress.ts";
+import { evaluateSweep, type SweepOutcome } from "../gates/sweep.ts";
+import type { Policy } from "../policy/schema.ts";
+import { Journal, repairTornTail } from "./journal.ts";
+import { LabLock } from "./lock.ts";
+import type { Config } from "./menu.ts";
+import { runTrainer, type TrainerOutcome } from "./trainer.ts";
+import { Slots } from "./slots.ts";
+
+export const STRESS_LOG = "stress.jsonl";
+export const CURVES = "curves";
+
+export interface StressCandidate {
+  id: string;
+  config: Config;
+  seed: number;
+}
+
+/** The sweep gate's verdict on a trajectory and the finalists it chose, with the seed each was first run at. */
+export async function finalistsOf(trajectory: string, policy: Policy): Promise<{ sweep: SweepOutcome; candidates: StressCandidate[] }> {
+  const t = await readTrajectoryFile(trajectory);
+  const sweep = evaluateSweep({ subject: basename(trajectory), rows: t.rows, unreadable: t.unreadable }, policy);
+  const seedOf = new Map(t.rows.map((r) => [r.id, r.seed ?? 0] as const));
+  return { sweep, candidates: sweep.finalists.map((f) => ({ id: f.id, config: f.config as Config, seed: seedOf.get(f.id) ?? 0 })) };
+}
+
+export interface StressRecord {
+  id: string;
+  config: Config;
+  config_hash: string;
+  /** completed: ran its steps; stopped: a decisive gate failed live; crash/timeout: the trainer's fault. */
+  status: "completed" | "stopped" | "crash" | "timeout";
+  curve: string;
+  steps: number;
+  wall_s: number;
+  gate?: string;
+  step?: number;
+  reason?: string;
+  time: string;
+}
+
+export interface StressOptions {
+  dir: string;
+  command: readonly string[];
+  cwd?: string;
+  policy: Policy;
+  candidates: readonly StressCandidate[];
+  parallel: number;
+  devices: readonly string[] | null;
+  timeoutMs: number;
+  logEvery: number;
+  /** Stop a run at its first decisive gate failure. @default true */
+  earlyStop: boolean;
+  signal?: AbortSignal;
+  events?: {
+    resumed?(done: readonly StressRecord[], orphansStopped: number[]): void;
+    started?(c: StressCandidate, slot: number): void;
+    point?(c: StressCandidate, step: number): void;
+    finished?(r: StressRecord): void;
+  };
+}
+
+export interface StressResult {
+  records: StressRecord[];
+  curves: string[];
+  interrupted: boolean;
+}
+
+function readRecords(file: string): StressRecord[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as StressRecord);
+}
+
+export async function runStress(o: StressOptions): Promise<StressResult> {
+  const lock = LabLock.acquire(o.dir);
+  const logFile = join(o.dir, STRESS_LOG);
+  repairTornTail(logFile);
+  const earlier = new Map(readRecords(logFile).map((r) => [r.id, r] as const));
+  const done = o.candidates.map((c) => earlier.get(c.id)).filter((r): r is StressRecord => r !== undefined && existsSync(join(o.dir, r.curve)));
+  if (done.length > 0 || lock.orphansStopped.length > 0) o.events?.resumed?.(done, lock.orphansStopped);
+  const todo = o.candidates.filter((c) => !done.some((r) => r.id === c.id));
+  const journal = new Journal(logFile);
+  const records: StressRecord[] = [...done];
+
+  const one = async (c: StressCandidate, slot: number): Promise<void> => {
+    const curve = join(CURVES, `${c.id}.jsonl`);
+    const partial = join(o.dir, CURVES, `.${c.id}.partial.jsonl`);
+    const monitor = new CurveMonitor(c.id, o.policy.stress);
+    let stop: { gate: string; step: number; reason: string } | undefined;
+    let pid: number | undefined;
+    o.events?.started?.(c, slot);
+    const outcome: TrainerOutcome = await runTrainer({
+      command: o.command,
+      ...(o.cwd ? { cwd: o.cwd } : {}),
+      id: c.id,
+      config: c.config,
+      steps: o.policy.stress.min_steps,
+      seed: c.seed,
+      phase: "stress",
+      metricsFile: partial,
+      metricsLabel: curve,
+      configFile: join(o.dir, CURVES, `${c.id}.config.json`),
+      logFile: join(o.dir, CURVES, `${c.id}.log`),
+      logEvery: o.logEvery,
+      env: o.devices?.[slot] !== undefined ? { CUDA_VISIBLE_DEVICES: o.devices[slot] as string } : {},
+      timeoutMs: o.timeoutMs,
+      requireValBpb: false,
+      ...(o.signal ? { signal: o.signal } : {}),
+      onSpawn: (p) => {
+        pid = p;
+        lock.trainerStarted(p);
+      },
+      onPoints: (points) => {
+        for (const p of points) monitor.push(p);
+        const last = points[points.length - 1];
+        if (last) o.events?.point?.(c, last.step);
+        if (!o.earlyStop) return undefined;
+        const f = monitor.decisiveFailure();
+        if (f === undefined) return undefined;
+        stop = { gate: f.id, step: f.step ?? last?.step ?? 0, reason: f.message };
+        return `${f.id}: ${f.message}`;
+      },
+    });
+    if (pid !== undefined) lock.trainerEnded(pid);
+    if (outcome.status === "cancelled") return;
+    if (existsSync(partial)) renameSync(partial, join(o.dir, curve));
+    const status: StressRecord["status"] = outcome.status === "ok" ? "completed" : outcome.status;
+    const record: StressRecord = {
+      id: c.id,
+      config: c.config,
+      config_hash: configHash(c.config),
+      status,
+      curve,
+      steps: outcome.steps,
+      wall_s: outcome.wall_s,
+      ...(stop ? { gate: stop.gate, step: stop.step, reason: stop.reason } : status === "crash" || status === "timeout" ? { reason: outcome.error ?? status } : {}),
+      time: new Date().toISOString(),
+    };
+    journal.append(record);
+    records.push(record);
+    o.events?.finished?.(record);
+  };
+
+  try {
+    const queue = [...todo];
+    const slots = new Slots(o.parallel);
+    while (!o.signal?.aborted) {
+      const free = slots.free();
+      const next = free !== -1 ? queue.shift() : undefined;
+      if (next !== undefined) {
+        slots.start(free, () => one(next, free));
+        continue;
+      }
+      if (slots.busy === 0) break;
+      await slots.any();
+    }
+    await slots.all();
+  } finally {
+    journal.close();
+    lock.release();
+  }
+  const order = new Map(o.candidates.map((c, i) => [c.id, i] as const));
+  records.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+  return { records, curves: records.map((r) => join(o.dir, r.curve)), interrupted: o.signal?.aborted ?? false };
+}

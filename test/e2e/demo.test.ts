@@ -1,0 +1,49 @@
+// `npm run demo` end to end: the reference trainer really trains, the sweep gate picks finalists,
+// the stress test runs them, and the verdict passes; a menu whose only learning rate diverges
+// late passes Phase 1 and is rejected in Phase 2 at the step it turns.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { REPO } from "../helpers/shared.ts";
+import { useTmpDir } from "../helpers/tmp.ts";
+
+const tmp = useTmpDir();
+
+interface Verdict {
+  pass: boolean;
+  gates: { id: string; status: string; subject: string; step?: number }[];
+}
+
+describe("windtunnel demo", () => {
+  it("sweeps, stresses, gates and ends with a passing verdict, leaving its evidence in one folder", async () => {
+    const r = await execa("npm", ["run", "--silent", "demo", "--", "--dir", tmp.dir()], { cwd: REPO, reject: false, env: { CI: "true" } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const dir = join(tmp.dir(), "menu");
+    for (const f of ["trajectory.jsonl", "stress.jsonl", "verdict.json", "lab.json"]) expect(existsSync(join(dir, f)), f).toBe(true);
+    const verdict = JSON.parse(readFileSync(join(dir, "verdict.json"), "utf8")) as Verdict;
+    expect(verdict.pass).toBe(true);
+    expect(verdict.gates.filter((g) => g.id === "stress.steps")).toHaveLength(3);
+    expect(readFileSync(join(dir, "trajectory.jsonl"), "utf8").trim().split("\n")).toHaveLength(24 + 2 * 4);
+    expect(r.stdout).toMatch(/windtunnel gate: PASS/);
+    expect(r.stdout).toMatch(/Whole campaign: 8 GPUs/);
+    expect(r.stdout).toMatch(/The evidence passes: the campaign plan \(examples\/demo\/campaign\.yaml\) may be booked/);
+    const check = await execa(process.execPath, [join(REPO, "src/cli/bin.ts"), "gate", "--check", join(dir, "verdict.json")], { reject: false });
+    expect(check.exitCode, check.stdout).toBe(0);
+  });
+
+  it("with a menu that only offers a late-diverging learning rate, fails the stress gate naming the step", async () => {
+    const r = await execa(process.execPath, [join(REPO, "src/cli/bin.ts"), "demo", "--dir", tmp.dir(), "--menu", join(REPO, "examples/menu-diverging.yaml")], { reject: false, env: { CI: "true" } });
+    expect(r.exitCode, r.stderr).toBe(1);
+    const verdict = JSON.parse(readFileSync(join(tmp.dir(), "menu-diverging", "verdict.json"), "utf8")) as Verdict;
+    expect(verdict.gates.filter((g) => g.id.startsWith("sweep.")).every((g) => g.status === "pass")).toBe(true);
+    const diverged = verdict.gates.filter((g) => g.id === "stress.divergence" && g.status === "fail");
+    expect(diverged).toHaveLength(3);
+    // The warmup reaches ~0.03 at step 90–150, where this model's loss turns upward.
+    for (const g of diverged) expect(g.step).toBeGreaterThan(60);
+    for (const g of diverged) expect(g.step).toBeLessThan(400);
+    expect(r.stdout).toMatch(/✗ c\d+: stopped early at step \d+ \(.*\): stress\.divergence at step \d+: loss rises from step \d+/);
+    expect(r.stdout).toMatch(/✗  stress\.survivors\s+3 curves\s+0/);
+    expect(r.stdout).toMatch(/The evidence does not pass: nothing may be booked/);
+  });
+});

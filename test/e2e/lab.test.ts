@@ -1,0 +1,157 @@
+// `windtunnel lab sweep` against stand-in trainers that misbehave on request: kill -9 and
+// resume, hangs, crashes, garbage metrics, and an external proposer that answers nonsense.
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { REPO } from "../helpers/shared.ts";
+import { useTmpDir } from "../helpers/tmp.ts";
+
+const tmp = useTmpDir();
+const BIN = join(REPO, "src/cli/bin.ts");
+const TRAINER = [process.execPath, join(REPO, "test/fixtures/lab/trainer.mjs")];
+const PROPOSER = `${process.execPath} ${join(REPO, "test/fixtures/lab/proposer.mjs")}`;
+
+function menu(fixed: Record<string, unknown>, xs = 12): string {
+  const choices = Array.from({ length: xs }, (_, i) => i + 1).join(", ");
+  const fixedYaml = Object.entries(fixed).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join("\n");
+  return tmp.write("menu.yaml", `steps: 60\nknobs:\n  x: [${choices}]\nbaseline:\n  x: 1\nfixed:\n${fixedYaml || "  {}"}\n`);
+}
+
+function lab(args: string[], env: Record<string, string> = {}) {
+  return execa(process.execPath, [BIN, "lab", ...args, "--", ...TRAINER], { cwd: tmp.dir(), reject: false, env: { CI: "true", ...env } });
+}
+
+interface Row {
+  id: string;
+  status: string;
+  val_bpb: number | null;
+  config: Record<string, unknown>;
+  config_hash: string;
+  seed: number;
+  error?: string;
+  repeat_of?: string;
+}
+
+function rows(dir: string): Row[] {
+  const text = readFileSync(join(dir, "trajectory.jsonl"), "utf8");
+  expect(text.endsWith("\n"), "no torn last line").toBe(true);
+  return text.trim().split("\n").map((l) => JSON.parse(l) as Row);
+}
+
+describe("windtunnel lab sweep", () => {
+  it("trains N distinct candidates plus noise repeats, and the trajectory passes its own reader", async () => {
+    const m = menu({ mode: "ok" });
+    const r = await lab(["sweep", "--menu", m, "--dir", "runs", "--candidates", "8", "--repeats", "2", "--repeat-top", "2", "--parallel", "2"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const got = rows(join(tmp.dir(), "runs"));
+    expect(got).toHaveLength(8 + 2 * 3);
+    expect(new Set(got.filter((g) => g.seed === 0).map((g) => g.config_hash)).size).toBe(8);
+    expect(got[0]).toMatchObject({ id: "c000", baseline: true, config: { x: 1, mode: "ok" } });
+    // The two best (x = 3 and x = 2 or 4) get seeds 1 and 2, as does the baseline.
+    const repeats = got.filter((g) => g.repeat_of !== undefined);
+    expect(new Set(repeats.map((g) => g.repeat_of)).size).toBe(3);
+    expect(repeats.map((g) => g.seed).sort()).toEqual([1, 1, 1, 2, 2, 2]);
+    expect(r.stderr).toMatch(/\[14\/14\]/);
+    // Slots get their own device.
+    const logs = got.map((g) => readFileSync(join(tmp.dir(), "runs/sweep", `${g.id}.log`), "utf8"));
+    expect(logs.some((l) => l.includes("device 0"))).toBe(true);
+    expect(logs.some((l) => l.includes("device 1"))).toBe(true);
+    const v = await execa(process.execPath, [BIN, "validate", join(tmp.dir(), "runs/trajectory.jsonl")], { reject: false });
+    expect(v.exitCode, v.stdout + v.stderr).toBe(0);
+    // Re-running the finished sweep trains nothing.
+    const again = await lab(["sweep", "--menu", m, "--dir", "runs", "--candidates", "8", "--repeats", "2", "--repeat-top", "2"]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stdout).toContain("14 rows (0 trained now");
+  });
+
+  it("survives kill -9 mid-run: the re-run repairs the torn line and ends with exactly N rows", async () => {
+    const m = menu({ mode: "ok", sleep_ms: 300 });
+    const dir = join(tmp.dir(), "runs");
+    const args = ["sweep", "--menu", m, "--dir", "runs", "--candidates", "12", "--repeats", "0", "--parallel", "2"];
+    const first = lab(args);
+    const file = join(dir, "trajectory.jsonl");
+    for (let i = 0; i < 200 && !(existsSync(file) && readFileSync(file, "utf8").split("\n").length > 4); i++) await new Promise((r) => setTimeout(r, 50));
+    first.kill("SIGKILL");
+    await first;
+    const before = rows(dir).length;
+    expect(before).toBeGreaterThanOrEqual(4);
+    expect(before).toBeLessThan(12);
+    // What a kill in the middle of a write leaves behind.
+    appendFileSync(file, '{"id":"c0');
+    const second = await lab(args);
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/resuming: \d+ row\(s\) already in trajectory\.jsonl; removed a torn last line/);
+    expect(second.stderr).toMatch(/stopped \d trainer\(s\) left running by it|resuming/);
+    const after = rows(dir);
+    expect(after).toHaveLength(12);
+    expect(new Set(after.map((g) => g.id)).size).toBe(12);
+    expect(new Set(after.map((g) => g.config_hash)).size).toBe(12);
+    expect(after.slice(0, before)).toEqual(rows(dir).slice(0, before));
+  });
+
+  it("kills a hanging trainer at its timeout and records a timeout row; the sweep goes on", async () => {
+    const m = menu({ mode: "hang" });
+    const t0 = Date.now();
+    const r = await lab(["sweep", "--menu", m, "--dir", "runs", "--candidates", "2", "--repeats", "0", "--timeout", "1"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    const got = rows(join(tmp.dir(), "runs"));
+    expect(got.map((g) => g.status)).toEqual(["timeout", "timeout"]);
+    expect(got[0]?.error).toMatch(/^no result within 1 s: killed at step 0\nfake trainer:/);
+  });
+
+  it("turns a crash, garbage metrics and a missing val_bpb into crash rows with the reason", async () => {
+    for (const [mode, reason] of [
+      ["crash", /^trainer exited with code 3 at step 1\n[\s\S]*CUDA out of memory/],
+      ["garbage", /^bad metrics: sweep\/c000\.metrics\.jsonl:2: loss: expected a number \(NaN and Infinity are allowed\), got "1\.2\.3"/],
+      ["no-val", /^the trainer exited 0 without reporting val_bpb \(6 points, last step 60\)/],
+    ] as const) {
+      const dir = `runs-${mode}`;
+      const r = await lab(["sweep", "--menu", menu({ mode }), "--dir", dir, "--candidates", "2", "--repeats", "0"]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const got = rows(join(tmp.dir(), dir));
+      expect(got.map((g) => g.status), mode).toEqual(["crash", "crash"]);
+      expect(got[0]?.error, mode).toMatch(reason);
+      expect(got[0]?.val_bpb).toBeNull();
+    }
+  });
+
+  it("reports an external proposer's invalid answer and goes on with the next proposal", async () => {
+    const m = menu({ mode: "ok" });
+    const r = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", m, "--dir", "runs", "--candidates", "5", "--repeats", "0", "--proposer-cmd", PROPOSER, "--", ...TRAINER], { cwd: tmp.dir(), reject: false, env: { CI: "true", PROPOSER_MODE: "bad-json-at-2" } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/proposal 2 \(command\) is invalid: answer is not JSON \(.*\): I think x=4 looks promising! \{x: 4\}/);
+    const got = rows(join(tmp.dir(), "runs"));
+    expect(got).toHaveLength(5);
+    expect(got.map((g) => g.config["x"])).toEqual([1, 3, 4, 5, 6]);
+    expect(r.stdout).toMatch(/1 invalid/);
+  });
+
+  it("answers an agent's repeated proposals from the trajectory instead of training them again", async () => {
+    const m = menu({ mode: "ok" });
+    const r = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", m, "--dir", "runs", "--candidates", "10", "--repeats", "0", "--proposer-cmd", PROPOSER, "--", ...TRAINER], { cwd: tmp.dir(), reject: false, env: { CI: "true", PROPOSER_MODE: "repeat" } });
+    // x cycles 2, 3, 1: three configs (x = 1 is the baseline) and then only repeats.
+    expect(r.exitCode).toBe(1);
+    expect(rows(join(tmp.dir(), "runs"))).toHaveLength(3);
+    expect(r.stderr).toMatch(/proposal \d+ repeats c00\d: answered from the trajectory, not trained again/);
+    expect(r.stderr).toMatch(/3 of 10 candidates evaluated: the proposer made 50 proposals in a row that were repeats or invalid/);
+  });
+
+  it("refuses a bad menu with file:line:col and a folder holding another menu's sweep", async () => {
+    const bad = tmp.write("bad.yaml", "knobs:\n  x: [1, 2]\nbaseline:\n  x: 1\n  y: 2\nfixed:\n  x: 3\n");
+    const r = await lab(["sweep", "--menu", bad, "--dir", "runs"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("bad.yaml:5:6: baseline.y: y is not a knob, got 2");
+    expect(r.stderr).toContain("bad.yaml:7:6: fixed.x: x is a knob; a key is either turned or fixed, got 3");
+    const ok = await lab(["sweep", "--menu", menu({ mode: "ok" }), "--dir", "runs", "--candidates", "1", "--repeats", "0"]);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    writeFileSync(join(tmp.dir(), "other.yaml"), "knobs:\n  x: [1, 2, 3]\nbaseline:\n  x: 1\n");
+    const other = await lab(["sweep", "--menu", join(tmp.dir(), "other.yaml"), "--dir", "runs", "--candidates", "1"]);
+    expect(other.exitCode).toBe(2);
+    expect(other.stderr).toMatch(/holds a sweep of a different menu/);
+    const none = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", join(tmp.dir(), "other.yaml")], { cwd: tmp.dir(), reject: false });
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr).toMatch(/no trainer command: put it after --/);
+  });
+});
