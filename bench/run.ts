@@ -2,7 +2,7 @@
 // same machine (absolute times depend on the machine; ratios should not). Exits 1 on a miss.
 //
 //   node bench/run.ts [--lines 1000000] [--repeats 3] [--starts 21]
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -93,7 +93,45 @@ try {
   const startRatio = median(gateMs) / median(nodeMs);
   row("`windtunnel gate --phase all`: 100-candidate trajectory, three 1,000-step curves, campaign plan; whole process", `${median(gateMs).toFixed(1)} ms`, `\`node -e 0\`: ${median(nodeMs).toFixed(1)} ms`, startRatio, "≤ 3", startRatio <= 3);
 
-  console.log(`node ${process.version} · median of ${REPEATS} runs (ingest, stress) and ${STARTS} starts (gate), alternating with the baseline\n`);
+  // 4. The lab: windtunnel's cost per candidate against the same trainer in a plain shell loop,
+  //    and two slots against one on CPU-bound candidates (the reference trainer, equal-cost configs).
+  const CANDIDATES = 40;
+  const fake = join(ROOT, "test/fixtures/lab/trainer.mjs");
+  const fastMenu = join(dir, "fast-menu.yaml");
+  writeFileSync(fastMenu, `steps: 60\nknobs:\n  x: [${Array.from({ length: CANDIDATES }, (_, i) => i + 1).join(", ")}]\nbaseline:\n  x: 1\nfixed:\n  mode: ok\n`);
+  const loopScript = join(dir, "loop.sh");
+  writeFileSync(loopScript, `set -e\nfor x in $(seq 1 ${CANDIDATES}); do\n  WINDTUNNEL_CONFIG="{\\"x\\": $x, \\"mode\\": \\"ok\\"}" WINDTUNNEL_STEPS=60 WINDTUNNEL_SEED=0 WINDTUNNEL_LOG_EVERY=10 WINDTUNNEL_METRICS="$1/m$x.jsonl" "${process.execPath}" "${fake}" 2>>"$1/log"\ndone\n`);
+  const timed = async (file: string, args: readonly string[]): Promise<number> => {
+    const t0 = performance.now();
+    const r = await execa(file, args, { cwd: ROOT, reject: false, env: { CI: "true" } });
+    if (r.exitCode !== 0) throw new Error(`${file} ${args.join(" ")}: exit ${r.exitCode}\n${r.stderr}`);
+    return performance.now() - t0;
+  };
+  const loopMs: number[] = [];
+  const labMs: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const a = mkdtempSync(join(dir, "loop-"));
+    loopMs.push(await timed("bash", [loopScript, a]));
+    const b = mkdtempSync(join(dir, "lab-"));
+    labMs.push(await timed(process.execPath, ["dist/bin.js", "lab", "sweep", "--menu", fastMenu, "--dir", b, "--candidates", String(CANDIDATES), "--repeats", "0", "--", process.execPath, fake]));
+  }
+  const perCandidate = (median(labMs) - median(loopMs)) / CANDIDATES;
+  row(`\`lab sweep\`, ${CANDIDATES} candidates of a 60-step stand-in trainer: windtunnel's overhead per candidate`, `${(median(labMs) / CANDIDATES).toFixed(1)} ms per candidate`, `the same trainer in a bash loop: ${(median(loopMs) / CANDIDATES).toFixed(1)} ms`, median(labMs) / median(loopMs), `overhead ${perCandidate.toFixed(1)} ms < 50`, perCandidate < 50);
+
+  const cpuMenu = join(dir, "cpu-menu.yaml");
+  writeFileSync(cpuMenu, "steps: 60\nknobs:\n  lr: [0.001, 0.002, 0.003, 0.004, 0.005, 0.006]\nbaseline:\n  lr: 0.001\nfixed:\n  d_hidden: 128\n  n_layer: 2\n  batch: 128\n");
+  const trainer = join(ROOT, "dist/trainer.js");
+  const slotMs = async (k: number): Promise<number> => timed(process.execPath, ["dist/bin.js", "lab", "sweep", "--menu", cpuMenu, "--dir", mkdtempSync(join(dir, `p${k}-`)), "--candidates", "6", "--repeats", "0", "--parallel", String(k), "--", process.execPath, trainer]);
+  const one: number[] = [];
+  const two: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    one.push(await slotMs(1));
+    two.push(await slotMs(2));
+  }
+  const speed = median(two) / median(one);
+  row("`lab sweep --parallel 2` vs `--parallel 1`: 6 CPU-bound candidates of the reference trainer, wall time", `${(median(two) / 1000).toFixed(2)} s`, `${(median(one) / 1000).toFixed(2)} s`, speed, "≤ 0.6", speed <= 0.6);
+
+  console.log(`node ${process.version} · median of ${REPEATS} runs (ingest, stress, lab) and ${STARTS} starts (gate), alternating with the baseline\n`);
   console.log("| measure | windtunnel | baseline (same run) | ratio | target |");
   console.log("|---|---|---|---|---|");
   for (const r of rows) console.log(r);

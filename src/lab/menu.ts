@@ -46,7 +46,7 @@ export const menuSchema = lazy(() =>
         }
         for (const [k, v] of Object.entries(m.fixed)) {
           const t = m.target?.[k];
-          if (t !== undefined && t !== v) ctx.issues.push({ code: "custom", path: ["fixed", k], message: `the proxy must keep the target's ${k} = ${JSON.stringify(t)}, got ${JSON.stringify(v)}`, input: v });
+          if (t !== undefined && t !== v) ctx.issues.push({ code: "custom", path: ["fixed", k], message: `the proxy must keep the target's ${k} = ${JSON.stringify(t)}`, input: v });
         }
       }),
     )

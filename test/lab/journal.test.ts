@@ -1,0 +1,58 @@
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { Journal, jsonLine, repairTornTail } from "../../src/lab/journal.ts";
+import { MetricsTail } from "../../src/lab/metrics-tail.ts";
+import { useTmpDir } from "../helpers/tmp.ts";
+
+const tmp = useTmpDir();
+
+describe("journal", () => {
+  it("appends whole lines and writes non-finite numbers as Python does", () => {
+    const f = `${tmp.dir()}/t.jsonl`;
+    const j = new Journal(f);
+    j.append({ id: "a", v: Number.NaN, w: -Infinity, s: "NaN" });
+    j.close();
+    expect(readFileSync(f, "utf8")).toBe('{"id":"a","v":NaN,"w":-Infinity,"s":"NaN"}\n');
+    expect(jsonLine([Infinity])).toBe("[Infinity]");
+  });
+
+  it("cuts only a torn last line", () => {
+    const f = tmp.write("t.jsonl", '{"a":1}\n{"a":2}\n{"a"');
+    expect(repairTornTail(f)).toEqual({ bytes: 4, line: 3 });
+    expect(readFileSync(f, "utf8")).toBe('{"a":1}\n{"a":2}\n');
+    expect(repairTornTail(f)).toBeUndefined();
+    writeFileSync(f, "");
+    expect(repairTornTail(f)).toBeUndefined();
+  });
+});
+
+describe("MetricsTail", () => {
+  it("reads a file as it grows, holding a half-written line until it is complete", () => {
+    const f = tmp.write("m.jsonl", "");
+    const tail = new MetricsTail(f, "m.jsonl");
+    appendFileSync(f, '{"step": 1, "loss": 3.0}\n{"step": 2, "lo');
+    expect(tail.poll().map((p) => p.step)).toEqual([1]);
+    appendFileSync(f, 'ss": NaN}\n{"step": 2, "loss": 1}\n');
+    const next = tail.poll();
+    expect(next.map((p) => p.step)).toEqual([2]);
+    expect(Number.isNaN(next[0]?.loss)).toBe(true);
+    expect(tail.diag.problems[0]).toMatchObject({ line: 3, field: "step" });
+    appendFileSync(f, '{"step": 5, "loss": 0.5, "val_bpb": 1.2}');
+    expect(tail.poll()).toEqual([]);
+    expect(tail.poll(true)).toMatchObject([{ step: 5, val_bpb: 1.2, line: 4 }]);
+    tail.close();
+  });
+
+  it("reports a torn last line at the end, and multi-byte characters split across reads", () => {
+    const f = tmp.write("m.jsonl", "");
+    const tail = new MetricsTail(f, "m.jsonl");
+    const bytes = Buffer.from('{"step": 1, "loss": 1, "tag": "é"}\n{"step": 2, "loss"', "utf8");
+    const cut = bytes.indexOf(0xc3) + 1;
+    appendFileSync(f, bytes.subarray(0, cut));
+    expect(tail.poll()).toEqual([]);
+    appendFileSync(f, bytes.subarray(cut));
+    expect(tail.poll()).toMatchObject([{ step: 1, tag: "é" }]);
+    expect(tail.poll(true)).toEqual([]);
+    expect(tail.diag.problems[0]?.message).toMatch(/last line has no newline and is cut short/);
+  });
+});
