@@ -90,6 +90,26 @@ describe("windtunnel lab sweep", () => {
     expect(after.slice(0, before)).toEqual(rows(dir).slice(0, before));
   });
 
+  it("stops cleanly on Ctrl-C: running trainers stopped, finished rows kept, exit 130, and the re-run completes", async () => {
+    const m = menu({ mode: "ok", sleep_ms: 400 });
+    const dir = join(tmp.dir(), "runs");
+    const args = ["sweep", "--menu", m, "--dir", "runs", "--candidates", "8", "--repeats", "0", "--parallel", "2"];
+    const first = lab(args);
+    const file = join(dir, "trajectory.jsonl");
+    for (let i = 0; i < 200 && !(existsSync(file) && readFileSync(file, "utf8").split("\n").length > 2); i++) await new Promise((r) => setTimeout(r, 50));
+    first.kill("SIGINT");
+    const r = await first;
+    expect(r.exitCode).toBe(130);
+    expect(r.stderr).toMatch(/stopping — the running trainers are being stopped/);
+    expect(r.stderr).toMatch(/interrupted after \d+ row\(s\); run the same command again to resume/);
+    expect(existsSync(join(dir, ".lab.lock"))).toBe(false);
+    const kept = rows(dir).length;
+    expect(kept).toBeLessThan(8);
+    const again = await lab(args);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(rows(dir)).toHaveLength(8);
+  });
+
   it("kills a hanging trainer at its timeout and records a timeout row; the sweep goes on", async () => {
     const m = menu({ mode: "hang" });
     const t0 = Date.now();
