@@ -33,10 +33,7 @@ export class Progress {
 
   /** Runs already done before this session; the ETA follows the rate of this session's runs. */
   resume(done: number): void {
-    if (!this.tty) return;
-    this.ensure(done);
-    this.bar?.setTotal(Math.max(done, 1));
-    this.bar?.update(done);
+    this.update(done, Math.max(done, 1), "resuming");
   }
 
   update(done: number, total: number, status: string): void {

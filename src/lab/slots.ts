@@ -28,6 +28,25 @@ export class Slots {
     if (busy.length > 0) await Promise.race(busy);
   }
 
+  /**
+   * Start what `next` gives for each free slot until it gives nothing and every slot is idle, or
+   * the signal aborts; then wait for the running work. `next` is asked again whenever a slot
+   * frees, so it may hold work back until earlier work is in (by answering undefined).
+   */
+  async run(next: (slot: number) => Promise<(() => Promise<void>) | undefined>, signal?: AbortSignal): Promise<void> {
+    while (!signal?.aborted) {
+      const free = this.free();
+      const work = free !== -1 ? await next(free) : undefined;
+      if (work !== undefined && !signal?.aborted) {
+        this.start(free, work);
+        continue;
+      }
+      if (this.busy === 0) break;
+      await this.any();
+    }
+    await this.all();
+  }
+
   async all(): Promise<void> {
     await Promise.all(this.running.filter((s) => s !== undefined));
   }

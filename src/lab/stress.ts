@@ -89,7 +89,7 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
   const earlier = new Map(readRecords(logFile).map((r) => [r.id, r] as const));
   const done = o.candidates.map((c) => earlier.get(c.id)).filter((r): r is StressRecord => r !== undefined && existsSync(join(o.dir, r.curve)));
   if (done.length > 0 || lock.orphansStopped.length > 0) o.events?.resumed?.(done, lock.orphansStopped);
-  const todo = o.candidates.filter((c) => !done.some((r) => r.id === c.id));
+  const pending = o.candidates.filter((c) => !done.some((r) => r.id === c.id));
   const journal = new Journal(logFile);
   const records: StressRecord[] = [...done];
 
@@ -153,19 +153,10 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
   };
 
   try {
-    const queue = [...todo];
-    const slots = new Slots(o.parallel);
-    while (!o.signal?.aborted) {
-      const free = slots.free();
-      const next = free !== -1 ? queue.shift() : undefined;
-      if (next !== undefined) {
-        slots.start(free, () => one(next, free));
-        continue;
-      }
-      if (slots.busy === 0) break;
-      await slots.any();
-    }
-    await slots.all();
+    await new Slots(o.parallel).run(async (slot) => {
+      const c = pending.shift();
+      return c === undefined ? undefined : () => one(c, slot);
+    }, o.signal);
   } finally {
     journal.close();
     lock.release();

@@ -149,16 +149,16 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
   // Everything evaluated (or being evaluated) by config hash and seed.
   const known = new Map<string, string>();
   const usedIds = new Set<string>();
-  const primary = new Map<string, { id: string; value: number | null; ok: boolean }>();
+  const primary = new Map<string, { id: string; value: number | null; ok: boolean; config: Config }>();
   let failures = 0;
   let best: SweepProgress["best"];
-  const note = (row: { id: string; status: string; val_bpb: number | null; seed?: number; configHash: string }): void => {
+  const note = (row: { id: string; status: string; val_bpb: number | null; seed?: number; configHash: string; config: Record<string, unknown> }): void => {
     known.set(key(row.configHash, row.seed ?? seed), row.id);
     usedIds.add(row.id);
     const ok = row.status === "ok" && row.val_bpb !== null && Number.isFinite(row.val_bpb);
     if (!ok) failures++;
     if (ok && (best === undefined || (row.val_bpb as number) < best.val_bpb)) best = { id: row.id, val_bpb: row.val_bpb as number };
-    if ((row.seed ?? seed) === seed) primary.set(row.configHash, { id: row.id, value: row.val_bpb, ok });
+    if ((row.seed ?? seed) === seed) primary.set(row.configHash, { id: row.id, value: row.val_bpb, ok, config: row.config as Config });
   };
   for (const r of existing) note(r);
 
@@ -170,7 +170,6 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
   let running = 0;
   const progress = (): SweepProgress => ({ done, total: Math.max(done + running, o.candidates + plannedRepeats), failures, running, ...(best ? { best } : {}) });
 
-  const rowsConfig = new Map<string, Config>();
   let nextId = 0;
   const freshId = (): string => {
     while (usedIds.has(`c${String(nextId).padStart(3, "0")}`)) nextId++;
@@ -239,12 +238,11 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
     if (repeatQueue === undefined) {
       const ranked = [...primary.entries()].filter(([, v]) => v.ok).sort((a, b) => (a[1].value as number) - (b[1].value as number));
       const chosen = [baselineHash, ...ranked.map(([h]) => h).filter((h) => h !== baselineHash).slice(0, o.repeatTop)];
-      const byHash = new Map(existing.map((r) => [r.configHash, r] as const));
       repeatQueue = [];
       for (const h of chosen) {
         const origin = primary.get(h);
-        const config = h === baselineHash ? baseline : (byHash.get(h)?.config as Config | undefined) ?? rowsConfig.get(h);
-        if (origin === undefined || config === undefined) continue;
+        if (origin === undefined) continue;
+        const config = origin.config;
         for (let r = 1; r <= o.repeats; r++) {
           if (known.has(key(h, seed + r))) continue;
           const id = `${origin.id}-s${seed + r}`;
@@ -311,42 +309,31 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
     journal.append(row);
     trained++;
     done++;
-    rowsConfig.set(hash, t.config);
-    note({ id: row.id, status: row.status, val_bpb: row.val_bpb, seed: row.seed, configHash: hash });
+    note({ id: row.id, status: row.status, val_bpb: row.val_bpb, seed: row.seed, configHash: hash, config: t.config });
     o.events?.finished?.(row, outcome, progress());
   };
 
   let phase: "main" | "repeats" = "main";
   const slots = new Slots(o.parallel);
   try {
-    while (!o.signal?.aborted) {
-      const free = slots.free();
-      let task: Task | undefined;
-      if (free !== -1) {
-        if (phase === "main") {
-          task = await nextMain();
-          // The repeats need every main-phase result in to know the best configs.
-          if (task === undefined && slots.busy === 0) phase = "repeats";
-        }
-        if (phase === "repeats") task = nextRepeat();
-      }
-      if (task !== undefined && !o.signal?.aborted) {
-        const t = task;
+    await slots.run(async (slot) => {
+      let task = phase === "main" ? await nextMain() : undefined;
+      // The repeats need every main-phase result in to know the best configs.
+      if (task === undefined && phase === "main" && slots.busy === 0) phase = "repeats";
+      if (phase === "repeats") task = nextRepeat();
+      if (task === undefined) return undefined;
+      const t = task;
+      return () => {
         if (t.seed === seed) inFlightPrimary++;
         running++;
-        o.events?.started?.(t, free, progress());
-        slots.start(free, () => run(t, free));
-        continue;
-      }
-      if (slots.busy === 0) break;
-      await slots.any();
-    }
-    await slots.all();
+        o.events?.started?.(t, slot, progress());
+        return run(t, slot);
+      };
+    }, o.signal);
   } finally {
     journal.close();
   }
-  const rows = done;
   const interrupted = o.signal?.aborted ?? false;
   const shortfall = !interrupted && primary.size < o.candidates ? `${primary.size} of ${o.candidates} candidates evaluated: ${proposerDone ?? "the proposer stopped"}` : undefined;
-  return { trajectory, rows, trained, answered, invalid, interrupted, exhausted, ...(shortfall ? { shortfall } : {}) };
+  return { trajectory, rows: done, trained, answered, invalid, interrupted, exhausted, ...(shortfall ? { shortfall } : {}) };
 }

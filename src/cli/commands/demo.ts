@@ -4,6 +4,7 @@
 // plan, price it, and say what the cloud step would be allowed to do. All evidence stays in one
 // folder; running the demo again resumes it.
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { packageRoot } from "../../evidence/package-root.ts";
@@ -41,7 +42,7 @@ function heading(io: Io, title: string): void {
 export async function demoCommand(flags: DemoFlags, io: Io): Promise<number> {
   const menu = flags.menu ?? DEMO_MENU;
   const dir = join(flags.dir, basename(menu, ".yaml"));
-  const parallel = flags.parallel ?? Math.min(2, (await import("node:os")).availableParallelism());
+  const parallel = flags.parallel ?? Math.min(2, availableParallelism());
   const command = referenceTrainer();
   const common = { dir, command, parallel, logEvery: 10 };
   io.out(`windtunnel demo: Phases 1 and 2 on this machine with the reference trainer (examples/trainer), then the gates and the cloud plan. Evidence → ${dir}/`);
