@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
+import { stringify } from "yaml";
 import { writeMetricsFile } from "./metrics-file.ts";
 
 const { values } = parseArgs({ options: { lines: { type: "string", default: "1000000" }, repeats: { type: "string", default: "3" }, starts: { type: "string", default: "21" } } });
@@ -130,6 +131,30 @@ try {
   }
   const speed = median(two) / median(one);
   row("`lab sweep --parallel 2` vs `--parallel 1`: 6 CPU-bound candidates of the reference trainer, wall time", `${(median(two) / 1000).toFixed(2)} s`, `${(median(one) / 1000).toFixed(2)} s`, speed, "≤ 0.6", speed <= 0.6);
+
+  // 5. `windtunnel plan`: the Pulumi program offline under the mock runtime, on the sample evidence
+  //    (100-candidate trajectory, three 1,000-step curves), against `gate` on the same evidence.
+  const stackFile = join(dir, "Pulumi.bench.yaml");
+  const sample = join(ROOT, "examples/demo");
+  writeFileSync(stackFile, stringify({ config: {
+    "aws:region": "us-east-1",
+    "windtunnel:campaign": "bench-7b", "windtunnel:stage": "sanity",
+    "windtunnel:evidence": { trajectory: join(sample, "trajectory.jsonl"), curves: [join(sample, "curves/*.jsonl")] },
+    "windtunnel:budgetUsd": 6000, "windtunnel:hours": 168, "windtunnel:hoursCap": 200,
+    "windtunnel:node": { hourlyUsd: 28 },
+    "windtunnel:container": { image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/p:1", command: "python train.py", sanityCommands: [{ name: "bf16", command: "python train.py" }] },
+    "windtunnel:alertEmail": "lead@example.com",
+  } }));
+  const planMs: number[] = [];
+  const planGateMs: number[] = [];
+  const planArgs = ["src/cli/bin.ts", "plan", "--stack-file", stackFile];
+  const sampleGate = ["src/cli/bin.ts", "gate", join(sample, "trajectory.jsonl"), join(sample, "curves/finalist-1.jsonl"), join(sample, "curves/finalist-2.jsonl"), join(sample, "curves/finalist-3.jsonl"), join(sample, "campaign.yaml")];
+  await wall(planArgs);
+  for (let i = 0; i < 5; i++) {
+    planGateMs.push(await wall(sampleGate));
+    planMs.push(await wall(planArgs));
+  }
+  row("`windtunnel plan` (from source): the Pulumi program under the mock runtime, 18 resources in 3 components, sample evidence; whole process", `${(median(planMs) / 1000).toFixed(2)} s`, `\`windtunnel gate\` on the same evidence: ${(median(planGateMs) / 1000).toFixed(2)} s`, median(planMs) / median(planGateMs), "< 3 s", median(planMs) < 3000);
 
   console.log(`node ${process.version} · median of ${REPEATS} runs (ingest, stress, lab) and ${STARTS} starts (gate), alternating with the baseline\n`);
   console.log("| measure | windtunnel | baseline (same run) | ratio | target |");

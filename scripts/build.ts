@@ -21,7 +21,11 @@ for (const name of BUILTIN_POLICIES) {
 rmSync("dist", { recursive: true, force: true });
 await build({
   // The reference trainer ships as JavaScript: Node refuses to strip types under node_modules.
-  entryPoints: { bin: "src/cli/bin.ts", trainer: "examples/trainer/train.ts" },
+  // infra: the Pulumi program, for a project whose Pulumi.yaml has main: node_modules/windtunnel/dist/infra.js
+  entryPoints: { bin: "src/cli/bin.ts", trainer: "examples/trainer/train.ts", infra: "src/infra/index.ts" },
+  // The Pulumi SDK stays a dependency: the program must share one SDK instance with Pulumi's
+  // language host, and the SDK loads its own files at run time.
+  external: ["@pulumi/pulumi", "@pulumi/pulumi/*", "@pulumi/aws", "@pulumi/aws/*"],
   bundle: true,
   splitting: true,
   format: "esm",

@@ -142,7 +142,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       );
     });
 
-  cli.command("schema [format]", "print the JSON Schema of a windtunnel format: metrics | trajectory | policy | campaign | verdict | menu (lists them without an argument)").action(async (name?: string) => {
+  cli.command("schema [format]", "print the JSON Schema of a windtunnel format: metrics | trajectory | policy | campaign | verdict | menu | stack (lists them without an argument)").action(async (name?: string) => {
     const { schemaCommand } = await import("./commands/index.ts");
     code = schemaCommand(name, io);
   });
@@ -208,6 +208,26 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
           ...(trajectory !== undefined ? { trajectory } : {}),
         }, io);
       }
+    });
+
+  cli
+    .command("plan", "what `pulumi up` would create for a stack, offline and without credentials; refuses (exit 1) exactly as pulumi up would")
+    .option("--stack <name>", "the stack: stacks/Pulumi.<name>.yaml", { default: "example" })
+    .option("--stack-file <file>", "a stack file elsewhere")
+    .option("--evidence-dir <dir>", "judge this lab folder (trajectory.jsonl, curves/, verdict.json) instead of the stack's evidence")
+    .option("--format <format>", "table | json", { default: "table" })
+    .example("windtunnel plan --stack example")
+    .example("windtunnel plan --stack prod --format json > plan.json")
+    .action(async (o: Raw) => {
+      const { planCommand } = await import("./commands/plan.ts");
+      const stackFile = text("stack-file", o["stackFile"]);
+      const evidenceDir = text("evidence-dir", o["evidenceDir"]);
+      code = await planCommand({
+        stack: text("stack", o["stack"]) ?? "example",
+        format: choice("format", o["format"], ["table", "json"] as const) ?? "table",
+        ...(stackFile !== undefined ? { stackFile } : {}),
+        ...(evidenceDir !== undefined ? { evidenceDir } : {}),
+      }, io);
     });
 
   cli

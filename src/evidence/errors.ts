@@ -41,3 +41,17 @@ export class UsageError extends WindtunnelError {
     this.name = "UsageError";
   }
 }
+
+/**
+ * The gates refuse: a failing verdict, or evidence changed since the verdict that was reviewed.
+ * Exit 1, like a failing `windtunnel gate`; the message carries the gate table.
+ */
+export class GateRefusal extends WindtunnelError {
+  readonly code = "E_GATE";
+  readonly exitCode = 1;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "GateRefusal";
+  }
+}

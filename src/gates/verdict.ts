@@ -1,8 +1,8 @@
 // verdict.json: every gate's outcome, bound by sha256 to the exact evidence files and the resolved
 // policy that produced it. `gate --check` re-hashes and refuses a verdict whose inputs changed.
+import { createHash } from "node:crypto";
 import "../evidence/zod-setup.ts";
 import * as z from "zod/mini";
-import "../evidence/zod-setup.ts";
 import { described, lazy } from "../evidence/schemas.ts";
 import { campaignFailed, PHASES, type GateResult, type Phase } from "./types.ts";
 import type { SweepOutcome } from "./sweep.ts";
@@ -114,4 +114,13 @@ export function checkVerdict(v: Verdict, now: { evidence: ReadonlyMap<string, st
   if (now.policySha256 !== v.policy.sha256) problems.push({ file: v.policy.ref, what: "policy changed", expected: v.policy.sha256, ...(now.policySha256 ? { actual: now.policySha256 } : {}) });
   if (!v.pass) problems.push({ file: "verdict", what: "verdict failed" });
   return problems;
+}
+
+/**
+ * A verdict's identity: sha256 of everything but its time, so the same evidence, policy and
+ * outcome give the same digest on every run (a stack output and a tag on the node).
+ */
+export function verdictDigest(v: Verdict): string {
+  const { time: _time, ...rest } = v;
+  return createHash("sha256").update(JSON.stringify(rest)).digest("hex");
 }

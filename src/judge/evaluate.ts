@@ -15,7 +15,7 @@ import type { Phase } from "../gates/types.ts";
 import { evaluateSweep, type SweepOutcome } from "../gates/sweep.ts";
 import { CurveMonitor, survivorsGate, type CurveOutcome } from "../gates/stress.ts";
 import { evaluateSpend, type SpendOutcome } from "../gates/spend.ts";
-import { buildVerdict, type EvidenceRef, type Verdict } from "../gates/verdict.ts";
+import { buildVerdict, verdictSchema, type EvidenceRef, type Verdict } from "../gates/verdict.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 export interface EvidenceFile {
@@ -162,4 +162,17 @@ export async function judge(i: JudgeInput): Promise<Verdict> {
     ...(stress ? { stress } : {}),
     ...(spend ? { spend } : {}),
   });
+}
+
+/** A verdict.json, checked to be one (bad input names the file and the field). */
+export function readVerdictFile(file: string): Verdict {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw InputError.at(file, 0, "file", err instanceof SyntaxError ? `not JSON: ${err.message}` : describeFileError(err), { cause: err });
+  }
+  const r = verdictSchema().safeParse(raw);
+  if (!r.success) throw InputError.at(file, 0, r.error.issues[0]?.path.join(".") || "verdict", `not a windtunnel verdict: ${r.error.issues[0]?.message ?? "invalid"}`);
+  return r.data as Verdict;
 }

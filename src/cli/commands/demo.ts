@@ -20,6 +20,7 @@ const ROOT = packageRoot();
 export const DEMO_MENU = join(ROOT, "examples", "menu.yaml");
 export const DEMO_POLICY = join(ROOT, "examples", "demo-policy.yaml");
 export const DEMO_CAMPAIGN = join(ROOT, "examples", "demo", "campaign.yaml");
+export const DEMO_STACK = join(ROOT, "stacks", "Pulumi.example.yaml");
 
 /** The reference trainer as a command: the bundled JavaScript in a package, the TypeScript in a checkout. */
 export function referenceTrainer(): string[] {
@@ -72,7 +73,12 @@ export async function demoCommand(flags: DemoFlags, io: Io): Promise<number> {
     const failed = verdict.gates.filter((g) => g.status === "fail").map((g) => `${g.id} (${g.subject}${g.step !== undefined ? `, step ${g.step}` : ""})`);
     io.out(`The evidence does not pass: nothing may be booked. Failed: ${failed.join("; ")}.`);
   }
-  io.out("The Pulumi program that provisions the node only on a passing verdict is the next milestone; this verdict is what it will check.");
+  // The real Pulumi program, offline: what `pulumi up` on the worked example stack would create
+  // from this evidence, or its refusal (stacks/Pulumi.example.yaml).
+  io.out("");
+  io.out("What `pulumi up` would do with stacks/Pulumi.example.yaml and this evidence (windtunnel plan, offline):");
+  const { planCommand } = await import("./plan.ts");
+  await planCommand({ stackFile: DEMO_STACK, evidenceDir: dir, format: "table", quietGates: true }, io);
   io.out("");
   io.out(`Evidence in ${dir}/: ${TRAJECTORY} (Phase 1), ${CURVES}/ (Phase 2 curves), ${STRESS_LOG}, sweep/ (each candidate's config, metrics and log), verdict.json`);
   io.out(`Check it again any time: windtunnel gate --check ${verdictFile}`);

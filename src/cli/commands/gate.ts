@@ -1,18 +1,16 @@
 // `windtunnel gate`: read the evidence, run the shared gate engine, print the verdict (table,
 // json or markdown), optionally write verdict.json; exit 0 pass, 1 a gate failed, 2 bad input.
 // `windtunnel gate --check verdict.json` re-hashes and refuses a verdict whose inputs changed.
-import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { InputError, UsageError } from "../../evidence/errors.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
 import { sha256File, writeFileAtomic } from "../../evidence/files.ts";
-import { describeFileError } from "../../evidence/lines.ts";
 import { loadPolicy, BUILTIN_POLICIES } from "../../policy/load.ts";
 import { ratesFromEnv } from "../../cost/rates.ts";
 import { PHASES, type Phase } from "../../gates/types.ts";
-import { checkVerdict, verdictSchema, type Verdict } from "../../gates/verdict.ts";
+import { checkVerdict } from "../../gates/verdict.ts";
 import { renderMarkdown, renderTable } from "../../gates/report.ts";
-import { classifyEvidence, judge, missingEvidence, readCampaignFile } from "../../judge/evaluate.ts";
+import { classifyEvidence, judge, missingEvidence, readCampaignFile, readVerdictFile } from "../../judge/evaluate.ts";
 import type { Io } from "../io.ts";
 
 export const OUTPUT_FORMATS = ["table", "json", "markdown"] as const;
@@ -63,15 +61,7 @@ export async function gateCommand(files: readonly string[], flags: GateFlags, io
 }
 
 export async function checkCommand(verdictFile: string, io: Io): Promise<number> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(verdictFile, "utf8"));
-  } catch (err) {
-    throw InputError.at(verdictFile, 0, "file", err instanceof SyntaxError ? `not JSON: ${err.message}` : describeFileError(err), { cause: err });
-  }
-  const r = verdictSchema().safeParse(raw);
-  if (!r.success) throw InputError.at(verdictFile, 0, r.error.issues[0]?.path.join(".") || "verdict", `not a windtunnel verdict: ${r.error.issues[0]?.message ?? "invalid"}`);
-  const v = r.data as Verdict;
+  const v = readVerdictFile(verdictFile);
   const base = dirname(resolve(verdictFile));
   const hashes = new Map<string, string | null>();
   for (const e of v.evidence) hashes.set(e.file, await sha256File(resolve(base, e.file)));

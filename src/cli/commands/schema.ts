@@ -4,6 +4,7 @@ import { policySchema } from "../../policy/schema.ts";
 import { campaignPlanSchema } from "../../cost/plan.ts";
 import { verdictSchema } from "../../gates/verdict.ts";
 import { menuSchema } from "../../lab/menu.ts";
+import { stackConfigSchema } from "../../infra/config.ts";
 import { UsageError } from "../../evidence/errors.ts";
 import type { Io } from "../io.ts";
 
@@ -14,6 +15,7 @@ const SCHEMAS = {
   campaign: campaignPlanSchema,
   verdict: verdictSchema,
   menu: menuSchema,
+  stack: stackConfigSchema,
 } as const;
 
 export function schemaCommand(name: string | undefined, io: Io): number {

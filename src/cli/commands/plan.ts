@@ -1,0 +1,94 @@
+// `windtunnel plan`: what `pulumi up` would create for a stack, offline (the Pulumi mock runtime:
+// no CLI, no credentials). Exit 0 with the plan, 1 when the program refuses, 2 for a bad config.
+import { existsSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { GateRefusal, UsageError } from "../../evidence/errors.ts";
+import { renderTable } from "../../gates/report.ts";
+import { usd } from "../../gates/stats.ts";
+import { readStackFile, projectDirOf } from "../../infra/stack-file.ts";
+import { planProgram, OFFLINE, type Plan } from "../../infra/plan.ts";
+import { describeResource } from "../../infra/describe.ts";
+import type { Io } from "../io.ts";
+
+export interface PlanFlags {
+  stack?: string;
+  stackFile?: string;
+  /** A lab folder (trajectory.jsonl, curves/, verdict.json) that replaces the stack's evidence. */
+  evidenceDir?: string;
+  format: "table" | "json";
+  /** Leave out the gate table (the demo has just printed it). */
+  quietGates?: boolean;
+}
+
+function stackFileOf(flags: PlanFlags): string {
+  if (flags.stackFile !== undefined) return flags.stackFile;
+  const name = flags.stack ?? "example";
+  const file = join(projectDirOf(process.cwd()), "stacks", `Pulumi.${name}.yaml`);
+  if (!existsSync(file)) throw new UsageError(`no stack file ${relative(process.cwd(), file)}; give --stack-file, or copy stacks/Pulumi.example.yaml to stacks/Pulumi.${name}.yaml`);
+  return file;
+}
+
+function evidenceOverride(dir: string): Record<string, unknown> {
+  const abs = resolve(dir);
+  const verdict = join(abs, "verdict.json");
+  return { "windtunnel:evidence": { trajectory: join(abs, "trajectory.jsonl"), curves: [join(abs, "curves", "*.jsonl")], ...(existsSync(verdict) ? { verdict } : {}) } };
+}
+
+/** The plan grouped by component, one line per resource. */
+export function renderPlan(plan: Plan, header: string, withGates = true): string {
+  const lines = [header, "", ...(withGates ? [renderTable(plan.judgement.verdict), ""] : [])];
+  const components = plan.resources.filter((r) => r.component);
+  const cloud = plan.resources.filter((r) => !r.component);
+  if (cloud.length === 0) {
+    lines.push("Stage plan: the gates pass; pulumi up would create nothing (set windtunnel:stage to sanity to provision).");
+  } else {
+    lines.push(`pulumi up would create ${cloud.length} resources in ${components.length} components:`);
+    const short = (type: string): string => `${type.split(":")[1]?.split("/")[0] ?? ""}.${type.split(":").pop() ?? type}`;
+    const width = Math.max(...cloud.map((r) => short(r.type).length));
+    for (const c of components) {
+      lines.push(`  ${c.type.split(":").pop() ?? c.type} ${c.name}`);
+      for (const r of cloud.filter((x) => x.name.startsWith(`${c.name}-`))) {
+        lines.push(`    ${short(r.type).padEnd(width)}  ${r.name}`);
+        const d = describeResource(r.type, r.inputs);
+        if (d) lines.push(`        ${d}`);
+      }
+    }
+  }
+  const o = plan.outputs;
+  const spend = plan.judgement.verdict.gates.find((g) => g.id === "spend.budget");
+  lines.push("");
+  lines.push(`Forecast: ${usd(o.forecastUsd)}${spend ? ` — ${spend.message}` : ""}`);
+  if (o.hardStopHours !== undefined) lines.push(`Hard stop: each node powers itself off (and terminates) ${o.hardStopHours} h after boot, whatever else happens.`);
+  lines.push(`Verdict digest: ${o.verdictDigest} (stack output verdictDigest, tag windtunnel:verdict)`);
+  lines.push(`Offline stand-ins: account ${OFFLINE.account}, AMI ${OFFLINE.ami} (pulumi up resolves the latest DLAMI), names get their AWS suffix at creation.`);
+  return lines.join("\n");
+}
+
+export async function planCommand(flags: PlanFlags, io: Io): Promise<number> {
+  const file = stackFileOf(flags);
+  const s = await readStackFile(file, flags.evidenceDir !== undefined ? evidenceOverride(flags.evidenceDir) : {});
+  let plan: Plan;
+  try {
+    plan = await planProgram({ stack: s.stack, config: s.encoded, baseDir: s.projectDir, configName: relative(process.cwd(), resolve(file)) || file, env: io.env });
+  } catch (err) {
+    if (!(err instanceof GateRefusal)) throw err;
+    // The same refusal `pulumi up` prints, table included, on stdout like a failing `gate`.
+    if (flags.format === "json") io.out(JSON.stringify({ stack: s.stack, stage: s.config.stage, pass: false, refusal: err.message }, null, 2));
+    else io.out(flags.quietGates ? (err.message.split("\n").pop() ?? err.message) : err.message);
+    return err.exitCode;
+  }
+  if (flags.format === "json") {
+    io.out(JSON.stringify({
+      stack: s.stack,
+      stage: s.config.stage,
+      pass: true,
+      outputs: plan.outputs,
+      resources: plan.resources.map((r) => ({ type: r.type, name: r.name, component: r.component, summary: describeResource(r.type, r.inputs), inputs: r.inputs })),
+      verdict: plan.judgement.verdict,
+    }, null, 2));
+  } else {
+    const region = s.encoded["aws:region"] ?? "(aws:region not set)";
+    io.out(renderPlan(plan, `windtunnel plan: stack ${s.stack} (${relative(process.cwd(), resolve(file))}), stage ${s.config.stage}, ${region}, campaign ${s.config.campaign} — offline, nothing is created`, !flags.quietGates));
+  }
+  return 0;
+}

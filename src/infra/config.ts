@@ -1,0 +1,166 @@
+// The stack's configuration (`windtunnel:*` keys in stacks/Pulumi.<stack>.yaml) as one zod schema:
+// the Pulumi program validates what `pulumi.Config` hands it, and `windtunnel plan` validates the
+// YAML file itself (with line and column), so both refuse the same config with the same words.
+// No Pulumi import here: the CLI loads this without the Pulumi SDK.
+import "../evidence/zod-setup.ts";
+import * as z from "zod/mini";
+import { described, lazy } from "../evidence/schemas.ts";
+import { describeIssue } from "../evidence/issues.ts";
+import { MARKETS, type CampaignPlan } from "../cost/plan.ts";
+
+export const NAMESPACE = "windtunnel";
+export const STAGES = ["plan", "sanity", "full"] as const;
+export type Stage = (typeof STAGES)[number];
+
+const positive = () => z.number({ error: "expected a number" }).check(z.positive({ error: "expected a number > 0" }));
+const count = () => z.int({ error: "expected a whole number" }).check(z.positive({ error: "expected a whole number ≥ 1" }));
+const nonEmpty = () => z.string().check(z.minLength(1));
+
+// Campaign ids go into bucket names, IAM names and tags: lower case, short, DNS-safe.
+const campaignId = () => z.string().check(z.regex(/^[a-z][a-z0-9-]{1,28}[a-z0-9]$/, { error: "expected 3–30 characters of a-z, 0-9 and -, starting with a letter" }));
+
+export const nodeConfigSchema = lazy(() =>
+  z.strictObject({
+    instanceType: described(z._default(nonEmpty(), "p5.48xlarge"), "EC2 instance type; the spend policy lists the allowed ones"),
+    count: described(z._default(count(), 1), "nodes; more than one adds a cluster placement group, EFA and torchrun rendezvous on the first node"),
+    gpusPerNode: z._default(count(), 8),
+    market: z._default(z.enum(MARKETS), "spot"),
+    hourlyUsd: described(positive(), "what one node costs per hour in this market: the spend gate's forecast"),
+    maxPriceUsd: described(z.optional(positive()), "spot only: a per-node-hour price cap; AWS discourages it (more interruptions), the hours cap and budget are the real guards"),
+    capacityReservationId: described(z.optional(z.string().check(z.regex(/^cr-[0-9a-f]{8,17}$/, { error: "expected a capacity reservation id cr-…" }))), "capacity-block only: the purchased block"),
+    rootVolumeGb: described(z._default(z.int().check(z.minimum(100), z.maximum(16384)), 500), "encrypted gp3 root volume (container images, checkpoints in flight)"),
+    subnetId: described(z.optional(z.string().check(z.regex(/^subnet-[0-9a-f]{8,17}$/, { error: "expected a subnet id subnet-…" }))), "default: the region's default VPC (a capacity block needs its own AZ's subnet)"),
+    amiId: described(z.optional(z.string().check(z.regex(/^ami-[0-9a-f]{8,17}$/, { error: "expected an AMI id ami-…" }))), "default: the latest AWS Deep Learning Base OSS Nvidia Driver GPU AMI (Ubuntu 24.04), from its public SSM parameter"),
+  }).check(
+    z.refine((n) => n.market === "capacity-block" || n.capacityReservationId === undefined, { error: "capacityReservationId is only for market capacity-block", path: ["capacityReservationId"] }),
+    z.refine((n) => n.market !== "capacity-block" || n.capacityReservationId !== undefined, { error: "market capacity-block needs capacityReservationId (the block you purchased)", path: ["capacityReservationId"] }),
+    z.refine((n) => n.market === "spot" || n.maxPriceUsd === undefined, { error: "maxPriceUsd is only for market spot", path: ["maxPriceUsd"] }),
+    // EC2 gives no public IPv4 to an instance with several network interfaces (EFA), so a
+    // multi-node run needs a subnet that reaches S3, ECR and SSM without one (NAT or endpoints).
+    z.refine((n) => n.count <= 1 || n.subnetId !== undefined, { error: "count > 1 needs subnetId: a private subnet with a NAT gateway or VPC endpoints (EFA nodes get no public IP)", path: ["subnetId"] }),
+  ),
+);
+
+const sanityCommandSchema = () =>
+  z.strictObject({
+    name: described(z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]*$/, { error: "expected a tag of a-z, 0-9, _ and -" })), "the metrics tag of this run, e.g. bf16, fp8, tp2pp2, reference"),
+    command: nonEmpty(),
+  });
+
+export const stackConfigSchema = lazy(() =>
+  z.strictObject({
+    campaign: described(campaignId(), "the campaign id: names and tags every resource (windtunnel:campaign)"),
+    stage: described(z.enum(STAGES), "plan: run the gates only; sanity: the node runs the sanity-day commands; full: the training command"),
+    evidence: z.strictObject({
+      trajectory: described(z.optional(nonEmpty()), "the Phase 1 trajectory, relative to the project folder"),
+      curves: described(z.optional(z.array(nonEmpty()).check(z.minLength(1))), "the Phase 2 curves: paths or globs"),
+      verdict: described(z.optional(nonEmpty()), "the verdict reviewed in CI: every evidence file must still hash as it did (evidence paths default to the verdict's)"),
+    }).check(z.refine((e) => e.verdict !== undefined || (e.trajectory !== undefined && e.curves !== undefined), { error: "give trajectory and curves, or a verdict that names them" })),
+    policy: described(z._default(nonEmpty(), "default"), "gate policy: a YAML file or a built-in name (default, strict)"),
+    budgetUsd: described(positive(), "the most the campaign may cost; also the AWS Budget's limit"),
+    hours: described(positive(), "hours of the final run"),
+    sanityHours: described(z._default(z.number().check(z.nonnegative()), 24), "hours of the sanity day"),
+    hoursCap: described(positive(), "wall-clock hours a node may live, sanity day included: a timer on the node powers it off (terminates it) at this cap"),
+    node: nodeConfigSchema(),
+    container: z.strictObject({
+      image: described(nonEmpty(), "the training image; an ECR image is pulled with the node's role (read access to that repository only)"),
+      command: described(nonEmpty(), "the training command (stage full), run in the container"),
+      sanityCommands: described(z._default(z.array(sanityCommandSchema()), []), "the sanity-day runs (stage sanity), one after the other, each writing metrics tagged with its name"),
+    }),
+    target: described(z._default(z.record(z.string(), z.union([z.number(), z.string()])), {}), "the target architecture (params, layers, d_model, …), passed to the container as WINDTUNNEL_TARGET"),
+    alertEmail: described(z.string().check(z.regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: "expected an e-mail address" })), "budget alerts go to an SNS topic with this address subscribed"),
+    checkpointRetentionDays: described(z._default(count(), 30), "checkpoints/ objects (and old versions of any object) expire after this many days"),
+    metricsIntervalS: described(z._default(z.int().check(z.minimum(10), z.maximum(3600)), 60), "seconds between metric uploads from the node"),
+  }).check(
+    z.refine((c) => c.stage !== "sanity" || c.container.sanityCommands.length > 0, { error: "stage sanity needs at least one sanity command", path: ["container", "sanityCommands"] }),
+    z.refine((c) => c.hoursCap >= c.sanityHours, { error: "hoursCap must cover at least the sanity day", path: ["hoursCap"] }),
+  ).register(z.globalRegistry, { title: "windtunnel stack config (the windtunnel:* keys of Pulumi.<stack>.yaml)" }),
+);
+
+export type StackConfig = z.output<ReturnType<typeof stackConfigSchema>>;
+export type NodeConfig = StackConfig["node"];
+
+/**
+ * How Pulumi hands each key to the program: plain strings as they are, everything else as JSON
+ * text. The mapped type makes a new key impossible to forget here.
+ */
+export const KEY_ENCODING: { readonly [K in keyof StackConfig]-?: "string" | "json" } = {
+  campaign: "string",
+  stage: "string",
+  evidence: "json",
+  policy: "string",
+  budgetUsd: "json",
+  hours: "json",
+  sanityHours: "json",
+  hoursCap: "json",
+  node: "json",
+  container: "json",
+  target: "json",
+  alertEmail: "string",
+  checkpointRetentionDays: "json",
+  metricsIntervalS: "json",
+};
+
+export const CONFIG_KEYS = Object.keys(KEY_ENCODING) as (keyof StackConfig)[];
+
+export interface ConfigProblem {
+  /** `windtunnel:node.count` */
+  key: string;
+  message: string;
+}
+
+/** Decode raw config strings (as `pulumi.Config#get` returns them) into values for the schema. */
+export function decodeConfig(get: (key: string) => string | undefined): { raw: Record<string, unknown>; problems: ConfigProblem[] } {
+  const raw: Record<string, unknown> = {};
+  const problems: ConfigProblem[] = [];
+  for (const key of CONFIG_KEYS) {
+    const text = get(key);
+    if (text === undefined) continue;
+    if (KEY_ENCODING[key] === "string") {
+      raw[key] = text;
+      continue;
+    }
+    try {
+      raw[key] = JSON.parse(text);
+    } catch {
+      problems.push({ key: `${NAMESPACE}:${key}`, message: `expected JSON (an object or a number), got ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}` });
+    }
+  }
+  return { raw, problems };
+}
+
+/** Encode typed values (from a YAML stack file) the way the Pulumi CLI passes config to a program. */
+export function encodeConfigValue(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** Validate decoded config: the typed config, or every problem with its key path. */
+export function parseStackConfig(raw: Record<string, unknown>): { config: StackConfig } | { problems: ConfigProblem[] } {
+  const r = stackConfigSchema().safeParse(raw);
+  if (r.success) return { config: r.data };
+  return {
+    problems: r.error.issues.flatMap((issue) => {
+      if (issue.code === "unrecognized_keys") return issue.keys.map((k) => ({ key: `${NAMESPACE}:${[...issue.path, k].map(String).join(".")}`, message: "unknown key (a typo? see windtunnel schema stack)" }));
+      const { message } = describeIssue(issue, raw);
+      return [{ key: `${NAMESPACE}:${issue.path.map(String).join(".") || "config"}`, message }];
+    }),
+  };
+}
+
+/** The campaign plan the spend gates judge, from the stack's config. */
+export function campaignPlanOf(c: StackConfig): CampaignPlan {
+  return {
+    instance_type: c.node.instanceType,
+    nodes: c.node.count,
+    gpus_per_node: c.node.gpusPerNode,
+    market: c.node.market,
+    node_hourly_usd: c.node.hourlyUsd,
+    hours: c.hours,
+    sanity_hours: c.sanityHours,
+    budget_usd: c.budgetUsd,
+    hours_cap: c.hoursCap,
+  };
+}
+
+/** The gates every launch needs (stage full will add the sanity gates). */
+export const LAUNCH_PHASES = ["sweep", "stress", "spend"] as const;

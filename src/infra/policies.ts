@@ -1,0 +1,77 @@
+// IAM and resource policy documents, as pure functions of plain strings, so each is tested on its
+// own and the components only wire Outputs into them. Least privilege: the node writes its own
+// campaign prefix and reads its own image; nothing else.
+export interface PolicyDocument {
+  Version: "2012-10-17";
+  Statement: Statement[];
+}
+
+export interface Statement {
+  Sid: string;
+  Effect: "Allow" | "Deny";
+  Principal?: "*" | { Service: string } | { AWS: string };
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+const doc = (...Statement: Statement[]): PolicyDocument => ({ Version: "2012-10-17", Statement });
+
+// An assume-role policy has no Resource element; IAM rejects one that does.
+export function trustPolicy(service: string): { Version: "2012-10-17"; Statement: { Effect: "Allow"; Principal: { Service: string }; Action: "sts:AssumeRole" }[] } {
+  return { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }] };
+}
+
+/** Refuse plain HTTP and TLS older than 1.2 for every request to the bucket. */
+export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument {
+  const resources = [bucketArn, `${bucketArn}/*`];
+  return doc(
+    { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: resources, Condition: { Bool: { "aws:SecureTransport": "false" } } },
+    { Sid: "DenyOutdatedTls", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: resources, Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } } },
+  );
+}
+
+export interface EcrRepository {
+  registry: string;
+  region: string;
+  account: string;
+  name: string;
+  arn: string;
+}
+
+/** The ECR repository an image URI points at, or undefined for an image from another registry. */
+export function ecrRepositoryOf(image: string): EcrRepository | undefined {
+  const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/([a-z0-9][a-z0-9._/-]*?)(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/.exec(image);
+  if (!m) return undefined;
+  const [, account, region, cn, name] = m as unknown as [string, string, string, string | undefined, string];
+  return { registry: `${account}.dkr.ecr.${region}.amazonaws.com${cn ?? ""}`, region, account, name, arn: `arn:${cn ? "aws-cn" : "aws"}:ecr:${region}:${account}:repository/${name}` };
+}
+
+/** The training node's own permissions: write its campaign prefix, read its image. */
+export function nodeRolePolicy(o: { bucketArn: string; prefix: string; image: string }): PolicyDocument {
+  const statements: Statement[] = [
+    // Get for resuming from checkpoints; no Delete: a compromised node cannot erase the record.
+    { Sid: "ReadWriteOwnCampaignPrefix", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"], Resource: `${o.bucketArn}/${o.prefix}/*` },
+    // `aws s3 sync` lists before it uploads; only under the campaign's prefix.
+    { Sid: "ListOwnCampaignPrefix", Effect: "Allow", Action: "s3:ListBucket", Resource: o.bucketArn, Condition: { StringLike: { "s3:prefix": [`${o.prefix}/*`, o.prefix] } } },
+  ];
+  const ecr = ecrRepositoryOf(o.image);
+  if (ecr) {
+    // GetAuthorizationToken cannot be scoped to a repository (ECR authorization reference).
+    statements.push({ Sid: "EcrLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" });
+    statements.push({ Sid: "PullOwnImage", Effect: "Allow", Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"], Resource: ecr.arn });
+  }
+  return doc(...statements);
+}
+
+/** AWS Budgets may publish to the campaign's topic, for budgets of this account only. */
+export function budgetTopicPolicy(topicArn: string, accountId: string): PolicyDocument {
+  return doc({
+    Sid: "BudgetsPublish",
+    Effect: "Allow",
+    Principal: { Service: "budgets.amazonaws.com" },
+    Action: "SNS:Publish",
+    Resource: topicArn,
+    Condition: { StringEquals: { "aws:SourceAccount": accountId }, ArnLike: { "aws:SourceArn": `arn:aws:budgets::${accountId}:*` } },
+  });
+}

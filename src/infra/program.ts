@@ -1,0 +1,94 @@
+// The Pulumi program: read the stack's config once, judge the evidence, and only then create the
+// campaign's resources. A failing gate, changed evidence or a bad config stops it before a single
+// resource is registered. `pulumi up` runs it through index.ts; `windtunnel plan` runs it offline.
+import * as pulumi from "@pulumi/pulumi";
+import { InputError, UsageError, WindtunnelError } from "../evidence/errors.ts";
+import { formatProblem } from "../evidence/problems.ts";
+import { decodeConfig, NAMESPACE, parseStackConfig, type StackConfig } from "./config.ts";
+import { judgeCampaign, type CampaignJudgement } from "./judge-campaign.ts";
+import { campaignTags } from "./tags.ts";
+import { ArtifactStore } from "./artifact-store.ts";
+import { SpendGuard } from "./spend-guard.ts";
+import { TrainingNode } from "./training-node.ts";
+
+export interface ProgramContext {
+  baseDir: string;
+  configName: string;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Called with the gates' judgement before any resource exists (plan prints its table). */
+  onJudged?: (j: CampaignJudgement) => void;
+}
+
+export interface CampaignOutputs {
+  campaign: string;
+  stage: string;
+  verdictDigest: string;
+  forecastUsd: number;
+  gates: string;
+  bucketName?: pulumi.Output<string>;
+  alertTopicArn?: pulumi.Output<string>;
+  instanceIds?: pulumi.Output<string[]>;
+  hardStopHours?: number;
+}
+
+/** `pulumi.Config` read once, validated by the schema the CLI uses; every problem at once. */
+export function readStackConfig(configName: string): StackConfig {
+  const cfg = new pulumi.Config(NAMESPACE);
+  const { raw, problems } = decodeConfig((key) => cfg.get(key));
+  const parsed = parseStackConfig(raw);
+  const all = [...problems, ...("problems" in parsed ? parsed.problems : [])];
+  if (all.length > 0 || !("config" in parsed)) throw new InputError(all.map((p) => ({ file: configName, line: 0, field: p.key, message: p.message, kind: "error" as const })));
+  return parsed.config;
+}
+
+/** Hours the node may live in this stage: the sanity day, or what the cap leaves after it. */
+export function hardStopHours(c: StackConfig): number {
+  return c.stage === "sanity" ? Math.min(c.sanityHours, c.hoursCap) : c.hoursCap - c.sanityHours;
+}
+
+export async function campaignProgram(ctx: ProgramContext): Promise<CampaignOutputs> {
+  const c = readStackConfig(ctx.configName);
+  const judged: CampaignJudgement = await judgeCampaign(c, ctx);
+  ctx.onJudged?.(judged);
+  const base: CampaignOutputs = { campaign: c.campaign, stage: c.stage, verdictDigest: judged.digest, forecastUsd: judged.forecastUsd, gates: `${judged.verdict.gates.filter((g) => g.status === "pass").length} passed` };
+  if (c.stage === "plan") return base;
+  const stage = c.stage;
+
+  const region = new pulumi.Config("aws").get("region") ?? ctx.env["AWS_REGION"] ?? ctx.env["AWS_DEFAULT_REGION"];
+  if (region === undefined) throw new UsageError("aws:region is not set: pulumi config set aws:region us-east-1");
+  const tags = campaignTags(c.campaign, stage, { "windtunnel:verdict": judged.digest.slice(0, 16) });
+  const prefix = c.campaign;
+  const name = `wt-${c.campaign}`;
+
+  const store = new ArtifactStore(`${name}-store`, { campaign: c.campaign, prefix, tags, checkpointRetentionDays: c.checkpointRetentionDays });
+  const guard = new SpendGuard(`${name}-spend`, { campaign: c.campaign, budgetUsd: c.budgetUsd, alertEmail: c.alertEmail, tags });
+  const hours = hardStopHours(c);
+  const node = new TrainingNode(`${name}-node`, {
+    campaign: c.campaign,
+    stage,
+    node: c.node,
+    bucketName: store.bucketName,
+    bucketArn: store.bucketArn,
+    prefix,
+    region,
+    image: c.container.image,
+    runs: stage === "sanity" ? c.container.sanityCommands : [{ name: "train", command: c.container.command }],
+    hardStopMinutes: Math.round(hours * 60),
+    metricsIntervalS: c.metricsIntervalS,
+    target: c.target,
+    verdictDigest: judged.digest,
+    tags,
+  });
+  return { ...base, bucketName: store.bucketName, alertTopicArn: guard.topicArn, instanceIds: node.instanceIds, hardStopHours: hours };
+}
+
+/** The entry Pulumi runs: our errors become RunErrors, which Pulumi prints without a stack trace. */
+export async function pulumiEntry(ctx: ProgramContext): Promise<CampaignOutputs> {
+  try {
+    return await campaignProgram(ctx);
+  } catch (err) {
+    if (err instanceof InputError) throw new pulumi.RunError(err.problems.map(formatProblem).join("\n"));
+    if (err instanceof WindtunnelError) throw new pulumi.RunError(err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,60 @@
+// Read a Pulumi stack file (stacks/Pulumi.<stack>.yaml) the way the Pulumi CLI would hand it to
+// the program, validating the windtunnel:* keys with the program's own schema first, so a bad
+// value is reported at its file:line:col rather than as a key path only.
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import type * as z from "zod/mini";
+import { InputError } from "../evidence/errors.ts";
+import { describeFileError } from "../evidence/lines.ts";
+import { parseYaml, yamlProblems } from "../evidence/yaml.ts";
+import { encodeConfigValue, NAMESPACE, stackConfigSchema, type StackConfig } from "./config.ts";
+
+export interface StackFile {
+  file: string;
+  /** The stack's name, from Pulumi.<name>.yaml. */
+  stack: string;
+  /** The folder holding Pulumi.yaml: relative evidence paths start there. */
+  projectDir: string;
+  config: StackConfig;
+  /** Every config key as the Pulumi CLI passes it to a program (strings; objects as JSON). */
+  encoded: Record<string, string>;
+}
+
+/** The nearest folder at or above `from` that holds Pulumi.yaml (else `from` itself). */
+export function projectDirOf(from: string): string {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "Pulumi.yaml"))) return dir;
+    if (dirname(dir) === dir) return resolve(from);
+  }
+}
+
+export async function readStackFile(file: string, overrides: Readonly<Record<string, unknown>> = {}): Promise<StackFile> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw InputError.at(file, 0, "file", describeFileError(err), { cause: err });
+  }
+  const y = parseYaml(file, text);
+  const doc = y.value;
+  const config = doc !== null && typeof doc === "object" && !Array.isArray(doc) ? (doc as Record<string, unknown>)["config"] : undefined;
+  if (config === null || typeof config !== "object" || Array.isArray(config)) throw InputError.at(file, 1, "config", "expected a Pulumi stack file with a config: map");
+  const entries = { ...(config as Record<string, unknown>), ...overrides };
+  const ours: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(entries)) if (key.startsWith(`${NAMESPACE}:`)) ours[key.slice(NAMESPACE.length + 1)] = value;
+  const r = stackConfigSchema().safeParse(ours);
+  if (!r.success) {
+    // Point zod's paths (relative to the windtunnel:* keys) at the YAML they came from.
+    const prefixed = r.error.issues.map((issue) =>
+      issue.code === "unrecognized_keys" && issue.path.length === 0
+        ? { ...issue, path: ["config"], keys: issue.keys.map((k) => `${NAMESPACE}:${k}`) }
+        : { ...issue, path: ["config", `${NAMESPACE}:${String(issue.path[0] ?? "")}`, ...issue.path.slice(1)] },
+    );
+    throw new InputError(await yamlProblems(y, { issues: prefixed } as unknown as z.core.$ZodError));
+  }
+  const encoded: Record<string, string> = {};
+  for (const [key, value] of Object.entries(entries)) encoded[key] = encodeConfigValue(value);
+  const stack = /Pulumi\.(.+)\.ya?ml$/.exec(file)?.[1] ?? "dev";
+  return { file, stack, projectDir: projectDirOf(dirname(resolve(file))), config: r.data, encoded };
+}

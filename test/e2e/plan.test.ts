@@ -1,0 +1,69 @@
+// `windtunnel plan` as a user runs it: the whole process, on a stack file of its own.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { REPO } from "../helpers/shared.ts";
+import { SAMPLE, stackConfig } from "../helpers/stack.ts";
+import { useTmpDir } from "../helpers/tmp.ts";
+
+const BIN = join(REPO, "src", "cli", "bin.ts");
+
+describe("windtunnel plan", () => {
+  const tmp = useTmpDir();
+
+  function stack(over: Record<string, unknown> = {}, name = "ci"): string {
+    const dir = tmp.dir();
+    mkdirSync(join(dir, "stacks"), { recursive: true });
+    writeFileSync(join(dir, "Pulumi.yaml"), "name: windtunnel\nruntime: nodejs\n");
+    const config = { "aws:region": "us-east-1", ...Object.fromEntries(Object.entries(stackConfig(over)).map(([k, v]) => [`windtunnel:${k}`, v])) };
+    const file = join(dir, "stacks", `Pulumi.${name}.yaml`);
+    writeFileSync(file, stringify({ config }));
+    return file;
+  }
+
+  it("prints what pulumi up would create, with the gate table, and exits 0", async () => {
+    const r = await execa(process.execPath, [BIN, "plan", "--stack-file", stack()], { reject: false, cwd: tmp.dir() });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^windtunnel plan: stack ci \(stacks\/Pulumi\.ci\.yaml\), stage sanity, us-east-1, campaign test-7b/);
+    expect(r.stdout).toContain("windtunnel gate: PASS");
+    expect(r.stdout).toContain("pulumi up would create 18 resources in 3 components:");
+    expect(r.stdout).toMatch(/ec2\.SecurityGroup +wt-test-7b-node-sg\n +0 inbound rules/);
+    expect(r.stdout).toMatch(/\$6,000 on tag user:windtunnel:campaign\$test-7b, alerts at 50\/80\/100% actual and forecast/);
+    expect(r.stdout).toContain("Forecast: $5,376");
+    expect(r.stdout).toMatch(/Verdict digest: [0-9a-f]{64}/);
+  });
+
+  it("json: every resource with its inputs, and the verdict", async () => {
+    const r = await execa(process.execPath, [BIN, "plan", "--stack-file", stack({ node: { count: 2, hourlyUsd: 28, subnetId: "subnet-0123456789abcdef0", market: "capacity-block", capacityReservationId: "cr-0123456789abcdef0" }, budgetUsd: 12000 }), "--format", "json"], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as { pass: boolean; resources: { type: string; summary: string }[]; verdict: { pass: boolean } };
+    expect(plan.pass).toBe(true);
+    expect(plan.resources.filter((x) => x.type === "aws:ec2/instance:Instance")).toHaveLength(2);
+    expect(plan.resources.find((x) => x.type === "aws:ec2/launchTemplate:LaunchTemplate")?.summary).toContain("capacity block cr-0123456789abcdef0 · ");
+    expect(plan.resources.find((x) => x.type === "aws:ec2/launchTemplate:LaunchTemplate")?.summary).toContain("32 EFA interfaces");
+  });
+
+  it("refuses with exit 1 and the gate table when the evidence fails, creating nothing", async () => {
+    const r = await execa(process.execPath, [BIN, "plan", "--stack-file", stack({ evidence: { trajectory: join(SAMPLE, "trajectory.jsonl"), curves: [join(SAMPLE, "curves", "finalist-3.jsonl")] } })], { reject: false });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toContain("windtunnel gate: FAIL");
+    expect(r.stdout).toMatch(/refused: the evidence does not pass \(stress\.survivors \(1 curve\)\); nothing was created\.$/);
+    expect(r.stdout).not.toContain("would create");
+  });
+
+  it("a bad config is exit 2 with file:line:col and the key path", async () => {
+    const file = stack({ hoursCap: "lots" });
+    const r = await execa(process.execPath, [BIN, "plan", "--stack-file", file], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/Pulumi\.ci\.yaml:\d+:\d+: config\.windtunnel:hoursCap: expected a number, got "lots"/);
+    expect(r.stdout).toBe("");
+  });
+
+  it("--stack looks in stacks/ of the project and says so when the file is missing", async () => {
+    const r = await execa(process.execPath, [BIN, "plan", "--stack", "nope"], { reject: false, cwd: REPO });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("no stack file stacks/Pulumi.nope.yaml");
+  });
+});

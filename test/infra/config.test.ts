@@ -1,0 +1,123 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { CONFIG_KEYS, decodeConfig, encodeConfigValue, parseStackConfig, campaignPlanOf } from "../../src/infra/config.ts";
+import { readStackFile } from "../../src/infra/stack-file.ts";
+import { ecrRepositoryOf, nodeRolePolicy } from "../../src/infra/policies.ts";
+import { networkInterfaces } from "../../src/infra/training-node.ts";
+import { stackConfig } from "../helpers/stack.ts";
+import { useTmpDir } from "../helpers/tmp.ts";
+import { REPO } from "../helpers/shared.ts";
+
+describe("stack config", () => {
+  it("round-trips through Pulumi's string encoding for every key", () => {
+    const c = stackConfig({ sanityHours: 12, checkpointRetentionDays: 7, metricsIntervalS: 30, policy: "strict" });
+    const encoded = Object.fromEntries(Object.entries(c).map(([k, v]) => [k, encodeConfigValue(v)]));
+    const { raw, problems } = decodeConfig((k) => encoded[k]);
+    expect(problems).toEqual([]);
+    const parsed = parseStackConfig(raw);
+    expect("config" in parsed && parsed.config).toMatchObject(c);
+    expect(CONFIG_KEYS.every((k) => k in raw)).toBe(true);
+  });
+
+  it("any budget and hours round-trip to the campaign plan the spend gates judge", () => {
+    fc.assert(fc.property(fc.double({ min: 1, max: 1e7, noNaN: true }), fc.integer({ min: 1, max: 2000 }), (budget, hours) => {
+      const c = stackConfig({ budgetUsd: budget, hours, hoursCap: hours + 24 });
+      const e = Object.fromEntries(Object.entries(c).map(([k, v]) => [k, encodeConfigValue(v)]));
+      const parsed = parseStackConfig(decodeConfig((k) => e[k]).raw);
+      if (!("config" in parsed)) return false;
+      const plan = campaignPlanOf(parsed.config);
+      return plan.budget_usd === budget && plan.hours === hours && plan.hours_cap === hours + 24 && plan.node_hourly_usd === 28;
+    }));
+  });
+
+  it.each([
+    [{ campaign: "Bad_Name" }, "windtunnel:campaign", "expected 3–30 characters"],
+    [{ stage: "prod" }, "windtunnel:stage", 'expected one of "plan"|"sanity"|"full"'],
+    [{ node: { hourlyUsd: 28, market: "spot", capacityReservationId: "cr-0123456789abcdef0" } }, "windtunnel:node.capacityReservationId", "only for market capacity-block"],
+    [{ node: { hourlyUsd: 28, market: "on-demand", maxPriceUsd: 30 } }, "windtunnel:node.maxPriceUsd", "only for market spot"],
+    [{ node: { hourlyUsd: 28, count: 2 } }, "windtunnel:node.subnetId", "count > 1 needs subnetId"],
+    [{ evidence: {} }, "windtunnel:evidence", "give trajectory and curves, or a verdict"],
+    [{ hoursCap: 10 }, "windtunnel:hoursCap", "must cover at least the sanity day"],
+    [{ container: { image: "x", command: "y", sanityCommands: [] } }, "windtunnel:container.sanityCommands", "stage sanity needs at least one"],
+    [{ typo: 1 }, "windtunnel:typo", "unknown key"],
+  ])("refuses %j at %s", (over, key, message) => {
+    const r = parseStackConfig(stackConfig(over));
+    expect("problems" in r).toBe(true);
+    const p = "problems" in r ? r.problems.find((x) => x.key === key) : undefined;
+    expect(p?.message).toContain(message);
+  });
+
+  it("a value Pulumi passes that is not JSON is reported with its key", () => {
+    const { problems } = decodeConfig((k) => (k === "budgetUsd" ? "6k" : undefined));
+    expect(problems).toEqual([{ key: "windtunnel:budgetUsd", message: 'expected JSON (an object or a number), got "6k"' }]);
+  });
+});
+
+describe("stack file", () => {
+  const tmp = useTmpDir();
+
+  it("reads the worked example and points at the project folder", async () => {
+    const s = await readStackFile(join(REPO, "stacks", "Pulumi.example.yaml"));
+    expect(s.stack).toBe("example");
+    expect(s.projectDir).toBe(REPO.replace(/\/$/, ""));
+    expect(s.config.node.instanceType).toBe("p5.48xlarge");
+    expect(s.encoded["windtunnel:budgetUsd"]).toBe("6000");
+    expect(JSON.parse(s.encoded["windtunnel:node"] ?? "{}")).toMatchObject({ market: "spot", count: 1 });
+    expect(s.encoded["aws:region"]).toBe("us-east-1");
+  });
+
+  it("reports every bad value at its file:line:col with the key path", async () => {
+    const dir = tmp.dir();
+    mkdirSync(join(dir, "stacks"));
+    writeFileSync(join(dir, "Pulumi.yaml"), "name: windtunnel\n");
+    const file = join(dir, "stacks", "Pulumi.bad.yaml");
+    writeFileSync(file, [
+      "config:",
+      "  aws:region: us-east-1",
+      "  windtunnel:campaign: ok-name",
+      "  windtunnel:stage: plan",
+      "  windtunnel:evidence: {trajectory: t.jsonl, curves: [c.jsonl]}",
+      "  windtunnel:budgetUsd: lots",
+      "  windtunnel:hours: 10",
+      "  windtunnel:hoursCap: 40",
+      "  windtunnel:node:",
+      "    hourlyUsd: 28",
+      "    count: 0",
+      "  windtunnel:container: {image: i, command: c}",
+      "  windtunnel:alertEmail: a@b.co",
+      "  windtunnel:budgteUsd: 5",
+      "",
+    ].join("\n"));
+    const err = await readStackFile(file).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    const lines = (err as Error).message.split("\n");
+    expect(lines).toContain(`${file}:6:25: config.windtunnel:budgetUsd: expected a number, got "lots"`);
+    expect(lines).toContain(`${file}:11:12: config.windtunnel:node.count: expected a whole number ≥ 1, got 0`);
+    expect(lines.some((l) => l.startsWith(`${file}:14:3: config.windtunnel:budgteUsd: unknown key`))).toBe(true);
+  });
+});
+
+describe("policies and network", () => {
+  it.each([
+    ["123456789012.dkr.ecr.us-east-1.amazonaws.com/pretrain:v1", "arn:aws:ecr:us-east-1:123456789012:repository/pretrain"],
+    ["123456789012.dkr.ecr.eu-north-1.amazonaws.com/team/llm@sha256:" + "a".repeat(64), "arn:aws:ecr:eu-north-1:123456789012:repository/team/llm"],
+    ["nvcr.io/nvidia/pytorch:25.01-py3", undefined],
+    ["public.ecr.aws/x/y:1", undefined],
+  ])("ecr repository of %s", (image, arn) => {
+    expect(ecrRepositoryOf(image)?.arn).toBe(arn);
+  });
+
+  it("a node with a public image gets no ECR permission at all", () => {
+    const doc = nodeRolePolicy({ bucketArn: "arn:aws:s3:::b", prefix: "c", image: "nvcr.io/nvidia/pytorch:25.01-py3" });
+    expect(doc.Statement.map((x) => x.Sid)).toEqual(["ReadWriteOwnCampaignPrefix", "ListOwnCampaignPrefix"]);
+    expect(JSON.stringify(doc)).not.toMatch(/s3:Delete|ecr:/);
+  });
+
+  it("EFA: one interface per network card, only the first with device index 0", () => {
+    const nics = networkInterfaces(4, "sg-1", "subnet-1") as { networkCardIndex: number; deviceIndex: number; interfaceType: string }[];
+    expect(nics.map((n) => [n.networkCardIndex, n.deviceIndex, n.interfaceType])).toEqual([[0, 0, "efa"], [1, 1, "efa"], [2, 1, "efa"], [3, 1, "efa"]]);
+    expect(networkInterfaces(0, "sg-1", undefined)).toEqual([{ securityGroups: ["sg-1"], deleteOnTermination: "true", deviceIndex: 0 }]);
+  });
+});

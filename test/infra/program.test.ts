@@ -1,0 +1,330 @@
+// The Pulumi program under Pulumi's mocks (the standard unit-test method): config and mocks are set
+// before the program is imported, every newResource is recorded, and the test asserts the exact
+// resources and the properties a careful AWS engineer would check.
+import { copyFileSync, appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { pulumiConfig, SAMPLE, stackConfig } from "../helpers/stack.ts";
+import { useTmpDir } from "../helpers/tmp.ts";
+
+interface Recorded {
+  type: string;
+  name: string;
+  custom: boolean;
+  inputs: Record<string, any>;
+}
+
+let recorded: Recorded[] = [];
+const calls: string[] = [];
+
+async function setMocks(): Promise<void> {
+  await pulumi.runtime.setMocks(
+    {
+      newResource(a) {
+        recorded.push({ type: a.type, name: a.name, custom: a.custom ?? true, inputs: a.inputs });
+        const named = a.inputs.name ?? `${a.inputs.namePrefix ?? a.inputs.bucketPrefix ?? a.name}abc123`;
+        return { id: `${a.name}-id`, state: { ...a.inputs, name: named, bucket: named, arn: `arn:aws:mock:::${named}`, latestVersion: 3, privateIp: `10.1.0.${recorded.length}` } };
+      },
+      call(a) {
+        calls.push(a.token);
+        if (a.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: "111122223333" };
+        if (a.token === "aws:ec2/getVpc:getVpc") return { id: "vpc-0default" };
+        if (a.token === "aws:ec2/getSubnet:getSubnet") return { id: a.inputs.id, vpcId: "vpc-0fromsubnet" };
+        if (a.token === "aws:ssm/getParameter:getParameter") return { value: "ami-0dlami", name: a.inputs.name };
+        throw new Error(`unexpected invoke ${a.token}`);
+      },
+    },
+    "windtunnel",
+    "test",
+    false,
+  );
+}
+
+type Program = typeof import("../../src/infra/program.ts");
+let program: Program;
+
+beforeAll(async () => {
+  pulumi.runtime.setAllConfig(pulumiConfig(stackConfig()));
+  await setMocks();
+  program = await import("../../src/infra/program.ts");
+});
+
+const settle = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((res) => o.apply((v) => res(v)));
+
+/** Run the program with a config; resolve its outputs so every apply has run. */
+async function run(config: Record<string, unknown>, baseDir = process.cwd()): Promise<{ outputs: Record<string, unknown>; error?: Error }> {
+  recorded = [];
+  pulumi.runtime.setAllConfig(pulumiConfig(config));
+  await setMocks();
+  let error: Error | undefined;
+  const raw = (await pulumi.runtime.runInPulumiStack(async () => {
+    try {
+      return await program.campaignProgram({ baseDir, configName: "stacks/Pulumi.test.yaml", env: {} });
+    } catch (err) {
+      error = err as Error;
+      return {};
+    }
+  })) as Record<string, unknown>;
+  const outputs: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw ?? {})) outputs[k] = pulumi.Output.isInstance(v) ? await settle(v) : v;
+  recorded = recorded.filter((r) => r.type !== "pulumi:pulumi:Stack");
+  return { outputs, ...(error ? { error } : {}) };
+}
+
+const byType = (type: string) => recorded.filter((r) => r.type === type);
+const one = (type: string): Recorded => {
+  const found = byType(type);
+  expect(found, type).toHaveLength(1);
+  return found[0] as Recorded;
+};
+
+describe("passing evidence, one spot node (stage sanity)", () => {
+  let outputs: Record<string, unknown>;
+  beforeAll(async () => {
+    const r = await run(stackConfig());
+    expect(r.error).toBeUndefined();
+    outputs = r.outputs;
+  });
+
+  it("registers exactly these resources, named after their component", () => {
+    expect(recorded.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+      "aws:budgets/budget:Budget wt-test-7b-spend-budget",
+      "aws:ec2/instance:Instance wt-test-7b-node-0",
+      "aws:ec2/launchTemplate:LaunchTemplate wt-test-7b-node-template",
+      "aws:ec2/securityGroup:SecurityGroup wt-test-7b-node-sg",
+      "aws:iam/instanceProfile:InstanceProfile wt-test-7b-node-profile",
+      "aws:iam/role:Role wt-test-7b-node-role",
+      "aws:iam/rolePolicy:RolePolicy wt-test-7b-node-role-policy",
+      "aws:iam/rolePolicyAttachment:RolePolicyAttachment wt-test-7b-node-ssm",
+      "aws:s3/bucket:Bucket wt-test-7b-store-bucket",
+      "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration wt-test-7b-store-lifecycle",
+      "aws:s3/bucketOwnershipControls:BucketOwnershipControls wt-test-7b-store-ownership",
+      "aws:s3/bucketPolicy:BucketPolicy wt-test-7b-store-tls-only",
+      "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock wt-test-7b-store-public-access",
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration wt-test-7b-store-encryption",
+      "aws:s3/bucketVersioning:BucketVersioning wt-test-7b-store-versioning",
+      "aws:sns/topic:Topic wt-test-7b-spend-alerts",
+      "aws:sns/topicPolicy:TopicPolicy wt-test-7b-spend-alerts-policy",
+      "aws:sns/topicSubscription:TopicSubscription wt-test-7b-spend-alerts-email",
+      "windtunnel:infra:ArtifactStore wt-test-7b-store",
+      "windtunnel:infra:SpendGuard wt-test-7b-spend",
+      "windtunnel:infra:TrainingNode wt-test-7b-node",
+    ]);
+  });
+
+  it("exports the verdict digest and the forecast cost", () => {
+    expect(outputs["verdictDigest"]).toMatch(/^[0-9a-f]{64}$/);
+    expect(outputs["forecastUsd"]).toBe(28 * (168 + 24));
+    expect(outputs["stage"]).toBe("sanity");
+    expect(outputs["instanceIds"]).toEqual(["wt-test-7b-node-0-id"]);
+  });
+
+  it("the instance role may write only its campaign prefix and pull only its own image", () => {
+    const policy = JSON.parse(one("aws:iam/rolePolicy:RolePolicy").inputs.policy);
+    const bucket = "arn:aws:mock:::wt-test-7b-abc123";
+    expect(policy).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        { Sid: "ReadWriteOwnCampaignPrefix", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"], Resource: `${bucket}/test-7b/*` },
+        { Sid: "ListOwnCampaignPrefix", Effect: "Allow", Action: "s3:ListBucket", Resource: bucket, Condition: { StringLike: { "s3:prefix": ["test-7b/*", "test-7b"] } } },
+        { Sid: "EcrLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+        { Sid: "PullOwnImage", Effect: "Allow", Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"], Resource: "arn:aws:ecr:us-east-1:123456789012:repository/pretrain" },
+      ],
+    });
+    expect(JSON.parse(one("aws:iam/role:Role").inputs.assumeRolePolicy)).toEqual({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] });
+    expect(one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs.policyArn).toBe("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
+  });
+
+  it("the security group has no inbound rule at all", () => {
+    const sg = one("aws:ec2/securityGroup:SecurityGroup");
+    expect(sg.inputs.ingress).toEqual([]);
+    expect(sg.inputs.vpcId).toBe("vpc-0default");
+    expect(byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")).toHaveLength(0);
+  });
+
+  it("the launch template: IMDSv2 required, encrypted gp3, terminate on shutdown, one-time spot without a max price", () => {
+    const lt = one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
+    expect(lt.instanceType).toBe("p5.48xlarge");
+    expect(lt.imageId).toBe("ami-0dlami");
+    expect(lt.metadataOptions).toEqual({ httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2, instanceMetadataTags: "disabled" });
+    expect(lt.blockDeviceMappings).toEqual([{ deviceName: "/dev/sda1", ebs: { volumeSize: 500, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }]);
+    expect(lt.instanceInitiatedShutdownBehavior).toBe("terminate");
+    expect(lt.instanceMarketOptions).toEqual({ marketType: "spot", spotOptions: { spotInstanceType: "one-time", instanceInterruptionBehavior: "terminate" } });
+    expect(lt.capacityReservationSpecification).toBeUndefined();
+    expect(lt.placement).toBeUndefined();
+    expect(lt.networkInterfaces).toEqual([{ securityGroups: ["wt-test-7b-node-sg-id"], deleteOnTermination: "true", deviceIndex: 0 }]);
+    expect(lt.tagSpecifications.map((t: { resourceType: string }) => t.resourceType)).toEqual(["instance", "volume", "network-interface", "spot-instances-request"]);
+    expect(calls).toContain("aws:ssm/getParameter:getParameter");
+  });
+
+  it("the instance's user data schedules the hard stop at the sanity day and runs the sanity commands", () => {
+    const inst = one("aws:ec2/instance:Instance").inputs;
+    expect(inst.instanceInitiatedShutdownBehavior).toBe("terminate");
+    expect(inst.launchTemplate).toEqual({ id: "wt-test-7b-node-template-id", version: "3" });
+    const script: string = inst.userData;
+    expect(script).toMatch(/^shutdown -P \+1440 "windtunnel: hours cap reached"$/m);
+    // The hard stop comes before any command that could fail.
+    expect(script.indexOf("shutdown -P +1440")).toBeLessThan(script.indexOf("mkdir -p"));
+    expect(script).toContain("readonly BUCKET='wt-test-7b-abc123'");
+    expect(script).toMatch(/^run_stage 'bf16' 'python train.py --precision bf16'$/m);
+    expect(script).toMatch(/^run_stage 'fp8' 'python train.py --precision fp8'$/m);
+    expect(script).toContain("spot/instance-action");
+    expect(script).toContain("readonly METRICS_INTERVAL_S=60");
+  });
+
+  it("the bucket: versioned, encrypted, every public access blocked, TLS only, old checkpoints expire", () => {
+    expect(one("aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration).toEqual({ status: "Enabled" });
+    expect(one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules).toEqual([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }]);
+    const pab = one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs;
+    expect([pab.blockPublicAcls, pab.blockPublicPolicy, pab.ignorePublicAcls, pab.restrictPublicBuckets]).toEqual([true, true, true, true]);
+    const policy = JSON.parse(one("aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+    expect(policy.Statement[0]).toEqual({ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: ["arn:aws:mock:::wt-test-7b-abc123", "arn:aws:mock:::wt-test-7b-abc123/*"], Condition: { Bool: { "aws:SecureTransport": "false" } } });
+    const rules = one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
+    expect(rules[0]).toEqual({ id: "expire-old-checkpoints", status: "Enabled", filter: { prefix: "test-7b/checkpoints/" }, expiration: { days: 30 } });
+  });
+
+  it("the budget filters on the campaign tag and alerts at 50/80/100% actual and forecast through SNS", () => {
+    const b = one("aws:budgets/budget:Budget").inputs;
+    expect(b.limitAmount).toBe("6000.00");
+    expect(b.costFilters).toEqual([{ name: "TagKeyValue", values: ["user:windtunnel:campaign$test-7b"] }]);
+    expect(b.notifications.map((n: { notificationType: string; threshold: number }) => `${n.notificationType} ${n.threshold}`)).toEqual(["ACTUAL 50", "ACTUAL 80", "ACTUAL 100", "FORECASTED 50", "FORECASTED 80", "FORECASTED 100"]);
+    expect(b.notifications[0].subscriberSnsTopicArns).toEqual(["arn:aws:mock:::wt-test-7b-alerts-abc123"]);
+    expect(one("aws:sns/topicSubscription:TopicSubscription").inputs).toMatchObject({ protocol: "email", endpoint: "lead@example.com" });
+    const tp = JSON.parse(one("aws:sns/topicPolicy:TopicPolicy").inputs.policy);
+    expect(tp.Statement[0].Condition.StringEquals).toEqual({ "aws:SourceAccount": "111122223333" });
+  });
+
+  it("tags every taggable resource with the campaign", () => {
+    const taggable = recorded.filter((r) => r.custom && r.inputs.tags !== undefined);
+    expect(taggable.length).toBeGreaterThanOrEqual(8);
+    for (const r of taggable) expect(r.inputs.tags["windtunnel:campaign"], r.name).toBe("test-7b");
+    const untagged = recorded.filter((r) => r.custom && r.inputs.tags === undefined).map((r) => r.type.split(":").pop());
+    // These AWS resource types take no tags.
+    expect(untagged.sort()).toEqual(["BucketLifecycleConfiguration", "BucketOwnershipControls", "BucketPolicy", "BucketPublicAccessBlock", "BucketServerSideEncryptionConfiguration", "BucketVersioning", "RolePolicy", "RolePolicyAttachment", "TopicPolicy", "TopicSubscription"]);
+  });
+});
+
+describe("refusals: not one resource is registered", () => {
+  const tmp = useTmpDir();
+
+  it("failing evidence: the only curve ends in NaN, and the error names the gates", async () => {
+    const r = await run(stackConfig({ evidence: { trajectory: join(SAMPLE, "trajectory.jsonl"), curves: [join(SAMPLE, "curves", "finalist-3.jsonl")] } }));
+    expect(recorded).toEqual([]);
+    expect(r.error?.name).toBe("GateRefusal");
+    expect(r.error?.message).toMatch(/^✗ +stress\.finite +finalist-3 /m);
+    expect(r.error?.message).toContain("refused: the evidence does not pass (stress.survivors (1 curve))");
+    expect(r.error?.message).toContain("nothing was created");
+    expect(r.error?.message).toContain("windtunnel gate: FAIL");
+  });
+
+  it("a spend limit: the plan costs more than the budget", async () => {
+    const r = await run(stackConfig({ budgetUsd: 5000 }));
+    expect(recorded).toEqual([]);
+    expect(r.error?.message).toMatch(/refused: the evidence does not pass \(spend\.budget/);
+  });
+
+  it("tampered evidence: a curve changed after the verdict was reviewed", async () => {
+    const dir = tmp.dir();
+    mkdirSync(join(dir, "curves"));
+    copyFileSync(join(SAMPLE, "trajectory.jsonl"), join(dir, "trajectory.jsonl"));
+    for (const f of ["finalist-1", "finalist-2"]) copyFileSync(join(SAMPLE, "curves", `${f}.jsonl`), join(dir, "curves", `${f}.jsonl`));
+    const { judge, classifyEvidence } = await import("../../src/judge/evaluate.ts");
+    const files = [join(dir, "trajectory.jsonl"), join(dir, "curves", "finalist-1.jsonl"), join(dir, "curves", "finalist-2.jsonl")];
+    const ev = await classifyEvidence(files, {});
+    const verdict = await judge({ phases: ["sweep", "stress"], policyRef: "default", curves: ev.curves, ...(ev.trajectory ? { trajectory: ev.trajectory } : {}), read: {}, rates: (await import("../../src/cost/rates.ts")).ratesFromEnv({}), base: dir });
+    expect(verdict.pass).toBe(true);
+    writeFileSync(join(dir, "verdict.json"), JSON.stringify(verdict));
+    const config = stackConfig({ evidence: { verdict: "verdict.json" } });
+
+    const clean = await run(config, dir);
+    expect(clean.error).toBeUndefined();
+    expect(recorded.length).toBeGreaterThan(0);
+
+    // Still a healthy curve, so the gates alone would pass it: only the hash catches the edit.
+    appendFileSync(join(dir, "curves", "finalist-2.jsonl"), '{"step":1010,"loss":2.1}\n');
+    const r = await run(config, dir);
+    expect(recorded).toEqual([]);
+    expect(r.error?.name).toBe("GateRefusal");
+    expect(r.error?.message).toMatch(/curves\/finalist-2\.jsonl changed since the verdict \(sha256 [0-9a-f]{12} → [0-9a-f]{12}\)/);
+  });
+
+  it("a corrupt evidence file is bad input naming file, line and field", async () => {
+    const dir = tmp.dir();
+    copyFileSync(join(SAMPLE, "trajectory.jsonl"), join(dir, "trajectory.jsonl"));
+    writeFileSync(join(dir, "c.jsonl"), '{"step":0,"loss":4.2}\n{"step":10,"loss":"1.2.3"}\n');
+    const r = await run(stackConfig({ evidence: { trajectory: "trajectory.jsonl", curves: ["c.jsonl"] } }), dir);
+    expect(recorded).toEqual([]);
+    expect(r.error?.name).toBe("InputError");
+    expect(r.error?.message).toMatch(/c\.jsonl:2: loss: /);
+  });
+
+  it("a bad config names every key path and what was expected", async () => {
+    const r = await run(stackConfig({ node: { count: 0, market: "capacity-block", hourlyUsd: 28 }, alertEmail: "nobody" }));
+    expect(recorded).toEqual([]);
+    expect(r.error?.name).toBe("InputError");
+    const lines = r.error?.message.split("\n") ?? [];
+    expect(lines).toContain("stacks/Pulumi.test.yaml: windtunnel:node.count: expected a whole number ≥ 1, got 0");
+    expect(lines).toContain('stacks/Pulumi.test.yaml: windtunnel:alertEmail: expected an e-mail address, got "nobody"');
+    expect(lines.some((l) => l.startsWith("stacks/Pulumi.test.yaml: windtunnel:node.capacityReservationId: ") && l.includes("market capacity-block needs capacityReservationId"))).toBe(true);
+    expect(lines).toHaveLength(3);
+  });
+
+  it("stage full waits for the sanity gates", async () => {
+    const r = await run(stackConfig({ stage: "full" }));
+    expect(recorded).toEqual([]);
+    expect(r.error?.message).toContain("stage full needs a passing sanity day");
+  });
+
+  it("stage plan judges and exports, and creates nothing", async () => {
+    const r = await run(stackConfig({ stage: "plan" }));
+    expect(r.error).toBeUndefined();
+    expect(recorded).toEqual([]);
+    expect(r.outputs["verdictDigest"]).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe("markets and several nodes", () => {
+  it("on-demand: no market options at all", async () => {
+    await run(stackConfig({ node: { market: "on-demand", hourlyUsd: 28 } }));
+    const lt = one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
+    expect(lt.instanceMarketOptions).toBeUndefined();
+    expect(lt.capacityReservationSpecification).toBeUndefined();
+    expect(lt.tagSpecifications.map((t: { resourceType: string }) => t.resourceType)).not.toContain("spot-instances-request");
+  });
+
+  it("spot with a configured max price", async () => {
+    await run(stackConfig({ node: { market: "spot", hourlyUsd: 28, maxPriceUsd: 40 } }));
+    expect(one("aws:ec2/launchTemplate:LaunchTemplate").inputs.instanceMarketOptions.spotOptions.maxPrice).toBe("40.0000");
+  });
+
+  it("capacity block: market type and the reservation", async () => {
+    await run(stackConfig({ node: { market: "capacity-block", capacityReservationId: "cr-0123456789abcdef0", hourlyUsd: 28 } }));
+    const lt = one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
+    expect(lt.instanceMarketOptions).toEqual({ marketType: "capacity-block" });
+    expect(lt.capacityReservationSpecification).toEqual({ capacityReservationTarget: { capacityReservationId: "cr-0123456789abcdef0" } });
+  });
+
+  it("nodes: 2 — placement group, 32 EFA interfaces, SG open only to itself, rendezvous on the first node", async () => {
+    const r = await run(stackConfig({ budgetUsd: 12000, node: { count: 2, hourlyUsd: 28, subnetId: "subnet-0123456789abcdef0" } }));
+    expect(r.error).toBeUndefined();
+    expect(one("aws:ec2/placementGroup:PlacementGroup").inputs.strategy).toBe("cluster");
+    const lt = one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
+    expect(lt.placement).toEqual({ groupName: "wt-test-7b-node-placementabc123" });
+    expect(lt.networkInterfaces).toHaveLength(32);
+    expect(lt.networkInterfaces[0]).toMatchObject({ networkCardIndex: 0, deviceIndex: 0, interfaceType: "efa", subnetId: "subnet-0123456789abcdef0" });
+    expect(lt.networkInterfaces[31]).toMatchObject({ networkCardIndex: 31, deviceIndex: 1, interfaceType: "efa" });
+    expect(one("aws:ec2/securityGroup:SecurityGroup").inputs.vpcId).toBe("vpc-0fromsubnet");
+    const self = one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").inputs;
+    expect(self).toMatchObject({ securityGroupId: "wt-test-7b-node-sg-id", referencedSecurityGroupId: "wt-test-7b-node-sg-id", ipProtocol: "-1" });
+    expect(self.cidrIpv4).toBeUndefined();
+    const instances = byType("aws:ec2/instance:Instance");
+    expect(instances.map((i) => i.name)).toEqual(["wt-test-7b-node-0", "wt-test-7b-node-1"]);
+    const first = instances[0]?.inputs.userData as string;
+    const second = instances[1]?.inputs.userData as string;
+    expect(first).toContain('MASTER_ADDR="$(imds local-ipv4)"');
+    expect(second).toMatch(/^MASTER_ADDR='10\.1\.0\.\d+'$/m);
+    expect(second).toContain("readonly NODE_RANK=1");
+    expect(second).toContain("/dev/infiniband/uverbs");
+  });
+});
