@@ -57,7 +57,7 @@ async function locator(text: string): Promise<Locate> {
 }
 
 /** Every zod issue as a located problem. */
-export async function yamlProblems(y: YamlFile, error: z.core.$ZodError): Promise<Problem[]> {
+export async function yamlProblems(y: YamlFile, error: Pick<z.core.$ZodError, "issues">): Promise<Problem[]> {
   const locate = await locator(y.text);
   const problems: Problem[] = [];
   for (const issue of error.issues) {

@@ -14,11 +14,16 @@ export interface PlannedResource {
   inputs: Record<string, unknown>;
 }
 
+/** The stack outputs with every Output resolved. */
+export type PlanOutputs = { [K in keyof CampaignOutputs]: CampaignOutputs[K] extends pulumi.Output<infer U> | undefined ? U | undefined : CampaignOutputs[K] };
+
 export interface Plan {
   resources: PlannedResource[];
-  outputs: CampaignOutputs;
+  outputs: PlanOutputs;
   judgement: CampaignJudgement;
 }
+
+const settle = <T>(o: pulumi.Output<T> | undefined): Promise<T | undefined> => (o === undefined ? Promise.resolve(undefined) : new Promise((res) => o.apply((v) => res(v))));
 
 /** Stand-ins for what only AWS knows; shown as such in the plan. */
 export const OFFLINE = {
@@ -79,18 +84,24 @@ export async function planProgram(o: PlanOptions): Promise<Plan> {
   // A refusal is caught inside the stack's initializer: rethrown from there, it would also reject
   // the stack's outputs, which nothing awaits offline (an unhandled rejection).
   let failure: unknown;
-  const outputs = (await pulumi.runtime.runInPulumiStack(async () => {
+  let program: CampaignOutputs | undefined;
+  await pulumi.runtime.runInPulumiStack(async () => {
     try {
-      return await campaignProgram({ baseDir: o.baseDir, configName: o.configName, env: o.env, onJudged: (j) => (judgement = j) });
+      program = await campaignProgram({ baseDir: o.baseDir, configName: o.configName, env: o.env, onJudged: (j) => (judgement = j) });
+      return program;
     } catch (err) {
       failure = err;
       return {};
     }
-  })) as unknown as CampaignOutputs;
+  });
   if (failure !== undefined) throw failure;
+  if (!program || !judgement) throw new Error("the program returned without judging the evidence");
   // Resolve every Output the program returned, so each apply (user data, policies) has run.
-  const settled: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(outputs ?? {})) settled[k] = pulumi.Output.isInstance(v) ? await new Promise((res) => v.apply((x) => res(x))) : v;
-  if (!judgement) throw new Error("the program returned without judging the evidence");
-  return { resources: resources.filter((r) => r.type !== "pulumi:pulumi:Stack"), outputs: settled as unknown as CampaignOutputs, judgement };
+  const outputs: PlanOutputs = {
+    ...program,
+    bucketName: await settle(program.bucketName),
+    alertTopicArn: await settle(program.alertTopicArn),
+    instanceIds: await settle(program.instanceIds),
+  };
+  return { resources: resources.filter((r) => r.type !== "pulumi:pulumi:Stack"), outputs, judgement };
 }

@@ -43,7 +43,7 @@ export interface EcrRepository {
 export function ecrRepositoryOf(image: string): EcrRepository | undefined {
   const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/([a-z0-9][a-z0-9._/-]*?)(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/.exec(image);
   if (!m) return undefined;
-  const [, account, region, cn, name] = m as unknown as [string, string, string, string | undefined, string];
+  const [, account = "", region = "", cn, name = ""] = m;
   return { registry: `${account}.dkr.ecr.${region}.amazonaws.com${cn ?? ""}`, region, account, name, arn: `arn:${cn ? "aws-cn" : "aws"}:ecr:${region}:${account}:repository/${name}` };
 }
 

@@ -4,7 +4,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { existsSync } from "node:fs";
-import type * as z from "zod/mini";
 import { InputError } from "../evidence/errors.ts";
 import { describeFileError } from "../evidence/lines.ts";
 import { parseYaml, yamlProblems } from "../evidence/yaml.ts";
@@ -51,7 +50,7 @@ export async function readStackFile(file: string, overrides: Readonly<Record<str
         ? { ...issue, path: ["config"], keys: issue.keys.map((k) => `${NAMESPACE}:${k}`) }
         : { ...issue, path: ["config", `${NAMESPACE}:${String(issue.path[0] ?? "")}`, ...issue.path.slice(1)] },
     );
-    throw new InputError(await yamlProblems(y, { issues: prefixed } as unknown as z.core.$ZodError));
+    throw new InputError(await yamlProblems(y, { issues: prefixed }));
   }
   const encoded: Record<string, string> = {};
   for (const [key, value] of Object.entries(entries)) encoded[key] = encodeConfigValue(value);

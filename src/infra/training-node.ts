@@ -130,7 +130,8 @@ export function marketOptions(n: NodeConfig): Pick<aws.ec2.LaunchTemplateArgs, "
     case "on-demand":
       return {};
     case "capacity-block":
-      return { instanceMarketOptions: { marketType: "capacity-block" }, capacityReservationSpecification: { capacityReservationTarget: { capacityReservationId: n.capacityReservationId as string } } };
+      if (n.capacityReservationId === undefined) throw new Error("capacity-block without capacityReservationId (the config schema refuses it)");
+      return { instanceMarketOptions: { marketType: "capacity-block" }, capacityReservationSpecification: { capacityReservationTarget: { capacityReservationId: n.capacityReservationId } } };
     default:
       return assertNever(n.market);
   }

@@ -328,3 +328,22 @@ describe("markets and several nodes", () => {
     expect(second).toContain("/dev/infiniband/uverbs");
   });
 });
+
+describe("the entry Pulumi runs (Pulumi.yaml main)", () => {
+  it("has only a default export, as Pulumi's Node.js language host requires of an ES module", async () => {
+    const entry = await import("../../src/infra/index.ts");
+    expect(Object.keys(entry)).toEqual(["default"]);
+    expect(typeof entry.default).toBe("function");
+  });
+
+  it("turns a refusal into a RunError (printed by Pulumi without a stack trace), creating nothing", async () => {
+    recorded = [];
+    pulumi.runtime.setAllConfig(pulumiConfig(stackConfig({ budgetUsd: 100 })));
+    await setMocks();
+    const { pulumiEntry } = await import("../../src/infra/program.ts");
+    const err = await pulumiEntry({ baseDir: process.cwd(), configName: "stacks/Pulumi.test.yaml", env: {} }).catch((e: unknown) => e);
+    expect(pulumi.RunError.isInstance(err)).toBe(true);
+    expect((err as Error).message).toContain("refused: the evidence does not pass (spend.budget");
+    expect(recorded).toEqual([]);
+  });
+});
