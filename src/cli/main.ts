@@ -78,9 +78,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
 
   cli
     .command("gate [...evidence]", "run the Phase 1 sweep, Phase 2 stress and spend gates (exit 0 pass, 1 a gate failed, 2 bad input)")
-    .option("--phase <phases>", "sweep, stress, spend, a comma-separated list, or all", { default: "all" })
+    .option("--phase <phases>", "sweep, stress, spend, sanity, verify, a comma-separated list, or all (= sweep,stress,spend)", { default: "all" })
     .option("--policy <policy>", "gate policy: a YAML file, or the built-in default | strict", { default: "default" })
     .option("--campaign <plan.yaml>", "the campaign plan the spend gates judge")
+    .option("--envelope <envelope.json>", "verify: the forecast the cloud curve is judged against (windtunnel forecast)")
     .option("--out <verdict.json>", "write the verdict, bound by sha256 to the evidence and the policy")
     .option("--format <format>", "table | json | markdown", { default: "table" })
     .option("--check <verdict.json>", "re-hash a verdict's evidence and policy; refuse it (exit 1) if anything changed or a gate failed")
@@ -89,6 +90,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option("--log-regex <regex>", "custom log regex with named groups")
     .example("windtunnel gate --out verdict.json runs/trajectory.jsonl runs/curves/*.jsonl --campaign campaign.yaml")
     .example('windtunnel gate --phase sweep --format markdown runs/trajectory.jsonl >> "$GITHUB_STEP_SUMMARY"')
+    .example("windtunnel gate --phase sanity s3-sync/sanity/node-0/*.metrics.jsonl")
+    .example("windtunnel gate --phase verify --envelope envelope.json s3-sync/full/node-0/train.metrics.jsonl")
     .example("windtunnel gate --check verdict.json")
     .action(async (files: string[], o: Raw) => {
       const gate = await import("./commands/index.ts");
@@ -99,6 +102,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         return;
       }
       const campaign = text("campaign", o["campaign"]);
+      const envelope = text("envelope", o["envelope"]);
       const out = text("out", o["out"]);
       code = await gate.gateCommand(files, {
         ...readFlags(o),
@@ -106,6 +110,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         policy: text("policy", o["policy"]) ?? "default",
         format: choice("format", o["format"], ["table", "json", "markdown"] as const) ?? "table",
         ...(campaign !== undefined ? { campaign } : {}),
+        ...(envelope !== undefined ? { envelope } : {}),
         ...(out !== undefined ? { out } : {}),
       }, io);
     });
@@ -142,7 +147,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       );
     });
 
-  cli.command("schema [format]", "print the JSON Schema of a windtunnel format: metrics | trajectory | policy | campaign | verdict | menu | stack (lists them without an argument)").action(async (name?: string) => {
+  cli.command("schema [format]", "print the JSON Schema of a windtunnel format: metrics | trajectory | policy | campaign | verdict | menu | stack | envelope (lists them without an argument)").action(async (name?: string) => {
     const { schemaCommand } = await import("./commands/index.ts");
     code = schemaCommand(name, io);
   });
@@ -208,6 +213,42 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
           ...(trajectory !== undefined ? { trajectory } : {}),
         }, io);
       }
+    });
+
+  cli
+    .command("forecast <curve>", "fit a Phase 2 curve, project it to the target size, and write the expected cloud curve (envelope.json) for the verify gate")
+    .option("--out <envelope.json>", "write the envelope")
+    .option("--policy <policy>", "gate policy (its forecast section)", { default: "default" })
+    .option("--proxy-params <n>", "parameters of the proxy that made the curve")
+    .option("--target-params <n>", "parameters of the target model")
+    .option("--bytes-per-token <b>", "the tokenizer's bytes per token, when the curve is in bits per byte")
+    .option("--until <x>", "end of the envelope on the curve's x axis (default: the policy's horizon × the last point)")
+    .option("--calibrate <params=curve>", "a proxy curve at another size (repeat, ≥ 3 sizes): calibrates the size term instead of published constants")
+    .option("--fit-to-step <n>", "fit only the points up to this step")
+    .option("--log-preset <name>", "regex preset for plain training logs")
+    .option("--log-regex <regex>", "custom log regex with named groups")
+    .option("--format <format>", "table | json", { default: "table" })
+    .example("windtunnel forecast runs/curves/c004.jsonl --proxy-params 124e6 --target-params 7e9 --out envelope.json")
+    .action(async (curve: string, o: Raw) => {
+      const { forecastCommand } = await import("./commands/forecast.ts");
+      const out = text("out", o["out"]);
+      const proxyParams = amount("proxy-params", o["proxyParams"], { positive: true });
+      const targetParams = amount("target-params", o["targetParams"], { positive: true });
+      const bytesPerToken = amount("bytes-per-token", o["bytesPerToken"], { positive: true });
+      const until = amount("until", o["until"], { positive: true });
+      const fitToStep = amount("fit-to-step", o["fitToStep"], { integer: true, positive: true });
+      code = await forecastCommand(curve, {
+        read: readFlags(o),
+        ...(fitToStep !== undefined ? { fitToStep } : {}),
+        policy: text("policy", o["policy"]) ?? "default",
+        calibrate: many(o["calibrate"]).map(String),
+        format: choice("format", o["format"], ["table", "json"] as const) ?? "table",
+        ...(out !== undefined ? { out } : {}),
+        ...(proxyParams !== undefined ? { proxyParams } : {}),
+        ...(targetParams !== undefined ? { targetParams } : {}),
+        ...(bytesPerToken !== undefined ? { bytesPerToken } : {}),
+        ...(until !== undefined ? { until } : {}),
+      }, io);
     });
 
   cli

@@ -2,8 +2,10 @@
 // decide what a failure means for them.
 
 export type GateStatus = "pass" | "fail" | "skip";
-export type Phase = "sweep" | "stress" | "spend";
-export const PHASES: readonly Phase[] = ["sweep", "stress", "spend"];
+export type Phase = "sweep" | "stress" | "spend" | "sanity" | "verify";
+export const PHASES: readonly Phase[] = ["sweep", "stress", "spend", "sanity", "verify"];
+/** What `--phase all` means: the gates judged before any booking, from local evidence. */
+export const LOCAL_PHASES: readonly Phase[] = ["sweep", "stress", "spend"];
 
 export interface GateResult {
   /** Stable id, e.g. "sweep.coverage.distinct", "stress.divergence". */

@@ -24,7 +24,7 @@ const gateResultSchema = () => z.object({
   scope: z.optional(z.literal("candidate")),
 });
 
-export const EVIDENCE_ROLES = ["trajectory", "curve", "campaign"] as const;
+export const EVIDENCE_ROLES = ["trajectory", "curve", "campaign", "sanity", "cloud", "envelope"] as const;
 
 /** What --check needs from a verdict file (other keys are kept in the file, ignored here). */
 export const verdictSchema = lazy(() =>
@@ -69,10 +69,12 @@ export interface VerdictInput {
   sweep?: SweepOutcome;
   stress?: { outcomes: readonly CurveOutcome[]; survivors: GateResult };
   spend?: SpendOutcome;
+  sanity?: readonly GateResult[];
+  verify?: readonly GateResult[];
 }
 
 export function buildVerdict(i: VerdictInput): Verdict {
-  const gates: GateResult[] = [...(i.sweep?.results ?? []), ...(i.stress ? [...i.stress.outcomes.flatMap((o) => o.results), i.stress.survivors] : []), ...(i.spend?.results ?? [])];
+  const gates: GateResult[] = [...(i.sweep?.results ?? []), ...(i.stress ? [...i.stress.outcomes.flatMap((o) => o.results), i.stress.survivors] : []), ...(i.spend?.results ?? []), ...(i.sanity ?? []), ...(i.verify ?? [])];
   const v: Verdict = {
     verdict_version: 1,
     windtunnel: i.version,

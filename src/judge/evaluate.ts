@@ -16,6 +16,10 @@ import { evaluateSweep, type SweepOutcome } from "../gates/sweep.ts";
 import { CurveMonitor, survivorsGate, type CurveOutcome } from "../gates/stress.ts";
 import { evaluateSpend, type SpendOutcome } from "../gates/spend.ts";
 import { buildVerdict, verdictSchema, type EvidenceRef, type Verdict } from "../gates/verdict.ts";
+import { evaluateSanity, type SanityPoint } from "../gates/sanity.ts";
+import { EnvelopeMonitor } from "../gates/verify.ts";
+import { envelopeSchema, type Envelope } from "../forecast/envelope.ts";
+import type { MetricPoint } from "../evidence/schemas.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 export interface EvidenceFile {
@@ -77,8 +81,12 @@ export function campaignFromPlan(subject: string, plan: CampaignPlan): Campaign 
   return { subject, plan, sha256: createHash("sha256").update(canonical).digest("hex") };
 }
 
-export function missingEvidence(phases: readonly Phase[], e: { trajectory?: unknown; curves: readonly unknown[]; campaign?: unknown }): string[] {
+export function missingEvidence(phases: readonly Phase[], e: { trajectory?: unknown; curves: readonly unknown[]; campaign?: unknown; envelope?: unknown }): string[] {
   const missing: string[] = [];
+  if (phases.includes("sanity") && e.curves.length === 0) missing.push("sanity needs the sanity-day metrics (tagged runs in one file, or one file per run)");
+  if (phases.includes("verify") && e.curves.length === 0) missing.push("verify needs the cloud run's metrics");
+  if (phases.includes("verify") && !e.envelope) missing.push("verify needs the forecast (--envelope envelope.json from windtunnel forecast)");
+  if ((phases.includes("sanity") || phases.includes("verify")) && phases.includes("stress")) missing.push("judge stress curves and sanity/verify metrics in separate gate runs (metrics files would be ambiguous)");
   if (phases.includes("sweep") && !e.trajectory) missing.push("sweep needs a Phase 1 trajectory (trajectory JSONL, agent-loop trajectory.jsonl or results.tsv)");
   if (phases.includes("stress") && e.curves.length === 0) missing.push("stress needs at least one Phase 2 curve (metrics JSONL or a training log)");
   if (phases.includes("spend") && !e.campaign) missing.push("spend needs a campaign plan (--campaign plan.yaml)");
@@ -102,6 +110,39 @@ async function streamCurve({ file, detected }: EvidenceFile, subject: string, re
   return { outcome: monitor.finish(), sha256: hash.digest("hex") };
 }
 
+/** Every point of a metrics file (sanity runs and cloud curves are small), hashed as read. */
+export async function readMetricPoints(f: EvidenceFile, read: ReadOptions): Promise<{ points: MetricPoint[]; sha256: string }> {
+  const hash = createHash("sha256");
+  const ev = await openEvidence(f.file, { ...read, detected: f.detected, hash });
+  if (ev.kind !== "metrics") throw InputError.at(f.file, 1, "format", "expected metrics (JSON lines or a training log)");
+  const points: MetricPoint[] = [];
+  for await (const b of ev.points) points.push(...b);
+  if (!ev.diag.ok) throw new InputError(ev.diag.problems.filter((p) => p.kind === "error"));
+  return { points, sha256: hash.digest("hex") };
+}
+
+/** The loss a point carries for run comparisons: training loss, else validation loss. */
+const lossOf = (p: MetricPoint): number => (p.loss ?? p.val_loss ?? Number.NaN) as number;
+
+/** An envelope.json, validated (bad input names the file and the field). */
+export function readEnvelopeFile(file: string): { file: string; envelope: Envelope; sha256: string } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw InputError.at(file, 0, "file", describeFileError(err), { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.toString("utf8"));
+  } catch (err) {
+    throw InputError.at(file, 0, "file", `not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const r = envelopeSchema().safeParse(raw);
+  if (!r.success) throw InputError.at(file, 0, r.error.issues[0]?.path.join(".") || "envelope", `not a windtunnel envelope: ${r.error.issues[0]?.message ?? "invalid"}`);
+  return { file, envelope: raw as Envelope, sha256: createHash("sha256").update(bytes).digest("hex") };
+}
+
 export interface JudgeInput {
   phases: readonly Phase[];
   /** A policy file or a built-in name. */
@@ -109,6 +150,7 @@ export interface JudgeInput {
   trajectory?: EvidenceFile;
   curves: readonly EvidenceFile[];
   campaign?: Campaign;
+  envelope?: { file: string; envelope: Envelope; sha256: string };
   read: ReadOptions;
   rates: Rates;
   /** Paths in the verdict are written relative to this folder. */
@@ -142,6 +184,41 @@ export async function judge(i: JudgeInput): Promise<Verdict> {
     }
     stress = { outcomes, survivors: survivorsGate(outcomes, policy.policy.stress) };
   }
+  let sanity: ReturnType<typeof evaluateSanity> | undefined;
+  if (i.phases.includes("sanity")) {
+    // Runs by tag: the points' own tag, else the file's name (one file per run).
+    const runs = new Map<string, SanityPoint[]>();
+    for (const [n, c] of i.curves.entries()) {
+      const { points, sha256 } = await readMetricPoints(c, i.read);
+      const fallback = curveNames(i.curves.map((x) => x.file))[n] as string;
+      for (const p of points) {
+        const tag = p.tag ?? fallback;
+        const run = runs.get(tag) ?? [];
+        run.push({ step: p.step, loss: lossOf(p), ...(p.tokens != null ? { tokens: p.tokens } : {}), ...(p.time_s != null ? { time_s: p.time_s } : {}) });
+        runs.set(tag, run);
+      }
+      used.push({ file: rel(c.file), role: "sanity", format: c.detected.format, sha256 });
+    }
+    sanity = evaluateSanity(runs, policy.policy.sanity);
+  }
+  let verify: ReturnType<EnvelopeMonitor["finish"]>[] | undefined;
+  if (i.phases.includes("verify") && i.envelope) {
+    const env = i.envelope.envelope;
+    verify = [];
+    for (const [n, c] of i.curves.entries()) {
+      const { points, sha256 } = await readMetricPoints(c, i.read);
+      const monitor = new EnvelopeMonitor(curveNames(i.curves.map((x) => x.file))[n] as string, env, policy.policy.verify);
+      for (const p of points) {
+        const y = env.series === "val_bpb" ? p.val_bpb : env.series === "val_loss" ? p.val_loss : env.series === "loss" ? p.loss : (p.loss ?? p.val_loss);
+        const x = env.axis === "tokens" ? p.tokens : p.step;
+        if (y === undefined || y === null || x === undefined || x === null) continue;
+        monitor.push({ step: p.step, x, loss: y });
+      }
+      verify.push(monitor.finish());
+      used.push({ file: rel(c.file), role: "cloud", format: c.detected.format, sha256 });
+    }
+    used.push({ file: rel(i.envelope.file), role: "envelope", sha256: i.envelope.sha256 });
+  }
   if (i.phases.includes("spend") && i.campaign) {
     spend = evaluateSpend(i.campaign.subject, i.campaign.plan, policy.policy.spend, i.rates);
     used.push({ file: i.campaign.file !== undefined ? rel(i.campaign.file) : i.campaign.subject, role: "campaign", sha256: i.campaign.sha256 });
@@ -161,6 +238,8 @@ export async function judge(i: JudgeInput): Promise<Verdict> {
     ...(sweep ? { sweep } : {}),
     ...(stress ? { stress } : {}),
     ...(spend ? { spend } : {}),
+    ...(sanity ? { sanity } : {}),
+    ...(verify ? { verify } : {}),
   });
 }
 

@@ -74,6 +74,51 @@ export const policySchema = lazy(() =>
       }),
       min_survivors: count(),
     }),
+    forecast: z.strictObject({
+      axis: described(z.enum(["auto", "tokens", "step"]), "x axis of the fit and the envelope; auto: tokens when the curve logs them"),
+      series: described(z.enum(["auto", "loss", "val_loss"]), "auto: validation loss when logged, else training loss"),
+      exclude_steps: described(steps(), "warmup: points at or before this step are not fitted"),
+      min_points: described(count(), "refuse to forecast from fewer fitted points"),
+      min_r2: described(fraction(), "refuse a fit whose R² is below this"),
+      constants: described(z.enum(["hoffmann2022", "besiroglu2024"]), "scaling-law constants for the proxy → target size shift"),
+      overrides: described(z.nullable(z.strictObject({ A: positive(), alpha: positive() })), "your own size-term constants (A, α) instead"),
+      band: z.strictObject({
+        sigmas: described(positive(), "envelope half-width in robust σ of the fit's relative residuals"),
+        floor: described(fraction(), "smallest half-width, as a fraction of the expected loss"),
+      }),
+      horizon: described(positive(), "the envelope runs from the last fitted x to this multiple of it"),
+    }),
+    sanity: z.strictObject({
+      fp8: z.strictObject({
+        reference: described(z.string().check(z.minLength(1)), "tag of the high-precision run"),
+        candidate: described(z.string().check(z.minLength(1)), "tag of the low-precision run"),
+        max_gap: described(fraction(), "largest relative gap of the smoothed losses at matched steps"),
+        max_auc_gap: described(fraction(), "hard limit on the relative difference of the areas under the two curves"),
+        smooth: described(count(), "points in the rolling mean before comparing"),
+        after_step: steps(),
+        min_matched: described(count(), "matched steps needed to judge at all"),
+      }),
+      parallel: z.strictObject({
+        reference: described(z.string().check(z.minLength(1)), "tag of the reference layout"),
+        layouts: described(z.array(z.string().check(z.minLength(1))).check(z.minLength(1)), "tags of the TP/PP layouts compared with it"),
+        max_abs: described(positive(), "per-step |Δloss| allowed"),
+        max_rel: described(fraction(), "outer bound on |Δloss|/loss at any compared step"),
+        max_miss_fraction: described(fraction(), "share of compared steps that may exceed max_abs"),
+        steps: described(count(), "compare the first this many matched steps"),
+        min_matched: count(),
+      }),
+      throughput: z.strictObject({
+        min_tokens_per_s: described(z.nullable(positive()), "per node; null: not judged"),
+        max_tokens_per_s: described(z.nullable(positive()), "per node; a run faster than this is suspect (a wrong batch or no work); null: no limit"),
+        after_step: described(steps(), "warmup and compilation excluded"),
+      }),
+    }),
+    verify: z.strictObject({
+      band: described(fraction(), "allowed relative distance of the cloud loss from the envelope"),
+      patience: described(count(), "consecutive points outside the band before the run fails"),
+      smooth: described(count(), "rolling median over this many points first"),
+      direction: described(z.enum(["above", "both"]), "above: only a loss worse than forecast fails; both: any excursion"),
+    }),
     spend: z.strictObject({
       allowed_instance_types: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
       max_gpu_hourly_usd: described(positive(), "refuse a plan paying more per GPU-hour"),
@@ -87,6 +132,9 @@ export const policySchema = lazy(() =>
 export type Policy = z.infer<ReturnType<typeof policySchema>>;
 export type StressPolicy = Policy["stress"];
 export type SpendPolicy = Policy["spend"];
+export type ForecastPolicy = Policy["forecast"];
+export type SanityPolicy = Policy["sanity"];
+export type VerifyPolicy = Policy["verify"];
 export type TargetShape = NonNullable<Policy["target"]>;
 
 type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;

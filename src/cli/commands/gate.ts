@@ -7,10 +7,10 @@ import type { ReadOptions } from "../../evidence/read.ts";
 import { sha256File, writeFileAtomic } from "../../evidence/files.ts";
 import { loadPolicy, BUILTIN_POLICIES } from "../../policy/load.ts";
 import { ratesFromEnv } from "../../cost/rates.ts";
-import { PHASES, type Phase } from "../../gates/types.ts";
+import { LOCAL_PHASES, PHASES, type Phase } from "../../gates/types.ts";
 import { checkVerdict } from "../../gates/verdict.ts";
 import { renderMarkdown, renderTable } from "../../gates/report.ts";
-import { classifyEvidence, judge, missingEvidence, readCampaignFile, readVerdictFile } from "../../judge/evaluate.ts";
+import { classifyEvidence, judge, missingEvidence, readCampaignFile, readEnvelopeFile, readVerdictFile } from "../../judge/evaluate.ts";
 import type { Io } from "../io.ts";
 
 export const OUTPUT_FORMATS = ["table", "json", "markdown"] as const;
@@ -19,15 +19,16 @@ export interface GateFlags extends Pick<ReadOptions, "statusMap" | "logPreset" |
   phase: string;
   policy?: string;
   campaign?: string;
+  envelope?: string;
   out?: string;
   format: (typeof OUTPUT_FORMATS)[number];
 }
 
 export function parsePhases(raw: string): Phase[] {
-  if (raw === "all") return [...PHASES];
+  if (raw === "all") return [...LOCAL_PHASES];
   const phases = raw.split(",").map((s) => s.trim());
   const bad = phases.filter((p) => !(PHASES as readonly string[]).includes(p));
-  if (bad.length > 0 || phases.length === 0) throw new UsageError(`--phase: expected sweep, stress, spend, a comma-separated list of them, or all; got ${JSON.stringify(raw)}`);
+  if (bad.length > 0 || phases.length === 0) throw new UsageError(`--phase: expected sweep, stress, spend, sanity, verify, a comma-separated list of them, or all (sweep, stress, spend); got ${JSON.stringify(raw)}`);
   return PHASES.filter((p) => phases.includes(p));
 }
 
@@ -42,7 +43,7 @@ export async function gateCommand(files: readonly string[], flags: GateFlags, io
   const evidence = await classifyEvidence(files, read);
   if (flags.campaign !== undefined && evidence.campaignFile !== undefined) throw new UsageError(`two campaign plans given: ${flags.campaign} and ${evidence.campaignFile}`);
   const campaignFile = flags.campaign ?? evidence.campaignFile;
-  const missing = missingEvidence(phases, { ...evidence, campaign: campaignFile });
+  const missing = missingEvidence(phases, { ...evidence, campaign: campaignFile, envelope: flags.envelope });
   if (missing.length > 0) throw new UsageError(missing.join("\n"));
   const verdict = await judge({
     phases,
@@ -50,6 +51,7 @@ export async function gateCommand(files: readonly string[], flags: GateFlags, io
     curves: evidence.curves,
     ...(evidence.trajectory ? { trajectory: evidence.trajectory } : {}),
     ...(phases.includes("spend") && campaignFile !== undefined ? { campaign: await readCampaignFile(campaignFile) } : {}),
+    ...(phases.includes("verify") && flags.envelope !== undefined ? { envelope: readEnvelopeFile(flags.envelope) } : {}),
     read,
     rates: ratesFromEnv(io.env),
     // Paths in a verdict are relative to the verdict file, so it can be checked from anywhere.

@@ -5,6 +5,7 @@ import { campaignPlanSchema } from "../../cost/plan.ts";
 import { verdictSchema } from "../../gates/verdict.ts";
 import { menuSchema } from "../../lab/menu.ts";
 import { stackConfigSchema } from "../../infra/config.ts";
+import { envelopeSchema } from "../../forecast/envelope.ts";
 import { UsageError } from "../../evidence/errors.ts";
 import type { Io } from "../io.ts";
 
@@ -16,6 +17,7 @@ const SCHEMAS = {
   verdict: verdictSchema,
   menu: menuSchema,
   stack: stackConfigSchema,
+  envelope: envelopeSchema,
 } as const;
 
 export function schemaCommand(name: string | undefined, io: Io): number {

@@ -1,0 +1,156 @@
+// Sanity-day gates (seed §2.7): before the full run, the cloud node proves that FP8 trains like
+// BF16, that the TP/PP layout trains like the reference layout, and that it runs at the expected
+// speed. Runs are identified by tag (one metrics stream with a `tag` field, or one file per tag).
+// Matching is by step; a missing run, too few matched steps or a non-finite loss fail. Pure.
+import type { SanityPolicy } from "../policy/schema.ts";
+import { judged, type GateResult } from "./types.ts";
+import { fmt } from "./stats.ts";
+
+export interface SanityPoint {
+  step: number;
+  loss: number;
+  tokens?: number;
+  time_s?: number;
+}
+
+export type SanityRuns = ReadonlyMap<string, readonly SanityPoint[]>;
+
+const pct = (x: number): string => `${(x * 100).toFixed(3)}%`;
+const base = (id: string, subject: string) => ({ id, phase: "sanity" as const, subject });
+
+function missing(id: string, subject: string, tag: string, runs: SanityRuns): GateResult {
+  return { ...base(id, subject), status: "fail", measured: null, threshold: null, message: `no run tagged ${JSON.stringify(tag)} (runs: ${[...runs.keys()].join(", ") || "none"})` };
+}
+
+function firstNonFinite(points: readonly SanityPoint[]): SanityPoint | undefined {
+  return points.find((p) => !Number.isFinite(p.loss));
+}
+
+/** Losses of two runs at the steps both logged, after `after`, in step order. */
+export function matched(a: readonly SanityPoint[], b: readonly SanityPoint[], after = 0): { step: number; a: number; b: number }[] {
+  const byStep = new Map(b.map((p) => [p.step, p.loss]));
+  return a.filter((p) => p.step > after && byStep.has(p.step)).map((p) => ({ step: p.step, a: p.loss, b: byStep.get(p.step) as number })).sort((x, y) => x.step - y.step);
+}
+
+function rolling(xs: readonly number[], k: number): number[] {
+  const out: number[] = [];
+  let sum = 0;
+  xs.forEach((x, i) => {
+    sum += x;
+    if (i >= k) sum -= xs[i - k] as number;
+    out.push(sum / Math.min(i + 1, k));
+  });
+  return out;
+}
+
+/** Trapezoidal area under a curve over its steps. */
+function area(steps: readonly number[], ys: readonly number[]): number {
+  let s = 0;
+  for (let i = 1; i < steps.length; i++) s += (((ys[i] as number) + (ys[i - 1] as number)) / 2) * ((steps[i] as number) - (steps[i - 1] as number));
+  return s;
+}
+
+function nonFiniteGate(id: string, subject: string, tag: string, p: SanityPoint): GateResult {
+  return { ...base(id, subject), status: "fail", measured: "non-finite", threshold: null, step: p.step, message: `the ${tag} run's loss is ${p.loss} at step ${p.step}` };
+}
+
+export function fp8Gates(runs: SanityRuns, policy: SanityPolicy["fp8"]): GateResult[] {
+  const subject = `${policy.candidate} vs ${policy.reference}`;
+  const ref = runs.get(policy.reference);
+  const cand = runs.get(policy.candidate);
+  if (!ref) return [missing("sanity.fp8.gap", subject, policy.reference, runs)];
+  if (!cand) return [missing("sanity.fp8.gap", subject, policy.candidate, runs)];
+  for (const [tag, pts] of [[policy.reference, ref], [policy.candidate, cand]] as const) {
+    const bad = firstNonFinite(pts);
+    if (bad) return [nonFiniteGate("sanity.fp8.gap", subject, tag, bad)];
+  }
+  const m = matched(ref, cand, policy.after_step);
+  if (m.length < policy.min_matched) {
+    return [{ ...base("sanity.fp8.gap", subject), status: "fail", measured: m.length, op: "≥", threshold: policy.min_matched, message: `only ${m.length} steps logged by both runs after step ${policy.after_step} (different step grids?)` }];
+  }
+  const ra = rolling(m.map((x) => x.a), policy.smooth);
+  const rb = rolling(m.map((x) => x.b), policy.smooth);
+  let worst = 0;
+  let worstStep = m[0]?.step ?? 0;
+  ra.forEach((a, i) => {
+    const g = Math.abs((rb[i] as number) - a) / a;
+    if (g > worst) {
+      worst = g;
+      worstStep = (m[i] as { step: number }).step;
+    }
+  });
+  const steps = m.map((x) => x.step);
+  const aucRef = area(steps, m.map((x) => x.a));
+  const aucGap = Math.abs(area(steps, m.map((x) => x.b)) - aucRef) / aucRef;
+  return [
+    judged(worst <= policy.max_gap, { ...base("sanity.fp8.gap", subject), measured: Number(worst.toFixed(6)), op: "≤", threshold: policy.max_gap, ...(worst > policy.max_gap ? { step: worstStep } : {}), message: `largest relative gap of the ${policy.smooth}-point means: ${pct(worst)} at step ${worstStep} over ${m.length} matched steps` }),
+    judged(aucGap <= policy.max_auc_gap, { ...base("sanity.fp8.auc", subject), measured: Number(aucGap.toFixed(6)), op: "≤", threshold: policy.max_auc_gap, message: `areas under the loss curves differ by ${pct(aucGap)} (steps ${steps[0]}–${steps[steps.length - 1]})` }),
+  ];
+}
+
+export function parallelGates(runs: SanityRuns, policy: SanityPolicy["parallel"]): GateResult[] {
+  const ref = runs.get(policy.reference);
+  return policy.layouts.map((layout) => {
+    const subject = `${layout} vs ${policy.reference}`;
+    const cand = runs.get(layout);
+    if (!ref) return missing("sanity.parallel", subject, policy.reference, runs);
+    if (!cand) return missing("sanity.parallel", subject, layout, runs);
+    for (const [tag, pts] of [[policy.reference, ref], [layout, cand]] as const) {
+      const bad = firstNonFinite(pts.slice(0, policy.steps * 4));
+      if (bad) return nonFiniteGate("sanity.parallel", subject, tag, bad);
+    }
+    const m = matched(ref, cand).slice(0, policy.steps);
+    if (m.length < policy.min_matched) return { ...base("sanity.parallel", subject), status: "fail", measured: m.length, op: "≥", threshold: policy.min_matched, message: `only ${m.length} steps logged by both runs (different step grids?)` };
+    const misses = m.filter((x) => Math.abs(x.b - x.a) > policy.max_abs);
+    const beyond = m.find((x) => Math.abs(x.b - x.a) / Math.abs(x.a) > policy.max_rel);
+    const worst = m.reduce((w, x) => (Math.abs(x.b - x.a) > Math.abs(w.b - w.a) ? x : w), m[0] as { step: number; a: number; b: number });
+    const share = misses.length / m.length;
+    const ok = share <= policy.max_miss_fraction && beyond === undefined;
+    const step = beyond?.step ?? misses[0]?.step;
+    return judged(ok, {
+      ...base("sanity.parallel", subject),
+      measured: Number(share.toFixed(4)),
+      op: "≤",
+      threshold: policy.max_miss_fraction,
+      ...(!ok && step !== undefined ? { step } : {}),
+      message: `${misses.length} of the first ${m.length} matched steps differ by more than ${policy.max_abs} (worst |Δ| ${fmt(Math.abs(worst.b - worst.a))} at step ${worst.step})${beyond ? `; step ${beyond.step} differs by ${pct(Math.abs(beyond.b - beyond.a) / Math.abs(beyond.a))}, past the ${pct(policy.max_rel)} outer bound` : ""}`,
+    });
+  });
+}
+
+/** Tokens per second of a run after warmup, from its tokens and time_s (undefined if it logs neither). */
+export function tokensPerSecond(points: readonly SanityPoint[], after: number): number | undefined {
+  const usable = points.filter((p) => p.step > after && p.tokens !== undefined && p.time_s !== undefined);
+  const first = usable[0];
+  const last = usable[usable.length - 1];
+  if (!first || !last || last === first || (last.time_s as number) <= (first.time_s as number)) return undefined;
+  return ((last.tokens as number) - (first.tokens as number)) / ((last.time_s as number) - (first.time_s as number));
+}
+
+export function throughputGates(runs: SanityRuns, policy: SanityPolicy["throughput"]): GateResult[] {
+  const out: GateResult[] = [];
+  for (const [tag, pts] of runs) {
+    const id = "sanity.throughput";
+    if (pts.length === 0) {
+      out.push({ ...base(id, tag), status: "fail", measured: null, threshold: null, message: `the ${tag} run logged nothing (crashed, out of memory, or never started)` });
+      continue;
+    }
+    if (policy.min_tokens_per_s === null && policy.max_tokens_per_s === null) {
+      out.push({ ...base(id, tag), status: "skip", measured: null, threshold: null, message: "no expected band in the policy (sanity.throughput.min_tokens_per_s)" });
+      continue;
+    }
+    const tps = tokensPerSecond(pts, policy.after_step);
+    if (tps === undefined) {
+      out.push({ ...base(id, tag), status: "fail", measured: null, threshold: null, message: `the ${tag} run logs no tokens and time_s after step ${policy.after_step}: throughput cannot be checked` });
+      continue;
+    }
+    const lo = policy.min_tokens_per_s ?? 0;
+    const hi = policy.max_tokens_per_s ?? Infinity;
+    out.push(judged(tps >= lo && tps <= hi, { ...base(id, tag), measured: Math.round(tps), op: "in", threshold: `${fmt(lo)}–${Number.isFinite(hi) ? fmt(hi) : "∞"}`, message: `${fmt(Math.round(tps))} tokens/s after step ${policy.after_step} against an expected ${fmt(lo)}–${Number.isFinite(hi) ? fmt(hi) : "∞"}` }));
+  }
+  return out;
+}
+
+export function evaluateSanity(runs: SanityRuns, policy: SanityPolicy): GateResult[] {
+  return [...fp8Gates(runs, policy.fp8), ...parallelGates(runs, policy.parallel), ...throughputGates(runs, policy.throughput)];
+}
