@@ -46,11 +46,25 @@ export const VERIFY_RUNS: readonly { name: string; description: string; jump: bo
   { name: "lr-jump", description: `the same run with the learning rate × ${VERIFY.jumpFactor} after step ${VERIFY.jumpAt}`, jump: true },
 ];
 
+/** Train every case into `out`; the files written, cases.json last. */
+export function writeCloudCases(out: string): string[] {
+  mkdirSync(out, { recursive: true });
+  const files: string[] = [];
+  for (const r of SANITY_RUNS) {
+    files.push(`sanity-${r.tag}.jsonl`);
+    writeFileSync(join(out, `sanity-${r.tag}.jsonl`), train(r.model, sanityTrain, r.tag));
+  }
+  for (const r of VERIFY_RUNS) {
+    files.push(`verify-${r.name}.jsonl`);
+    writeFileSync(join(out, `verify-${r.name}.jsonl`), train({ batch: VERIFY.batch }, { steps: VERIFY.steps, lr: steady(r.jump), clip: 1, logEvery: VERIFY.logEvery }, "train"));
+  }
+  files.push("cases.json");
+  writeFileSync(join(out, "cases.json"), `${JSON.stringify({ sanity: SANITY_RUNS.map((r) => ({ tag: r.tag, file: `sanity-${r.tag}.jsonl`, description: r.description })), verify: { ...VERIFY, runs: VERIFY_RUNS.map((r) => ({ file: `verify-${r.name}.jsonl`, description: r.description })) } }, null, 2)}\n`);
+  return files;
+}
+
 if (import.meta.main) {
   const out = process.argv[2] ?? fileURLToPath(new URL("../../test/fixtures/cloud", import.meta.url));
-  mkdirSync(out, { recursive: true });
-  for (const r of SANITY_RUNS) writeFileSync(join(out, `sanity-${r.tag}.jsonl`), train(r.model, sanityTrain, r.tag));
-  for (const r of VERIFY_RUNS) writeFileSync(join(out, `verify-${r.name}.jsonl`), train({ batch: VERIFY.batch }, { steps: VERIFY.steps, lr: steady(r.jump), clip: 1, logEvery: VERIFY.logEvery }, "train"));
-  writeFileSync(join(out, "cases.json"), `${JSON.stringify({ sanity: SANITY_RUNS.map((r) => ({ tag: r.tag, file: `sanity-${r.tag}.jsonl`, description: r.description })), verify: { ...VERIFY, runs: VERIFY_RUNS.map((r) => ({ file: `verify-${r.name}.jsonl`, description: r.description })) } }, null, 2)}\n`);
+  writeCloudCases(out);
   console.log(`wrote ${SANITY_RUNS.length} sanity-day runs and ${VERIFY_RUNS.length} cloud runs to ${out}`);
 }

@@ -130,8 +130,8 @@ export function fitPowerLaw(points: readonly XY[], options: FitOptions = {}): Fi
   const robust = minimise((c) => profile(xs, ys, c, scale).loss, cLo, cHi);
   const p = profile(xs, ys, robust.c, scale);
   if (!Number.isFinite(p.a) || !Number.isFinite(p.b)) return { ok: false, reason: "the fit did not converge (singular system)" };
-  if (robust.atBound) return { ok: false, reason: `the fit did not converge: the exponent c ran to the edge of its range [${cLo}, ${cHi}] (is the curve still falling, and is warmup excluded?)` };
   if (p.b <= 0) return { ok: false, reason: "the curve does not fall over the fitted range (b ≤ 0): nothing to extrapolate" };
+  if (robust.atBound) return { ok: false, reason: `the fit did not converge: the exponent c ran to the edge of its range [${cLo}, ${cHi}] (is the curve still falling, and is warmup excluded?)` };
   const fitted = xs.map((x) => p.a + p.b * x ** -robust.c);
   const rel = ys.map((y, i) => (y - (fitted[i] as number)) / (fitted[i] as number));
   const mean = ys.reduce((s, y) => s + y, 0) / ys.length;

@@ -1,0 +1,77 @@
+// `windtunnel forecast` and `windtunnel gate --phase sanity|verify` as a user runs them.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { REPO } from "../helpers/shared.ts";
+import { useTmpDir } from "../helpers/tmp.ts";
+
+const BIN = join(REPO, "src", "cli", "bin.ts");
+const CLOUD = join(REPO, "test/fixtures/cloud");
+const wt = (args: string[], cwd = REPO) => execa(process.execPath, [BIN, ...args], { reject: false, cwd });
+
+describe("windtunnel forecast → gate --phase verify", () => {
+  const tmp = useTmpDir();
+
+  it("writes an envelope from the early part, then judges the steady run (exit 0) and the LR jump (exit 1)", async () => {
+    const env = join(tmp.dir(), "envelope.json");
+    const f = await wt(["forecast", join(CLOUD, "verify-steady.jsonl"), "--fit-to-step", "600", "--until", "384000", "--proxy-params", "40e3", "--target-params", "40e3", "--out", env]);
+    expect(f.exitCode, f.stderr).toBe(0);
+    expect(f.stdout).toMatch(/fit +L\(x\) = \d\.\d+ \+ [\d.]+ · x\^−0\.\d+ +over 22 points/);
+    expect(f.stdout).toContain("40000 → 40000 params: 0 nats (hoffmann2022");
+    const e = JSON.parse(readFileSync(env, "utf8")) as { axis: string; unit: string; points: unknown[]; band: number };
+    expect(e).toMatchObject({ envelope_version: 1, axis: "tokens", unit: "nats", series: "loss" });
+    expect(e.points).toHaveLength(200);
+
+    const ok = await wt(["gate", "--phase", "verify", "--envelope", env, join(CLOUD, "verify-steady.jsonl"), "--format", "json"]);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    const v = JSON.parse(ok.stdout) as { pass: boolean; evidence: { role: string }[]; gates: { id: string; status: string }[] };
+    expect(v.pass).toBe(true);
+    expect(v.evidence.map((x) => x.role)).toEqual(["cloud", "envelope"]);
+
+    const bad = await wt(["gate", "--phase", "verify", "--envelope", env, join(CLOUD, "verify-lr-jump.jsonl"), "--format", "markdown"]);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stdout).toMatch(/verify\.envelope/);
+    expect(bad.stdout).toMatch(/loss left the ±5\.00% band at step 9\d\d/);
+  });
+
+  it("refuses to forecast from too few points, saying why (exit 1)", async () => {
+    const r = await wt(["forecast", join(CLOUD, "verify-steady.jsonl"), "--fit-to-step", "200"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/no forecast: too few points to fit: 6 finite points with x > 0, at least 8 needed \(loss against tokens, after step 50\)/);
+  });
+
+  it("verify without an envelope is a usage error; a broken envelope is bad input", async () => {
+    const r = await wt(["gate", "--phase", "verify", join(CLOUD, "verify-steady.jsonl")]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("verify needs the forecast (--envelope envelope.json");
+    const broken = join(tmp.dir(), "e.json");
+    writeFileSync(broken, JSON.stringify({ envelope_version: 1, axis: "tokens", unit: "nats", band: 0.01, points: [{ x: 2, expected: 3 }, { x: 1, expected: 3 }] }));
+    const b = await wt(["gate", "--phase", "verify", "--envelope", broken, join(CLOUD, "verify-steady.jsonl")]);
+    expect(b.exitCode).toBe(2);
+    expect(b.stderr).toMatch(/e\.json: points: not a windtunnel envelope: x must increase/);
+  });
+});
+
+describe("windtunnel gate --phase sanity", () => {
+  const tmp = useTmpDir();
+
+  it("judges tagged runs from separate files, and fails a non-equivalent run with exit 1", async () => {
+    const policy = join(tmp.dir(), "sanity.yaml");
+    writeFileSync(policy, "extends: default\nsanity:\n  fp8: {reference: fp64, candidate: bf16}\n  parallel: {reference: fp64, layouts: [shards2]}\n");
+    const files = ["fp64", "bf16", "shards2"].map((t) => join(CLOUD, `sanity-${t}.jsonl`));
+    const ok = await wt(["gate", "--phase", "sanity", "--policy", policy, ...files]);
+    expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/✓ +sanity\.fp8\.gap +bf16 vs fp64/);
+    expect(ok.stdout).toMatch(/✓ +sanity\.parallel +shards2 vs fp64/);
+
+    // One stream holding every run, the way a node's single metrics file would.
+    const stream = join(tmp.dir(), "sanity.jsonl");
+    writeFileSync(stream, ["fp64", "seed2"].map((t) => readFileSync(join(CLOUD, `sanity-${t}.jsonl`), "utf8")).join(""));
+    writeFileSync(policy, "extends: default\nsanity:\n  fp8: {reference: fp64, candidate: seed2}\n  parallel: {reference: fp64, layouts: [seed2]}\n");
+    const bad = await wt(["gate", "--phase", "sanity", "--policy", policy, stream]);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stdout).toMatch(/✗ +sanity\.fp8\.gap +seed2 vs fp64/);
+    expect(bad.stdout).toMatch(/✗ +sanity\.parallel +seed2 vs fp64/);
+  });
+});
