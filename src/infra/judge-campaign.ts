@@ -2,6 +2,7 @@
 // globs, or the reviewed verdict's own list), judge them with the shared engine, and refuse when a
 // gate fails or when the evidence no longer hashes as it did in the verdict reviewed in CI.
 // No Pulumi import: the program, `windtunnel plan` and the tests call it the same way.
+import { createHash } from "node:crypto";
 import { globSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { GateRefusal, InputError } from "../evidence/errors.ts";
@@ -13,6 +14,8 @@ import { campaignPlanOf, LAUNCH_PHASES, NAMESPACE, type StackConfig } from "./co
 
 export interface CampaignJudgement {
   verdict: Verdict;
+  /** Stage full: the sanity day, re-judged from its metrics. */
+  sanity?: Verdict;
   digest: string;
   forecastUsd: number;
   /** The evidence files judged, as given or matched. */
@@ -29,18 +32,23 @@ export interface JudgeContext {
 
 const isGlob = (p: string): boolean => /[*?[\]{}]/.test(p);
 
+/** Paths and globs, relative to the project, as files; a glob that matches nothing is bad input. */
+function expand(patterns: readonly string[], key: string, hint: string, ctx: JudgeContext): string[] {
+  return patterns.flatMap((pattern, i) => {
+    if (!isGlob(pattern)) return [resolve(ctx.baseDir, pattern)];
+    const matched = globSync(pattern, { cwd: ctx.baseDir }).sort().map((f) => resolve(ctx.baseDir, f));
+    if (matched.length === 0) throw InputError.at(ctx.configName, 0, `${key}[${i}]`, `no file matches ${JSON.stringify(pattern)} in ${ctx.baseDir} (${hint})`);
+    return matched;
+  });
+}
+
 function resolveFiles(c: StackConfig, ctx: JudgeContext, pinned: { verdict: Verdict; dir: string } | undefined): CampaignJudgement["files"] {
   const fromPinned = (role: "trajectory" | "curve"): string[] => (pinned?.verdict.evidence ?? []).filter((e) => e.role === role).map((e) => resolve(pinned?.dir ?? ctx.baseDir, e.file));
   const trajectory = c.evidence.trajectory !== undefined ? resolve(ctx.baseDir, c.evidence.trajectory) : fromPinned("trajectory")[0];
   if (trajectory === undefined) throw InputError.at(ctx.configName, 0, `${NAMESPACE}:evidence.trajectory`, "not given, and the verdict names no trajectory");
   let curves: string[];
   if (c.evidence.curves !== undefined) {
-    curves = c.evidence.curves.flatMap((pattern, i) => {
-      if (!isGlob(pattern)) return [resolve(ctx.baseDir, pattern)];
-      const matched = globSync(pattern, { cwd: ctx.baseDir }).sort().map((f) => resolve(ctx.baseDir, f));
-      if (matched.length === 0) throw InputError.at(ctx.configName, 0, `${NAMESPACE}:evidence.curves[${i}]`, `no file matches ${JSON.stringify(pattern)} in ${ctx.baseDir} (has Phase 2 run?)`);
-      return matched;
-    });
+    curves = expand(c.evidence.curves, `${NAMESPACE}:evidence.curves`, "has Phase 2 run?", ctx);
   } else {
     curves = fromPinned("curve");
   }
@@ -64,6 +72,8 @@ function tampering(now: Verdict, pinned: Verdict, pinnedDir: string, baseDir: st
   return problems;
 }
 
+const resolvePolicy = (c: StackConfig, ctx: JudgeContext): string => ((["default", "strict"] as string[]).includes(c.policy) ? c.policy : resolve(ctx.baseDir, c.policy));
+
 export async function judgeCampaign(c: StackConfig, ctx: JudgeContext): Promise<CampaignJudgement> {
   const pinnedFile = c.evidence.verdict !== undefined ? resolve(ctx.baseDir, c.evidence.verdict) : undefined;
   const pinned = pinnedFile !== undefined ? { verdict: readVerdictFile(pinnedFile), dir: dirname(pinnedFile), file: pinnedFile } : undefined;
@@ -73,7 +83,7 @@ export async function judgeCampaign(c: StackConfig, ctx: JudgeContext): Promise<
   // Judged relative to the project, as `windtunnel gate` run from the project folder would.
   const verdict = await judge({
     phases: LAUNCH_PHASES,
-    policyRef: (["default", "strict"] as string[]).includes(c.policy) ? c.policy : resolve(ctx.baseDir, c.policy),
+    policyRef: resolvePolicy(c, ctx),
     trajectory: evidence.trajectory,
     curves: evidence.curves,
     campaign: campaignFromPlan(`${NAMESPACE}:${c.campaign}`, campaignPlanOf(c)),
@@ -91,8 +101,17 @@ export async function judgeCampaign(c: StackConfig, ctx: JudgeContext): Promise<
     const problems = tampering(verdict, pinned.verdict, pinned.dir, ctx.baseDir);
     if (problems.length > 0) throw new GateRefusal(`refused: the evidence is not what was reviewed in ${relative(ctx.baseDir, pinned.file)}: ${problems.join("; ")}; nothing was created.`);
   }
-  if (c.stage === "full") {
-    throw new GateRefusal("refused: stage full needs a passing sanity day (the FP8/BF16 and TP/PP gates), which this version of windtunnel cannot evaluate yet; run stage sanity first.");
+  let sanity: Verdict | undefined;
+  if (c.stage === "full" && c.sanity) {
+    // The sanity day is re-judged from its metrics, never trusted from a verdict file.
+    const files = expand(c.sanity.metrics, `${NAMESPACE}:sanity.metrics`, "synced the sanity day from the bucket?", ctx);
+    const ev = await classifyEvidence(files, {});
+    sanity = await judge({ phases: ["sanity"], policyRef: resolvePolicy(c, ctx), curves: ev.curves, read: {}, rates: ratesFromEnv(ctx.env), base: ctx.baseDir });
+    if (!sanity.pass) {
+      const names = [...new Set(sanity.gates.filter((g) => g.status === "fail").map((g) => `${g.id} (${g.subject})`))];
+      throw new GateRefusal(`${renderTable(sanity)}\nrefused: the sanity day does not pass (${names.join("; ")}); the full run is not created.`);
+    }
   }
-  return { verdict, digest: verdictDigest(verdict), forecastUsd: verdict.spend?.forecast_usd ?? 0, files };
+  const digest = sanity ? createHash("sha256").update(`${verdictDigest(verdict)}${verdictDigest(sanity)}`).digest("hex") : verdictDigest(verdict);
+  return { verdict, ...(sanity ? { sanity } : {}), digest, forecastUsd: verdict.spend?.forecast_usd ?? 0, files };
 }

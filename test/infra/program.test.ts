@@ -6,6 +6,9 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { pulumiConfig, SAMPLE, stackConfig } from "../helpers/stack.ts";
+import { REPO } from "../helpers/shared.ts";
+
+const CLOUD = join(REPO, "test/fixtures/cloud");
 import { useTmpDir } from "../helpers/tmp.ts";
 
 interface Recorded {
@@ -270,10 +273,20 @@ describe("refusals: not one resource is registered", () => {
     expect(lines).toHaveLength(3);
   });
 
-  it("stage full waits for the sanity gates", async () => {
+  it("stage full without the sanity day's metrics is refused as a config error", async () => {
     const r = await run(stackConfig({ stage: "full" }));
     expect(recorded).toEqual([]);
-    expect(r.error?.message).toContain("stage full needs a passing sanity day");
+    expect(r.error?.message).toContain("windtunnel:sanity: required field is missing (stage full needs the sanity day's metrics");
+  });
+
+  it("stage full re-judges the sanity day from its metrics: another seed is not an equivalent run", async () => {
+    const dir = tmp.dir();
+    writeFileSync(join(dir, "policy.yaml"), "extends: default\nsanity:\n  fp8: {reference: fp64, candidate: seed2}\n  parallel: {reference: fp64, layouts: [shards2]}\n");
+    const r = await run(stackConfig({ stage: "full", policy: join(dir, "policy.yaml"), sanity: { metrics: [join(CLOUD, "sanity-fp64.jsonl"), join(CLOUD, "sanity-seed2.jsonl"), join(CLOUD, "sanity-shards2.jsonl")] } }));
+    expect(recorded).toEqual([]);
+    expect(r.error?.name).toBe("GateRefusal");
+    expect(r.error?.message).toMatch(/^✗ +sanity\.fp8\.gap +seed2 vs fp64/m);
+    expect(r.error?.message).toContain("refused: the sanity day does not pass (sanity.fp8.gap (seed2 vs fp64)); the full run is not created.");
   });
 
   it("stage plan judges and exports, and creates nothing", async () => {
@@ -281,6 +294,22 @@ describe("refusals: not one resource is registered", () => {
     expect(r.error).toBeUndefined();
     expect(recorded).toEqual([]);
     expect(r.outputs["verdictDigest"]).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe("stage full after a passing sanity day", () => {
+  const tmp = useTmpDir();
+
+  it("creates the node with the training command and the rest of the hours cap", async () => {
+    const dir = tmp.dir();
+    writeFileSync(join(dir, "policy.yaml"), "extends: default\nsanity:\n  fp8: {reference: fp64, candidate: bf16}\n  parallel: {reference: fp64, layouts: [shards2]}\n");
+    const r = await run(stackConfig({ stage: "full", policy: join(dir, "policy.yaml"), sanity: { metrics: [join(CLOUD, "sanity-{fp64,bf16,shards2}.jsonl")] } }));
+    expect(r.error).toBeUndefined();
+    const script: string = one("aws:ec2/instance:Instance").inputs.userData;
+    expect(script).toMatch(/^shutdown -P \+10560 /m);
+    expect(script).toMatch(/^run_stage 'train' 'torchrun --nnodes=\$NNODES --node-rank=\$NODE_RANK train.py'$/m);
+    expect(script).toContain("readonly STAGE='full'");
+    expect(r.outputs["hardStopHours"]).toBe(176);
   });
 });
 
