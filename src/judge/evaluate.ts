@@ -11,7 +11,7 @@ import { describeFileError } from "../evidence/lines.ts";
 import { loadPolicy, BUILTIN_POLICIES, BUILTIN_POLICY_DIR, type LoadedPolicy } from "../policy/load.ts";
 import type { Rates } from "../cost/rates.ts";
 import { campaignPlanSchema, type CampaignPlan } from "../cost/plan.ts";
-import type { Phase } from "../gates/types.ts";
+import type { GateResult, Phase } from "../gates/types.ts";
 import { evaluateSweep, type SweepOutcome } from "../gates/sweep.ts";
 import { CurveMonitor, survivorsGate, type CurveOutcome } from "../gates/stress.ts";
 import { evaluateSpend, type SpendOutcome } from "../gates/spend.ts";
@@ -143,6 +143,14 @@ export function readEnvelopeFile(file: string): { file: string; envelope: Envelo
   return { file, envelope: raw as Envelope, sha256: createHash("sha256").update(bytes).digest("hex") };
 }
 
+/** The forecast behind a verify verdict, as a row of the gate table (it judges nothing itself). */
+function forecastRow(env: Envelope, file: string): GateResult {
+  const f = env.fit;
+  const shift = env.projection ? `; shifted ${env.projection.shift > 0 ? "+" : ""}${env.projection.shift.toPrecision(3)} ${env.unit} for ${env.projection.n_proxy.toPrecision(3)} → ${env.projection.n_target.toPrecision(3)} params (${env.projection.constants})` : "";
+  const what = f ? `L(x) = ${f.a.toPrecision(4)} + ${f.b.toPrecision(4)}·x^−${f.c.toPrecision(3)} fitted to ${f.n} points of ${env.source?.curve ?? "a Phase 2 curve"} (R² ${f.r2.toFixed(3)})${shift}` : "an envelope written by hand (no fit recorded)";
+  return { id: "verify.forecast", phase: "verify", subject: file, status: "pass", measured: env.band, threshold: null, message: `${what}; ${env.series ?? "loss"} against ${env.axis}, band ±${(env.band * 100).toFixed(2)}% of its own` };
+}
+
 export interface JudgeInput {
   phases: readonly Phase[];
   /** A policy file or a built-in name. */
@@ -204,7 +212,7 @@ export async function judge(i: JudgeInput): Promise<Verdict> {
   let verify: ReturnType<EnvelopeMonitor["finish"]>[] | undefined;
   if (i.phases.includes("verify") && i.envelope) {
     const env = i.envelope.envelope;
-    verify = [];
+    verify = [forecastRow(env, basename(i.envelope.file))];
     for (const [n, c] of i.curves.entries()) {
       const { points, sha256 } = await readMetricPoints(c, i.read);
       const monitor = new EnvelopeMonitor(curveNames(i.curves.map((x) => x.file))[n] as string, env, policy.policy.verify);
