@@ -7,7 +7,7 @@
 // Errors are |predicted − actual| / actual over every point of the predicted window.
 //
 //   node bench/forecast-accuracy.ts [fixtures-dir]      (exit 1 if the forecast loses to the naive one)
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadPolicy } from "../src/policy/load.ts";
@@ -46,6 +46,10 @@ const median = (xs: number[]): number => {
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 
 if (import.meta.main) {
+  if (!existsSync(join(FIXTURES, "curves"))) {
+    console.error(`npm run accuracy needs the real curves in ${FIXTURES} (../shared/fixtures); set WINDTUNNEL_FIXTURES or give the folder as the first argument`);
+    process.exit(2);
+  }
   const groups = join(FIXTURES, "curves/modded-nanogpt-optimizers");
   const small: RunError[] = [];
   const refused: string[] = [];

@@ -131,7 +131,15 @@ export function fitPowerLaw(points: readonly XY[], options: FitOptions = {}): Fi
   const p = profile(xs, ys, robust.c, scale);
   if (!Number.isFinite(p.a) || !Number.isFinite(p.b)) return { ok: false, reason: "the fit did not converge (singular system)" };
   if (p.b <= 0) return { ok: false, reason: "the curve does not fall over the fitted range (b ≤ 0): nothing to extrapolate" };
-  if (robust.atBound) return { ok: false, reason: `the fit did not converge: the exponent c ran to the edge of its range [${cLo}, ${cHi}] (is the curve still falling, and is warmup excluded?)` };
+  if (robust.atBound) {
+    const low = robust.c < Math.sqrt(cLo * cHi);
+    return {
+      ok: false,
+      reason: low
+        ? `the fit did not converge: the exponent c ran to its lower bound ${cLo}, i.e. the curve still falls like a logarithm with no sign of levelling off, so its floor cannot be located (run Phase 2 longer)`
+        : `the fit did not converge: the exponent c ran to its upper bound ${cHi}, i.e. the curve had already flattened before the fitted range (is warmup excluded?)`,
+    };
+  }
   const fitted = xs.map((x) => p.a + p.b * x ** -robust.c);
   const rel = ys.map((y, i) => (y - (fitted[i] as number)) / (fitted[i] as number));
   const mean = ys.reduce((s, y) => s + y, 0) / ys.length;
