@@ -62,6 +62,16 @@ class SeriesTrack {
     this.p = p;
   }
 
+  /** Everything but the policy, as plain data (bounded by the policy's windows). */
+  snapshot(): Record<string, unknown> {
+    const { p: _policy, ...data } = this;
+    return data;
+  }
+
+  restore(data: Record<string, unknown>): void {
+    Object.assign(this, data);
+  }
+
   push(step: number, value: number): void {
     this.n++;
     if (this.lastStep !== undefined && this.gaps.length < MAX_GAPS) this.gaps.push(step - this.lastStep);
@@ -136,6 +146,15 @@ class SeriesTrack {
 /** Gates whose failure stands whatever the rest of the run does. */
 const DECISIVE = new Set(["stress.finite", "stress.divergence", "stress.grad_norm"]);
 
+export interface MonitorSnapshot {
+  points: number;
+  lastStep: number | undefined;
+  nonFinite: { step: number; line: number; field: string; value: number } | undefined;
+  nonFiniteCount: number;
+  grad: { refMax: number; refCount: number; seen: number; maxRatio: number; maxRatioStep: number | undefined; blown: { step: number; value: number; ref: number } | undefined };
+  tracks: { loss: Record<string, unknown>; val_loss: Record<string, unknown> };
+}
+
 export class CurveMonitor {
   private readonly tracks: Record<CurveSeries, SeriesTrack>;
   private points = 0;
@@ -151,6 +170,27 @@ export class CurveMonitor {
     this.subject = subject;
     this.p = p;
     this.tracks = { loss: new SeriesTrack(p), val_loss: new SeriesTrack(p) };
+  }
+
+  /**
+   * The monitor's state as plain data, to be resumed later: the watchdog keeps one per cloud
+   * metrics file between ticks instead of re-reading the file. Non-finite numbers (the running
+   * minimum starts at Infinity) need an encoding that keeps them: see gates/snapshot.ts.
+   */
+  snapshot(): MonitorSnapshot {
+    return { points: this.points, lastStep: this.lastStep, nonFinite: this.nonFinite, nonFiniteCount: this.nonFiniteCount, grad: this.grad, tracks: { loss: this.tracks.loss.snapshot(), val_loss: this.tracks.val_loss.snapshot() } };
+  }
+
+  static restore(subject: string, p: StressPolicy, snap: MonitorSnapshot): CurveMonitor {
+    const m = new CurveMonitor(subject, p);
+    m.points = snap.points;
+    m.lastStep = snap.lastStep;
+    m.nonFinite = snap.nonFinite;
+    m.nonFiniteCount = snap.nonFiniteCount;
+    m.grad = snap.grad;
+    m.tracks.loss.restore(snap.tracks.loss);
+    m.tracks.val_loss.restore(snap.tracks.val_loss);
+    return m;
   }
 
   push(pt: MetricPoint): void {

@@ -46,6 +46,16 @@ export class EnvelopeMonitor {
     this.policy = policy;
   }
 
+  /** The monitor's state as plain data, to be resumed by the watchdog's next tick. */
+  snapshot(): Record<string, unknown> {
+    const { subject: _s, envelope: _e, policy: _p, ...data } = this;
+    return data;
+  }
+
+  static restore(subject: string, envelope: Pick<Envelope, "points" | "band" | "axis">, policy: VerifyPolicy, data: Record<string, unknown>): EnvelopeMonitor {
+    return Object.assign(new EnvelopeMonitor(subject, envelope, policy), data);
+  }
+
   push(p: CloudPoint): void {
     if (this.failedAt || this.nonFinite) return;
     if (!Number.isFinite(p.loss)) {
