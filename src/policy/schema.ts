@@ -119,6 +119,12 @@ export const policySchema = lazy(() =>
       smooth: described(count(), "rolling median over this many points first"),
       direction: described(z.enum(["above", "both"]), "above: only a loss worse than forecast fails; both: any excursion"),
     }),
+    health: z.strictObject({
+      stale_after_minutes: described(positive(), "no new metrics for this long: the watchdog alerts"),
+      teardown_after_stale_minutes: described(positive(), "no new metrics for this long: the watchdog tears the node down (the dead-man switch)"),
+      first_metrics_within_minutes: described(positive(), "after launch, the first metrics may take this long (image pull, compilation) before silence counts"),
+      hours_cap_grace_minutes: described(z.number().check(z.nonnegative()), "past the hours cap by this much (the node's own timer failed): teardown"),
+    }),
     spend: z.strictObject({
       allowed_instance_types: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
       max_gpu_hourly_usd: described(positive(), "refuse a plan paying more per GPU-hour"),
@@ -135,6 +141,7 @@ export type SpendPolicy = Policy["spend"];
 export type ForecastPolicy = Policy["forecast"];
 export type SanityPolicy = Policy["sanity"];
 export type VerifyPolicy = Policy["verify"];
+export type HealthPolicy = Policy["health"];
 export type TargetShape = NonNullable<Policy["target"]>;
 
 type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;

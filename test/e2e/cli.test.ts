@@ -136,7 +136,7 @@ describe("windtunnel schema, help, version, demo", () => {
   it("lists the schemas and refuses an unknown one", async () => {
     expect((await windtunnel(["schema"])).stdout.split("\n")).toEqual(["metrics", "trajectory", "policy", "campaign", "verdict", "menu", "stack", "envelope"]);
     const policy = JSON.parse((await windtunnel(["schema", "policy"])).stdout);
-    expect(policy.required).toEqual(["sweep", "target", "stress", "forecast", "sanity", "verify", "spend"]);
+    expect(policy.required).toEqual(["sweep", "target", "stress", "forecast", "sanity", "verify", "health", "spend"]);
     expect(policy.additionalProperties).toBe(false);
     const r = await windtunnel(["schema", "report"]);
     expect(r.exitCode).toBe(2);

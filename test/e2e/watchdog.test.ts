@@ -1,0 +1,168 @@
+// The watchdog's real handler code against a real local AWS API (moto_server): S3 for metrics,
+// state and records, EC2 for the nodes, SNS (delivered to SQS so the test can read it).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeEach, expect, it } from "vitest";
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { tick, stateKey, type TickTarget } from "../../src/watchdog/tick.ts";
+import type { WatchdogConfig } from "../../src/watchdog/decide.ts";
+import { forecast } from "../../src/forecast/envelope.ts";
+import { DEFAULT_POLICY } from "../helpers/policy.ts";
+import { REPO } from "../helpers/shared.ts";
+import { describeWithMoto, type Moto } from "../helpers/moto.ts";
+
+const fixture = (dir: string, f: string): string => readFileSync(join(REPO, "test/fixtures", dir, f), "utf8");
+const POLICY = { stress: DEFAULT_POLICY.stress, verify: DEFAULT_POLICY.verify, sanity: DEFAULT_POLICY.sanity, health: DEFAULT_POLICY.health };
+const MIN = 60_000;
+
+describeWithMoto("watchdog against moto_server", (moto: () => Moto) => {
+  let aws: { s3: S3Client; ec2: EC2Client; sns: SNSClient; sqs: SQSClient };
+
+  beforeEach(async () => {
+    await moto().reset();
+    const cfg = { endpoint: moto().endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" }, maxAttempts: 3 };
+    aws = { s3: new S3Client({ ...cfg, forcePathStyle: true }), ec2: new EC2Client(cfg), sns: new SNSClient(cfg), sqs: new SQSClient(cfg) };
+  });
+
+  async function launch(campaign: string): Promise<string> {
+    const r = await aws.ec2.send(new RunInstancesCommand({ ImageId: "ami-12c6146b", MinCount: 1, MaxCount: 1, InstanceType: "p5.48xlarge", TagSpecifications: [{ ResourceType: "instance", Tags: [{ Key: "windtunnel:campaign", Value: campaign }] }] }));
+    return r.Instances?.[0]?.InstanceId as string;
+  }
+
+  async function setup(over: Partial<WatchdogConfig> = {}) {
+    const bucket = "wt-camp-artifacts";
+    await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const topic = await aws.sns.send(new CreateTopicCommand({ Name: "wt-camp-alerts" }));
+    const queue = await aws.sqs.send(new CreateQueueCommand({ QueueName: "inbox" }));
+    const queueArn = (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.["QueueArn"];
+    await aws.sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: "sqs", Endpoint: queueArn, Attributes: { RawMessageDelivery: "true" } }));
+    const node = await launch("camp");
+    const other = await launch("other-campaign");
+    const config: WatchdogConfig = { campaign: "camp", stage: "full", hoursCap: 24, hourlyUsd: 98.32, nodes: 1, policy: POLICY, ...over };
+    const target: TickTarget = { bucket, prefix: "camp", topicArn: topic.TopicArn as string, config };
+    return { bucket, target, node, other, queueUrl: queue.QueueUrl as string };
+  }
+
+  const put = (bucket: string, key: string, body: string) => aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  const state = async (id: string) => (await aws.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations?.[0]?.Instances?.[0]?.State?.Name;
+  const inbox = async (queueUrl: string) => ((await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))).Messages ?? []).map((m) => m.Body ?? "");
+  const records = async (bucket: string) => ((await aws.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "watchdog/camp/" }))).Contents ?? []).map((o) => o.Key as string).filter((k) => k.includes("/teardown-"));
+  const text = async (bucket: string, key: string) => (await (await aws.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body?.transformToString()) ?? "";
+
+  async function expectTornDown(s: Awaited<ReturnType<typeof setup>>, reason: RegExp) {
+    expect(await state(s.node)).toBe("terminated");
+    expect(await state(s.other)).toBe("running");
+    const recs = await records(s.bucket);
+    expect(recs).toHaveLength(1);
+    const record = JSON.parse(await text(s.bucket, recs[0] as string)) as { reasons: string[]; terminated: string[]; cost_so_far_usd: number };
+    expect(record.reasons.join("\n")).toMatch(reason);
+    expect(record.terminated).toEqual([s.node]);
+    expect(record.cost_so_far_usd).toBeGreaterThanOrEqual(0);
+    const msgs = await inbox(s.queueUrl);
+    expect(msgs.some((m) => m.startsWith("Torn down at") && reason.test(m))).toBe(true);
+    // A repeated tick after the teardown changes nothing: no new record, no message, nothing terminated.
+    const again = await tick(aws, s.target, new Date(Date.now() + 2 * MIN));
+    expect(again.decision.action).toBe("continue");
+    expect(again.terminated).toEqual([]);
+    expect(await records(s.bucket)).toHaveLength(1);
+    expect(await inbox(s.queueUrl)).toEqual([]);
+    expect(await state(s.other)).toBe("running");
+  }
+
+  it("a healthy stream keeps the node running, reading each byte once", async () => {
+    const s = await setup();
+    const healthy = fixture("stress", "healthy.jsonl");
+    const key = "camp/full/node-0/train.metrics.jsonl";
+    const half = healthy.split("\n").slice(0, 50).join("\n") + "\n";
+    await put(s.bucket, key, half);
+    const first = await tick(aws, s.target);
+    expect(first.decision.action).toBe("continue");
+    expect(first.bytesRead).toBe(Buffer.byteLength(half));
+    await put(s.bucket, key, healthy);
+    const second = await tick(aws, s.target);
+    expect(second.decision.action).toBe("continue");
+    expect(second.bytesRead).toBe(Buffer.byteLength(healthy) - Buffer.byteLength(half));
+    expect(second.decision.state.runs[key]?.points).toBe(100);
+    const third = await tick(aws, s.target);
+    expect(third.bytesRead).toBe(0);
+    expect(await state(s.node)).toBe("running");
+    expect(await records(s.bucket)).toEqual([]);
+  });
+
+  it("a diverging stream (a real LR jump) is torn down", async () => {
+    const s = await setup();
+    await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", fixture("stress", "lr-jump.jsonl"));
+    const r = await tick(aws, s.target);
+    expect(r.decision.action).toBe("teardown");
+    await expectTornDown(s, /stress\.divergence at step 5\d\d/);
+  });
+
+  it("a NaN loss is torn down", async () => {
+    const s = await setup();
+    await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", fixture("stress", "fp16-overflow.jsonl"));
+    expect((await tick(aws, s.target)).decision.action).toBe("teardown");
+    await expectTornDown(s, /stress\.finite at step 710/);
+  });
+
+  it("a run that leaves the 5% band without diverging is torn down by the verify gate", async () => {
+    const steady = fixture("cloud", "verify-steady.jsonl").trim().split("\n").map((l) => JSON.parse(l) as { step: number; loss: number; tokens: number });
+    const env = forecast({ points: steady.filter((p) => p.step <= 600), policy: DEFAULT_POLICY.forecast });
+    if (!env.ok) throw new Error(env.reason);
+    // The real steady run, 8% worse from step 1000: under the 10% divergence line, over the 5% band.
+    const worse = steady.map((p) => JSON.stringify(p.step > 1000 ? { ...p, loss: p.loss * 1.08 } : p)).join("\n") + "\n";
+    const s = await setup({ envelope: env.envelope });
+    await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", worse);
+    const r = await tick(aws, s.target);
+    expect(r.decision.reasons.join()).not.toContain("stress.divergence");
+    await expectTornDown(s, /verify\.envelope at step 10\d\d/);
+  });
+
+  it("a silent node alerts once, then is torn down past the dead-man limit", async () => {
+    const s = await setup();
+    await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", fixture("stress", "healthy.jsonl"));
+    const t0 = Date.now();
+    expect((await tick(aws, s.target, new Date(t0))).decision.action).toBe("continue");
+    const stale = await tick(aws, s.target, new Date(t0 + 20 * MIN));
+    expect(stale.decision.action).toBe("alert");
+    expect(await inbox(s.queueUrl)).toEqual([expect.stringMatching(/^stale: no new metrics for 20 min/)]);
+    expect((await tick(aws, s.target, new Date(t0 + 30 * MIN))).decision.action).toBe("continue");
+    expect(await inbox(s.queueUrl)).toEqual([]);
+    expect((await tick(aws, s.target, new Date(t0 + 50 * MIN))).decision.action).toBe("teardown");
+    await expectTornDown(s, /silent: no new metrics for 50 min/);
+  });
+
+  it("a node past its hours cap is torn down (the node's own timer failed)", async () => {
+    const s = await setup({ hoursCap: 1 });
+    await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", fixture("stress", "healthy.jsonl"));
+    expect((await tick(aws, s.target, new Date(Date.now() + 75 * MIN))).decision.action).toBe("teardown");
+    await expectTornDown(s, /past its hours cap: up 1\.\d h against a cap of 1 h/);
+  });
+
+  it("a spot interruption alerts and is not a divergence, nor silence", async () => {
+    const s = await setup();
+    await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", fixture("stress", "healthy.jsonl"));
+    await put(s.bucket, "camp/full/node-0/events.jsonl", `${JSON.stringify({ time: "2026-11-26T01:00:00Z", event: "spot_interruption", detail: { action: "terminate" } })}\n`);
+    const t0 = Date.now();
+    expect((await tick(aws, s.target, new Date(t0))).decision.action).toBe("alert");
+    expect(await inbox(s.queueUrl)).toEqual([expect.stringMatching(/^spot interruption at 2026-11-26T01:00:00Z.*not a divergence/)]);
+    expect((await tick(aws, s.target, new Date(t0 + 120 * MIN))).decision.action).toBe("continue");
+    expect(await state(s.node)).toBe("running");
+  });
+
+  it("a torn last line is read whole on the next tick, never twice", async () => {
+    const s = await setup();
+    const key = "camp/full/node-0/train.metrics.jsonl";
+    const lines = fixture("stress", "healthy.jsonl").split("\n");
+    const torn = `${lines.slice(0, 10).join("\n")}\n${(lines[10] as string).slice(0, 20)}`;
+    await put(s.bucket, key, torn);
+    expect((await tick(aws, s.target)).decision.state.runs[key]?.points).toBe(10);
+    await put(s.bucket, key, `${lines.slice(0, 20).join("\n")}\n`);
+    const r = await tick(aws, s.target);
+    expect(r.problems).toEqual([]);
+    expect(r.decision.state.runs[key]?.points).toBe(20);
+    expect(JSON.parse(await text(s.bucket, stateKey(s.target))).cursors[key]).toEqual({ bytes: Buffer.byteLength(`${lines.slice(0, 20).join("\n")}\n`), line: 21 });
+  });
+});
