@@ -165,4 +165,69 @@ describeWithMoto("watchdog against moto_server", (moto: () => Moto) => {
     expect(r.decision.state.runs[key]?.points).toBe(20);
     expect(JSON.parse(await text(s.bucket, stateKey(s.target))).cursors[key]).toEqual({ bytes: Buffer.byteLength(`${lines.slice(0, 20).join("\n")}\n`), line: 21 });
   });
+
+  /** Make the next `n` S3 calls of a command fail the way S3 fails: SlowDown (503) throttling or a 500. */
+  function inject(client: S3Client, command: string, n: number, kind: "throttle" | "error"): () => number {
+    let left = n;
+    let seen = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === command && left > 0) {
+          left--;
+          seen++;
+          const err = Object.assign(new Error(kind === "throttle" ? "Please reduce your request rate." : "We encountered an internal error."), {
+            name: kind === "throttle" ? "SlowDown" : "InternalError",
+            $fault: "server",
+            $metadata: { httpStatusCode: kind === "throttle" ? 503 : 500 },
+            ...(kind === "throttle" ? { $retryable: { throttling: true } } : {}),
+          });
+          throw err;
+        }
+        return next(args);
+      },
+      { step: "deserialize", name: `fault-${command}-${Math.random()}` },
+    );
+    return () => seen;
+  }
+
+  it("throttling is retried with backoff inside one tick: nothing lost, nothing counted twice", async () => {
+    const s = await setup();
+    const key = "camp/full/node-0/train.metrics.jsonl";
+    await put(s.bucket, key, fixture("stress", "healthy.jsonl"));
+    const faulty = new S3Client({ endpoint: moto().endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" }, forcePathStyle: true, maxAttempts: 3 });
+    const seen = inject(faulty, "GetObjectCommand", 2, "throttle");
+    const r = await tick({ ...aws, s3: faulty }, s.target);
+    expect(seen()).toBe(2);
+    expect(r.decision.state.runs[key]?.points).toBe(100);
+  });
+
+  it("a tick that fails on S3 leaves the state as it was; the next one reads the same points once", async () => {
+    const s = await setup();
+    const key = "camp/full/node-0/train.metrics.jsonl";
+    const lines = fixture("stress", "healthy.jsonl").split("\n");
+    await put(s.bucket, key, `${lines.slice(0, 40).join("\n")}\n`);
+    expect((await tick(aws, s.target)).decision.state.runs[key]?.points).toBe(40);
+    await put(s.bucket, key, `${lines.slice(0, 70).join("\n")}\n`);
+    const before = await text(s.bucket, stateKey(s.target));
+    for (const [command, kind] of [["GetObjectCommand", "error"], ["PutObjectCommand", "throttle"], ["ListObjectsV2Command", "error"]] as const) {
+      const faulty = new S3Client({ endpoint: moto().endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" }, forcePathStyle: true, maxAttempts: 2 });
+      inject(faulty, command, 10, kind);
+      await expect(tick({ ...aws, s3: faulty }, s.target)).rejects.toThrow();
+      expect(await text(s.bucket, stateKey(s.target))).toBe(before);
+    }
+    const r = await tick(aws, s.target);
+    expect(r.decision.state.runs[key]?.points).toBe(70);
+    expect(r.decision.state.runs[key]?.last?.step).toBe(700);
+    expect((await tick(aws, s.target)).decision.state.runs[key]?.points).toBe(70);
+  });
+
+  it("stage sanity: a failing sanity day is torn down once the node reports its runs done", async () => {
+    const s = await setup({ stage: "sanity", policy: { ...POLICY, sanity: { ...POLICY.sanity, fp8: { ...POLICY.sanity.fp8, reference: "fp64", candidate: "seed2" }, parallel: { ...POLICY.sanity.parallel, reference: "fp64", layouts: ["shards2"] } } } });
+    for (const tag of ["fp64", "seed2", "shards2"]) await put(s.bucket, `camp/sanity/node-0/${tag}.metrics.jsonl`, fixture("cloud", `sanity-${tag}.jsonl`));
+    expect((await tick(aws, s.target)).decision.action).toBe("continue");
+    await put(s.bucket, "camp/sanity/node-0/events.jsonl", `${JSON.stringify({ event: "node_done", detail: { status: 0 } })}\n`);
+    expect((await tick(aws, s.target)).decision.action).toBe("teardown");
+    await expectTornDown(s, /sanity day: sanity\.fp8\.gap \(seed2 vs fp64\)/);
+  });
 });
+
