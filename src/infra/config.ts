@@ -71,6 +71,7 @@ export const stackConfigSchema = lazy(() =>
       z.optional(z.strictObject({ metrics: described(z.array(nonEmpty()).check(z.minLength(1)), "the sanity day's metrics files (paths or globs), e.g. synced from s3://<bucket>/<campaign>/sanity/") })),
       "stage full: the sanity day's evidence, re-judged by the sanity gates before the training node is created",
     ),
+    envelope: described(z.optional(nonEmpty()), "stage full: the forecast (windtunnel forecast --out envelope.json) the watchdog holds the cloud loss to; without it the verify gate is off"),
     target: described(z._default(z.record(z.string(), z.union([z.number(), z.string()])), {}), "the target architecture (params, layers, d_model, …), passed to the container as WINDTUNNEL_TARGET"),
     alertEmail: described(z.string().check(z.regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: "expected an e-mail address" })), "budget alerts go to an SNS topic with this address subscribed"),
     checkpointRetentionDays: described(z._default(count(), 30), "checkpoints/ objects (and old versions of any object) expire after this many days"),
@@ -78,6 +79,7 @@ export const stackConfigSchema = lazy(() =>
   }).check(
     z.refine((c) => c.stage !== "sanity" || c.container.sanityCommands.length > 0, { error: "stage sanity needs at least one sanity command", path: ["container", "sanityCommands"] }),
     z.refine((c) => c.stage !== "full" || c.sanity !== undefined, { error: "stage full needs the sanity day's metrics (windtunnel:sanity.metrics)", path: ["sanity"] }),
+    z.refine((c) => c.envelope === undefined || c.stage === "full", { error: "envelope is for stage full (the verify gate)", path: ["envelope"] }),
     z.refine((c) => c.hoursCap >= c.sanityHours, { error: "hoursCap must cover at least the sanity day", path: ["hoursCap"] }),
   ).register(z.globalRegistry, { title: "windtunnel stack config (the windtunnel:* keys of Pulumi.<stack>.yaml)" }),
 );
@@ -101,6 +103,7 @@ export const KEY_ENCODING: { readonly [K in keyof StackConfig]-?: "string" | "js
   node: "json",
   container: "json",
   sanity: "json",
+  envelope: "string",
   target: "json",
   alertEmail: "string",
   checkpointRetentionDays: "json",

@@ -34,7 +34,22 @@ const DESCRIBE: Record<string, (i: Inputs) => string> = {
     const at = [...new Set(n.map((x) => x["threshold"]))].join("/");
     return `${usd(Number(i["limitAmount"]))} on tag ${str(get(i, "costFilters", 0, "values", 0))}, alerts at ${at}% actual and forecast`;
   },
-  "aws:iam/role:Role": () => "assumed by EC2 only",
+  "aws:iam/role:Role": (i) => {
+    const trust = JSON.parse(str(i["assumeRolePolicy"])) as { Statement: { Principal: { Service: string } }[] };
+    return `assumed by ${trust.Statement.map((x) => x.Principal.Service).join(", ")} only`;
+  },
+  "aws:lambda/function:Function": (i) => {
+    const bundle = /bundle (\d+ KiB)/.exec(str(i["description"]))?.[1] ?? "?";
+    return `${str(i["runtime"])} on ${str((i["architectures"] as string[] | undefined)?.[0] ?? "x86_64")}, bundled handler ${bundle}, one tick at a time (reserved concurrency ${str(i["reservedConcurrentExecutions"])})`;
+  },
+  "aws:cloudwatch/eventRule:EventRule": (i) => `schedule ${str(i["scheduleExpression"])}`,
+  "aws:cloudwatch/eventTarget:EventTarget": () => "the schedule calls the watchdog",
+  "aws:lambda/permission:Permission": () => "only this schedule may invoke it",
+  "aws:cloudwatch/logGroup:LogGroup": (i) => `logs kept ${str(i["retentionInDays"])} days`,
+  "aws:s3/bucketObjectv2:BucketObjectv2": (i) => {
+    const cfg = JSON.parse(str(i["content"])) as { config?: { stage?: string; envelope?: unknown; hoursCap?: number } };
+    return `its config: stage ${cfg.config?.stage ?? "?"}, verify gate ${cfg.config?.envelope ? "on" : "off"}, hours cap ${cfg.config?.hoursCap ?? "?"} h`;
+  },
   "aws:iam/rolePolicy:RolePolicy": (i) => {
     const doc = JSON.parse(str(i["policy"])) as { Statement: { Sid: string }[] };
     return `least privilege: ${doc.Statement.map((s) => s.Sid).join(", ")}`;

@@ -94,6 +94,8 @@ export async function planProgram(o: PlanOptions): Promise<Plan> {
       return {};
     }
   });
+  // Every registration has reached the mocks (some wait on Outputs the stack's return never needed).
+  await pulumi.runtime.disconnect();
   if (failure !== undefined) throw failure;
   if (!program || !judgement) throw new Error("the program returned without judging the evidence");
   // Resolve every Output the program returned, so each apply (user data, policies) has run.
@@ -102,6 +104,7 @@ export async function planProgram(o: PlanOptions): Promise<Plan> {
     bucketName: await settle(program.bucketName),
     alertTopicArn: await settle(program.alertTopicArn),
     instanceIds: await settle(program.instanceIds),
+    watchdogFunction: await settle(program.watchdogFunction),
   };
   return { resources: resources.filter((r) => r.type !== "pulumi:pulumi:Stack"), outputs, judgement };
 }

@@ -1,6 +1,8 @@
 // IAM and resource policy documents, as pure functions of plain strings, so each is tested on its
 // own and the components only wire Outputs into them. Least privilege: the node writes its own
 // campaign prefix and reads its own image; nothing else.
+import { CAMPAIGN_TAG } from "./tags.ts";
+
 export interface PolicyDocument {
   Version: "2012-10-17";
   Statement: Statement[];
@@ -74,4 +76,23 @@ export function budgetTopicPolicy(topicArn: string, accountId: string): PolicyDo
     Resource: topicArn,
     Condition: { StringEquals: { "aws:SourceAccount": accountId }, ArnLike: { "aws:SourceArn": `arn:aws:budgets::${accountId}:*` } },
   });
+}
+
+/**
+ * The watchdog's own permissions: read the campaign's metrics, keep its state and records under
+ * watchdog/<campaign>/, publish to the campaign's topic, and terminate or cancel only what carries
+ * the campaign's tag. Describe calls cannot be scoped to resources (EC2 authorization reference).
+ */
+export function watchdogRolePolicy(o: { bucketArn: string; campaign: string; topicArn: string; logGroupArn: string }): PolicyDocument {
+  const tagged = { StringEquals: { [`aws:ResourceTag/${CAMPAIGN_TAG}`]: o.campaign } };
+  return doc(
+    { Sid: "ReadCampaignMetrics", Effect: "Allow", Action: "s3:GetObject", Resource: `${o.bucketArn}/${o.campaign}/*` },
+    { Sid: "KeepWatchdogState", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: `${o.bucketArn}/watchdog/${o.campaign}/*` },
+    { Sid: "ListCampaignPrefixes", Effect: "Allow", Action: "s3:ListBucket", Resource: o.bucketArn, Condition: { StringLike: { "s3:prefix": [`${o.campaign}/*`, `watchdog/${o.campaign}/*`] } } },
+    { Sid: "NotifyCampaignTopic", Effect: "Allow", Action: "sns:Publish", Resource: o.topicArn },
+    { Sid: "FindCampaignNodes", Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeSpotInstanceRequests"], Resource: "*" },
+    { Sid: "TerminateOnlyCampaignNodes", Effect: "Allow", Action: "ec2:TerminateInstances", Resource: "arn:aws:ec2:*:*:instance/*", Condition: tagged },
+    { Sid: "CancelOnlyCampaignSpotRequests", Effect: "Allow", Action: "ec2:CancelSpotInstanceRequests", Resource: "arn:aws:ec2:*:*:spot-instances-request/*", Condition: tagged },
+    { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${o.logGroupArn}:*` },
+  );
 }

@@ -10,6 +10,10 @@ import { campaignTags } from "./tags.ts";
 import { ArtifactStore } from "./artifact-store.ts";
 import { SpendGuard } from "./spend-guard.ts";
 import { TrainingNode } from "./training-node.ts";
+import { bundleHandler, Watchdog } from "./watchdog.ts";
+import { loadPolicy } from "../policy/load.ts";
+import { readEnvelopeFile } from "../judge/evaluate.ts";
+import { resolve } from "node:path";
 
 export interface ProgramContext {
   baseDir: string;
@@ -29,6 +33,9 @@ export interface CampaignOutputs {
   alertTopicArn?: pulumi.Output<string>;
   instanceIds?: pulumi.Output<string[]>;
   hardStopHours?: number;
+  watchdogFunction?: pulumi.Output<string>;
+  /** Whether the watchdog holds the run to an envelope (stage full with windtunnel:envelope). */
+  verifyGate?: "on" | "off";
 }
 
 /** `pulumi.Config` read once, validated by the schema the CLI uses; every problem at once. */
@@ -79,7 +86,27 @@ export async function campaignProgram(ctx: ProgramContext): Promise<CampaignOutp
     verdictDigest: judged.digest,
     tags,
   });
-  return { ...base, bucketName: store.bucketName, alertTopicArn: guard.topicArn, instanceIds: node.instanceIds, hardStopHours: hours };
+  const policy = (await loadPolicy((["default", "strict"] as string[]).includes(c.policy) ? c.policy : resolve(ctx.baseDir, c.policy))).policy;
+  const envelope = c.envelope !== undefined ? readEnvelopeFile(resolve(ctx.baseDir, c.envelope)).envelope : undefined;
+  const watchdog = new Watchdog(`${name}-watchdog`, {
+    campaign: c.campaign,
+    bucketName: store.bucketName,
+    bucketArn: store.bucketArn,
+    prefix,
+    topicArn: guard.topicArn,
+    config: {
+      campaign: c.campaign,
+      stage,
+      hoursCap: hours,
+      hourlyUsd: c.node.hourlyUsd,
+      nodes: c.node.count,
+      policy: { stress: policy.stress, verify: policy.verify, sanity: policy.sanity, health: policy.health },
+      ...(envelope ? { envelope: { points: envelope.points, band: envelope.band, axis: envelope.axis, ...(envelope.series ? { series: envelope.series } : {}) } } : {}),
+    },
+    code: await bundleHandler(),
+    tags,
+  });
+  return { ...base, bucketName: store.bucketName, alertTopicArn: guard.topicArn, instanceIds: node.instanceIds, hardStopHours: hours, watchdogFunction: watchdog.functionName, verifyGate: envelope ? "on" : "off" };
 }
 
 /** The entry Pulumi runs: our errors become RunErrors, which Pulumi prints without a stack trace. */

@@ -1,7 +1,7 @@
 // The Pulumi program under Pulumi's mocks (the standard unit-test method): config and mocks are set
 // before the program is imported, every newResource is recorded, and the test asserts the exact
 // resources and the properties a careful AWS engineer would check.
-import { copyFileSync, appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -71,11 +71,18 @@ async function run(config: Record<string, unknown>, baseDir = process.cwd()): Pr
   })) as Record<string, unknown>;
   const outputs: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw ?? {})) outputs[k] = pulumi.Output.isInstance(v) ? await settle(v) : v;
+  // Wait until every registration has reached the mocks, so none spills into the next run.
+  await pulumi.runtime.disconnect();
   recorded = recorded.filter((r) => r.type !== "pulumi:pulumi:Stack");
   return { outputs, ...(error ? { error } : {}) };
 }
 
 const byType = (type: string) => recorded.filter((r) => r.type === type);
+const named = (name: string): Recorded => {
+  const found = recorded.find((r) => r.name === name);
+  if (!found) throw new Error(`no resource named ${name}`);
+  return found;
+};
 const one = (type: string): Recorded => {
   const found = byType(type);
   expect(found, type).toHaveLength(1);
@@ -93,15 +100,23 @@ describe("passing evidence, one spot node (stage sanity)", () => {
   it("registers exactly these resources, named after their component", () => {
     expect(recorded.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
       "aws:budgets/budget:Budget wt-test-7b-spend-budget",
+      "aws:cloudwatch/eventRule:EventRule wt-test-7b-watchdog-schedule",
+      "aws:cloudwatch/eventTarget:EventTarget wt-test-7b-watchdog-target",
+      "aws:cloudwatch/logGroup:LogGroup wt-test-7b-watchdog-logs",
       "aws:ec2/instance:Instance wt-test-7b-node-0",
       "aws:ec2/launchTemplate:LaunchTemplate wt-test-7b-node-template",
       "aws:ec2/securityGroup:SecurityGroup wt-test-7b-node-sg",
       "aws:iam/instanceProfile:InstanceProfile wt-test-7b-node-profile",
       "aws:iam/role:Role wt-test-7b-node-role",
+      "aws:iam/role:Role wt-test-7b-watchdog-role",
       "aws:iam/rolePolicy:RolePolicy wt-test-7b-node-role-policy",
+      "aws:iam/rolePolicy:RolePolicy wt-test-7b-watchdog-role-policy",
       "aws:iam/rolePolicyAttachment:RolePolicyAttachment wt-test-7b-node-ssm",
+      "aws:lambda/function:Function wt-test-7b-watchdog-function",
+      "aws:lambda/permission:Permission wt-test-7b-watchdog-invoke",
       "aws:s3/bucket:Bucket wt-test-7b-store-bucket",
       "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration wt-test-7b-store-lifecycle",
+      "aws:s3/bucketObjectv2:BucketObjectv2 wt-test-7b-watchdog-config",
       "aws:s3/bucketOwnershipControls:BucketOwnershipControls wt-test-7b-store-ownership",
       "aws:s3/bucketPolicy:BucketPolicy wt-test-7b-store-tls-only",
       "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock wt-test-7b-store-public-access",
@@ -113,6 +128,7 @@ describe("passing evidence, one spot node (stage sanity)", () => {
       "windtunnel:infra:ArtifactStore wt-test-7b-store",
       "windtunnel:infra:SpendGuard wt-test-7b-spend",
       "windtunnel:infra:TrainingNode wt-test-7b-node",
+      "windtunnel:infra:Watchdog wt-test-7b-watchdog",
     ]);
   });
 
@@ -124,7 +140,7 @@ describe("passing evidence, one spot node (stage sanity)", () => {
   });
 
   it("the instance role may write only its campaign prefix and pull only its own image", () => {
-    const policy = JSON.parse(one("aws:iam/rolePolicy:RolePolicy").inputs.policy);
+    const policy = JSON.parse(named("wt-test-7b-node-role-policy").inputs.policy);
     const bucket = "arn:aws:mock:::wt-test-7b-abc123";
     expect(policy).toEqual({
       Version: "2012-10-17",
@@ -135,7 +151,8 @@ describe("passing evidence, one spot node (stage sanity)", () => {
         { Sid: "PullOwnImage", Effect: "Allow", Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"], Resource: "arn:aws:ecr:us-east-1:123456789012:repository/pretrain" },
       ],
     });
-    expect(JSON.parse(one("aws:iam/role:Role").inputs.assumeRolePolicy)).toEqual({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] });
+    expect(JSON.parse(named("wt-test-7b-node-role").inputs.assumeRolePolicy)).toEqual({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] });
+    expect(JSON.parse(named("wt-test-7b-watchdog-role").inputs.assumeRolePolicy).Statement[0].Principal).toEqual({ Service: "lambda.amazonaws.com" });
     expect(one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs.policyArn).toBe("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
   });
 
@@ -198,13 +215,44 @@ describe("passing evidence, one spot node (stage sanity)", () => {
     expect(tp.Statement[0].Condition.StringEquals).toEqual({ "aws:SourceAccount": "111122223333" });
   });
 
+  it("the watchdog: every 2 minutes, one tick at a time, its bundle, and IAM that terminates only this campaign's nodes", () => {
+    expect(one("aws:cloudwatch/eventRule:EventRule").inputs.scheduleExpression).toBe("rate(2 minutes)");
+    const fn = one("aws:lambda/function:Function").inputs;
+    expect(fn).toMatchObject({ name: "wt-test-7b-watchdog", runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler", reservedConcurrentExecutions: 1, timeout: 60 });
+    expect(fn.environment.variables).toEqual({ WINDTUNNEL_BUCKET: "wt-test-7b-abc123", WINDTUNNEL_WATCHDOG_CONFIG: "watchdog/test-7b/sanity/config.json" });
+    expect(fn.description).toMatch(/^windtunnel watchdog for test-7b \(sanity\): bundle \d+ KiB, sha256 [0-9a-f]{16}$/);
+    expect(one("aws:cloudwatch/logGroup:LogGroup").inputs).toMatchObject({ name: "/aws/lambda/wt-test-7b-watchdog", retentionInDays: 30 });
+    expect(one("aws:lambda/permission:Permission").inputs).toMatchObject({ action: "lambda:InvokeFunction", principal: "events.amazonaws.com", sourceArn: "arn:aws:mock:::wt-test-7b-watchdog-schedule" + "abc123" });
+    expect(one("aws:cloudwatch/eventTarget:EventTarget").inputs.arn).toBe("arn:aws:mock:::wt-test-7b-watchdog");
+    const roles = byType("aws:iam/rolePolicy:RolePolicy").map((r) => JSON.parse(r.inputs.policy));
+    const policy = roles.find((p) => p.Statement.some((x: { Sid: string }) => x.Sid === "TerminateOnlyCampaignNodes"));
+    const bucket = "arn:aws:mock:::wt-test-7b-abc123";
+    expect(policy).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        { Sid: "ReadCampaignMetrics", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucket}/test-7b/*` },
+        { Sid: "KeepWatchdogState", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: `${bucket}/watchdog/test-7b/*` },
+        { Sid: "ListCampaignPrefixes", Effect: "Allow", Action: "s3:ListBucket", Resource: bucket, Condition: { StringLike: { "s3:prefix": ["test-7b/*", "watchdog/test-7b/*"] } } },
+        { Sid: "NotifyCampaignTopic", Effect: "Allow", Action: "sns:Publish", Resource: "arn:aws:mock:::wt-test-7b-alerts-abc123" },
+        { Sid: "FindCampaignNodes", Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeSpotInstanceRequests"], Resource: "*" },
+        { Sid: "TerminateOnlyCampaignNodes", Effect: "Allow", Action: "ec2:TerminateInstances", Resource: "arn:aws:ec2:*:*:instance/*", Condition: { StringEquals: { "aws:ResourceTag/windtunnel:campaign": "test-7b" } } },
+        { Sid: "CancelOnlyCampaignSpotRequests", Effect: "Allow", Action: "ec2:CancelSpotInstanceRequests", Resource: "arn:aws:ec2:*:*:spot-instances-request/*", Condition: { StringEquals: { "aws:ResourceTag/windtunnel:campaign": "test-7b" } } },
+        { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: "arn:aws:mock:::/aws/lambda/wt-test-7b-watchdog:*" },
+      ],
+    });
+    const config = JSON.parse(one("aws:s3/bucketObjectv2:BucketObjectv2").inputs.content);
+    expect(config).toMatchObject({ bucket: "wt-test-7b-abc123", prefix: "test-7b", topicArn: "arn:aws:mock:::wt-test-7b-alerts-abc123", config: { campaign: "test-7b", stage: "sanity", hoursCap: 24, hourlyUsd: 28, nodes: 1 } });
+    expect(config.config.policy.health).toEqual({ stale_after_minutes: 15, teardown_after_stale_minutes: 45, first_metrics_within_minutes: 60, hours_cap_grace_minutes: 10 });
+    expect(config.config.envelope).toBeUndefined();
+  });
+
   it("tags every taggable resource with the campaign", () => {
     const taggable = recorded.filter((r) => r.custom && r.inputs.tags !== undefined);
     expect(taggable.length).toBeGreaterThanOrEqual(8);
     for (const r of taggable) expect(r.inputs.tags["windtunnel:campaign"], r.name).toBe("test-7b");
     const untagged = recorded.filter((r) => r.custom && r.inputs.tags === undefined).map((r) => r.type.split(":").pop());
     // These AWS resource types take no tags.
-    expect(untagged.sort()).toEqual(["BucketLifecycleConfiguration", "BucketOwnershipControls", "BucketPolicy", "BucketPublicAccessBlock", "BucketServerSideEncryptionConfiguration", "BucketVersioning", "RolePolicy", "RolePolicyAttachment", "TopicPolicy", "TopicSubscription"]);
+    expect(untagged.sort()).toEqual(["BucketLifecycleConfiguration", "BucketOwnershipControls", "BucketPolicy", "BucketPublicAccessBlock", "BucketServerSideEncryptionConfiguration", "BucketVersioning", "EventTarget", "Permission", "RolePolicy", "RolePolicy", "RolePolicyAttachment", "TopicPolicy", "TopicSubscription"]);
   });
 });
 
@@ -310,6 +358,34 @@ describe("stage full after a passing sanity day", () => {
     expect(script).toMatch(/^run_stage 'train' 'torchrun --nnodes=\$NNODES --node-rank=\$NODE_RANK train.py'$/m);
     expect(script).toContain("readonly STAGE='full'");
     expect(r.outputs["hardStopHours"]).toBe(176);
+    expect(r.outputs["verifyGate"]).toBe("off");
+  });
+
+  it("with an envelope, the watchdog holds the training run to it (the verify gate is on)", async () => {
+    const dir = tmp.dir();
+    writeFileSync(join(dir, "policy.yaml"), "extends: default\nsanity:\n  fp8: {reference: fp64, candidate: bf16}\n  parallel: {reference: fp64, layouts: [shards2]}\n");
+    const { forecast } = await import("../../src/forecast/envelope.ts");
+    const { DEFAULT_POLICY } = await import("../helpers/policy.ts");
+    const steady = readFileSync(join(CLOUD, "verify-steady.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { step: number; loss: number; tokens: number });
+    const f = forecast({ points: steady.filter((p) => p.step <= 600), policy: DEFAULT_POLICY.forecast });
+    if (!f.ok) throw new Error(f.reason);
+    writeFileSync(join(dir, "envelope.json"), JSON.stringify(f.envelope));
+    const r = await run(stackConfig({ stage: "full", policy: join(dir, "policy.yaml"), envelope: join(dir, "envelope.json"), sanity: { metrics: [join(CLOUD, "sanity-{fp64,bf16,shards2}.jsonl")] } }));
+    expect(r.error).toBeUndefined();
+    expect(r.outputs["verifyGate"]).toBe("on");
+    const config = JSON.parse(one("aws:s3/bucketObjectv2:BucketObjectv2").inputs.content);
+    expect(config.config).toMatchObject({ stage: "full", hoursCap: 176, envelope: { axis: "tokens", series: "loss", band: f.envelope.band } });
+    expect(config.config.envelope.points).toHaveLength(200);
+  });
+
+  it("the bundled handler is one ES module that exports the Lambda handler", async () => {
+    const { bundleHandler } = await import("../../src/infra/watchdog.ts");
+    const code = await bundleHandler();
+    const file = join(tmp.dir(), "index.mjs");
+    writeFileSync(file, code);
+    const mod = (await import(file)) as { handler?: unknown };
+    expect(typeof mod.handler).toBe("function");
+    expect(code).not.toMatch(/from\s*"\.\.?\//);
   });
 });
 

@@ -1,0 +1,100 @@
+// Watchdog: the Lambda that guards the bill from inside the account, so teardown never depends on
+// a laptop staying open. The handler (src/watchdog/handler.ts) is bundled with esbuild when the
+// program runs, scheduled by EventBridge, and allowed to terminate only its campaign's instances.
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { createHash } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { trustPolicy, watchdogRolePolicy } from "./policies.ts";
+import type { WatchdogConfig } from "../watchdog/decide.ts";
+
+export const WATCHDOG = "windtunnel:infra:Watchdog";
+const HANDLER = fileURLToPath(new URL("../watchdog/handler.ts", import.meta.url));
+
+/** The handler and everything it imports in one ES module (the AWS SDK included: pinned, not the runtime's). */
+export async function bundleHandler(): Promise<string> {
+  const { build } = await import("esbuild");
+  const r = await build({
+    entryPoints: [HANDLER],
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    format: "esm",
+    minify: true,
+    write: false,
+    legalComments: "none",
+    // CommonJS inside the SDK calls require(); give the ES module one.
+    banner: { js: "import{createRequire as __wtRequire}from'node:module';const require=__wtRequire(import.meta.url);" },
+    logLevel: "warning",
+  });
+  return r.outputFiles[0]?.text ?? "";
+}
+
+export interface WatchdogArgs {
+  campaign: string;
+  bucketName: pulumi.Input<string>;
+  bucketArn: pulumi.Input<string>;
+  prefix: string;
+  topicArn: pulumi.Input<string>;
+  config: WatchdogConfig;
+  /** The bundled handler (bundleHandler()). */
+  code: string;
+  tags: Record<string, string>;
+  /**
+   * Minutes between ticks.
+   * @default 2
+   */
+  everyMinutes?: number;
+  /**
+   * Days CloudWatch keeps the watchdog's logs.
+   * @default 30
+   */
+  logRetentionDays?: number;
+}
+
+export class Watchdog extends pulumi.ComponentResource {
+  public readonly functionName: pulumi.Output<string>;
+  public readonly configKey: string;
+
+  constructor(name: string, args: WatchdogArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(WATCHDOG, name, {}, opts);
+    const child = { parent: this };
+    const fnName = `wt-${args.campaign}-watchdog`;
+    this.configKey = `watchdog/${args.campaign}/${args.config.stage}/config.json`;
+    const logs = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/aws/lambda/${fnName}`, retentionInDays: args.logRetentionDays ?? 30, tags: args.tags }, child);
+    const role = new aws.iam.Role(`${name}-role`, { namePrefix: `wt-${args.campaign}-watchdog-`, assumeRolePolicy: JSON.stringify(trustPolicy("lambda.amazonaws.com")), tags: args.tags }, child);
+    new aws.iam.RolePolicy(`${name}-role-policy`, {
+      role: role.id,
+      policy: pulumi.all([args.bucketArn, args.topicArn, logs.arn]).apply(([bucketArn, topicArn, logGroupArn]) => JSON.stringify(watchdogRolePolicy({ bucketArn, campaign: args.campaign, topicArn, logGroupArn }))),
+    }, child);
+    const config = new aws.s3.BucketObjectv2(`${name}-config`, {
+      bucket: args.bucketName,
+      key: this.configKey,
+      contentType: "application/json",
+      content: pulumi.all([args.bucketName, args.topicArn]).apply(([bucket, topicArn]) => JSON.stringify({ bucket, prefix: args.prefix, topicArn, config: args.config })),
+      tags: args.tags,
+    }, child);
+    const bundleKiB = Math.round(Buffer.byteLength(args.code) / 1024);
+    const fn = new aws.lambda.Function(`${name}-function`, {
+      name: fnName,
+      // What is deployed, readable in the console (and in `windtunnel plan`).
+      description: `windtunnel watchdog for ${args.campaign} (${args.config.stage}): bundle ${bundleKiB} KiB, sha256 ${createHash("sha256").update(args.code).digest("hex").slice(0, 16)}`,
+      role: role.arn,
+      runtime: "nodejs22.x",
+      architectures: ["arm64"],
+      handler: "index.handler",
+      code: new pulumi.asset.AssetArchive({ "index.mjs": new pulumi.asset.StringAsset(args.code) }),
+      timeout: 60,
+      memorySize: 512,
+      // One tick at a time: two would race on the state object.
+      reservedConcurrentExecutions: 1,
+      environment: { variables: { WINDTUNNEL_BUCKET: args.bucketName, WINDTUNNEL_WATCHDOG_CONFIG: this.configKey } },
+      tags: args.tags,
+    }, { ...child, dependsOn: [logs, config] });
+    const rule = new aws.cloudwatch.EventRule(`${name}-schedule`, { description: `windtunnel ${args.campaign}: watchdog tick`, scheduleExpression: `rate(${args.everyMinutes ?? 2} minutes)`, tags: args.tags }, child);
+    new aws.lambda.Permission(`${name}-invoke`, { action: "lambda:InvokeFunction", function: fn.name, principal: "events.amazonaws.com", sourceArn: rule.arn }, child);
+    new aws.cloudwatch.EventTarget(`${name}-target`, { rule: rule.name, arn: fn.arn }, child);
+    this.functionName = fn.name;
+    this.registerOutputs({ functionName: this.functionName, configKey: this.configKey });
+  }
+}
