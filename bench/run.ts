@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { stringify } from "yaml";
+import { watchdogRows } from "./watchdog.ts";
 import { writeMetricsFile } from "./metrics-file.ts";
 
 const { values } = parseArgs({ options: { lines: { type: "string", default: "1000000" }, repeats: { type: "string", default: "3" }, starts: { type: "string", default: "21" } } });
@@ -155,6 +156,9 @@ try {
     planMs.push(await wall(planArgs));
   }
   row("`windtunnel plan` (from source): the Pulumi program under the mock runtime, 26 resources in 4 components, sample evidence; whole process", `${(median(planMs) / 1000).toFixed(2)} s`, `\`windtunnel gate\` on the same evidence: ${(median(planGateMs) / 1000).toFixed(2)} s`, median(planMs) / median(planGateMs), "< 3 s", median(planMs) < 3000);
+
+  // 6. The watchdog (bench/watchdog.ts).
+  for (const r of await watchdogRows(ROOT, REPEATS)) row(r.measure, r.ours, r.base, r.ratio, r.target, r.ok);
 
   console.log(`node ${process.version} · median of ${REPEATS} runs (ingest, stress, lab) and ${STARTS} starts (gate), alternating with the baseline\n`);
   console.log("| measure | windtunnel | baseline (same run) | ratio | target |");
