@@ -252,6 +252,43 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     });
 
   cli
+    .command("watch", "follow a cloud run from here: its curve against the envelope, the watchdog's teardowns; optionally pulumi destroy on teardown")
+    .option("--bucket <name>", "the campaign's artifact bucket (pulumi stack output bucketName)")
+    .option("--campaign <id>", "the campaign id (windtunnel:campaign)")
+    .option("--stage <stage>", "sanity | full", { default: "full" })
+    .option("--envelope <envelope.json>", "draw the forecast and judge the verify gate locally")
+    .option("--interval <s>", "seconds between polls", { default: 60 })
+    .option("--once", "poll once, print, exit (0 healthy, 1 torn down)")
+    .option("--destroy-on-teardown <stack>", "when the watchdog tears the run down, run pulumi destroy for this stack (Automation API; needs the Pulumi CLI)")
+    .option("--endpoint <url>", "an S3-compatible endpoint (tests, LocalStack)")
+    .option("--region <region>", "AWS region (default: the AWS SDK's configuration)")
+    .example("windtunnel watch --bucket $(pulumi stack output bucketName) --campaign gpt7b --envelope envelope.json")
+    .action(async (o: Raw) => {
+      const { watchCommand } = await import("./commands/watch.ts");
+      const bucket = text("bucket", o["bucket"]);
+      const campaign = text("campaign", o["campaign"]);
+      if (bucket === undefined || campaign === undefined) throw new UsageError("watch needs --bucket and --campaign (pulumi stack output bucketName; windtunnel:campaign)");
+      const envelope = text("envelope", o["envelope"]);
+      const endpoint = text("endpoint", o["endpoint"]);
+      const region = text("region", o["region"]);
+      const destroyStack = text("destroy-on-teardown", o["destroyOnTeardown"]);
+      code = await watchCommand({
+        bucket,
+        campaign,
+        stage: choice("stage", o["stage"], ["sanity", "full"] as const) ?? "full",
+        intervalS: amount("interval", o["interval"], { positive: true }) as number,
+        once: o["once"] === true,
+        projectDir: process.cwd(),
+        width: Math.min(120, Math.max(40, (process.stdout.columns ?? 100) - 12)),
+        height: 12,
+        ...(envelope !== undefined ? { envelope } : {}),
+        ...(endpoint !== undefined ? { endpoint } : {}),
+        ...(region !== undefined ? { region } : {}),
+        ...(destroyStack !== undefined ? { destroyStack } : {}),
+      }, io);
+    });
+
+  cli
     .command("plan", "what `pulumi up` would create for a stack, offline and without credentials; refuses (exit 1) exactly as pulumi up would")
     .option("--stack <name>", "the stack: stacks/Pulumi.<name>.yaml", { default: "example" })
     .option("--stack-file <file>", "a stack file elsewhere")

@@ -2,7 +2,10 @@
 // state and records, EC2 for the nodes, SNS (delivered to SQS so the test can read it).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeEach, expect, it } from "vitest";
+import { writeFileSync } from "node:fs";
+import { beforeEach, describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { useTmpDir } from "../helpers/tmp.ts";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
@@ -228,6 +231,60 @@ describeWithMoto("watchdog against moto_server", (moto: () => Moto) => {
     await put(s.bucket, "camp/sanity/node-0/events.jsonl", `${JSON.stringify({ event: "node_done", detail: { status: 0 } })}\n`);
     expect((await tick(aws, s.target)).decision.action).toBe("teardown");
     await expectTornDown(s, /sanity day: sanity\.fp8\.gap \(seed2 vs fp64\)/);
+  });
+
+  describe("windtunnel watch", () => {
+    const BIN = join(REPO, "src", "cli", "bin.ts");
+    const ENV = { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_REGION: "us-east-1" };
+    const tmp = useTmpDir();
+
+    async function envelopeFile(): Promise<string> {
+      const steady = fixture("cloud", "verify-steady.jsonl").trim().split("\n").map((l) => JSON.parse(l) as { step: number; loss: number; tokens: number });
+      const f = forecast({ points: steady.filter((p) => p.step <= 600), policy: DEFAULT_POLICY.forecast });
+      if (!f.ok) throw new Error(f.reason);
+      const file = join(tmp.dir(), "envelope.json");
+      writeFileSync(file, JSON.stringify(f.envelope));
+      return file;
+    }
+
+    it("draws the live curve against the envelope and exits 0 while the run is healthy", async () => {
+      const s = await setup();
+      await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", fixture("cloud", "verify-steady.jsonl"));
+      const r = await execa(process.execPath, [BIN, "watch", "--once", "--endpoint", moto().endpoint, "--bucket", s.bucket, "--campaign", "camp", "--envelope", await envelopeFile()], { reject: false, env: ENV });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^train: 60 points, step 1500, loss 2\.\d+ \(envelope 2\.\d+ ± 5%\)$/m);
+      expect(r.stdout).toMatch(/┤/);
+      expect(r.stdout).toMatch(/^verify: pass — /m);
+    });
+
+    it("shows the watchdog's teardown and exits 1; --destroy-on-teardown runs pulumi destroy for the stack", async () => {
+      const s = await setup();
+      await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", fixture("stress", "lr-jump.jsonl"));
+      await tick(aws, s.target);
+      const r = await execa(process.execPath, [BIN, "watch", "--once", "--endpoint", moto().endpoint, "--bucket", s.bucket, "--campaign", "camp"], { reject: false, env: ENV });
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout).toMatch(/✗ the watchdog tore the run down at .* \(cost so far \$[\d.]+\):\n {2}- train: stress\.divergence at step 5\d\d/);
+      const destroyed: string[] = [];
+      const out: string[] = [];
+      const { watchCommand } = await import("../../src/cli/commands/watch.ts");
+      process.env["AWS_ACCESS_KEY_ID"] ??= "test";
+      process.env["AWS_SECRET_ACCESS_KEY"] ??= "test";
+      const code = await watchCommand({ bucket: s.bucket, campaign: "camp", stage: "full", endpoint: moto().endpoint, region: "us-east-1", intervalS: 1, once: true, destroyStack: "gpt7b", projectDir: "/proj", width: 60, height: 8 }, { out: (l) => out.push(l), err: () => {}, env: {} }, async (stack, dir) => {
+        destroyed.push(`${stack}@${dir}`);
+      });
+      expect(code).toBe(1);
+      expect(destroyed).toEqual(["gpt7b@/proj"]);
+      expect(out).toContain("running pulumi destroy for stack gpt7b …");
+    });
+
+    it("without the Pulumi CLI, --destroy-on-teardown says what it needs (exit 2)", async () => {
+      const s = await setup();
+      await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", fixture("stress", "fp16-overflow.jsonl"));
+      await tick(aws, s.target);
+      const r = await execa(process.execPath, [BIN, "watch", "--once", "--endpoint", moto().endpoint, "--bucket", s.bucket, "--campaign", "camp", "--destroy-on-teardown", "gpt7b"], { reject: false, env: { ...ENV, PATH: `${join(process.execPath, "..")}:/usr/bin:/bin` }, cwd: tmp.dir() });
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toMatch(/pulumi destroy for stack gpt7b in .*: the Pulumi CLI is not on PATH \(it needs the Pulumi CLI on PATH and a logged-in backend\)/);
+    });
   });
 });
 

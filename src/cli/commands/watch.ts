@@ -1,0 +1,158 @@
+// `windtunnel watch`: follow a cloud run from a laptop, optional for users (the watchdog in the
+// account does not need it): the bucket's metrics as they arrive, the live curve against the
+// envelope in the terminal, the watchdog's teardown records, and on request `pulumi destroy` for
+// the stack through Pulumi's Automation API. Exit 0 while healthy, 1 once the watchdog tore it down.
+import { S3Client } from "@aws-sdk/client-s3";
+import * as asciichart from "asciichart";
+import { UsageError } from "../../evidence/errors.ts";
+import { expectedAt, type Envelope } from "../../forecast/envelope.ts";
+import { loadPolicy } from "../../policy/load.ts";
+import { EnvelopeMonitor } from "../../gates/verify.ts";
+import { fmt } from "../../gates/stats.ts";
+import { readEnvelopeFile } from "../../judge/evaluate.ts";
+import { getBytes, listObjects, readUpdates, type Cursors } from "../../watchdog/bucket.ts";
+import { runName } from "../../watchdog/decide.ts";
+import type { Io } from "../io.ts";
+
+export interface WatchFlags {
+  bucket: string;
+  campaign: string;
+  stage: "sanity" | "full";
+  envelope?: string;
+  endpoint?: string;
+  region?: string;
+  intervalS: number;
+  once: boolean;
+  /** Run `pulumi destroy` for this stack (in `projectDir`) when the watchdog tears the run down. */
+  destroyStack?: string;
+  projectDir: string;
+  width: number;
+  height: number;
+}
+
+interface Curve {
+  xs: number[];
+  ys: number[];
+  lastStep: number;
+}
+
+export interface Destroyer {
+  (stack: string, dir: string, io: Io): Promise<void>;
+}
+
+/** `pulumi destroy` through the Automation API (it drives the Pulumi CLI, which must be installed). */
+export const automationDestroy: Destroyer = async (stack, dir, io) => {
+  const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js");
+  let s;
+  try {
+    s = await LocalWorkspace.selectStack({ stackName: stack, workDir: dir });
+  } catch (err) {
+    const why = /ENOENT/.test((err as Error).message) ? "the Pulumi CLI is not on PATH" : ((err as Error).message.split("\n").find((l) => l.trim().startsWith("stderr:")) ?? (err as Error).message.split("\n")[0] ?? "failed").trim();
+    throw new UsageError(`pulumi destroy for stack ${stack} in ${dir}: ${why} (it needs the Pulumi CLI on PATH and a logged-in backend)`, { cause: err });
+  }
+  await s.destroy({ onOutput: (o) => io.out(o.trimEnd()) });
+};
+
+/**
+ * The curve, and the envelope's ±5% band where the two overlap, resampled onto `width` columns of
+ * x (asciichart draws series index by index and has no gaps, so only the shared range is drawn).
+ * Each column shows the curve's highest loss in it: spikes stay visible when downsampled.
+ */
+export function chart(curve: Curve, env: Envelope | undefined, width: number, height: number, color = false): string {
+  if (curve.xs.length === 0) return "(no points yet)";
+  const first = curve.xs[0] as number;
+  const last = curve.xs[curve.xs.length - 1] as number;
+  const overlap = env && (env.points.at(-1)?.x ?? 0) > first && (env.points[0]?.x ?? Infinity) < last;
+  const lo = overlap && env ? Math.max(first, env.points[0]?.x ?? first) : first;
+  const hi = overlap && env ? Math.min(last, env.points.at(-1)?.x ?? last) : last;
+  const cols = Array.from({ length: width }, (_, i) => lo + ((hi - lo) * i) / Math.max(1, width - 1));
+  const loss: number[] = [];
+  let j = 0;
+  while (j < curve.xs.length && (curve.xs[j] as number) < lo) j++;
+  let held = curve.ys[Math.max(0, j - 1)] as number;
+  cols.forEach((_x, i) => {
+    const next = cols[i + 1] ?? Infinity;
+    let worst = -Infinity;
+    while (j < curve.xs.length && (curve.xs[j] as number) < next) worst = Math.max(worst, curve.ys[j++] as number);
+    if (worst !== -Infinity) held = worst;
+    loss.push(held);
+  });
+  const series = [loss];
+  if (overlap && env) {
+    const mid = cols.map((x) => expectedAt(env, x) as number);
+    series.push(mid.map((m) => m * 1.05), mid.map((m) => m * 0.95));
+  }
+  const finite = series.flat().filter(Number.isFinite);
+  if (finite.length !== series.flat().length) return "(the curve has non-finite values: see the gates below)";
+  const label = overlap ? `${env?.axis} ${fmt(lo)}–${fmt(hi)}: the loss (highest per column) and the envelope ±5%` : `${env ? `${env.axis} ` : ""}${fmt(lo)}–${fmt(hi)}: the loss (highest per column)${env ? "; not yet in the envelope's window" : ""}`;
+  return `${asciichart.plot(series, { height, ...(color ? { colors: [undefined, asciichart.lightgreen, asciichart.lightgreen] } : {}), format: (v: number) => v.toFixed(3).padStart(8) })}\n${" ".repeat(10)}${label}`;
+}
+
+export async function watchCommand(flags: WatchFlags, io: Io, destroy: Destroyer = automationDestroy): Promise<number> {
+  const s3 = new S3Client({ ...(flags.region ? { region: flags.region } : {}), ...(flags.endpoint ? { endpoint: flags.endpoint, forcePathStyle: true } : {}), maxAttempts: 5 });
+  const env = flags.envelope !== undefined ? readEnvelopeFile(flags.envelope).envelope : undefined;
+  const policy = (await loadPolicy("default")).policy;
+  const curves = new Map<string, Curve>();
+  let cursors: Cursors = {};
+  const seenRecords = new Set<string>();
+  const tty = process.stdout.isTTY === true;
+  for (;;) {
+    const u = await readUpdates(s3, flags.bucket, `${flags.campaign}/${flags.stage}/`, cursors);
+    cursors = u.cursors;
+    for (const b of u.batches) {
+      const c = curves.get(b.key) ?? { xs: [], ys: [], lastStep: 0 };
+      for (const p of b.points) {
+        const y = env?.series === "val_loss" ? p.val_loss : env?.series === "val_bpb" ? p.val_bpb : p.loss;
+        const x = env?.axis === "tokens" ? p.tokens : p.step;
+        if (y === undefined || x === undefined) continue;
+        c.xs.push(x);
+        c.ys.push(y);
+        c.lastStep = p.step;
+      }
+      curves.set(b.key, c);
+    }
+    const records: { key: string; reasons: string[]; at: string; cost?: number | null }[] = [];
+    for (const o of await listObjects(s3, flags.bucket, `watchdog/${flags.campaign}/${flags.stage}/teardown-`)) {
+      const bytes = await getBytes(s3, flags.bucket, o.key);
+      if (!bytes) continue;
+      const r = JSON.parse(Buffer.from(bytes).toString("utf-8")) as { reasons?: string[]; at?: string; cost_so_far_usd?: number | null };
+      records.push({ key: o.key, reasons: r.reasons ?? [], at: r.at ?? "?", cost: r.cost_so_far_usd ?? null });
+    }
+
+    const lines: string[] = [];
+    lines.push(`windtunnel watch: s3://${flags.bucket}/${flags.campaign}/${flags.stage}/ · ${new Date().toISOString()}`);
+    if (curves.size === 0) lines.push("no metrics yet");
+    for (const [key, c] of curves) {
+      const lastY = c.ys[c.ys.length - 1];
+      lines.push("");
+      lines.push(`${runName(key)}: ${c.xs.length} points, step ${c.lastStep}, loss ${lastY !== undefined ? fmt(lastY) : "—"}${env ? ` (envelope ${fmt(expectedAt(env, c.xs[c.xs.length - 1] as number) ?? Number.NaN)} ± 5%)` : ""}`);
+      lines.push(chart(c, env, flags.width, flags.height, tty));
+      if (env) {
+        const m = new EnvelopeMonitor(runName(key), env, policy.verify);
+        c.xs.forEach((x, i) => m.push({ step: i, x, loss: c.ys[i] as number }));
+        const g = m.finish();
+        lines.push(`verify: ${g.status} — ${g.message.replace(/ at step \d+/g, "")}`);
+      }
+    }
+    for (const r of records) {
+      if (seenRecords.has(r.key)) continue;
+      lines.push("");
+      lines.push(`✗ the watchdog tore the run down at ${r.at}${typeof r.cost === "number" ? ` (cost so far $${r.cost})` : ""}:`);
+      for (const why of r.reasons) lines.push(`  - ${why}`);
+    }
+    if (u.problems.length > 0) lines.push(`(${u.problems.length} unreadable metrics line(s), e.g. ${u.problems[0]})`);
+    if (tty && !flags.once) io.out("\x1b[2J\x1b[H");
+    io.out(lines.join("\n"));
+    for (const r of records) seenRecords.add(r.key);
+
+    if (records.length > 0) {
+      if (flags.destroyStack !== undefined) {
+        io.out(`running pulumi destroy for stack ${flags.destroyStack} …`);
+        await destroy(flags.destroyStack, flags.projectDir, io);
+      }
+      return 1;
+    }
+    if (flags.once) return 0;
+    await new Promise((r) => setTimeout(r, flags.intervalS * 1000));
+  }
+}
