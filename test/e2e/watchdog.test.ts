@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { useTmpDir } from "../helpers/tmp.ts";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
+import { DescribeInstancesCommand, DescribeSpotInstanceRequestsCommand, EC2Client, RequestSpotInstancesCommand, RunInstancesCommand } from "@aws-sdk/client-ec2";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { tick, stateKey, type TickTarget } from "../../src/watchdog/tick.ts";
@@ -103,10 +103,18 @@ describeWithMoto("watchdog against moto_server", (moto: () => Moto) => {
     await expectTornDown(s, /stress\.divergence at step 5\d\d/);
   });
 
-  it("a NaN loss is torn down", async () => {
+  it("a NaN loss is torn down, and the campaign's open spot requests are cancelled (another campaign's are not)", async () => {
     const s = await setup();
+    const spot = async (campaign: string) => (await aws.ec2.send(new RequestSpotInstancesCommand({ InstanceCount: 1, LaunchSpecification: { ImageId: "ami-12c6146b", InstanceType: "p5.48xlarge" }, TagSpecifications: [{ ResourceType: "spot-instances-request", Tags: [{ Key: "windtunnel:campaign", Value: campaign }] }] }))).SpotInstanceRequests?.[0]?.SpotInstanceRequestId as string;
+    const ours = await spot("camp");
+    const theirs = await spot("other-campaign");
     await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", fixture("stress", "fp16-overflow.jsonl"));
-    expect((await tick(aws, s.target)).decision.action).toBe("teardown");
+    const r = await tick(aws, s.target);
+    expect(r.decision.action).toBe("teardown");
+    expect(r.cancelledSpotRequests).toEqual([ours]);
+    const open = async (campaign: string) => ((await aws.ec2.send(new DescribeSpotInstanceRequestsCommand({ Filters: [{ Name: "tag:windtunnel:campaign", Values: [campaign] }, { Name: "state", Values: ["open", "active"] }] }))).SpotInstanceRequests ?? []).map((x) => x.SpotInstanceRequestId);
+    expect(await open("camp")).toEqual([]);
+    expect(await open("other-campaign")).toEqual([theirs]);
     await expectTornDown(s, /stress\.finite at step 710/);
   });
 
