@@ -252,6 +252,39 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     });
 
   cli
+    .command("report [...evidence]", "the campaign's evidence as one self-contained HTML file (or PNG figures): sweep, stress, forecast, sanity day, money, gates")
+    .option("--out <file>", "report.html (or, with --format png, a folder for the figures)", { default: "report.html" })
+    .option("--format <format>", "html | png", { default: "html" })
+    .option("--policy <policy>", "gate policy", { default: "default" })
+    .option("--campaign <plan.yaml>", "the campaign plan (the money figure and the spend gates)")
+    .option("--envelope <envelope.json>", "the forecast to draw (default: one made from the best surviving curve)")
+    .option("--cloud <metrics.jsonl>", "the cloud run, drawn over the envelope and judged by the verify gate")
+    .option("--sanity <metrics.jsonl>", "a sanity-day metrics file (repeat)")
+    .option("--title <text>", "the report's title")
+    .option("--log-preset <name>", "regex preset for plain training logs")
+    .option("--log-regex <regex>", "custom log regex with named groups")
+    .example("windtunnel report --out report.html runs/trajectory.jsonl runs/curves/*.jsonl --campaign campaign.yaml")
+    .example("windtunnel report --format png --out figures/ runs/trajectory.jsonl runs/curves/*.jsonl")
+    .action(async (files: string[], o: Raw) => {
+      const { reportCommand } = await import("./commands/report.ts");
+      const campaign = text("campaign", o["campaign"]);
+      const envelope = text("envelope", o["envelope"]);
+      const cloud = text("cloud", o["cloud"]);
+      const title = text("title", o["title"]);
+      code = await reportCommand(files, {
+        out: text("out", o["out"]) ?? "report.html",
+        format: choice("format", o["format"], ["html", "png"] as const) ?? "html",
+        policy: text("policy", o["policy"]) ?? "default",
+        sanity: many(o["sanity"]).map(String),
+        read: readFlags(o),
+        ...(campaign !== undefined ? { campaign } : {}),
+        ...(envelope !== undefined ? { envelope } : {}),
+        ...(cloud !== undefined ? { cloud } : {}),
+        ...(title !== undefined ? { title } : {}),
+      }, io);
+    });
+
+  cli
     .command("watch", "follow a cloud run from here: its curve against the envelope, the watchdog's teardowns; optionally pulumi destroy on teardown")
     .option("--bucket <name>", "the campaign's artifact bucket (pulumi stack output bucketName)")
     .option("--campaign <id>", "the campaign id (windtunnel:campaign)")

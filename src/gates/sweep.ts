@@ -62,6 +62,8 @@ export interface SweepOutcome {
   reference?: Reference;
   /** The best configs by mean, up to finalists.list. */
   ranking: ConfigGroup[];
+  /** Every distinct config, best first (the report draws them all). */
+  groups: ConfigGroup[];
   finalists: Finalist[];
 }
 
@@ -145,7 +147,7 @@ export function evaluateSweep(input: SweepInput, policy: Policy): SweepOutcome {
     const why = groups.size === 0 ? `no evaluation produced a ${p.metric.name}` : "the policy asks for a baseline and the trajectory has none";
     results.push({ id: "sweep.separation", phase: "sweep", subject, status: "fail", measured: null, op: "≥", threshold: p.separation.z, message: `cannot separate anything: ${why}` });
     results.push({ id: "sweep.finalists", phase: "sweep", subject, status: "fail", measured: 0, op: "≥", threshold: p.finalists.count, message: "no finalists" });
-    return { results, noise, ranking: ranked.slice(0, p.finalists.list), finalists: [] };
+    return { results, noise, ranking: ranked.slice(0, p.finalists.list), groups: ranked, finalists: [] };
   }
 
   const candidates = ranked.filter((g) => !(reference.kind === "baseline" && g.baseline));
@@ -190,7 +192,7 @@ export function evaluateSweep(input: SweepInput, policy: Policy): SweepOutcome {
           : `${separable.length} distinct config${separable.length === 1 ? "" : "s"} separable from ${reference.kind === "baseline" ? "the baseline" : "the median"}; finalists: ${finalists.map((f) => `${f.id} (${f.label})`).join(", ")}`,
     }),
   );
-  return { results, noise, reference, ranking: ranked.slice(0, p.finalists.list), finalists };
+  return { results, noise, reference, ranking: ranked.slice(0, p.finalists.list), groups: ranked, finalists };
 }
 
 /** σ pooled over configs evaluated more than once: Σ(xᵢ−x̄)² / Σ(nᵢ−1). */

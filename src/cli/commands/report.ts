@@ -1,0 +1,182 @@
+// `windtunnel report`: the evidence a lead brings to the booking decision, as one self-contained
+// HTML file (or one PNG per figure): the sweep, the stress curves with their failures, the
+// forecast (and the cloud curve over it), the sanity day, the money, and the gate table. The
+// gates are the same run as `windtunnel gate` on the same files.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { UsageError } from "../../evidence/errors.ts";
+import { writeFileAtomic } from "../../evidence/files.ts";
+import { readTrajectoryFile, type ReadOptions } from "../../evidence/read.ts";
+import type { MetricPoint } from "../../evidence/schemas.ts";
+import { loadPolicy } from "../../policy/load.ts";
+import { ratesFromEnv } from "../../cost/rates.ts";
+import { extendedReport } from "../../cost/campaign.ts";
+import { evaluateSweep } from "../../gates/sweep.ts";
+import { LOCAL_PHASES, type Phase } from "../../gates/types.ts";
+import { verdictDigest, type Verdict } from "../../gates/verdict.ts";
+import { forecast, type Envelope } from "../../forecast/envelope.ts";
+import { evalPowerLaw } from "../../forecast/fit.ts";
+import { classifyEvidence, curveNames, judge, readCampaignFile, readEnvelopeFile, readMetricPoints, type EvidenceFile } from "../../judge/evaluate.ts";
+import { failuresOf, forecastSpec, moneySpec, sanitySpec, stressSpec, sweepSpec, type Series, type Spec, type SweepCandidate } from "../../report/figures.ts";
+import { minMaxDownsample } from "../../report/downsample.ts";
+import { reportHtml, type ReportFigure } from "../../report/html.ts";
+import { toPng, toSvg } from "../../report/render.ts";
+import type { Io } from "../io.ts";
+
+export interface ReportFlags {
+  out: string;
+  format: "html" | "png";
+  policy: string;
+  campaign?: string;
+  envelope?: string;
+  cloud?: string;
+  sanity: string[];
+  title?: string;
+  read: ReadOptions;
+}
+
+/** Points a figure draws per curve: min–max buckets keep every spike. */
+const BUCKETS = 400;
+
+const lossSeries = (name: string, points: readonly MetricPoint[], axis: "step" | "tokens" = "step"): Series => {
+  const useLoss = points.some((p) => p.loss !== undefined);
+  const xy = points.map((p) => ({ x: axis === "tokens" ? (p.tokens ?? Number.NaN) : p.step, y: (useLoss ? p.loss : p.val_loss) ?? Number.NaN })).filter((p) => Number.isFinite(p.x));
+  return { name, points: minMaxDownsample(xy, BUCKETS) };
+};
+
+export async function reportCommand(files: readonly string[], flags: ReportFlags, io: Io): Promise<number> {
+  const loaded = await loadPolicy(flags.policy);
+  const policy = loaded.policy;
+  const ev = await classifyEvidence(files, flags.read);
+  const campaignFile = flags.campaign ?? ev.campaignFile;
+  if (!ev.trajectory && ev.curves.length === 0) throw new UsageError("report needs evidence: a Phase 1 trajectory and/or Phase 2 curves");
+  const phases: Phase[] = LOCAL_PHASES.filter((p) => (p === "sweep" ? ev.trajectory : p === "stress" ? ev.curves.length > 0 : campaignFile !== undefined));
+  const rates = ratesFromEnv(io.env);
+  const base = resolve(flags.format === "html" ? join(flags.out, "..") : flags.out);
+  const campaign = campaignFile !== undefined ? await readCampaignFile(campaignFile) : undefined;
+  const verdict = await judge({ phases, policyRef: flags.policy, curves: ev.curves, ...(ev.trajectory ? { trajectory: ev.trajectory } : {}), ...(campaign ? { campaign } : {}), read: flags.read, rates, base });
+  const gates = [...verdict.gates];
+  const notes: string[] = [];
+  const specs: { id: string; title: string; caption: string; spec: Spec }[] = [];
+
+  // The sweep: every distinct candidate, repeats as spread, the finalists marked.
+  if (ev.trajectory) {
+    const t = await readTrajectoryFile(ev.trajectory.file, { ...flags.read, detected: ev.trajectory.detected });
+    const s = evaluateSweep({ subject: basename(ev.trajectory.file), rows: t.rows, unreadable: t.unreadable }, policy);
+    const finalists = new Set(s.finalists.map((f) => f.hash));
+    const candidates: SweepCandidate[] = s.groups.map((g) => ({ id: g.id, label: g.label, mean: g.mean, min: Math.min(...g.values), max: Math.max(...g.values), n: g.n, kind: finalists.has(g.hash) ? "finalist" : g.baseline ? "baseline" : g.separable ? "separable" : "other" }));
+    const sign = policy.sweep.metric.goal === "min" ? -1 : 1;
+    const threshold = s.reference ? s.reference.value + sign * policy.sweep.separation.z * s.noise.sigma * Math.sqrt(1 + 1 / s.reference.n) : undefined;
+    const knobs = new Map<string, Set<string>>();
+    for (const g of s.groups) for (const [k, v] of Object.entries(g.config)) (knobs.get(k) ?? knobs.set(k, new Set()).get(k))?.add(JSON.stringify(v));
+    const varied = [...knobs].filter(([, v]) => v.size > 1).map(([k, v]) => `${k} ×${v.size}`);
+    const evaluations = s.groups.reduce((n, g) => n + g.n, 0);
+    specs.push({
+      id: "sweep",
+      title: "Phase 1: the recipe lab",
+      caption: `${evaluations} evaluations of ${s.groups.length} distinct configs (${evaluations - s.groups.length} were repeats); knobs varied: ${varied.join(", ") || "none"}. Noise σ ${s.noise.sigma.toPrecision(3)} (${s.noise.source}).`,
+      spec: sweepSpec({ metric: policy.sweep.metric.name, candidates, ...(s.reference ? { reference: { label: s.reference.label, value: s.reference.value } } : {}), ...(threshold !== undefined ? { threshold } : {}), sigma: s.noise.sigma, z: policy.sweep.separation.z }),
+    });
+  }
+
+  // The stress test: the finalists' curves side by side, failures at their steps.
+  const curves: { file: EvidenceFile; name: string; points: MetricPoint[] }[] = [];
+  const names = curveNames(ev.curves.map((c) => c.file));
+  for (const [i, c] of ev.curves.entries()) curves.push({ file: c, name: names[i] as string, points: (await readMetricPoints(c, flags.read)).points });
+  if (curves.length > 0) {
+    const series = curves.map((c) => lossSeries(c.name, c.points));
+    specs.push({ id: "stress", title: "Phase 2: the stress test", caption: `${curves.length} curves, training loss (else validation loss) by step; each failing gate is marked where its trouble starts.`, spec: stressSpec(series, failuresOf(gates, series), "step") });
+  }
+
+  // The forecast: the given envelope, or one made here from the best surviving curve.
+  let env: Envelope | undefined;
+  let envWhy = "";
+  if (flags.envelope !== undefined) env = readEnvelopeFile(flags.envelope).envelope;
+  else if (curves.length > 0) {
+    const alive = verdict.stress?.curves.filter((c) => c.survived).map((c) => c.subject) ?? [];
+    const pick = curves.find((c) => alive.includes(c.name)) ?? curves[0];
+    if (pick) {
+      const r = forecast({ points: pick.points.map((p) => ({ step: p.step, ...(p.tokens !== undefined ? { tokens: p.tokens } : {}), ...(p.loss !== undefined ? { loss: p.loss } : {}), val_loss: p.val_loss ?? null, val_bpb: p.val_bpb ?? null })), policy: policy.forecast });
+      if (r.ok) env = { ...r.envelope, source: { curve: pick.name } };
+      else envWhy = `no forecast from ${pick.name}: ${r.reason}`;
+    }
+  }
+  let cloudPoints: MetricPoint[] | undefined;
+  if (flags.cloud !== undefined) {
+    const c = (await classifyEvidence([flags.cloud], flags.read)).curves[0];
+    if (!c) throw new UsageError(`--cloud ${flags.cloud}: expected metrics`);
+    cloudPoints = (await readMetricPoints(c, flags.read)).points;
+    if (env) {
+      const r = await judge({ phases: ["verify"], policyRef: flags.policy, curves: [c], envelope: { file: flags.envelope ?? "envelope", envelope: env, sha256: "0".repeat(64) }, read: flags.read, rates, base });
+      gates.push(...r.gates);
+    }
+  }
+  if (env) {
+    const axis = env.axis;
+    const f = env.fit;
+    const source = curves.find((c) => c.name === env?.source?.curve);
+    specs.push({
+      id: "forecast",
+      title: "The forecast",
+      caption: f ? `L(x) = ${f.a.toPrecision(4)} + ${f.b.toPrecision(4)}·x^−${f.c.toPrecision(3)} fitted to ${f.n} points (R² ${f.r2.toFixed(3)})${env.projection ? `, shifted ${env.projection.shift.toPrecision(3)} ${env.unit} to ${env.projection.n_target.toPrecision(3)} parameters (${env.projection.constants})` : ""}.` : "A hand-written envelope.",
+      spec: forecastSpec({
+        axis,
+        unit: env.unit,
+        envelope: env.points,
+        band: policy.verify.band,
+        ...(f ? { fitted: { name: "fit", points: Array.from({ length: 80 }, (_, k) => f.xRange[0] * (f.xRange[1] / f.xRange[0]) ** (k / 79)).map((x) => ({ x, y: evalPowerLaw(f, x) })) } } : {}),
+        ...(source ? { proxy: lossSeries(`Phase 2: ${source.name}`, source.points.filter((p) => p.step > policy.forecast.exclude_steps), axis) } : {}),
+        ...(cloudPoints ? { cloud: lossSeries("cloud run", cloudPoints, axis) } : {}),
+      }),
+    });
+  } else if (curves.length > 0) {
+    notes.push(`Forecast: ${envWhy || "none given"} (windtunnel forecast --out envelope.json, then report --envelope).`);
+  }
+
+  // The sanity day.
+  if (flags.sanity.length > 0) {
+    const sanityFiles = (await classifyEvidence(flags.sanity, flags.read)).curves;
+    const byTag = new Map<string, MetricPoint[]>();
+    const fallback = curveNames(sanityFiles.map((x) => x.file));
+    for (const [i, c] of sanityFiles.entries()) for (const p of (await readMetricPoints(c, flags.read)).points) (byTag.get(p.tag ?? (fallback[i] as string)) ?? byTag.set(p.tag ?? (fallback[i] as string), []).get(p.tag ?? (fallback[i] as string)))?.push(p);
+    specs.push({ id: "sanity", title: "The sanity day", caption: `${byTag.size} runs by tag: ${[...byTag.keys()].join(", ")}.`, spec: sanitySpec([...byTag].map(([tag, pts]) => lossSeries(tag, pts)), "step") });
+    const r = await judge({ phases: ["sanity"], policyRef: flags.policy, curves: sanityFiles, read: flags.read, rates, base });
+    gates.push(...r.gates);
+  }
+
+  // The money.
+  if (campaign) {
+    const plan = campaign.plan;
+    const x = extendedReport(rates, { campaign: { gpus: plan.nodes * plan.gpus_per_node, gpuHourlyUsd: plan.node_hourly_usd / plan.gpus_per_node, hours: plan.hours }, wrongPickRate: policy.spend.wrong_pick_rate, postFilterRates: [policy.spend.post_filter_wrong_pick_rate], sanityHours: plan.sanity_hours });
+    const sc = x.wrong_pick.scenarios[0];
+    specs.push({
+      id: "money",
+      title: "The money",
+      caption: `A blind booking picks wrong ${(policy.spend.wrong_pick_rate * 100).toFixed(0)}% of the time (seed §2.2), the filter leaves ${(policy.spend.post_filter_wrong_pick_rate * 100).toFixed(0)}%: expected savings $${sc?.expected_savings_usd.toLocaleString("en-US")} for $${sc?.filter_cost_usd.toLocaleString("en-US")} of lab and sanity day. Campaign forecast $${x.phases_usd.total.toLocaleString("en-US")}.`,
+      spec: moneySpec({
+        blindLossUsd: x.wrong_pick.blind_rate * x.campaign.final_run_usd,
+        filterCostUsd: sc?.filter_cost_usd ?? 0,
+        savingsUsd: sc?.expected_savings_usd ?? 0,
+        phases: [
+          { phase: "Phase 1: recipe lab (Spark)", usd: x.phases_usd.phase1_recipe_lab_spark },
+          { phase: "Phase 2: stress test (Spark)", usd: x.phases_usd.phase2_stress_spark },
+          { phase: "sanity day (cloud)", usd: x.phases_usd.sanity_day_cloud },
+          { phase: "final run (cloud)", usd: x.phases_usd.final_run_cloud },
+        ],
+      }),
+    });
+  }
+
+  const svgs = await Promise.all(specs.map((s) => toSvg(s.spec)));
+  const figures: ReportFigure[] = specs.map((s, i) => ({ id: s.id, title: s.title, caption: s.caption, svg: svgs[i] as string }));
+  const shownVerdict: Verdict = { ...verdict, gates, pass: verdict.pass && !gates.some((g) => g.status === "fail" && g.scope !== "candidate") };
+  if (flags.format === "png") {
+    mkdirSync(flags.out, { recursive: true });
+    for (const f of figures) writeFileSync(join(flags.out, `${f.id}.png`), await toPng(f.svg));
+    io.out(`wrote ${figures.length} figures to ${flags.out}/: ${figures.map((f) => `${f.id}.png`).join(", ")}`);
+  } else {
+    await writeFileAtomic(flags.out, reportHtml({ title: flags.title ?? "windtunnel campaign report", generated: `generated ${new Date().toISOString()}`, verdict: shownVerdict, digest: verdictDigest(verdict), figures, notes }));
+    io.out(`wrote ${flags.out} (${figures.map((f) => f.id).join(", ")}; ${gates.length} gates, ${shownVerdict.pass ? "PASS" : "FAIL"})`);
+  }
+  return 0;
+}
