@@ -2,7 +2,7 @@
 // same machine (absolute times depend on the machine; ratios should not). Exits 1 on a miss.
 //
 //   node bench/run.ts [--lines 1000000] [--repeats 3] [--starts 21]
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -156,6 +156,23 @@ try {
     planMs.push(await wall(planArgs));
   }
   row("`windtunnel plan` (from source): the Pulumi program under the mock runtime, 26 resources in 4 components, sample evidence; whole process", `${(median(planMs) / 1000).toFixed(2)} s`, `\`windtunnel gate\` on the same evidence: ${(median(planGateMs) / 1000).toFixed(2)} s`, median(planMs) / median(planGateMs), "< 3 s", median(planMs) < 3000);
+
+  // 7. The report: a 100-candidate sweep, three 1,000-step curves and a 100K-point cloud curve over
+  //    its envelope, drawn into one HTML file, as a whole process, against `gate` on the same files.
+  const cloud = join(dir, "cloud.metrics.jsonl");
+  writeFileSync(cloud, Array.from({ length: 100_000 }, (_, i) => `{"step": ${i + 1}, "loss": ${(2.9 + 8 / Math.sqrt(i + 20) + (i === 77_777 ? 1.5 : 0)).toFixed(5)}, "tokens": ${(i + 1) * 65536}}`).join("\n") + "\n");
+  const envFile = join(dir, "envelope.json");
+  await execa(process.execPath, ["src/cli/bin.ts", "forecast", join(sample, "curves/finalist-1.jsonl"), "--out", envFile], { cwd: ROOT });
+  const reportArgs = ["src/cli/bin.ts", "report", "--out", join(dir, "report.html"), "--envelope", envFile, "--cloud", cloud, join(sample, "trajectory.jsonl"), join(sample, "curves/finalist-1.jsonl"), join(sample, "curves/finalist-2.jsonl"), join(sample, "curves/finalist-3.jsonl"), join(sample, "campaign.yaml")];
+  const reportMs: number[] = [];
+  const reportGateMs: number[] = [];
+  await wall(reportArgs);
+  for (let i = 0; i < 3; i++) {
+    reportGateMs.push(await wall(sampleGate));
+    reportMs.push(await wall(reportArgs));
+  }
+  const html = readFileSync(join(dir, "report.html"), "utf8");
+  row("`windtunnel report`: 100-candidate sweep, three 1,000-step curves, a 100,000-point cloud curve (min–max downsampled, its one spike kept), HTML; whole process", `${(median(reportMs) / 1000).toFixed(2)} s, ${(html.length / 1024).toFixed(0)} KiB`, `\`windtunnel gate\` on the same evidence: ${(median(reportGateMs) / 1000).toFixed(2)} s`, median(reportMs) / median(reportGateMs), "< 2 s", median(reportMs) < 2000);
 
   // 6. The watchdog (bench/watchdog.ts).
   for (const r of await watchdogRows(ROOT, REPEATS)) row(r.measure, r.ours, r.base, r.ratio, r.target, r.ok);

@@ -82,6 +82,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option("--policy <policy>", "gate policy: a YAML file, or the built-in default | strict", { default: "default" })
     .option("--campaign <plan.yaml>", "the campaign plan the spend gates judge")
     .option("--envelope <envelope.json>", "verify: the forecast the cloud curve is judged against (windtunnel forecast)")
+    .option("--figures <dir>", "markdown: link the report's PNG figures in this folder (windtunnel report --format png --out <dir>)")
     .option("--out <verdict.json>", "write the verdict, bound by sha256 to the evidence and the policy")
     .option("--format <format>", "table | json | markdown", { default: "table" })
     .option("--check <verdict.json>", "re-hash a verdict's evidence and policy; refuse it (exit 1) if anything changed or a gate failed")
@@ -103,8 +104,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       }
       const campaign = text("campaign", o["campaign"]);
       const envelope = text("envelope", o["envelope"]);
+      const figures = text("figures", o["figures"]);
       const out = text("out", o["out"]);
       code = await gate.gateCommand(files, {
+        ...(figures !== undefined ? { figures } : {}),
         ...readFlags(o),
         phase: text("phase", o["phase"]) ?? "all",
         policy: text("policy", o["policy"]) ?? "default",

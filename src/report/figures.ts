@@ -14,7 +14,7 @@ const base = (title: string, subtitle: string): Spec => ({
   title: { text: title, subtitle, anchor: "start", fontSize: 15, subtitleFontSize: 11, subtitleColor: "#444" },
   width: 640,
   height: 260,
-  config: { font: "DejaVu Sans, Helvetica, Arial, sans-serif", view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: "#e5e5e5" }, legend: { labelFontSize: 11, titleFontSize: 11, orient: "bottom" } },
+  config: { font: "DejaVu Sans, Helvetica, Arial, sans-serif", view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: "#e5e5e5" }, legend: { labelFontSize: 11, titleFontSize: 11, orient: "bottom", labelLimit: 320 } },
 });
 
 export interface SweepCandidate {

@@ -32,6 +32,9 @@ describe("windtunnel demo", () => {
     expect(r.stdout).toMatch(/pulumi up would create 26 resources in 4 components/);
     expect(r.stdout).toMatch(/p5\.48xlarge · spot \(one-time, terminate on interruption, no max price\) · IMDSv2 required/);
     expect(r.stdout).toMatch(/powers off after 24 h \(user data\) · runs bf16, fp8, tp2pp2/);
+    // It ends with the report, one self-contained file.
+    expect(r.stdout).toMatch(/Open the report: .*report\.html/);
+    expect(existsSync(join(dir, "report.html"))).toBe(true);
     const check = await execa(process.execPath, [join(REPO, "src/cli/bin.ts"), "gate", "--check", join(dir, "verdict.json")], { reject: false });
     expect(check.exitCode, check.stdout).toBe(0);
   });

@@ -79,6 +79,12 @@ export async function demoCommand(flags: DemoFlags, io: Io): Promise<number> {
   io.out("What `pulumi up` would do with stacks/Pulumi.example.yaml and this evidence (windtunnel plan, offline):");
   const { planCommand } = await import("./plan.ts");
   await planCommand({ stackFile: DEMO_STACK, evidenceDir: dir, format: "table", quietGates: true }, io);
+  // The evidence as one file a lead can read (and forward): figures, the gate table, the digest.
+  io.out("");
+  const { reportCommand } = await import("./report.ts");
+  const reportFile = join(dir, "report.html");
+  await reportCommand([join(dir, TRAJECTORY), ...curves, DEMO_CAMPAIGN], { out: reportFile, format: "html", policy: DEMO_POLICY, sanity: [], read: {}, title: `windtunnel demo: ${basename(menu)}` }, io);
+  io.out(`Open the report: ${reportFile}`);
   io.out("");
   io.out(`Evidence in ${dir}/: ${TRAJECTORY} (Phase 1), ${CURVES}/ (Phase 2 curves), ${STRESS_LOG}, sweep/ (each candidate's config, metrics and log), verdict.json`);
   io.out(`Check it again any time: windtunnel gate --check ${verdictFile}`);

@@ -1,7 +1,8 @@
 // `windtunnel gate`: read the evidence, run the shared gate engine, print the verdict (table,
 // json or markdown), optionally write verdict.json; exit 0 pass, 1 a gate failed, 2 bad input.
 // `windtunnel gate --check verdict.json` re-hashes and refuses a verdict whose inputs changed.
-import { dirname, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve, sep } from "node:path";
 import { InputError, UsageError } from "../../evidence/errors.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
 import { sha256File, writeFileAtomic } from "../../evidence/files.ts";
@@ -20,6 +21,8 @@ export interface GateFlags extends Pick<ReadOptions, "statusMap" | "logPreset" |
   policy?: string;
   campaign?: string;
   envelope?: string;
+  /** Markdown: link the report's PNG figures found in this folder (windtunnel report --format png). */
+  figures?: string;
   out?: string;
   format: (typeof OUTPUT_FORMATS)[number];
 }
@@ -58,8 +61,18 @@ export async function gateCommand(files: readonly string[], flags: GateFlags, io
     base: flags.out !== undefined ? dirname(resolve(flags.out)) : process.cwd(),
   });
   if (flags.out !== undefined) await writeFileAtomic(flags.out, `${JSON.stringify(verdict, null, 2)}\n`);
-  io.out(flags.format === "json" ? JSON.stringify(verdict, null, 2) : flags.format === "markdown" ? renderMarkdown(verdict) : renderTable(verdict));
+  io.out(flags.format === "json" ? JSON.stringify(verdict, null, 2) : flags.format === "markdown" ? renderMarkdown(verdict) + figureLinks(flags.figures) : renderTable(verdict));
   return verdict.pass ? 0 : 1;
+}
+
+const FIGURES = ["sweep", "stress", "forecast", "sanity", "money"] as const;
+
+/** Markdown image links to the report's PNG figures present in `dir`, in the report's order. */
+export function figureLinks(dir: string | undefined): string {
+  if (dir === undefined) return "";
+  const present = FIGURES.filter((f) => existsSync(join(dir, `${f}.png`)));
+  if (present.length === 0) throw new UsageError(`--figures ${dir}: no figure PNGs there (windtunnel report --format png --out ${dir})`);
+  return `\n\n${present.map((f) => `![${f}](${join(dir, `${f}.png`).split(sep).join("/")})`).join("\n")}\n`;
 }
 
 export async function checkCommand(verdictFile: string, io: Io): Promise<number> {

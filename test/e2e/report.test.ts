@@ -1,0 +1,101 @@
+// The report as a reader gets it: rendered by the CLI, opened in headless Chromium with every
+// non-file request blocked and recorded, each figure checked for marks, the gate table checked
+// against `windtunnel gate --format json` on the same files.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterAll, expect, it } from "vitest";
+import { chromium, type Browser } from "playwright-core";
+import { shown } from "../../src/report/html.ts";
+import type { Verdict } from "../../src/gates/verdict.ts";
+import { REPO, describeWithSharedFixtures } from "../helpers/shared.ts";
+import { CHROMIUM, CHROMIUM_ARGS, describeWithChromium } from "../helpers/chromium.ts";
+import { useTmpDir } from "../helpers/tmp.ts";
+
+const BIN = join(REPO, "src/cli/bin.ts");
+const DEMO = join(REPO, "examples/demo");
+const wt = (args: string[]) => execa(process.execPath, [BIN, ...args], { reject: false, cwd: REPO });
+
+interface Opened {
+  external: string[];
+  figures: Record<string, number>;
+  rows: { id: string; subject: string; status: string; measured: string }[];
+  digest: string;
+}
+
+let browser: Browser | undefined;
+
+async function open(file: string): Promise<Opened> {
+  browser ??= await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const context = await browser.newContext();
+  const external: string[] = [];
+  await context.route("**/*", (route) => {
+    const url = route.request().url();
+    if (url.startsWith("file:") || url.startsWith("data:")) return route.continue();
+    external.push(url);
+    return route.abort();
+  });
+  const page = await context.newPage();
+  await page.goto(`file://${file}`);
+  const figures = await page.$$eval("figure[data-figure]", (els) => Object.fromEntries(els.map((f) => [f.getAttribute("data-figure") ?? "", f.querySelectorAll("svg g[class*='role-mark'] > path, svg g[class*='role-mark'] > line, svg g[class*='role-mark'] > rect, svg g[class*='role-mark'] > text").length])));
+  const rows = await page.$$eval("#gate-table tbody tr", (trs) => trs.map((tr) => ({ id: tr.getAttribute("data-gate") ?? "", subject: tr.getAttribute("data-subject") ?? "", status: tr.getAttribute("data-status") ?? "", measured: tr.querySelector("[data-measured]")?.getAttribute("data-measured") ?? "" })));
+  const digest = (await page.textContent("#digest")) ?? "";
+  await context.close();
+  return { external, figures, rows, digest };
+}
+
+describeWithChromium("the report in headless Chromium", () => {
+  const tmp = useTmpDir();
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("the demo evidence: every figure drawn, the gate table = windtunnel gate --format json, nothing fetched", async () => {
+    const files = [join(DEMO, "trajectory.jsonl"), ...["finalist-1", "finalist-2", "finalist-3"].map((f) => join(DEMO, "curves", `${f}.jsonl`)), join(DEMO, "campaign.yaml")];
+    const out = join(tmp.dir(), "report.html");
+    const r = await wt(["report", "--out", out, ...files, "--sanity", join(REPO, "test/fixtures/cloud/sanity-fp64.jsonl"), "--sanity", join(REPO, "test/fixtures/cloud/sanity-bf16.jsonl")]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^wrote .*report\.html \(sweep, stress, forecast, sanity, money; \d+ gates, FAIL\)$/);
+    const o = await open(out);
+    expect(o.external).toEqual([]);
+    expect(Object.keys(o.figures).sort()).toEqual(["forecast", "money", "sanity", "stress", "sweep"]);
+    // Marks per figure: a point per candidate (71 distinct configs), a line per curve or run, bars.
+    expect(o.figures).toMatchObject({ sweep: expect.any(Number), stress: expect.any(Number), forecast: expect.any(Number), sanity: expect.any(Number), money: expect.any(Number) });
+    expect(o.figures["sweep"]).toBeGreaterThanOrEqual(71);
+    expect(o.figures["stress"]).toBeGreaterThanOrEqual(3 + 2);
+    expect(o.figures["forecast"]).toBeGreaterThanOrEqual(3);
+    expect(o.figures["sanity"]).toBeGreaterThanOrEqual(2);
+    expect(o.figures["money"]).toBeGreaterThanOrEqual(4 + 4);
+    const g = await wt(["gate", "--format", "json", ...files]);
+    const verdict = JSON.parse(g.stdout) as Verdict;
+    const local = o.rows.filter((row) => !row.id.startsWith("sanity."));
+    expect(local).toEqual(verdict.gates.map((x) => ({ id: x.id, subject: x.subject, status: x.status, measured: shown(x.measured) })));
+    expect(o.rows.filter((row) => row.id.startsWith("sanity.")).length).toBeGreaterThan(0);
+  });
+
+  it("PNG figures for READMEs: one file per figure", async () => {
+    const dir = join(tmp.dir(), "figures");
+    const r = await wt(["report", "--format", "png", "--out", dir, join(DEMO, "trajectory.jsonl"), join(DEMO, "curves", "finalist-1.jsonl"), join(DEMO, "campaign.yaml")]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(["forecast.png", "money.png", "stress.png", "sweep.png"]);
+  });
+
+  describeWithSharedFixtures("on the real public artifacts", (fixtures) => {
+    it("the seed's agent-loop trajectory and four real modded-nanogpt curves", async () => {
+      const group = join(fixtures, "curves/modded-nanogpt-optimizers/20260430_muonh");
+      const logs = readdirSync(group).map((f) => join(group, f));
+      const out = join(tmp.dir(), "real.html");
+      const r = await wt(["report", "--out", out, join(fixtures, "sweeps/agent-loop-trajectory.jsonl"), ...logs]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const o = await open(out);
+      expect(o.external).toEqual([]);
+      expect(Object.keys(o.figures)).toEqual(expect.arrayContaining(["sweep", "stress", "forecast"]));
+      expect(o.figures["sweep"]).toBeGreaterThanOrEqual(14);
+      expect(o.figures["stress"]).toBeGreaterThanOrEqual(4);
+      expect(o.figures["forecast"]).toBeGreaterThanOrEqual(3);
+      const g = await wt(["gate", "--format", "json", join(fixtures, "sweeps/agent-loop-trajectory.jsonl"), ...logs, "--phase", "sweep,stress"]);
+      const verdict = JSON.parse(g.stdout) as Verdict;
+      expect(o.rows).toEqual(verdict.gates.map((x) => ({ id: x.id, subject: x.subject, status: x.status, measured: shown(x.measured) })));
+    });
+  });
+});
