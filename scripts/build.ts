@@ -1,7 +1,7 @@
 // npm run build: bundle the CLI with esbuild into dist/ (one small entry, one lazily loaded chunk
 // for the commands, lazy chunks for what only some runs need), and precompute the built-in gate
 // policies so `windtunnel gate` does not parse and validate gates/default.yaml on every run.
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { build } from "esbuild";
@@ -25,7 +25,8 @@ await build({
   entryPoints: { bin: "src/cli/bin.ts", trainer: "examples/trainer/train.ts", infra: "src/infra/index.ts" },
   // The Pulumi SDK stays a dependency: the program must share one SDK instance with Pulumi's
   // language host, and the SDK loads its own files at run time.
-  external: ["@pulumi/pulumi", "@pulumi/pulumi/*", "@pulumi/aws", "@pulumi/aws/*"],
+  // resvg ships a native addon per platform; esbuild itself is called by the Watchdog component.
+  external: ["@pulumi/pulumi", "@pulumi/pulumi/*", "@pulumi/aws", "@pulumi/aws/*", "@resvg/resvg-js", "esbuild"],
   bundle: true,
   splitting: true,
   format: "esm",
@@ -40,4 +41,7 @@ await build({
   banner: { js: "import{createRequire as __wtRequire}from'node:module';const require=__wtRequire(import.meta.url);" },
   define: { WINDTUNNEL_PRECOMPILED_POLICIES: JSON.stringify(JSON.stringify(precompiled)) },
 });
-console.log(`dist/ built; precompiled policies: ${Object.keys(precompiled).join(", ")}`);
+// The watchdog's Lambda bundle, for the Pulumi program run from the package (it has no sources).
+const { bundleHandler, PREBUILT } = await import("../src/infra/watchdog.ts");
+writeFileSync(PREBUILT, await bundleHandler());
+console.log(`dist/ built; precompiled policies: ${Object.keys(precompiled).join(", ")}; watchdog bundle ${basename(PREBUILT)}`);

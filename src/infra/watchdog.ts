@@ -4,18 +4,26 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { createHash } from "node:crypto";
-import { fileURLToPath } from "node:url";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { packageRoot } from "../evidence/package-root.ts";
 import { trustPolicy, watchdogRolePolicy } from "./policies.ts";
 import type { WatchdogConfig } from "../watchdog/decide.ts";
 
 export const WATCHDOG = "windtunnel:infra:Watchdog";
-const HANDLER = fileURLToPath(new URL("../watchdog/handler.ts", import.meta.url));
+const SOURCE = join(packageRoot(), "src", "watchdog", "handler.ts");
+/** What `npm run build` writes for the published package, which ships no sources. */
+export const PREBUILT = join(packageRoot(), "dist", "watchdog-handler.mjs");
 
-/** The handler and everything it imports in one ES module (the AWS SDK included: pinned, not the runtime's). */
+/**
+ * The handler and everything it imports in one ES module (the AWS SDK included: pinned, not the
+ * runtime's), bundled from the sources in a checkout, read from the build in the package.
+ */
 export async function bundleHandler(): Promise<string> {
+  if (!existsSync(SOURCE)) return readFileSync(PREBUILT, "utf8");
   const { build } = await import("esbuild");
   const r = await build({
-    entryPoints: [HANDLER],
+    entryPoints: [SOURCE],
     bundle: true,
     platform: "node",
     target: "node22",
