@@ -102,7 +102,7 @@ export function stressSpec(series: readonly Series[], failures: readonly Failure
     layers.push({ data: { values: failures }, mark: { type: "point", shape: "cross", size: 140, strokeWidth: 3, color: OKABE_ITO[3] }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, tooltip: [{ field: "curve" }, { field: "gate" }, { field: "message" }] } });
     layers.push({ data: { values: failures.map((f) => ({ ...f, label: `${f.curve}: ${f.gate} @ ${f.x}` })) }, mark: { type: "text", align: "left", dx: 8, dy: -8, fontSize: 10, color: OKABE_ITO[3] }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, text: { field: "label" } } });
   }
-  return { ...base(`Phase 2: ${series.length} finalists, side by side`, failures.length > 0 ? `✕ marks where a stress gate failed (${failures.length}); hover for the gate's sentence` : "no stress gate failed"), layer: layers };
+  return { ...base(`Phase 2: ${series.length} finalists, side by side`, failures.length > 0 ? `✕ marks where a stress gate failed (${failures.length}); each gate's sentence is under the figure` : "no stress gate failed"), layer: layers };
 }
 
 export interface ForecastFigure {

@@ -85,7 +85,9 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
   for (const [i, c] of ev.curves.entries()) curves.push({ file: c, name: names[i] as string, points: (await readMetricPoints(c, flags.read)).points });
   if (curves.length > 0) {
     const series = curves.map((c) => lossSeries(c.name, c.points));
-    specs.push({ id: "stress", title: "Phase 2: the stress test", caption: `${curves.length} curves, training loss (else validation loss) by step; each failing gate is marked where its trouble starts.`, spec: stressSpec(series, failuresOf(gates, series), "step") });
+    const failures = failuresOf(gates, series);
+    const sentences = failures.map((f) => `${f.curve}: ${f.gate} at step ${f.x}: ${f.message}`);
+    specs.push({ id: "stress", title: "Phase 2: the stress test", caption: `${curves.length} curves, training loss (else validation loss) by step; each failing gate is marked where its trouble starts.${sentences.length > 0 ? ` ${sentences.join(" · ")}` : " No stress gate failed."}`, spec: stressSpec(series, failures, "step") });
   }
 
   // The forecast: the given envelope, or one made here from the best surviving curve.
