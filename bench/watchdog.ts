@@ -5,9 +5,7 @@
 //  - detection latency in a simulated run: metrics every minute, a tick every 2 minutes, the real
 //    LR-jump stress curve; ticks from the first tick that could see the failure to the teardown
 //    (target 0: the first tick that sees it), and what the node costs meanwhile.
-import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
@@ -18,20 +16,11 @@ import { bundleHandler } from "../src/infra/watchdog.ts";
 import { loadPolicy } from "../src/policy/load.ts";
 import { CurveMonitor } from "../src/gates/stress.ts";
 import type { MetricPoint } from "../src/evidence/schemas.ts";
+import { hasMoto, startMoto } from "../test/helpers/moto-server.ts";
 
 export interface Row { measure: string; ours: string; base: string; ratio: number; target: string; ok: boolean }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
 
 function lines(n: number, from = 0): string {
   const out: string[] = [];
@@ -47,21 +36,12 @@ export async function watchdogRows(root: string, repeats: number): Promise<Row[]
   const code = await bundleHandler();
   rows.push({ measure: "watchdog: the bundled Lambda handler (esbuild, AWS SDK v3 included and minified)", ours: `${(Buffer.byteLength(code) / 1024).toFixed(0)} KiB`, base: "Lambda's limit: 50 MiB zipped, 250 MiB unzipped", ratio: Buffer.byteLength(code) / (250 * 1024 * 1024), target: "< 10 MiB", ok: Buffer.byteLength(code) < 10 * 1024 * 1024 });
 
-  if (spawnSync("moto_server", ["--help"], { stdio: "ignore" }).status !== 0) {
+  if (!hasMoto()) {
     console.log("bench: moto_server not found; the tick rows need it (pip install 'moto[server]')");
   } else {
-    const port = await freePort();
-    const proc = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+    const moto = await startMoto();
     try {
-      const endpoint = `http://127.0.0.1:${port}`;
-      for (let i = 0; i < 100; i++) {
-        try {
-          if ((await fetch(`${endpoint}/moto-api/`)).ok) break;
-        } catch {
-          // not up yet
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const endpoint = moto.endpoint;
       const cfg = { endpoint, region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } };
       const aws = { s3: new S3Client({ ...cfg, forcePathStyle: true }), ec2: new EC2Client(cfg), sns: new SNSClient(cfg) };
       await aws.ec2.send(new RunInstancesCommand({ ImageId: "ami-12c6146b", MinCount: 1, MaxCount: 1, TagSpecifications: [{ ResourceType: "instance", Tags: [{ Key: "windtunnel:campaign", Value: "bench" }] }] }));
@@ -124,7 +104,7 @@ export async function watchdogRows(root: string, repeats: number): Promise<Row[]
       }
       rows.push({ measure: "watchdog tick over 1,000,000 already-seen points (93 MB object)", ours: `${median(seen).toFixed(0)} ms, ${reread} bytes re-read`, base: `a tick with no metrics at all: ${median(none).toFixed(0)} ms`, ratio: median(seen) / median(none), target: "≤ 2×, 0 bytes", ok: reread === 0 && median(seen) / median(none) <= 2 });
     } finally {
-      proc.kill("SIGTERM");
+      moto.stop();
     }
   }
 

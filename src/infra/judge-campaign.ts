@@ -7,6 +7,8 @@ import { globSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { GateRefusal, InputError } from "../evidence/errors.ts";
 import { ratesFromEnv } from "../cost/rates.ts";
+import { loadPolicy, policyRefAt } from "../policy/load.ts";
+import type { Policy } from "../policy/schema.ts";
 import { checkVerdict, verdictDigest, type Verdict } from "../gates/verdict.ts";
 import { renderTable } from "../gates/report.ts";
 import { campaignFromPlan, classifyEvidence, judge, readVerdictFile } from "../judge/evaluate.ts";
@@ -20,6 +22,8 @@ export interface CampaignJudgement {
   forecastUsd: number;
   /** The evidence files judged, as given or matched. */
   files: { trajectory: string; curves: string[] };
+  /** The policy that judged them (the watchdog gets its sections). */
+  policy: Policy;
 }
 
 export interface JudgeContext {
@@ -72,8 +76,6 @@ function tampering(now: Verdict, pinned: Verdict, pinnedDir: string, baseDir: st
   return problems;
 }
 
-const resolvePolicy = (c: StackConfig, ctx: JudgeContext): string => ((["default", "strict"] as string[]).includes(c.policy) ? c.policy : resolve(ctx.baseDir, c.policy));
-
 export async function judgeCampaign(c: StackConfig, ctx: JudgeContext): Promise<CampaignJudgement> {
   const pinnedFile = c.evidence.verdict !== undefined ? resolve(ctx.baseDir, c.evidence.verdict) : undefined;
   const pinned = pinnedFile !== undefined ? { verdict: readVerdictFile(pinnedFile), dir: dirname(pinnedFile), file: pinnedFile } : undefined;
@@ -81,9 +83,12 @@ export async function judgeCampaign(c: StackConfig, ctx: JudgeContext): Promise<
   const evidence = await classifyEvidence([files.trajectory, ...files.curves], {});
   if (!evidence.trajectory) throw InputError.at(files.trajectory, 1, "format", "expected a Phase 1 trajectory");
   // Judged relative to the project, as `windtunnel gate` run from the project folder would.
+  const policyRef = policyRefAt(c.policy, ctx.baseDir);
+  const policy = await loadPolicy(policyRef);
   const verdict = await judge({
     phases: LAUNCH_PHASES,
-    policyRef: resolvePolicy(c, ctx),
+    policyRef,
+    policy,
     trajectory: evidence.trajectory,
     curves: evidence.curves,
     campaign: campaignFromPlan(`${NAMESPACE}:${c.campaign}`, campaignPlanOf(c)),
@@ -106,12 +111,12 @@ export async function judgeCampaign(c: StackConfig, ctx: JudgeContext): Promise<
     // The sanity day is re-judged from its metrics, never trusted from a verdict file.
     const files = expand(c.sanity.metrics, `${NAMESPACE}:sanity.metrics`, "synced the sanity day from the bucket?", ctx);
     const ev = await classifyEvidence(files, {});
-    sanity = await judge({ phases: ["sanity"], policyRef: resolvePolicy(c, ctx), curves: ev.curves, read: {}, rates: ratesFromEnv(ctx.env), base: ctx.baseDir });
+    sanity = await judge({ phases: ["sanity"], policyRef, policy, curves: ev.curves, read: {}, rates: ratesFromEnv(ctx.env), base: ctx.baseDir });
     if (!sanity.pass) {
       const names = [...new Set(sanity.gates.filter((g) => g.status === "fail").map((g) => `${g.id} (${g.subject})`))];
       throw new GateRefusal(`${renderTable(sanity)}\nrefused: the sanity day does not pass (${names.join("; ")}); the full run is not created.`);
     }
   }
   const digest = sanity ? createHash("sha256").update(`${verdictDigest(verdict)}${verdictDigest(sanity)}`).digest("hex") : verdictDigest(verdict);
-  return { verdict, ...(sanity ? { sanity } : {}), digest, forecastUsd: verdict.spend?.forecast_usd ?? 0, files };
+  return { verdict, ...(sanity ? { sanity } : {}), digest, forecastUsd: verdict.spend?.forecast_usd ?? 0, files, policy: policy.policy };
 }

@@ -11,7 +11,6 @@ import { ArtifactStore } from "./artifact-store.ts";
 import { SpendGuard } from "./spend-guard.ts";
 import { TrainingNode } from "./training-node.ts";
 import { bundleHandler, Watchdog } from "./watchdog.ts";
-import { loadPolicy } from "../policy/load.ts";
 import { readEnvelopeFile } from "../judge/evaluate.ts";
 import { resolve } from "node:path";
 
@@ -86,7 +85,7 @@ export async function campaignProgram(ctx: ProgramContext): Promise<CampaignOutp
     verdictDigest: judged.digest,
     tags,
   });
-  const policy = (await loadPolicy((["default", "strict"] as string[]).includes(c.policy) ? c.policy : resolve(ctx.baseDir, c.policy))).policy;
+  const policy = judged.policy;
   const envelope = c.envelope !== undefined ? readEnvelopeFile(resolve(ctx.baseDir, c.envelope)).envelope : undefined;
   const watchdog = new Watchdog(`${name}-watchdog`, {
     campaign: c.campaign,

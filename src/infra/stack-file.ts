@@ -1,9 +1,8 @@
 // Read a Pulumi stack file (stacks/Pulumi.<stack>.yaml) the way the Pulumi CLI would hand it to
 // the program, validating the windtunnel:* keys with the program's own schema first, so a bad
 // value is reported at its file:line:col rather than as a key path only.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { existsSync } from "node:fs";
 import { InputError } from "../evidence/errors.ts";
 import { describeFileError } from "../evidence/lines.ts";
 import { parseYaml, yamlProblems } from "../evidence/yaml.ts";

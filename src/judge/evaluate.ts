@@ -20,6 +20,7 @@ import { evaluateSanity, type SanityPoint } from "../gates/sanity.ts";
 import { EnvelopeMonitor } from "../gates/verify.ts";
 import { envelopeSchema, type Envelope } from "../forecast/envelope.ts";
 import type { MetricPoint } from "../evidence/schemas.ts";
+import type * as z from "zod/mini";
 import pkg from "../../package.json" with { type: "json" };
 
 export interface EvidenceFile {
@@ -126,6 +127,12 @@ const lossOf = (p: MetricPoint): number => (p.loss ?? p.val_loss ?? Number.NaN) 
 
 /** An envelope.json, validated (bad input names the file and the field). */
 export function readEnvelopeFile(file: string): { file: string; envelope: Envelope; sha256: string } {
+  const { value, sha256 } = readJsonFile(file, envelopeSchema(), "envelope");
+  return { file, envelope: value as Envelope, sha256 };
+}
+
+/** A JSON file of one of our formats: the value (as the schema checked it) and the sha256 of its bytes. */
+function readJsonFile<S extends z.ZodMiniType>(file: string, schema: S, what: string): { value: z.output<S>; sha256: string } {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -138,9 +145,9 @@ export function readEnvelopeFile(file: string): { file: string; envelope: Envelo
   } catch (err) {
     throw InputError.at(file, 0, "file", `not JSON: ${(err as Error).message}`, { cause: err });
   }
-  const r = envelopeSchema().safeParse(raw);
-  if (!r.success) throw InputError.at(file, 0, r.error.issues[0]?.path.join(".") || "envelope", `not a windtunnel envelope: ${r.error.issues[0]?.message ?? "invalid"}`);
-  return { file, envelope: raw as Envelope, sha256: createHash("sha256").update(bytes).digest("hex") };
+  const r = schema.safeParse(raw);
+  if (!r.success) throw InputError.at(file, 0, r.error.issues[0]?.path.join(".") || what, `not a windtunnel ${what}: ${r.error.issues[0]?.message ?? "invalid"}`);
+  return { value: r.data, sha256: createHash("sha256").update(bytes).digest("hex") };
 }
 
 /** The forecast behind a verify verdict, as a row of the gate table (it judges nothing itself). */
@@ -155,6 +162,8 @@ export interface JudgeInput {
   phases: readonly Phase[];
   /** A policy file or a built-in name. */
   policyRef: string;
+  /** The policy `policyRef` names, when the caller loaded it already (several judgements, one load). */
+  policy?: LoadedPolicy;
   trajectory?: EvidenceFile;
   curves: readonly EvidenceFile[];
   campaign?: Campaign;
@@ -168,14 +177,20 @@ export interface JudgeInput {
 
 /** Run the required gates over the evidence: the verdict, with every file bound by sha256. */
 export async function judge(i: JudgeInput): Promise<Verdict> {
+  return (await judgeWithOutcomes(i)).verdict;
+}
+
+/** The verdict, and the sweep's full outcome (every distinct config) for a caller that draws it. */
+export async function judgeWithOutcomes(i: JudgeInput): Promise<{ verdict: Verdict; sweep?: SweepOutcome }> {
   const missing = missingEvidence(i.phases, i);
   if (missing.length > 0) throw new UsageError(missing.join("\n"));
-  const policy = await loadPolicy(i.policyRef);
+  const policy = i.policy ?? (await loadPolicy(i.policyRef));
   let sweep: SweepOutcome | undefined;
   let stress: { outcomes: CurveOutcome[]; survivors: ReturnType<typeof survivorsGate> } | undefined;
   let spend: SpendOutcome | undefined;
   const rel = (f: string): string => relative(i.base, resolve(f)) || ".";
   const used: EvidenceRef[] = [];
+  const names = curveNames(i.curves.map((x) => x.file));
 
   if (i.phases.includes("sweep") && i.trajectory) {
     const t = await readTrajectoryFile(i.trajectory.file, { ...i.read, detected: i.trajectory.detected });
@@ -183,7 +198,6 @@ export async function judge(i: JudgeInput): Promise<Verdict> {
     used.push({ file: rel(i.trajectory.file), role: "trajectory", format: i.trajectory.detected.format, sha256: t.sha256 });
   }
   if (i.phases.includes("stress")) {
-    const names = curveNames(i.curves.map((c) => c.file));
     const outcomes: CurveOutcome[] = [];
     for (const [n, c] of i.curves.entries()) {
       const { outcome, sha256 } = await streamCurve(c, names[n] as string, i.read, policy);
@@ -198,7 +212,7 @@ export async function judge(i: JudgeInput): Promise<Verdict> {
     const runs = new Map<string, SanityPoint[]>();
     for (const [n, c] of i.curves.entries()) {
       const { points, sha256 } = await readMetricPoints(c, i.read);
-      const fallback = curveNames(i.curves.map((x) => x.file))[n] as string;
+      const fallback = names[n] as string;
       for (const p of points) {
         const tag = p.tag ?? fallback;
         const run = runs.get(tag) ?? [];
@@ -215,7 +229,7 @@ export async function judge(i: JudgeInput): Promise<Verdict> {
     verify = [forecastRow(env, basename(i.envelope.file))];
     for (const [n, c] of i.curves.entries()) {
       const { points, sha256 } = await readMetricPoints(c, i.read);
-      const monitor = new EnvelopeMonitor(curveNames(i.curves.map((x) => x.file))[n] as string, env, policy.policy.verify);
+      const monitor = new EnvelopeMonitor(names[n] as string, env, policy.policy.verify);
       for (const p of points) {
         const y = env.series === "val_bpb" ? p.val_bpb : env.series === "val_loss" ? p.val_loss : env.series === "loss" ? p.loss : (p.loss ?? p.val_loss);
         const x = env.axis === "tokens" ? p.tokens : p.step;
@@ -233,7 +247,7 @@ export async function judge(i: JudgeInput): Promise<Verdict> {
   }
 
   const isBuiltin = (file: string): boolean => BUILTIN_POLICIES.some((b) => resolve(file) === resolve(BUILTIN_POLICY_DIR, `${b}.yaml`));
-  return buildVerdict({
+  const verdict = buildVerdict({
     version: pkg.version,
     time: i.time ?? new Date(),
     phases: i.phases,
@@ -249,17 +263,10 @@ export async function judge(i: JudgeInput): Promise<Verdict> {
     ...(sanity ? { sanity } : {}),
     ...(verify ? { verify } : {}),
   });
+  return { verdict, ...(sweep ? { sweep } : {}) };
 }
 
 /** A verdict.json, checked to be one (bad input names the file and the field). */
 export function readVerdictFile(file: string): Verdict {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (err) {
-    throw InputError.at(file, 0, "file", err instanceof SyntaxError ? `not JSON: ${err.message}` : describeFileError(err), { cause: err });
-  }
-  const r = verdictSchema().safeParse(raw);
-  if (!r.success) throw InputError.at(file, 0, r.error.issues[0]?.path.join(".") || "verdict", `not a windtunnel verdict: ${r.error.issues[0]?.message ?? "invalid"}`);
-  return r.data as Verdict;
+  return readJsonFile(file, verdictSchema(), "verdict").value as Verdict;
 }

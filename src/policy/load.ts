@@ -53,6 +53,11 @@ function precompiled(ref: string): LoadedPolicy | undefined {
   return { policy: entry.policy, files, sha256: entry.sha256 };
 }
 
+/** A policy reference written in a file elsewhere: a built-in name as it is, a path from `baseDir`. */
+export function policyRefAt(ref: string, baseDir: string): string {
+  return (BUILTIN_POLICIES as readonly string[]).includes(ref) ? ref : resolve(baseDir, ref);
+}
+
 /** `ref` is a file path or the name of a built-in policy. */
 export async function loadPolicy(ref: string): Promise<LoadedPolicy> {
   if ((BUILTIN_POLICIES as readonly string[]).includes(ref)) {

@@ -4,6 +4,9 @@
 // dash, so the figures survive a black-and-white printer. Every axis names its unit.
 import type { GateResult } from "../gates/types.ts";
 
+/** The report's figures, in its order (PNG files are named after them). */
+export const FIGURE_IDS = ["sweep", "stress", "forecast", "sanity", "money"] as const;
+
 export const OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"] as const;
 const DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4]];
 

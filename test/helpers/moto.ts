@@ -1,31 +1,13 @@
 // A real local AWS API for the watchdog's tests: moto_server on 127.0.0.1, on a free port,
 // stopped afterwards. Where moto_server is missing the tests skip with a notice; under CI=true
 // its absence fails them.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, it } from "vitest";
+import { hasMoto, startMoto, type MotoServer } from "./moto-server.ts";
 
-export interface Moto {
-  endpoint: string;
-  reset(): Promise<void>;
-}
-
-export const hasMoto = spawnSync("moto_server", ["--help"], { stdio: "ignore" }).status === 0;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export type Moto = Pick<MotoServer, "endpoint" | "reset">;
 
 export function describeWithMoto(title: string, body: (moto: () => Moto) => void): void {
-  if (!hasMoto) {
+  if (!hasMoto()) {
     if (process.env["CI"] === "true") {
       describe(title, () => {
         it("has moto_server", () => {
@@ -39,25 +21,11 @@ export function describeWithMoto(title: string, body: (moto: () => Moto) => void
     return;
   }
   describe(title, () => {
-    let proc: ChildProcess | undefined;
-    let m: Moto | undefined;
+    let m: MotoServer | undefined;
     beforeAll(async () => {
-      const port = await freePort();
-      proc = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
-      const endpoint = `http://127.0.0.1:${port}`;
-      for (let i = 0; i < 100; i++) {
-        try {
-          if ((await fetch(`${endpoint}/moto-api/`)).ok) break;
-        } catch {
-          // not listening yet
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      m = { endpoint, reset: async () => void (await fetch(`${endpoint}/moto-api/reset`, { method: "POST" })) };
+      m = await startMoto();
     }, 30_000);
-    afterAll(() => {
-      proc?.kill("SIGTERM");
-    });
+    afterAll(() => m?.stop());
     body(() => {
       if (!m) throw new Error("moto_server did not start");
       return m;

@@ -6,12 +6,13 @@ import { dirname, join, resolve, sep } from "node:path";
 import { InputError, UsageError } from "../../evidence/errors.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
 import { sha256File, writeFileAtomic } from "../../evidence/files.ts";
-import { loadPolicy, BUILTIN_POLICIES } from "../../policy/load.ts";
+import { loadPolicy, policyRefAt } from "../../policy/load.ts";
 import { ratesFromEnv } from "../../cost/rates.ts";
 import { LOCAL_PHASES, PHASES, type Phase } from "../../gates/types.ts";
 import { checkVerdict } from "../../gates/verdict.ts";
 import { renderMarkdown, renderTable } from "../../gates/report.ts";
-import { classifyEvidence, judge, missingEvidence, readCampaignFile, readEnvelopeFile, readVerdictFile } from "../../judge/evaluate.ts";
+import { classifyEvidence, judge, readCampaignFile, readEnvelopeFile, readVerdictFile } from "../../judge/evaluate.ts";
+import { FIGURE_IDS } from "../../report/figures.ts";
 import type { Io } from "../io.ts";
 
 export const OUTPUT_FORMATS = ["table", "json", "markdown"] as const;
@@ -46,8 +47,6 @@ export async function gateCommand(files: readonly string[], flags: GateFlags, io
   const evidence = await classifyEvidence(files, read);
   if (flags.campaign !== undefined && evidence.campaignFile !== undefined) throw new UsageError(`two campaign plans given: ${flags.campaign} and ${evidence.campaignFile}`);
   const campaignFile = flags.campaign ?? evidence.campaignFile;
-  const missing = missingEvidence(phases, { ...evidence, campaign: campaignFile, envelope: flags.envelope });
-  if (missing.length > 0) throw new UsageError(missing.join("\n"));
   const verdict = await judge({
     phases,
     policyRef: flags.policy ?? "default",
@@ -65,12 +64,10 @@ export async function gateCommand(files: readonly string[], flags: GateFlags, io
   return verdict.pass ? 0 : 1;
 }
 
-const FIGURES = ["sweep", "stress", "forecast", "sanity", "money"] as const;
-
 /** Markdown image links to the report's PNG figures present in `dir`, in the report's order. */
 export function figureLinks(dir: string | undefined): string {
   if (dir === undefined) return "";
-  const present = FIGURES.filter((f) => existsSync(join(dir, `${f}.png`)));
+  const present = FIGURE_IDS.filter((f) => existsSync(join(dir, `${f}.png`)));
   if (present.length === 0) throw new UsageError(`--figures ${dir}: no figure PNGs there (windtunnel report --format png --out ${dir})`);
   return `\n\n${present.map((f) => `![${f}](${join(dir, `${f}.png`).split(sep).join("/")})`).join("\n")}\n`;
 }
@@ -82,7 +79,7 @@ export async function checkCommand(verdictFile: string, io: Io): Promise<number>
   for (const e of v.evidence) hashes.set(e.file, await sha256File(resolve(base, e.file)));
   let policySha: string | null = null;
   try {
-    policySha = (await loadPolicy((BUILTIN_POLICIES as readonly string[]).includes(v.policy.ref) ? v.policy.ref : resolve(base, v.policy.ref))).sha256;
+    policySha = (await loadPolicy(policyRefAt(v.policy.ref, base))).sha256;
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
   }

@@ -2,21 +2,21 @@
 // HTML file (or one PNG per figure): the sweep, the stress curves with their failures, the
 // forecast (and the cloud curve over it), the sanity day, the money, and the gate table. The
 // gates are the same run as `windtunnel gate` on the same files.
+import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { UsageError } from "../../evidence/errors.ts";
 import { writeFileAtomic } from "../../evidence/files.ts";
-import { readTrajectoryFile, type ReadOptions } from "../../evidence/read.ts";
+import type { ReadOptions } from "../../evidence/read.ts";
 import type { MetricPoint } from "../../evidence/schemas.ts";
 import { loadPolicy } from "../../policy/load.ts";
 import { ratesFromEnv } from "../../cost/rates.ts";
 import { extendedReport } from "../../cost/campaign.ts";
-import { evaluateSweep } from "../../gates/sweep.ts";
-import { LOCAL_PHASES, type Phase } from "../../gates/types.ts";
+import { campaignFailed, LOCAL_PHASES, type Phase } from "../../gates/types.ts";
 import { verdictDigest, type Verdict } from "../../gates/verdict.ts";
 import { forecast, type Envelope } from "../../forecast/envelope.ts";
 import { evalPowerLaw } from "../../forecast/fit.ts";
-import { classifyEvidence, curveNames, judge, readCampaignFile, readEnvelopeFile, readMetricPoints, type EvidenceFile } from "../../judge/evaluate.ts";
+import { classifyEvidence, curveNames, judge, judgeWithOutcomes, readCampaignFile, readEnvelopeFile, readMetricPoints, type EvidenceFile } from "../../judge/evaluate.ts";
 import { failuresOf, forecastSpec, moneySpec, sanitySpec, stressSpec, sweepSpec, type Series, type Spec, type SweepCandidate } from "../../report/figures.ts";
 import { minMaxDownsample } from "../../report/downsample.ts";
 import { reportHtml, type ReportFigure } from "../../report/html.ts";
@@ -54,15 +54,16 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
   const rates = ratesFromEnv(io.env);
   const base = resolve(flags.format === "html" ? join(flags.out, "..") : flags.out);
   const campaign = campaignFile !== undefined ? await readCampaignFile(campaignFile) : undefined;
-  const verdict = await judge({ phases, policyRef: flags.policy, curves: ev.curves, ...(ev.trajectory ? { trajectory: ev.trajectory } : {}), ...(campaign ? { campaign } : {}), read: flags.read, rates, base });
+  // One policy load and one read of the trajectory for every gate and figure below.
+  const judged = { policyRef: flags.policy, policy: loaded, read: flags.read, rates, base };
+  const { verdict, sweep } = await judgeWithOutcomes({ ...judged, phases, curves: ev.curves, ...(ev.trajectory ? { trajectory: ev.trajectory } : {}), ...(campaign ? { campaign } : {}) });
   const gates = [...verdict.gates];
   const notes: string[] = [];
   const specs: { id: string; title: string; caption: string; spec: Spec }[] = [];
 
   // The sweep: every distinct candidate, repeats as spread, the finalists marked.
-  if (ev.trajectory) {
-    const t = await readTrajectoryFile(ev.trajectory.file, { ...flags.read, detected: ev.trajectory.detected });
-    const s = evaluateSweep({ subject: basename(ev.trajectory.file), rows: t.rows, unreadable: t.unreadable }, policy);
+  if (sweep) {
+    const s = sweep;
     const finalists = new Set(s.finalists.map((f) => f.hash));
     const candidates: SweepCandidate[] = s.groups.map((g) => ({ id: g.id, label: g.label, mean: g.mean, min: Math.min(...g.values), max: Math.max(...g.values), n: g.n, kind: finalists.has(g.hash) ? "finalist" : g.baseline ? "baseline" : g.separable ? "separable" : "other" }));
     const sign = policy.sweep.metric.goal === "min" ? -1 : 1;
@@ -91,10 +92,13 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
   }
 
   // The forecast: the given envelope, or one made here from the best surviving curve.
+  let envFile: ReturnType<typeof readEnvelopeFile> | undefined;
   let env: Envelope | undefined;
   let envWhy = "";
-  if (flags.envelope !== undefined) env = readEnvelopeFile(flags.envelope).envelope;
-  else if (curves.length > 0) {
+  if (flags.envelope !== undefined) {
+    envFile = readEnvelopeFile(flags.envelope);
+    env = envFile.envelope;
+  } else if (curves.length > 0) {
     const alive = verdict.stress?.curves.filter((c) => c.survived).map((c) => c.subject) ?? [];
     const pick = curves.find((c) => alive.includes(c.name)) ?? curves[0];
     if (pick) {
@@ -108,10 +112,10 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
     const c = (await classifyEvidence([flags.cloud], flags.read)).curves[0];
     if (!c) throw new UsageError(`--cloud ${flags.cloud}: expected metrics`);
     cloudPoints = (await readMetricPoints(c, flags.read)).points;
-    if (env) {
-      const r = await judge({ phases: ["verify"], policyRef: flags.policy, curves: [c], envelope: { file: flags.envelope ?? "envelope", envelope: env, sha256: "0".repeat(64) }, read: flags.read, rates, base });
-      gates.push(...r.gates);
-    }
+    // An envelope made here is bound by the sha256 of its JSON, as a file's is by its bytes.
+    const made = env && !envFile ? { file: "envelope (made by the report)", envelope: env, sha256: createHash("sha256").update(JSON.stringify(env)).digest("hex") } : undefined;
+    const against = envFile ?? made;
+    if (against) gates.push(...(await judge({ ...judged, phases: ["verify"], curves: [c], envelope: against })).gates);
   }
   if (env) {
     const axis = env.axis;
@@ -140,10 +144,14 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
     const sanityFiles = (await classifyEvidence(flags.sanity, flags.read)).curves;
     const byTag = new Map<string, MetricPoint[]>();
     const fallback = curveNames(sanityFiles.map((x) => x.file));
-    for (const [i, c] of sanityFiles.entries()) for (const p of (await readMetricPoints(c, flags.read)).points) (byTag.get(p.tag ?? (fallback[i] as string)) ?? byTag.set(p.tag ?? (fallback[i] as string), []).get(p.tag ?? (fallback[i] as string)))?.push(p);
+    for (const [i, c] of sanityFiles.entries()) {
+      for (const p of (await readMetricPoints(c, flags.read)).points) {
+        const tag = p.tag ?? (fallback[i] as string);
+        byTag.set(tag, [...(byTag.get(tag) ?? []), p]);
+      }
+    }
     specs.push({ id: "sanity", title: "The sanity day", caption: `${byTag.size} runs by tag: ${[...byTag.keys()].join(", ")}.`, spec: sanitySpec([...byTag].map(([tag, pts]) => lossSeries(tag, pts)), "step") });
-    const r = await judge({ phases: ["sanity"], policyRef: flags.policy, curves: sanityFiles, read: flags.read, rates, base });
-    gates.push(...r.gates);
+    gates.push(...(await judge({ ...judged, phases: ["sanity"], curves: sanityFiles })).gates);
   }
 
   // The money.
@@ -171,7 +179,7 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
 
   const svgs = await Promise.all(specs.map((s) => toSvg(s.spec)));
   const figures: ReportFigure[] = specs.map((s, i) => ({ id: s.id, title: s.title, caption: s.caption, svg: svgs[i] as string }));
-  const shownVerdict: Verdict = { ...verdict, gates, pass: verdict.pass && !gates.some((g) => g.status === "fail" && g.scope !== "candidate") };
+  const shownVerdict: Verdict = { ...verdict, gates, pass: !campaignFailed(gates) };
   if (flags.format === "png") {
     mkdirSync(flags.out, { recursive: true });
     for (const f of figures) writeFileSync(join(flags.out, `${f.id}.png`), await toPng(f.svg));
