@@ -34,7 +34,10 @@ type Locate = (path: readonly PropertyKey[], key?: string) => { line: number; co
 
 /** Where `path` is written (or its nearest written parent); `key` points at a map key itself. */
 async function locator(text: string): Promise<Locate> {
-  const { LineCounter, isMap, isScalar, parseDocument } = await import("yaml");
+  // `yaml` is CommonJS: Node's loader gives its named exports, but the bundle (dist/) gives only
+  // `default`, and destructuring that crashed every located YAML error of the installed binary.
+  const mod: typeof import("yaml") & { default?: typeof import("yaml") } = await import("yaml");
+  const { LineCounter, isMap, isScalar, parseDocument } = typeof mod.LineCounter === "function" ? mod : (mod.default as typeof import("yaml"));
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
   const at = (offset: number | undefined): { line: number; column: number } => {

@@ -1,14 +1,17 @@
 // What `npm install windtunnel` gives a user: the bundled dist/ binary, with its policies and the demo evidence.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { REPO } from "../helpers/shared.ts";
 
+beforeAll(async () => {
+  await execa("npm", ["run", "build"], { cwd: REPO });
+}, 120_000);
+
 describe("the published package", () => {
   it("builds, runs its binary, and ships the files the binary needs", async () => {
-    await execa("npm", ["run", "build"], { cwd: REPO });
     // The bundled binary drives the bundled reference trainer (what `windtunnel demo` runs).
     const dir = mkdtempSync(join(tmpdir(), "windtunnel-pkg-"));
     try {
@@ -39,5 +42,53 @@ describe("the published package", () => {
       expect(files).toContain(needed);
     }
     expect(files.some((f) => f.startsWith("test/") || f.startsWith("src/"))).toBe(false);
+  });
+});
+
+// The error paths of the bundled binary, not only of the sources: a bundled CommonJS dependency
+// once turned every located YAML error into exit 70 ("t is not a constructor").
+describe("the published binary's bad-input paths", () => {
+  const run = (args: readonly string[], cwd: string) => execa(process.execPath, [join(REPO, "dist/bin.js"), ...args], { cwd, reject: false, env: { WINDTUNNEL_DEBUG: "" } });
+  let dir = "";
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "windtunnel-dist-errors-"));
+    return () => rmSync(dir, { recursive: true, force: true });
+  });
+  const write = (name: string, text: string): string => {
+    const f = join(dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
+
+  it("reports the README's policy mistakes at their line and column (exit 2)", async () => {
+    // README "Gate policy": gates/mine.yaml:4:8 and :5:3.
+    const policy = write("mine.yaml", "extends: default\nsweep:\n  separation:\n    z: three\n  finalistz: 3\n");
+    const r = await run(["gate", "--phase", "sweep", "--policy", policy, join(REPO, "examples/demo/trajectory.jsonl")], dir);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`${policy}:4:8: sweep.separation.z: expected number, got "three"`);
+    expect(r.stderr).toContain(`${policy}:5:3: sweep.finalistz: unknown key`);
+    expect(r.stderr).not.toMatch(/internal error/);
+  });
+
+  it("reports the README's menu mistake at its line (exit 2)", async () => {
+    const menu = write("menu.yaml", "knobs:\n  x: [1, 2]\nbaseline:\n  x: 1\n  y: 2\n");
+    const r = await run(["lab", "sweep", "--menu", menu, "--dir", join(dir, "lab"), "--", "true"], dir);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`${menu}:5:6: baseline.y: y is not a knob`);
+  });
+
+  it("reports a campaign plan mistake at its line (exit 2)", async () => {
+    const plan = write("campaign.yaml", readFileSync(join(REPO, "examples/demo/campaign.yaml"), "utf8").replace("nodes: 1", "nodes: one"));
+    const r = await run(["gate", "--phase", "spend", "--campaign", plan], dir);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^${plan.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:4:8: nodes: expected .*got "one"`, "m"));
+  });
+
+  it("reports a stack file mistake at its line (exit 2)", async () => {
+    const stack = write("Pulumi.bad.yaml", readFileSync(join(REPO, "stacks/Pulumi.example.yaml"), "utf8").replace("windtunnel:hours: 168", "windtunnel:hours: a week"));
+    const r = await run(["plan", "--stack-file", stack], REPO);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/Pulumi\.bad\.yaml:\d+:\d+: config\.windtunnel:hours: expected .*got "a week"/);
+    expect(r.stderr).not.toMatch(/internal error/);
   });
 });
