@@ -14,6 +14,7 @@ import { loadPolicy } from "../src/policy/load.ts";
 import { forecast, expectedAt } from "../src/forecast/envelope.ts";
 import { classifyEvidence, readMetricPoints } from "../src/judge/evaluate.ts";
 import type { LogPreset } from "../src/evidence/names.ts";
+import { maxOf } from "../src/gates/stats.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const FIXTURES = process.argv[2] ?? process.env["WINDTUNNEL_FIXTURES"] ?? resolve(ROOT, "../shared/fixtures");
@@ -25,7 +26,7 @@ export async function evaluate(file: string, preset: LogPreset, fitTo: (total: n
   const read = { logPreset: preset };
   const ev = await classifyEvidence([file], read);
   const points = (await readMetricPoints(ev.curves[0] as NonNullable<(typeof ev.curves)[0]>, read)).points.filter((p) => p.val_loss !== undefined);
-  const total = Math.max(...points.map((p) => p.step));
+  const total = maxOf(points.map((p) => p.step));
   const cut = fitTo(total);
   const fitPts = points.filter((p) => p.step <= cut);
   const window = points.filter((p) => p.step > cut);
@@ -35,7 +36,7 @@ export async function evaluate(file: string, preset: LogPreset, fitTo: (total: n
   const fe = window.map((p) => Math.abs((expectedAt(r.envelope, p.step) as number) - (p.val_loss as number)) / (p.val_loss as number));
   const ne = window.map((p) => Math.abs(last - (p.val_loss as number)) / (p.val_loss as number));
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-  return { name: file, forecastMean: mean(fe), forecastMax: Math.max(...fe), naiveMean: mean(ne), naiveMax: Math.max(...ne), points: window.length };
+  return { name: file, forecastMean: mean(fe), forecastMax: maxOf(fe), naiveMean: mean(ne), naiveMax: maxOf(ne), points: window.length };
 }
 
 const median = (xs: number[]): number => {
@@ -63,7 +64,7 @@ if (import.meta.main) {
   const medium = await evaluate(join(FIXTURES, "curves/modded-nanogpt-speedrun/gpt2-medium-60k-val.log"), "tel", () => 10_000);
   const rows: string[] = [];
   const row = (what: string, rs: RunError[]) => {
-    rows.push(`| ${what} | ${pct(median(rs.map((r) => r.forecastMean)))} / ${pct(Math.max(...rs.map((r) => r.forecastMean)))} | ${pct(median(rs.map((r) => r.naiveMean)))} / ${pct(Math.max(...rs.map((r) => r.naiveMean)))} | ${pct(median(rs.map((r) => r.forecastMax)))} / ${pct(Math.max(...rs.map((r) => r.forecastMax)))} | ${pct(median(rs.map((r) => r.naiveMax)))} / ${pct(Math.max(...rs.map((r) => r.naiveMax)))} |`);
+    rows.push(`| ${what} | ${pct(median(rs.map((r) => r.forecastMean)))} / ${pct(maxOf(rs.map((r) => r.forecastMean)))} | ${pct(median(rs.map((r) => r.naiveMean)))} / ${pct(maxOf(rs.map((r) => r.naiveMean)))} | ${pct(median(rs.map((r) => r.forecastMax)))} / ${pct(maxOf(rs.map((r) => r.forecastMax)))} | ${pct(median(rs.map((r) => r.naiveMax)))} / ${pct(maxOf(rs.map((r) => r.naiveMax)))} |`);
   };
   row(`modded-nanogpt track 3, ${small.length} runs of GPT-2 small: fit the first half, predict the second (${median(small.map((r) => r.points))} points each)`, small);
   if ("refused" in medium) refused.push(`gpt2-medium-60k: ${medium.refused}`);

@@ -152,7 +152,7 @@ export async function readTrajectoryFile(file: string, options: ReadOptions = {}
   const ev = await openEvidence(file, { ...options, hash });
   if (ev.kind !== "trajectory") throw InputError.at(file, 1, "format", `expected a Phase 1 trajectory, found ${ev.format} data`);
   const rows: TrajectoryRow[] = [];
-  for await (const b of ev.rows) rows.push(...b);
+  for await (const b of ev.rows) for (const r of b) rows.push(r);
   if (!ev.diag.ok) throw new InputError(ev.diag.problems.filter((p) => p.kind === "error"));
   return { rows, unreadable: ev.diag.unreadableCount, sha256: hash.digest("hex") };
 }

@@ -3,6 +3,8 @@
 // with relative weights 1/y² (residuals in log space, so the band is a fraction of the loss) and
 // Huber weights against spikes, then a golden-section refinement of c. Pure: no I/O.
 
+import { maxOf, minOf } from "../gates/stats.ts";
+
 export interface XY {
   x: number;
   y: number;
@@ -120,7 +122,7 @@ export function fitPowerLaw(points: readonly XY[], options: FitOptions = {}): Fi
   const usable = points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && p.x > 0 && p.y > 0);
   if (usable.length < minPoints) return { ok: false, reason: `too few points to fit: ${usable.length} finite points with x > 0, at least ${minPoints} needed` };
   // x scaled to start at 1, so x^(−c) stays in a sane range for every c searched.
-  const x0 = Math.min(...usable.map((p) => p.x));
+  const x0 = minOf(usable.map((p) => p.x));
   const xs = usable.map((p) => p.x / x0);
   const ys = usable.map((p) => p.y);
   const ols = minimise((c) => profile(xs, ys, c, 0).loss, cLo, cHi);
@@ -156,8 +158,8 @@ export function fitPowerLaw(points: readonly XY[], options: FitOptions = {}): Fi
     n: usable.length,
     r2,
     sigmaRel: 1.4826 * median(rel.map(Math.abs)),
-    maxRel: Math.max(...rel.map(Math.abs)),
-    xRange: [x0, Math.max(...usable.map((q) => q.x))],
+    maxRel: maxOf(rel.map(Math.abs)),
+    xRange: [x0, maxOf(usable.map((q) => q.x))],
   };
   return { ok: true, fit };
 }

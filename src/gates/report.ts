@@ -4,7 +4,7 @@
 // draw (~16 ms) than the whole gate run is allowed to take.
 import type { GateResult } from "./types.ts";
 import type { Verdict } from "./verdict.ts";
-import { fmt, usd } from "./stats.ts";
+import { fmt, maxOf, usd } from "./stats.ts";
 
 const MARK: Record<GateResult["status"], string> = { pass: "✓", fail: "✗", skip: "–" };
 const WIDTH = 100;
@@ -47,7 +47,7 @@ export function wrap(text: string, width: number, indent: string): string[] {
 }
 
 function columns(rows: readonly (readonly string[])[], caps: readonly number[]): string[] {
-  const widths = caps.map((cap, i) => Math.min(cap, Math.max(...rows.map((r) => (r[i] ?? "").length))));
+  const widths = caps.map((cap, i) => Math.min(cap, maxOf(rows.map((r) => (r[i] ?? "").length))));
   return rows.map((r) => r.map((c, i) => clip(c, widths[i] as number).padEnd(widths[i] as number)).join("  ").trimEnd());
 }
 

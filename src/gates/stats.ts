@@ -6,6 +6,22 @@ export function mean(xs: readonly number[]): number {
   return s / xs.length;
 }
 
+/**
+ * Smallest and largest of a list of any length. Math.min(...xs) passes every element as an
+ * argument and overflows the stack from ~130K of them (a long curve, a repeated config).
+ */
+export function minOf(xs: Iterable<number>): number {
+  let m = Infinity;
+  for (const x of xs) if (x < m) m = x;
+  return m;
+}
+
+export function maxOf(xs: Iterable<number>): number {
+  let m = -Infinity;
+  for (const x of xs) if (x > m) m = x;
+  return m;
+}
+
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -4,7 +4,7 @@
 import type { MetricPoint } from "../evidence/schemas.ts";
 import type { StressPolicy } from "../policy/schema.ts";
 import { judged, type GateResult } from "./types.ts";
-import { fmt, median } from "./stats.ts";
+import { fmt, median, minOf } from "./stats.ts";
 
 export type CurveSeries = "loss" | "val_loss";
 
@@ -106,7 +106,7 @@ class SeriesTrack {
     }
     this.recent.push(rise);
     if (this.recent.length > d.patience) this.recent.shift();
-    if (this.recent.length === d.patience) this.maxSustained = Math.max(this.maxSustained, Math.min(...this.recent));
+    if (this.recent.length === d.patience) this.maxSustained = Math.max(this.maxSustained, minOf(this.recent));
     // A quarter of the allowed rise is "still at the floor": where the loss last left that band is
     // where the trouble starts, which the 10% line itself only confirms later.
     const band = this.min + (Math.abs(this.min) * d.rise) / 4;

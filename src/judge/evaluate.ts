@@ -117,7 +117,7 @@ export async function readMetricPoints(f: EvidenceFile, read: ReadOptions): Prom
   const ev = await openEvidence(f.file, { ...read, detected: f.detected, hash });
   if (ev.kind !== "metrics") throw InputError.at(f.file, 1, "format", "expected metrics (JSON lines or a training log)");
   const points: MetricPoint[] = [];
-  for await (const b of ev.points) points.push(...b);
+  for await (const b of ev.points) for (const p of b) points.push(p);
   if (!ev.diag.ok) throw new InputError(ev.diag.problems.filter((p) => p.kind === "error"));
   return { points, sha256: hash.digest("hex") };
 }

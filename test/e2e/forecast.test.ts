@@ -75,3 +75,22 @@ describe("windtunnel gate --phase sanity", () => {
     expect(bad.stdout).toMatch(/✗ +sanity\.parallel +seed2 vs fp64/);
   });
 });
+
+describe("long curves", () => {
+  const tmp = useTmpDir();
+
+  it("forecast and report read a 140,000-point curve (no argument spread over the data)", async () => {
+    // Math.min(...xs) overflowed the stack from about 130K points.
+    const lines: string[] = [];
+    for (let step = 1; step <= 140_000; step++) lines.push(`{"step":${step},"loss":${(2 + 6 * step ** -0.3 + 0.01 * Math.sin(step)).toFixed(5)}}`);
+    const curve = tmp.write("long.jsonl", `${lines.join("\n")}\n`);
+    const f = await wt(["forecast", curve, "--format", "json"]);
+    expect(f.exitCode, f.stderr).toBe(0);
+    const env = JSON.parse(f.stdout) as { fit: { n: number; xRange: number[] } };
+    expect(env.fit.xRange[1]).toBe(140_000);
+    const out = join(tmp.dir(), "report.html");
+    const r = await wt(["report", "--out", out, curve]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(readFileSync(out, "utf8")).toContain("<svg");
+  });
+});

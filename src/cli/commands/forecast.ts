@@ -8,7 +8,7 @@ import { loadPolicy } from "../../policy/load.ts";
 import { forecast, type Envelope } from "../../forecast/envelope.ts";
 import { evalPowerLaw, fitPowerLaw } from "../../forecast/fit.ts";
 import { calibrateSizeTerm } from "../../forecast/scaling.ts";
-import { fmt } from "../../gates/stats.ts";
+import { fmt, minOf } from "../../gates/stats.ts";
 import { classifyEvidence, readMetricPoints } from "../../judge/evaluate.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
 import type { Io } from "../io.ts";
@@ -51,7 +51,7 @@ export async function forecastCommand(file: string, flags: ForecastFlags, io: Io
       if (!f.ok) throw new GateRefusal(`cannot calibrate from ${m[2]}: ${f.reason}`);
       proxies.push({ params: Number(m[1]), fit: f.fit });
     }
-    const x = Math.min(...proxies.map((p) => p.fit.xRange[1]));
+    const x = minOf(proxies.map((p) => p.fit.xRange[1]));
     const c = calibrateSizeTerm(proxies.map((p) => ({ params: p.params, loss: evalPowerLaw(p.fit, x) })));
     if (!c.ok) throw new GateRefusal(`cannot calibrate the size term: ${c.reason}`);
     calibrated = { A: c.fit.b, alpha: c.fit.c };

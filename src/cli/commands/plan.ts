@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { GateRefusal, UsageError } from "../../evidence/errors.ts";
 import { renderTable } from "../../gates/report.ts";
-import { usd } from "../../gates/stats.ts";
+import { maxOf, usd } from "../../gates/stats.ts";
 import { readStackFile, projectDirOf } from "../../infra/stack-file.ts";
 import { planProgram, OFFLINE, type Plan } from "../../infra/plan.ts";
 import { describeResource } from "../../infra/describe.ts";
@@ -44,7 +44,7 @@ export function renderPlan(plan: Plan, header: string, withGates = true): string
   } else {
     lines.push(`pulumi up would create ${cloud.length} resources in ${components.length} components:`);
     const short = (type: string): string => `${type.split(":")[1]?.split("/")[0] ?? ""}.${type.split(":").pop() ?? type}`;
-    const width = Math.max(...cloud.map((r) => short(r.type).length));
+    const width = maxOf(cloud.map((r) => short(r.type).length));
     for (const c of components) {
       lines.push(`  ${c.type.split(":").pop() ?? c.type} ${c.name}`);
       for (const r of cloud.filter((x) => x.name.startsWith(`${c.name}-`))) {

@@ -19,6 +19,7 @@ import { evalPowerLaw } from "../../forecast/fit.ts";
 import { classifyEvidence, curveNames, judge, judgeWithOutcomes, readCampaignFile, readEnvelopeFile, readMetricPoints, type EvidenceFile } from "../../judge/evaluate.ts";
 import { failuresOf, forecastSpec, moneySpec, sanitySpec, stressSpec, sweepSpec, type Series, type Spec, type SweepCandidate } from "../../report/figures.ts";
 import { minMaxDownsample } from "../../report/downsample.ts";
+import { maxOf, minOf } from "../../gates/stats.ts";
 import { reportHtml, type ReportFigure } from "../../report/html.ts";
 import { toPng, toSvg } from "../../report/render.ts";
 import type { Io } from "../io.ts";
@@ -65,7 +66,7 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
   if (sweep) {
     const s = sweep;
     const finalists = new Set(s.finalists.map((f) => f.hash));
-    const candidates: SweepCandidate[] = s.groups.map((g) => ({ id: g.id, label: g.label, mean: g.mean, min: Math.min(...g.values), max: Math.max(...g.values), n: g.n, kind: finalists.has(g.hash) ? "finalist" : g.baseline ? "baseline" : g.separable ? "separable" : "other" }));
+    const candidates: SweepCandidate[] = s.groups.map((g) => ({ id: g.id, label: g.label, mean: g.mean, min: minOf(g.values), max: maxOf(g.values), n: g.n, kind: finalists.has(g.hash) ? "finalist" : g.baseline ? "baseline" : g.separable ? "separable" : "other" }));
     const sign = policy.sweep.metric.goal === "min" ? -1 : 1;
     const threshold = s.reference ? s.reference.value + sign * policy.sweep.separation.z * s.noise.sigma * Math.sqrt(1 + 1 / s.reference.n) : undefined;
     const knobs = new Map<string, Set<string>>();
