@@ -1,17 +1,97 @@
-// File I/O the shells share: content hashes that bind verdicts to evidence, and atomic writes so
-// an interrupted or failed run never leaves a half-written file where a good one was.
+// File I/O the shells share: content hashes that bind verdicts to evidence, atomic writes so an
+// interrupted or failed run never leaves a half-written file where a good one was, and one way
+// to open what the user names, which refuses anything but a regular file.
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { UsageError } from "./errors.ts";
+import { InputError, UsageError } from "./errors.ts";
+
+/** Thrown (like an fs error, with `code` and `syscall`) when a path names something other than a regular file. */
+export class NotRegularFile extends Error {
+  readonly code: string;
+  readonly syscall = "open";
+
+  constructor(file: string, kind: string, code = "ENOTREG") {
+    super(`${file}: ${kind}`);
+    this.code = code;
+  }
+}
+
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return "is a named pipe (FIFO), expected a regular file";
+  if (st.isCharacterDevice()) return "is a character device, expected a regular file";
+  if (st.isBlockDevice()) return "is a block device, expected a regular file";
+  if (st.isSocket()) return "is a socket, expected a regular file";
+  return "is not a regular file";
+}
+
+/**
+ * Open a file the user named for reading. Anything but a regular file is refused: reading a FIFO
+ * blocks until someone writes to it (forever, in CI), and a device never ends. O_NONBLOCK makes
+ * the open itself return at once on a FIFO with no writer; on a regular file it changes nothing.
+ */
+export function openRegularFile(file: string): number {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  let st: Stats;
+  try {
+    st = fstatSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  if (st.isFile()) return fd;
+  closeSync(fd);
+  throw st.isDirectory() ? new NotRegularFile(file, "is a directory", "EISDIR") : new NotRegularFile(file, kindOf(st));
+}
+
+/** Why a file could not be read, in words (missing, a directory, a FIFO, no permission). */
+export function describeFileError(err: unknown): string {
+  if (err instanceof NotRegularFile) return err.code === "EISDIR" ? "is a directory, expected a file" : (err.message.split(": ").pop() ?? err.message);
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EISDIR") return "is a directory, expected a file";
+  if (code === "EACCES") return "permission denied";
+  if (code === "ENOTDIR") return "a parent of it is not a directory";
+  if (code === "ELOOP") return "too many levels of symbolic links";
+  return (err as Error).message;
+}
+
+/** Configuration files (policies, plans, menus, stacks, verdicts, envelopes) are small; a huge one is a mistake. */
+export const MAX_INPUT_FILE_BYTES = 16 << 20;
+
+/**
+ * The bytes of a file the user named (a YAML or JSON file of ours), or an InputError naming it:
+ * missing, not a regular file, unreadable, or larger than `maxBytes`.
+ */
+export function readInputFile(file: string, maxBytes = MAX_INPUT_FILE_BYTES): Buffer {
+  let fd: number | undefined;
+  try {
+    fd = openRegularFile(file);
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) throw InputError.at(file, 0, "file", `is ${(size / (1 << 20)).toFixed(0)} MiB; a windtunnel configuration or verdict file is far smaller (at most ${maxBytes >> 20} MiB)`);
+    const buffer = Buffer.alloc(size);
+    let at = 0;
+    while (at < size) {
+      const n = readSync(fd, buffer, at, size - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+    return buffer.subarray(0, at);
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw InputError.at(file, 0, "file", describeFileError(err), { cause: err });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
 
 /** sha256 of a file's bytes (read in bounded chunks), or null when it cannot be read. */
 export async function sha256File(file: string): Promise<string | null> {
   const hash = createHash("sha256");
   let fd: number | undefined;
   try {
-    fd = openSync(file, "r");
+    fd = openRegularFile(file);
     const buffer = Buffer.allocUnsafe(1 << 20);
     for (;;) {
       const bytesRead = readSync(fd, buffer, 0, buffer.length, null);

@@ -19,6 +19,25 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(",")}}`;
 }
 
+/** How deep a candidate's config may nest: knobs are values, perhaps a small object of them. */
+export const MAX_CONFIG_DEPTH = 32;
+
+/**
+ * True when `value` nests objects or arrays more than `limit` levels deep. Iterative, so a
+ * hostile row thousands of levels deep is measured without overflowing the stack that
+ * canonicalJson (recursive) would.
+ */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== "object") continue;
+    if (depth >= limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 export function configHash(config: Record<string, unknown>, exclude: readonly string[] = DEFAULT_IDENTITY_EXCLUDE): string {
   const identity: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(config)) if (!exclude.includes(k)) identity[k] = v;

@@ -1,6 +1,10 @@
 // JSON lines as Python writes them: json.dumps emits the bare tokens NaN, Infinity and -Infinity,
 // and a NaN loss is exactly what the gates must see, so they parse to non-finite numbers. The
 // fast path is plain JSON.parse; only lines that fail it pay for the token rewrite.
+//
+// A key written twice is an error, as in our YAML: JSON.parse keeps the last one silently, so
+// `{"loss":NaN,"loss":2.1}` would hide the NaN. Proving a line has no duplicate costs one count
+// of its colons (see hasNoDuplicates); only lines with nesting or colons in strings are scanned.
 
 export type JsonLine =
   | { ok: true; value: unknown; /** true when the line used NaN/Infinity tokens */ nonFiniteTokens: boolean }
@@ -25,10 +29,17 @@ export class JsonLineParser {
     try {
       this.value = JSON.parse(text);
       this.nonFiniteTokens = false;
-      return true;
     } catch (err) {
-      return this.slowPath(text, err);
+      if (err instanceof RangeError) return this.fail("json", TOO_DEEP);
+      if (!this.slowPath(text, err)) return false;
     }
+    return this.unique(text);
+  }
+
+  private unique(text: string): boolean {
+    if (hasNoDuplicates(text, this.value)) return true;
+    const dup = findDuplicateKey(text);
+    return dup === undefined ? true : this.fail(dup, `key ${JSON.stringify(dup.split(".").pop())} is written twice in one object; JSON keeps only the last, so the line is ambiguous`);
   }
 
   private slowPath(text: string, err: unknown): boolean {
@@ -48,8 +59,10 @@ export class JsonLineParser {
         }
         const o = overflow(overflowKey);
         if (!o.ok) return this.fail(o.field, o.message);
-      } catch {
-        // fall through: report the original syntax error, which points at the real problem
+      } catch (e) {
+        // the reviver recurses: a line nested thousands deep overflows it
+        if (e instanceof RangeError) return this.fail("json", TOO_DEEP);
+        // else fall through: report the original syntax error, which points at the real problem
       }
     }
     return this.fail("json", describeSyntaxError(err, text));
@@ -61,6 +74,61 @@ export class JsonLineParser {
     this.message = message;
     return false;
   }
+}
+
+const TOO_DEEP = "nested too deeply to read (thousands of levels); a line holds one flat record";
+
+/**
+ * True when a parsed line provably names no key twice: outside strings a colon follows every
+ * key (at any depth) and nothing else, so as many colons in the text as keys in the top object
+ * leaves no room for a nested key or a repeated one. Otherwise findDuplicateKey decides.
+ */
+function hasNoDuplicates(text: string, value: unknown): boolean {
+  if (value === null || typeof value !== "object") return true;
+  let colons = 0;
+  for (let i = text.indexOf(":"); i !== -1; i = text.indexOf(":", i + 1)) colons++;
+  return colons === (Array.isArray(value) ? 0 : Object.keys(value).length);
+}
+
+/**
+ * The dotted path (e.g. `config.lr`) of the first key written twice in one object of a JSON
+ * text, or undefined. A scanner, not a parser: it runs on text JSON.parse has accepted, keeps one
+ * frame per open object or array (no recursion, so depth cannot overflow it).
+ */
+export function findDuplicateKey(text: string): string | undefined {
+  const frames: { keys: Set<string> | null; expectKey: boolean; key: string; index: number }[] = [];
+  const path = (key: string): string => [...frames.slice(0, -1).map((f) => (f.keys ? f.key : String(f.index))), key].join(".");
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      const start = i + 1;
+      let escaped = false;
+      for (i = start; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92) {
+          escaped = true;
+          i++;
+        } else if (d === 34) break;
+      }
+      const top = frames[frames.length - 1];
+      if (top?.keys && top.expectKey) {
+        const raw = text.slice(start, i);
+        const key = escaped ? (JSON.parse(`"${raw}"`) as string) : raw;
+        if (top.keys.has(key)) return path(key);
+        top.keys.add(key);
+        top.key = key;
+        top.expectKey = false;
+      }
+    } else if (c === 123 /* { */) frames.push({ keys: new Set(), expectKey: true, key: "", index: 0 });
+    else if (c === 91 /* [ */) frames.push({ keys: null, expectKey: false, key: "", index: 0 });
+    else if (c === 125 /* } */ || c === 93 /* ] */) frames.pop();
+    else if (c === 44 /* , */) {
+      const top = frames[frames.length - 1];
+      if (top?.keys) top.expectKey = true;
+      else if (top) top.index++;
+    }
+  }
+  return undefined;
 }
 
 /** One-off convenience form of JsonLineParser (detection, tests). */

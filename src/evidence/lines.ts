@@ -2,8 +2,9 @@
 // `maxLineChars` (a 5 GB file without newlines must not take 5 GB), NUL bytes and invalid UTF-8
 // stop the read with the line they were on, and BOM/CRLF are accepted because spreadsheet and
 // Windows tools write them.
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
 import type { Hash } from "node:crypto";
+import { describeFileError, openRegularFile } from "./files.ts";
 import type { Diagnostics } from "./problems.ts";
 
 export interface LineBatch {
@@ -45,7 +46,7 @@ export async function* readLines(file: string, diag: Diagnostics, options: LineO
   // through libuv's thread pool per chunk (or a stream) cost more than the reading itself.
   let fd: number | undefined;
   try {
-    fd = openSync(file, "r");
+    fd = openRegularFile(file);
     const buffer = Buffer.allocUnsafe(options.chunkBytes ?? 64 * 1024);
     for (;;) {
       const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
@@ -120,14 +121,6 @@ export async function* readLines(file: string, diag: Diagnostics, options: LineO
 
 function isFileError(err: unknown): err is NodeJS.ErrnoException {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === "string" && (err as NodeJS.ErrnoException).syscall !== undefined;
-}
-
-export function describeFileError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return "no such file";
-  if (code === "EISDIR") return "is a directory, expected a file";
-  if (code === "EACCES") return "permission denied";
-  return (err as Error).message;
 }
 
 function stripCr(line: string): string {

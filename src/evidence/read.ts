@@ -1,10 +1,11 @@
 // Entry points for evidence: detect a file's format (or take --format), stream it through the
 // right adapter, and hand back rows plus the diagnostics gathered on the way.
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { Diagnostics } from "./problems.ts";
 import { InputError } from "./errors.ts";
-import { describeFileError, readLines, type LineOptions } from "./lines.ts";
+import { DEFAULT_MAX_LINE_CHARS, readLines, type LineOptions } from "./lines.ts";
+import { describeFileError, openRegularFile } from "./files.ts";
 import { parseJsonLine } from "./json.ts";
 import type { MetricPoint, TrajectoryRow } from "./schemas.ts";
 import { metricsJsonl } from "./formats/metrics.ts";
@@ -36,10 +37,15 @@ export interface Detected {
 
 const SNIFF_BYTES = 64 * 1024;
 const SNIFF_LINES = 200;
+/** A first line longer than the sniff window is read on, up to the readers' own line limit. */
+const SNIFF_MAX_BYTES = DEFAULT_MAX_LINE_CHARS * 4;
 
 /** Decide the format from the first lines; throws InputError when nothing fits. */
 export async function detectFormat(file: string, options: Pick<ReadOptions, "logPreset" | "logRegex"> = {}): Promise<Detected> {
-  const head = readHead(file);
+  const bytes = readHead(file);
+  const notText = notUtf8Text(bytes);
+  if (notText) throw InputError.at(file, notText.line, "encoding", notText.message);
+  const head = new TextDecoder("utf-8").decode(bytes);
   const lines = head.split(/\r?\n/).slice(0, SNIFF_LINES);
   const firstIdx = lines.findIndex((l) => l.trim() !== "");
   const first = lines[firstIdx];
@@ -74,13 +80,45 @@ function patternOf(options: Pick<ReadOptions, "logPreset" | "logRegex">): LogPat
   return logPattern({ preset: options.logPreset, regex: options.logRegex });
 }
 
-function readHead(file: string): string {
+/**
+ * Why the start of a file is not UTF-8 text, at its line: a UTF-16 byte-order mark (Windows
+ * tools write it), a NUL byte (binary data), or an invalid byte sequence. Echoing such bytes back
+ * as "cannot tell the format from …" printed garbage.
+ */
+function notUtf8Text(bytes: Buffer): { line: number; message: string } | undefined {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) return { line: 1, message: "UTF-16 text (byte-order mark FF FE / FE FF); save the file as UTF-8" };
+  const lineAt = (at: number): number => {
+    let n = 1;
+    for (let i = bytes.indexOf(10); i !== -1 && i < at; i = bytes.indexOf(10, i + 1)) n++;
+    return n;
+  };
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) return { line: lineAt(nul), message: `binary data (a NUL byte at byte ${nul + 1}); expected UTF-8 text (a UTF-16 file without a byte-order mark looks like this too)` };
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes, { stream: true });
+  } catch {
+    const bad = new TextDecoder("utf-8").decode(bytes).indexOf("\uFFFD");
+    const prefix = new TextDecoder("utf-8").decode(bytes).slice(0, Math.max(0, bad));
+    return { line: (prefix.match(/\n/g)?.length ?? 0) + 1, message: "invalid UTF-8 byte sequence; expected UTF-8 text" };
+  }
+  return undefined;
+}
+
+/** The first SNIFF_BYTES of a file, and on to the end of its first line when that is longer. */
+function readHead(file: string): Buffer {
   let fd: number | undefined;
   try {
-    fd = openSync(file, "r");
-    const buf = Buffer.alloc(SNIFF_BYTES);
-    const bytesRead = readSync(fd, buf, 0, SNIFF_BYTES, 0);
-    return new TextDecoder("utf-8").decode(buf.subarray(0, bytesRead));
+    fd = openRegularFile(file);
+    let buf = Buffer.alloc(SNIFF_BYTES);
+    let bytesRead = readSync(fd, buf, 0, SNIFF_BYTES, 0);
+    // A first line cut by the window was misreported as "line ends early (truncated line?)".
+    while (bytesRead === buf.length && buf.indexOf(10) === -1 && buf.length < SNIFF_MAX_BYTES) {
+      const bigger = Buffer.alloc(buf.length * 4);
+      buf.copy(bigger);
+      buf = bigger;
+      bytesRead += readSync(fd, buf, bytesRead, buf.length - bytesRead, bytesRead);
+    }
+    return buf.subarray(0, bytesRead);
   } catch (err) {
     throw InputError.at(file, 0, "file", describeFileError(err), { cause: err });
   } finally {

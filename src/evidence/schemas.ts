@@ -24,14 +24,24 @@ export function described<T extends z.ZodMiniType>(schema: T, description: strin
   return schema;
 }
 
-/** A number that may be non-finite: a NaN loss is evidence, not a parse error. */
-export const metricNumber = () => z.union([z.number(), z.nan(), z.literal([Infinity, -Infinity])], { error: "expected a number (NaN and Infinity are allowed)" });
+/**
+ * A loss, bits per byte or gradient norm: never negative (a val_bpb of −5 once won a sweep with
+ * z = 515), but it may be non-finite, since a NaN loss is evidence, not a parse error.
+ */
+export const metricNumber = () => z.union([z.number().check(z.nonnegative({ error: NON_NEGATIVE })), z.nan(), z.literal([Infinity, -Infinity])], { error: NON_NEGATIVE });
+
+/** What a negative or non-numeric loss-like value is told. */
+export const NON_NEGATIVE = "expected a number ≥ 0 (a loss, bits per byte or gradient norm cannot be negative; NaN and Infinity are allowed)";
+
+/** A step as JSON carries it exactly: 1e20 is whole, but "expected a whole number" misled. */
+const stepNumber = () =>
+  z.int({ error: (iss) => (iss.code === "too_big" ? "too large to be an exact step (above 2^53)" : iss.code === "too_small" ? "expected a step ≥ 0" : "expected a whole number of steps") });
 
 const finiteNonNegative = () => z.number({ error: "expected a finite number" }).check(z.nonnegative({ error: "expected a number ≥ 0" }));
 
 export const metricPointSchema = lazy(() =>
   z.looseObject({
-    step: described(z.int({ error: "expected a whole number of steps" }).check(z.nonnegative({ error: "expected a step ≥ 0" })), "optimizer step, strictly increasing within a tag"),
+    step: described(stepNumber().check(z.nonnegative({ error: "expected a step ≥ 0" })), "optimizer step, strictly increasing within a tag"),
     loss: described(metricNumber(), "training loss at this step (nats/token unless your policy says otherwise)"),
     val_loss: described(z.nullish(metricNumber()), "validation loss, when evaluated at this step"),
     val_bpb: described(z.nullish(metricNumber()), "validation bits per byte, comparable across tokenizers"),
@@ -111,8 +121,9 @@ export function jsonSchemaOf(schema: z.ZodMiniType): Record<string, unknown> {
       if (def.type !== "union" || !def.options?.some((o) => o._zod.def.type === "nan")) return;
       const js = ctx.jsonSchema as Record<string, unknown>;
       const description = typeof js["description"] === "string" && js["description"] !== NUMBER_NOTE ? `${js["description"]}; ${NUMBER_NOTE}` : NUMBER_NOTE;
+      const minimum = (js["anyOf"] as { minimum?: number }[] | undefined)?.find((o) => o.minimum !== undefined)?.minimum;
       for (const k of Object.keys(js)) delete js[k];
-      Object.assign(js, { type: "number", description });
+      Object.assign(js, { type: "number", ...(minimum !== undefined ? { minimum } : {}), description });
     },
   }) as Record<string, unknown>;
 }

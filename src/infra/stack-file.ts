@@ -1,10 +1,10 @@
 // Read a Pulumi stack file (stacks/Pulumi.<stack>.yaml) the way the Pulumi CLI would hand it to
 // the program, validating the windtunnel:* keys with the program's own schema first, so a bad
 // value is reported at its file:line:col rather than as a key path only.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { InputError } from "../evidence/errors.ts";
-import { describeFileError } from "../evidence/lines.ts";
+import { readInputFile } from "../evidence/files.ts";
 import { parseYaml, yamlProblems } from "../evidence/yaml.ts";
 import { encodeConfigValue, NAMESPACE, stackConfigSchema, type StackConfig } from "./config.ts";
 
@@ -28,13 +28,7 @@ export function projectDirOf(from: string): string {
 }
 
 export async function readStackFile(file: string, overrides: Readonly<Record<string, unknown>> = {}): Promise<StackFile> {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw InputError.at(file, 0, "file", describeFileError(err), { cause: err });
-  }
-  const y = parseYaml(file, text);
+  const y = parseYaml(file, readInputFile(file).toString("utf8"));
   const doc = y.value;
   const config = doc !== null && typeof doc === "object" && !Array.isArray(doc) ? (doc as Record<string, unknown>)["config"] : undefined;
   if (config === null || typeof config !== "object" || Array.isArray(config)) throw InputError.at(file, 1, "config", "expected a Pulumi stack file with a config: map");

@@ -2,12 +2,13 @@
 // to the files by sha256. `windtunnel gate`, the Pulumi program and `windtunnel plan` all call
 // this, so a campaign is judged the same way wherever it is judged.
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { basename, extname, relative, resolve } from "node:path";
 import { InputError, UsageError } from "../evidence/errors.ts";
 import { detectFormat, openEvidence, readTrajectoryFile, TRAJECTORY_FORMATS, type Detected, type ReadOptions } from "../evidence/read.ts";
 import { parseYaml, validateYaml } from "../evidence/yaml.ts";
-import { describeFileError } from "../evidence/lines.ts";
+import { readInputFile } from "../evidence/files.ts";
+import { findDuplicateKey } from "../evidence/json.ts";
+import { describeIssue } from "../evidence/issues.ts";
 import { loadPolicy, BUILTIN_POLICIES, BUILTIN_POLICY_DIR, type LoadedPolicy } from "../policy/load.ts";
 import type { Rates } from "../cost/rates.ts";
 import { campaignPlanSchema, type CampaignPlan } from "../cost/plan.ts";
@@ -66,12 +67,7 @@ export interface Campaign {
 
 /** A campaign plan YAML file, validated, hashed from the bytes that were read. */
 export async function readCampaignFile(file: string): Promise<Campaign> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    throw InputError.at(file, 0, "file", describeFileError(err), { cause: err });
-  }
+  const bytes = readInputFile(file);
   const plan = await validateYaml(parseYaml(file, bytes.toString("utf8")), campaignPlanSchema());
   return { subject: basename(file), plan, sha256: createHash("sha256").update(bytes).digest("hex"), file };
 }
@@ -133,20 +129,18 @@ export function readEnvelopeFile(file: string): { file: string; envelope: Envelo
 
 /** A JSON file of one of our formats: the value (as the schema checked it) and the sha256 of its bytes. */
 function readJsonFile<S extends z.ZodMiniType>(file: string, schema: S, what: string): { value: z.output<S>; sha256: string } {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    throw InputError.at(file, 0, "file", describeFileError(err), { cause: err });
-  }
+  const bytes = readInputFile(file);
+  const text = bytes.toString("utf8");
   let raw: unknown;
   try {
-    raw = JSON.parse(bytes.toString("utf8"));
+    raw = JSON.parse(text);
   } catch (err) {
-    throw InputError.at(file, 0, "file", `not JSON: ${(err as Error).message}`, { cause: err });
+    throw InputError.at(file, 0, "file", err instanceof RangeError ? "nested too deeply to read" : `not JSON: ${(err as Error).message}`, { cause: err });
   }
+  const dup = findDuplicateKey(text);
+  if (dup !== undefined) throw InputError.at(file, 0, dup, `written twice in one object; JSON keeps only the last, so the ${what} is ambiguous`);
   const r = schema.safeParse(raw);
-  if (!r.success) throw InputError.at(file, 0, r.error.issues[0]?.path.join(".") || what, `not a windtunnel ${what}: ${r.error.issues[0]?.message ?? "invalid"}`);
+  if (!r.success) throw new InputError(r.error.issues.map((issue) => ({ file, line: 0, kind: "error" as const, field: issue.path.length > 0 ? issue.path.join(".") : what, message: `not a windtunnel ${what}: ${describeIssue(issue, raw).message}` })));
   return { value: r.data, sha256: createHash("sha256").update(bytes).digest("hex") };
 }
 

@@ -3,9 +3,7 @@
 // (seed §2.3, proxy substitution: same activation, head_dim, FFN ratio; a fraction of the size).
 import "../evidence/zod-setup.ts";
 import * as z from "zod/mini";
-import { readFileSync } from "node:fs";
-import { InputError } from "../evidence/errors.ts";
-import { describeFileError } from "../evidence/lines.ts";
+import { readInputFile } from "../evidence/files.ts";
 import { canonicalJson } from "../evidence/hash.ts";
 import { described, lazy } from "../evidence/schemas.ts";
 import { parseYaml, validateYaml } from "../evidence/yaml.ts";
@@ -60,13 +58,7 @@ export interface LoadedMenu extends Menu {
 }
 
 export async function loadMenu(file: string): Promise<LoadedMenu> {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw InputError.at(file, 0, "file", describeFileError(err), { cause: err });
-  }
-  const menu = await validateYaml(parseYaml(file, text), menuSchema());
+  const menu = await validateYaml(parseYaml(file, readInputFile(file).toString("utf8")), menuSchema());
   return { ...menu, file };
 }
 

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { InputError } from "../evidence/errors.ts";
 import { canonicalJson } from "../evidence/hash.ts";
 import { parseYaml, validateYaml, yamlProblems, type YamlFile } from "../evidence/yaml.ts";
-import { describeFileError } from "../evidence/lines.ts";
+import { readInputFile } from "../evidence/files.ts";
 import { packageRoot } from "../evidence/package-root.ts";
 import { policyFileSchema, policySchema, type Policy } from "./schema.ts";
 
@@ -94,13 +94,7 @@ function policyPath(ref: string, base: string): string {
 }
 
 function readYaml(file: string): YamlFile {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw InputError.at(file, 0, "file", describeFileError(err), { cause: err });
-  }
-  return parseYaml(file, text);
+  return parseYaml(file, readInputFile(file).toString("utf8"));
 }
 
 /** Objects merge key by key; arrays, scalars and null replace. */

@@ -59,6 +59,31 @@ export const BAD_CORPUS: readonly BadCase[] = [
   { name: "results-all-rows-broken.tsv", content: `${TSV_HEADER}\n001\t000\t"x" 1.07 keep\n002\t000\tshort\n`, line: 1, field: "file", message: /no candidate rows could be read \(2 unreadable\)/ },
   { name: "log-bad-number.log", content: "step:1/100 train_loss:8.68\nstep:2/100 train_loss:8.6x\n", line: 2, field: "loss", message: /got "8\.6x"/ },
   { name: "log-step-backwards.log", content: "s:0 tel:10.98\ns:500 tel:5.59\ns:250 tel:6.31\n", line: 3, field: "step", message: /goes backwards/ },
+  // Physically impossible values are refused at their line in every format (issue 13, finding 5).
+  { name: "negative-loss.jsonl", content: jsonl(ok(1), '{"step":2,"loss":-0.5}'), line: 2, field: "loss", message: /≥ 0 .*cannot be negative.*got -0\.5/ },
+  { name: "negative-val-loss.jsonl", content: jsonl(ok(1), '{"step":2,"loss":1,"val_loss":-3}'), line: 2, field: "val_loss", message: /cannot be negative/ },
+  { name: "negative-val-bpb.jsonl", content: jsonl(ok(1), '{"step":2,"loss":1,"val_bpb":-1}'), line: 2, field: "val_bpb", message: /cannot be negative/ },
+  { name: "negative-grad-norm.jsonl", content: jsonl(ok(1), '{"step":2,"loss":1,"grad_norm":-2}'), line: 2, field: "grad_norm", message: /cannot be negative/ },
+  { name: "trajectory-negative-val-bpb.jsonl", content: jsonl(traj({}), traj({ id: "c002", val_bpb: -5 })), line: 2, field: "val_bpb", message: /cannot be negative.*got -5/ },
+  { name: "agent-loop-negative-val-bpb.jsonl", content: jsonl(meta, iter({ val_bpb: -5 })), line: 2, field: "val_bpb", message: /cannot be negative/ },
+  { name: "results-negative-val-bpb.tsv", content: `${TSV_HEADER}\n001\t000\tx\tkeep\t1.08\n002\t000\ty\tkeep\t-5\n`, line: 3, field: "val_bpb", message: /cannot be negative.*got -5/ },
+  { name: "log-negative-loss.log", content: "step:1/100 train_loss:8.68\nstep:2/100 train_loss:-1.5\n", line: 2, field: "loss", message: /cannot be negative/ },
+  // Messages that used to mislead (finding 26): a huge step is not "not whole".
+  { name: "huge-step.jsonl", content: jsonl(ok(1), '{"step":1e20,"loss":1}'), line: 2, field: "step", message: /too large to be an exact step/ },
+  { name: "log-huge-step.log", content: "step:1/100 train_loss:8.68\nstep:100000000000000000000/100 train_loss:8.6\n", line: 2, field: "step", message: /too large to be an exact step/ },
+  // A key written twice: JSON keeps the last, which here would hide a NaN (finding 27).
+  { name: "duplicate-key.jsonl", content: jsonl(ok(1), '{"step":2,"loss":NaN,"loss":2.1}'), line: 2, field: "loss", message: /written twice/ },
+  { name: "duplicate-nested-key.jsonl", content: jsonl(traj({ config: { lr: 1 } }).replace('"lr":1', '"lr":1,"lr":2')), line: 1, field: "config.lr", message: /written twice/ },
+  { name: "duplicate-escaped-key.jsonl", content: jsonl(ok(1), '{"step":2,"loss":1,"lo\\u0073s":NaN}'), line: 2, field: "loss", message: /written twice/ },
+  // Deep nesting (finding 17): a trajectory config 3,000 levels deep, a 100,000-deep array, and a
+  // deep line on the NaN path (JSON.parse with a reviver recurses).
+  { name: "trajectory-deep-config.jsonl", content: jsonl(`{"id":"c1","status":"ok","val_bpb":1.2,"config":${'{"a":'.repeat(3000)}1${"}".repeat(3000)}}`), line: 1, field: "config", message: /nested more than 32 levels/ },
+  { name: "trajectory-deep-array.jsonl", content: jsonl(`{"id":"c1","status":"ok","val_bpb":1.2,"config":{"x":${"[".repeat(100_000)}1${"]".repeat(100_000)}}}`), line: 1, field: "config", message: /nested more than 32 levels/ },
+  { name: "deep-nan-line.jsonl", content: jsonl(ok(1), `{"step":2,"loss":NaN,"x":${"[".repeat(20_000)}1${"]".repeat(20_000)}}`), line: 2, field: "json", message: /nested too deeply/ },
+  // Not UTF-8 text at all: say so rather than echo the bytes (finding 26).
+  { name: "utf16-bom.jsonl", content: Buffer.from(`\uFEFF${ok(1)}\n`, "utf16le"), line: 1, field: "encoding", message: /UTF-16 text/ },
+  { name: "utf16-no-bom.jsonl", content: Buffer.from(`${ok(1)}\n`, "utf16le"), line: 1, field: "encoding", message: /binary data \(a NUL byte/ },
+  { name: "binary-at-start.bin", content: Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00]), line: 1, field: "encoding", message: /binary data/ },
 ];
 
 /** Files that look odd but are valid: tolerated, not rejected. */
@@ -68,4 +93,6 @@ export const TOLERATED: readonly { name: string; content: string; points: number
   { name: "no-final-newline.jsonl", content: `${ok(1)}\n${ok(2)}`, points: 2 },
   { name: "blank-lines.jsonl", content: `${ok(1)}\n\n${ok(2)}\n\n`, points: 2 },
   { name: "python-nan.jsonl", content: jsonl(ok(1), '{"step":2,"loss":NaN,"grad_norm":Infinity}'), points: 2 },
+  { name: "same-key-in-two-objects.jsonl", content: jsonl(ok(1), '{"step":2,"loss":1,"a":{"x":1},"b":{"x":2},"when":"12:00:00"}'), points: 2 },
+  { name: "deep-unknown-key.jsonl", content: jsonl(ok(1), `{"step":2,"loss":1,"x":${"[".repeat(100_000)}1${"]".repeat(100_000)}}`), points: 2 },
 ];

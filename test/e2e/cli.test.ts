@@ -61,6 +61,32 @@ describe("windtunnel validate: the bad-input corpus", () => {
   });
 });
 
+describe("files that are not regular files", () => {
+  // Reading a FIFO blocks until something writes to it: in CI, forever (finding 21).
+  it("refuses a named pipe as evidence, campaign plan or policy at once (exit 2)", async () => {
+    const fifo = join(tmp.dir(), "curve.jsonl");
+    await execa("mkfifo", [fifo]);
+    const runs = [
+      ["validate", fifo],
+      ["gate", "--phase", "stress", fifo],
+      ["gate", "--phase", "spend", "--campaign", fifo],
+      ["gate", "--phase", "sweep", "--policy", fifo, "examples/demo/trajectory.jsonl"],
+    ];
+    for (const args of runs) {
+      const r = await execa(process.execPath, [BIN, ...args], { reject: false, cwd: REPO, timeout: 20_000 });
+      expect(r.timedOut, args.join(" ")).toBe(false);
+      expect(r.exitCode, `${args.join(" ")}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`${fifo}: file: is a named pipe (FIFO), expected a regular file`);
+    }
+  });
+
+  it("refuses a character device, which never ends (exit 2)", async () => {
+    const r = await windtunnel(["validate", "/dev/zero"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("/dev/zero: file: is a character device, expected a regular file");
+  });
+});
+
 describe("windtunnel validate: summaries", () => {
   it("summarises the demo trajectory and curves", async () => {
     const r = await windtunnel(["validate", "examples/demo/trajectory.jsonl", "examples/demo/curves/finalist-3.jsonl"]);

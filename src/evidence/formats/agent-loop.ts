@@ -4,7 +4,7 @@
 import "../zod-setup.ts";
 import * as z from "zod/mini";
 import { lazy, metricNumber, type Status, type TrajectoryRow } from "../schemas.ts";
-import { configHash } from "../hash.ts";
+import { configHash, MAX_CONFIG_DEPTH, nestedDeeperThan } from "../hash.ts";
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
 import { mapJsonl, validRecord } from "./common.ts";
@@ -72,6 +72,10 @@ export function agentLoopJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnost
       }
       const m = validRecord(meta(), v, ["baseline_val_bpb"], json, line, diag);
       if (m === undefined) return undefined;
+      if (nestedDeeperThan(m.baseline_cfg, MAX_CONFIG_DEPTH)) {
+        diag.error(line, "baseline_cfg", `nested more than ${MAX_CONFIG_DEPTH} levels deep; a config is a map of knob values`);
+        return undefined;
+      }
       baselineCfg = m.baseline_cfg;
       return row("baseline", line, baselineCfg, m.baseline_val_bpb, "ok", "baseline", true, options);
     }
@@ -107,6 +111,10 @@ export function agentLoopJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnost
     const cfg = d.candidate_cfg ?? (d.proposal && baselineCfg ? { ...baselineCfg, [d.proposal.knob]: d.proposal.new_value } : undefined);
     if (cfg === undefined) {
       diag.unreadable(line, "candidate_cfg", "missing, and no proposal to rebuild it from");
+      return undefined;
+    }
+    if (nestedDeeperThan(cfg, MAX_CONFIG_DEPTH)) {
+      diag.error(line, d.candidate_cfg ? "candidate_cfg" : "proposal.new_value", `nested more than ${MAX_CONFIG_DEPTH} levels deep; a config is a map of knob values`);
       return undefined;
     }
     if (d.decision) info.decisions[d.decision] = (info.decisions[d.decision] ?? 0) + 1;

@@ -1,7 +1,7 @@
 // Plain training logs read through a regular expression with named groups, so curves from
 // trainers that never wrote JSON (nanoGPT-style prints) are still evidence. Lines that do not
 // match are ignored and counted; a line that matches but carries a bad number is an error.
-import type { MetricPoint } from "../schemas.ts";
+import { NON_NEGATIVE, type MetricPoint } from "../schemas.ts";
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
 import { UsageError } from "../errors.ts";
@@ -66,7 +66,7 @@ export async function* logLines(batches: AsyncIterable<LineBatch>, diag: Diagnos
       }
       const step = Number(g["step"]);
       if (!Number.isSafeInteger(step) || step < 0) {
-        diag.error(line, "step", `expected a whole number ≥ 0, got ${JSON.stringify(g["step"])}`);
+        diag.error(line, "step", Number.isInteger(step) && step > 0 ? `too large to be an exact step (above 2^53), got ${JSON.stringify(g["step"])}` : `expected a whole number ≥ 0, got ${JSON.stringify(g["step"])}`);
         continue;
       }
       const p: MetricPoint = { step, line };
@@ -77,6 +77,11 @@ export async function* logLines(batches: AsyncIterable<LineBatch>, diag: Diagnos
         const v = parseNumberText(raw);
         if (!v.ok) {
           diag.error(line, k, v.message);
+          bad = true;
+          break;
+        }
+        if (v.value < 0 && k !== "total_steps") {
+          diag.error(line, k, LOSS_GROUPS.includes(k as (typeof LOSS_GROUPS)[number]) || k === "grad_norm" ? `${NON_NEGATIVE}, got ${raw}` : `expected a number ≥ 0, got ${raw}`);
           bad = true;
           break;
         }

@@ -7,7 +7,9 @@ import { StepOrder, jsonlMapper, mapBatches, validRecord } from "./common.ts";
 
 type Loose = Record<string, unknown>;
 
-const optionalNumber = (v: unknown): boolean => v === undefined || typeof v === "number";
+/** A loss-like value the schema accepts as it is: not negative (NaN passes: NaN < 0 is false). */
+const lossLike = (v: unknown): boolean => typeof v === "number" && !(v < 0);
+const optionalLoss = (v: unknown): boolean => v === undefined || lossLike(v);
 const optionalAmount = (v: unknown): boolean => v === undefined || (typeof v === "number" && Number.isFinite(v) && v >= 0);
 
 /**
@@ -21,8 +23,8 @@ export function isPlainPoint(o: Loose): boolean {
   const tag = o["tag"];
   return (
     typeof step === "number" && Number.isSafeInteger(step) && step >= 0 &&
-    typeof o["loss"] === "number" &&
-    optionalNumber(o["val_loss"]) && optionalNumber(o["val_bpb"]) && optionalNumber(o["grad_norm"]) &&
+    lossLike(o["loss"]) &&
+    optionalLoss(o["val_loss"]) && optionalLoss(o["val_bpb"]) && optionalLoss(o["grad_norm"]) &&
     optionalAmount(o["lr"]) && optionalAmount(o["tokens"]) && optionalAmount(o["time_s"]) &&
     (tag === undefined || (typeof tag === "string" && tag.length >= 1 && tag.length <= 128))
   );

@@ -3,7 +3,7 @@
 // agents contain rows whose quoting is broken (a tool call leaked into a field, the rest of the
 // row space-separated); those rows are reported one by one with their line and skipped, every
 // good row is read, and the caller decides what the count means.
-import type { Status, TrajectoryRow } from "../schemas.ts";
+import { NON_NEGATIVE, type Status, type TrajectoryRow } from "../schemas.ts";
 import { configHash } from "../hash.ts";
 import { show } from "../issues.ts";
 import type { Diagnostics } from "../problems.ts";
@@ -153,6 +153,11 @@ export async function* resultsTsv(batches: AsyncIterable<LineBatch>, diag: Diagn
       const v = parseNumberText(rawVal);
       if (!v.ok) {
         diag.unreadable(first, "val_bpb", v.message);
+        return;
+      }
+      if (v.value < 0) {
+        // Not a messy row to skip: an impossible measurement that would win the sweep.
+        diag.error(first, "val_bpb", `${NON_NEGATIVE}, got ${rawVal}`);
         return;
       }
       val_bpb = v.value;

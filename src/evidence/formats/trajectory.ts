@@ -1,6 +1,6 @@
 // windtunnel's own Phase 1 trajectory JSONL: one evaluated candidate per line (written by `lab sweep`).
 import { trajectoryRecordSchema, type TrajectoryRow } from "../schemas.ts";
-import { configHash } from "../hash.ts";
+import { configHash, MAX_CONFIG_DEPTH, nestedDeeperThan } from "../hash.ts";
 import type { Diagnostics } from "../problems.ts";
 import type { LineBatch } from "../lines.ts";
 import { mapJsonl, validRecord } from "./common.ts";
@@ -11,6 +11,10 @@ export function trajectoryJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnos
   return mapJsonl(batches, diag, (obj, line, json) => {
     const d = validRecord(trajectoryRecordSchema(), obj, ["val_bpb"], json, line, diag);
     if (d === undefined) return undefined;
+    if (nestedDeeperThan(d.config, MAX_CONFIG_DEPTH)) {
+      diag.error(line, "config", `nested more than ${MAX_CONFIG_DEPTH} levels deep; a config is a map of knob values`);
+      return undefined;
+    }
     if (d.status === "ok" && d.val_bpb === null) {
       diag.error(line, "val_bpb", "required when status is ok, got null");
       return undefined;
