@@ -83,7 +83,7 @@ try {
 
   // 3. The built CLI as CI runs it: `gate --phase all` on the demo evidence against `node -e 0`.
   await execa("npm", ["run", "build"], { cwd: ROOT });
-  const demo = ["examples/demo/trajectory.jsonl", "examples/demo/curves/finalist-1.jsonl", "examples/demo/curves/finalist-2.jsonl", "examples/demo/curves/finalist-3.jsonl", "--campaign", "examples/demo/campaign.yaml"];
+  const demo = ["examples/demo/trajectory.jsonl", "examples/demo/curves/c078.jsonl", "examples/demo/curves/c023.jsonl", "examples/demo/curves/c086.jsonl", "--campaign", "examples/demo/campaign.yaml"];
   const gateArgs = ["dist/bin.js", "gate", "--phase", "all", ...demo];
   for (let i = 0; i < 3; i++) await wall(gateArgs); // warm the disk and Node's compile cache
   const nodeMs: number[] = [];
@@ -149,7 +149,7 @@ try {
   const planMs: number[] = [];
   const planGateMs: number[] = [];
   const planArgs = ["src/cli/bin.ts", "plan", "--stack-file", stackFile];
-  const sampleGate = ["src/cli/bin.ts", "gate", join(sample, "trajectory.jsonl"), join(sample, "curves/finalist-1.jsonl"), join(sample, "curves/finalist-2.jsonl"), join(sample, "curves/finalist-3.jsonl"), join(sample, "campaign.yaml")];
+  const sampleGate = ["src/cli/bin.ts", "gate", join(sample, "trajectory.jsonl"), join(sample, "curves/c078.jsonl"), join(sample, "curves/c023.jsonl"), join(sample, "curves/c086.jsonl"), join(sample, "campaign.yaml")];
   await wall(planArgs);
   for (let i = 0; i < 5; i++) {
     planGateMs.push(await wall(sampleGate));
@@ -162,8 +162,8 @@ try {
   const cloud = join(dir, "cloud.metrics.jsonl");
   writeFileSync(cloud, Array.from({ length: 100_000 }, (_, i) => `{"step": ${i + 1}, "loss": ${(2.9 + 8 / Math.sqrt(i + 20) + (i === 77_777 ? 1.5 : 0)).toFixed(5)}, "tokens": ${(i + 1) * 65536}}`).join("\n") + "\n");
   const envFile = join(dir, "envelope.json");
-  await execa(process.execPath, ["src/cli/bin.ts", "forecast", join(sample, "curves/finalist-1.jsonl"), "--out", envFile], { cwd: ROOT });
-  const reportArgs = ["src/cli/bin.ts", "report", "--out", join(dir, "report.html"), "--envelope", envFile, "--cloud", cloud, join(sample, "trajectory.jsonl"), join(sample, "curves/finalist-1.jsonl"), join(sample, "curves/finalist-2.jsonl"), join(sample, "curves/finalist-3.jsonl"), join(sample, "campaign.yaml")];
+  await execa(process.execPath, ["src/cli/bin.ts", "forecast", join(sample, "curves/c078.jsonl"), "--out", envFile], { cwd: ROOT });
+  const reportArgs = ["src/cli/bin.ts", "report", "--out", join(dir, "report.html"), "--envelope", envFile, "--cloud", cloud, join(sample, "trajectory.jsonl"), join(sample, "curves/c078.jsonl"), join(sample, "curves/c023.jsonl"), join(sample, "curves/c086.jsonl"), join(sample, "campaign.yaml")];
   const reportMs: number[] = [];
   const reportGateMs: number[] = [];
   await wall(reportArgs);

@@ -13,7 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), "windtunnel-shot-"));
 try {
   const out = join(dir, "report.html");
   const demo = join(ROOT, "examples/demo");
-  const code = await main(["report", "--out", out, "--title", "windtunnel campaign report (sample evidence)", join(demo, "trajectory.jsonl"), join(demo, "curves/finalist-1.jsonl"), join(demo, "curves/finalist-2.jsonl"), join(demo, "curves/finalist-3.jsonl"), join(demo, "campaign.yaml")]);
+  const code = await main(["report", "--out", out, "--title", "windtunnel campaign report (sample evidence)", join(demo, "trajectory.jsonl"), join(demo, "curves/c078.jsonl"), join(demo, "curves/c023.jsonl"), join(demo, "curves/c086.jsonl"), join(demo, "campaign.yaml")]);
   if (code !== 0) throw new Error(`report exited ${code}`);
   const browser = await chromium.launch({ executablePath: process.env["WINDTUNNEL_CHROMIUM"] ?? "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
   const page = await browser.newPage({ viewport: { width: 1000, height: 900 }, deviceScaleFactor: 1 });

@@ -101,10 +101,11 @@ interface CurveSpec {
   divergeAt?: number;
 }
 
+/** Named by the candidate ids of the sweep gate's three finalists on the trajectory above, as lab stress names its curves (the gates tie each curve to its finalist by that name). */
 export const CURVES: readonly CurveSpec[] = [
-  { name: "finalist-1", seed: 11, a: 2.62, b: 9.1, c: 0.47, lr: 6e-4 },
-  { name: "finalist-2", seed: 12, a: 2.66, b: 9.0, c: 0.46, lr: 6e-4 },
-  { name: "finalist-3", seed: 13, a: 2.6, b: 9.3, c: 0.48, lr: 1.2e-3, divergeAt: 700 },
+  { name: "c078", seed: 11, a: 2.62, b: 9.1, c: 0.47, lr: 6e-4 },
+  { name: "c023", seed: 12, a: 2.66, b: 9.0, c: 0.46, lr: 6e-4 },
+  { name: "c086", seed: 13, a: 2.6, b: 9.3, c: 0.48, lr: 1.2e-3, divergeAt: 700 },
 ];
 
 export function demoCurve(spec: CurveSpec): string {

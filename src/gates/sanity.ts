@@ -2,6 +2,10 @@
 // BF16, that the TP/PP layout trains like the reference layout, and that it runs at the expected
 // speed. Runs are identified by tag (one metrics stream with a `tag` field, or one file per tag).
 // Matching is by step; a missing run, too few matched steps or a non-finite loss fail. Pure.
+//
+// Every node runs the whole sanity day and is judged on its own (a bad fp8 run on node 0 is not
+// rescued by a good one on node 1): files belong to the node folder they sit in (node-<rank>/,
+// as the bucket lays them out), and one tag names one run per node.
 import type { SanityPolicy } from "../policy/schema.ts";
 import { judged, type GateResult } from "./types.ts";
 import { fmt } from "./stats.ts";
@@ -153,4 +157,69 @@ export function throughputGates(runs: SanityRuns, policy: SanityPolicy["throughp
 
 export function evaluateSanity(runs: SanityRuns, policy: SanityPolicy): GateResult[] {
   return [...fp8Gates(runs, policy.fp8), ...parallelGates(runs, policy.parallel), ...throughputGates(runs, policy.throughput)];
+}
+
+/** The node a sanity file belongs to: the last `node-<n>` folder in its path, else its folder. */
+export function sanityNodeOf(path: string): string {
+  const parts = path.split(/[\\/]/);
+  parts.pop();
+  for (let i = parts.length - 1; i >= 0; i--) if (/^node-\d+$/.test(parts[i] as string)) return parts[i] as string;
+  return parts.join("/") || ".";
+}
+
+/** One file (or bucket object) of sanity-day points, on one node. */
+export interface SanitySource {
+  /** How problems name it. */
+  name: string;
+  node: string;
+  /** The run a point without a `tag` belongs to: the file's name. */
+  defaultTag: string;
+  points: readonly (SanityPoint & { tag?: string | undefined })[];
+}
+
+export type SanityNodes = ReadonlyMap<string, SanityRuns>;
+
+export interface SanityGrouping {
+  nodes: Map<string, Map<string, SanityPoint[]>>;
+  /** A tag found in more than one source of the same node: which run is it? */
+  duplicates: { node: string; tag: string; sources: string[] }[];
+}
+
+/** Runs by node, then by tag (a point's own tag, else its file's name). */
+export function groupSanityRuns(sources: readonly SanitySource[]): SanityGrouping {
+  const nodes = new Map<string, Map<string, SanityPoint[]>>();
+  const owner = new Map<string, string[]>();
+  for (const s of sources) {
+    const runs = nodes.get(s.node) ?? new Map<string, SanityPoint[]>();
+    nodes.set(s.node, runs);
+    for (const p of s.points) {
+      const tag = p.tag ?? s.defaultTag;
+      const key = `${s.node}\u0000${tag}`;
+      const from = owner.get(key) ?? [];
+      if (!from.includes(s.name)) owner.set(key, [...from, s.name]);
+      const run = runs.get(tag) ?? [];
+      run.push({ step: p.step, loss: p.loss, ...(p.tokens !== undefined ? { tokens: p.tokens } : {}), ...(p.time_s !== undefined ? { time_s: p.time_s } : {}) });
+      runs.set(tag, run);
+    }
+  }
+  const duplicates = [...owner].filter(([, from]) => from.length > 1).map(([key, from]) => {
+    const [node = "", tag = ""] = key.split("\u0000");
+    return { node, tag, sources: from };
+  });
+  return { nodes, duplicates };
+}
+
+/** node-2 before node-10 (no localeCompare: it loads ICU, ~10 ms of a gate run). */
+function byRank(a: string, b: string): number {
+  const ra = /(\d+)$/.exec(a)?.[1];
+  const rb = /(\d+)$/.exec(b)?.[1];
+  if (ra !== undefined && rb !== undefined && a.slice(0, -ra.length) === b.slice(0, -rb.length)) return Number(ra) - Number(rb);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The sanity gates on every node; subjects name the node when there are several. */
+export function evaluateSanityNodes(nodes: SanityNodes, policy: SanityPolicy): GateResult[] {
+  if (nodes.size === 0) return evaluateSanity(new Map(), policy);
+  const named = nodes.size > 1;
+  return [...nodes].sort(([a], [b]) => byRank(a, b)).flatMap(([node, runs]) => evaluateSanity(runs, policy).map((g) => (named ? { ...g, subject: `${node}: ${g.subject}` } : g)));
 }

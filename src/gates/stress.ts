@@ -359,18 +359,23 @@ export function evaluateCurve(subject: string, points: Iterable<MetricPoint>, po
   return m.finish();
 }
 
-/** At least `min_survivors` curves pass every gate; fewer than two leaves no fallback. */
-export function survivorsGate(outcomes: readonly CurveOutcome[], policy: StressPolicy): GateResult {
+/**
+ * At least `min_survivors` curves pass every gate; fewer than two leaves no fallback. `ignored`:
+ * curves given that do not count (not a finalist's, or a copy; see stress.coverage).
+ */
+export function survivorsGate(outcomes: readonly CurveOutcome[], policy: StressPolicy, ignored = 0): GateResult {
   const alive = outcomes.filter((o) => o.survived).map((o) => o.subject);
   const fallback = alive.length < 2 ? "; no fallback" : "";
+  const given = outcomes.length + ignored;
+  const not = ignored > 0 ? ` (${ignored} more curve${ignored === 1 ? " does" : "s do"} not count: see stress.coverage)` : "";
   return judged(alive.length >= policy.min_survivors, {
     id: "stress.survivors",
     phase: "stress",
-    subject: `${outcomes.length} curve${outcomes.length === 1 ? "" : "s"}`,
+    subject: `${given} curve${given === 1 ? "" : "s"}`,
     measured: alive.length,
     op: "≥",
     threshold: policy.min_survivors,
-    message: `${alive.length} of ${outcomes.length} pass every stress gate${alive.length > 0 ? `: ${alive.join(", ")}` : ""}${fallback}`,
+    message: `${alive.length} of ${outcomes.length} pass every stress gate${alive.length > 0 ? `: ${alive.join(", ")}` : ""}${not}${fallback}`,
   });
 }
 

@@ -67,14 +67,14 @@ export interface VerdictInput {
   policy: { ref: string; files: string[]; sha256: string };
   evidence: EvidenceRef[];
   sweep?: SweepOutcome;
-  stress?: { outcomes: readonly CurveOutcome[]; survivors: GateResult };
+  stress?: { outcomes: readonly CurveOutcome[]; coverage?: GateResult; survivors: GateResult };
   spend?: SpendOutcome;
   sanity?: readonly GateResult[];
   verify?: readonly GateResult[];
 }
 
 export function buildVerdict(i: VerdictInput): Verdict {
-  const gates: GateResult[] = [...(i.sweep?.results ?? []), ...(i.stress ? [...i.stress.outcomes.flatMap((o) => o.results), i.stress.survivors] : []), ...(i.spend?.results ?? []), ...(i.sanity ?? []), ...(i.verify ?? [])];
+  const gates: GateResult[] = [...(i.sweep?.results ?? []), ...(i.stress ? [...i.stress.outcomes.flatMap((o) => o.results), ...(i.stress.coverage ? [i.stress.coverage] : []), i.stress.survivors] : []), ...(i.spend?.results ?? []), ...(i.sanity ?? []), ...(i.verify ?? [])];
   const v: Verdict = {
     verdict_version: 1,
     windtunnel: i.version,

@@ -25,6 +25,17 @@ export interface Excursion {
 
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 
+/**
+ * What the verify gate reads of a metrics point: x on the envelope's axis and the loss of its
+ * series (training loss, else validation loss, when the envelope names none). Undefined when the
+ * point carries neither. One choice for gate, watchdog and watch.
+ */
+export function envelopeReading(env: Pick<Envelope, "axis" | "series">, p: { step: number; tokens?: number | undefined; loss?: number | undefined; val_loss?: number | undefined; val_bpb?: number | undefined }): CloudPoint | undefined {
+  const y = env.series === "val_bpb" ? p.val_bpb : env.series === "val_loss" ? p.val_loss : env.series === "loss" ? p.loss : (p.loss ?? p.val_loss);
+  const x = env.axis === "tokens" ? p.tokens : p.step;
+  return y === undefined || x === undefined ? undefined : { step: p.step, x, loss: y };
+}
+
 export class EnvelopeMonitor {
   private readonly recent: number[] = [];
   private streak: Excursion[] = [];
@@ -34,6 +45,9 @@ export class EnvelopeMonitor {
   private worst: Excursion | undefined;
   private worstBelow: Excursion | undefined;
   private nonFinite: CloudPoint | undefined;
+  /** The x range of every point pushed (judged or not), to say where the curve is. */
+  private xMin = Infinity;
+  private xMax = -Infinity;
   failedAt: Excursion | undefined;
 
   readonly subject: string;
@@ -62,6 +76,8 @@ export class EnvelopeMonitor {
       this.nonFinite = p;
       return;
     }
+    if (p.x < this.xMin) this.xMin = p.x;
+    if (p.x > this.xMax) this.xMax = p.x;
     const expected = expectedAt(this.envelope, p.x);
     if (expected === undefined) {
       if (p.x < (this.envelope.points[0]?.x ?? 0)) this.before++;
@@ -85,7 +101,12 @@ export class EnvelopeMonitor {
     return this.failedAt !== undefined || this.nonFinite !== undefined;
   }
 
-  finish(): GateResult {
+  /**
+   * The verdict so far. `final`: the curve is complete (`windtunnel gate`), so a curve with no
+   * point inside the window fails, since nothing was verified; a live run (the watchdog) may
+   * still be before the window, and waits.
+   */
+  finish(final = false): GateResult {
     const base = { id: "verify.envelope", phase: "verify" as const, subject: this.subject, op: "≤" as const, threshold: this.policy.band };
     if (this.nonFinite) return { ...base, status: "fail", measured: "non-finite", step: this.nonFinite.step, message: `loss is ${this.nonFinite.loss} at step ${this.nonFinite.step}` };
     if (this.failedAt) {
@@ -93,7 +114,13 @@ export class EnvelopeMonitor {
       const w = this.worst ?? f;
       return { ...base, status: "fail", measured: Number(Math.abs(f.deviation).toFixed(4)), step: f.step, message: `loss left the ±${pct(this.policy.band)} band at step ${f.step} (${this.envelope.axis} ${fmt(f.x)}): ${fmt(f.loss)} against ${fmt(f.expected)} expected (${f.deviation > 0 ? "+" : ""}${pct(f.deviation)}) for ${this.policy.patience} points in a row; worst ${w.deviation > 0 ? "+" : ""}${pct(w.deviation)} at step ${w.step}` };
     }
-    if (this.judged === 0) return { ...base, status: "skip", measured: null, message: `no point inside the envelope's window yet (${this.before} before it, ${this.after} after it)` };
+    if (this.judged === 0) {
+      const first = this.envelope.points[0]?.x ?? 0;
+      const last = this.envelope.points[this.envelope.points.length - 1]?.x ?? 0;
+      const where = this.before + this.after === 0 ? "the curve has no point to judge" : `the curve covers ${this.envelope.axis} ${fmt(this.xMin)}–${fmt(this.xMax)} (${this.before} points before the window, ${this.after} after it)`;
+      if (!final) return { ...base, status: "skip", measured: null, message: `no point inside the envelope's window yet: ${where}` };
+      return { ...base, status: "fail", measured: 0, op: "≥", threshold: 1, message: `nothing verified: no point inside the envelope's window (${this.envelope.axis} ${fmt(first)}–${fmt(last)}); ${where}. Is the envelope for this run, on its axis?` };
+    }
     const worst = this.worst;
     const below = this.worstBelow;
     const worstAbs = Math.max(worst?.deviation ?? 0, this.policy.direction === "both" ? -(below?.deviation ?? 0) : 0);

@@ -17,8 +17,9 @@ import { evaluateSweep, type SweepOutcome } from "../gates/sweep.ts";
 import { CurveMonitor, survivorsGate, type CurveOutcome } from "../gates/stress.ts";
 import { evaluateSpend, type SpendOutcome } from "../gates/spend.ts";
 import { buildVerdict, verdictSchema, type EvidenceRef, type Verdict } from "../gates/verdict.ts";
-import { evaluateSanity, type SanityPoint } from "../gates/sanity.ts";
-import { EnvelopeMonitor } from "../gates/verify.ts";
+import { evaluateSanityNodes, groupSanityRuns, sanityNodeOf, type SanitySource } from "../gates/sanity.ts";
+import { envelopeReading, EnvelopeMonitor } from "../gates/verify.ts";
+import { candidateOfFile, curveCoverage, type JudgedCurve } from "../gates/finalists.ts";
 import { envelopeSchema, type Envelope } from "../forecast/envelope.ts";
 import type { MetricPoint } from "../evidence/schemas.ts";
 import type * as z from "zod/mini";
@@ -90,9 +91,9 @@ export function missingEvidence(phases: readonly Phase[], e: { trajectory?: unkn
   return missing;
 }
 
-/** Curve names: file names, or paths when two curves share a name. */
-export function curveNames(files: readonly string[]): string[] {
-  const names = files.map((f) => basename(f).replace(/\.(jsonl|log|txt)$/, ""));
+/** Curve names: file names (without the extension), or paths when two curves share a name. */
+export function curveNames(files: readonly string[], extension = false): string[] {
+  const names = files.map((f) => (extension ? basename(f) : basename(f).replace(/\.(jsonl|log|txt)$/, "")));
   return names.map((n, i) => (names.indexOf(n) !== names.lastIndexOf(n) ? (files[i] as string) : n));
 }
 
@@ -120,6 +121,13 @@ export async function readMetricPoints(f: EvidenceFile, read: ReadOptions): Prom
 
 /** The loss a point carries for run comparisons: training loss, else validation loss. */
 const lossOf = (p: MetricPoint): number => (p.loss ?? p.val_loss ?? Number.NaN) as number;
+
+/** A cloud curve the envelope cannot judge at all is bad input, not a pass: wrong axis or series. */
+function checkReadable(file: string, points: readonly MetricPoint[], env: Envelope): void {
+  if (points.length === 0) return;
+  if (env.axis === "tokens" && !points.some((p) => p.tokens !== undefined)) throw InputError.at(file, 0, "tokens", `the envelope is on the tokens axis, but this curve logs no tokens (make the envelope on steps: policy forecast.axis step, or log tokens)`);
+  if (env.series !== undefined && env.series !== "loss" && !points.some((p) => p[env.series as "val_loss" | "val_bpb"] !== undefined)) throw InputError.at(file, 0, env.series, `the envelope forecasts ${env.series}, but this curve logs none`);
+}
 
 /** An envelope.json, validated (bad input names the file and the field). */
 export function readEnvelopeFile(file: string): { file: string; envelope: Envelope; sha256: string } {
@@ -180,57 +188,62 @@ export async function judgeWithOutcomes(i: JudgeInput): Promise<{ verdict: Verdi
   if (missing.length > 0) throw new UsageError(missing.join("\n"));
   const policy = i.policy ?? (await loadPolicy(i.policyRef));
   let sweep: SweepOutcome | undefined;
-  let stress: { outcomes: CurveOutcome[]; survivors: ReturnType<typeof survivorsGate> } | undefined;
+  let stress: { outcomes: CurveOutcome[]; coverage: GateResult; survivors: GateResult } | undefined;
   let spend: SpendOutcome | undefined;
   const rel = (f: string): string => relative(i.base, resolve(f)) || ".";
   const used: EvidenceRef[] = [];
   const names = curveNames(i.curves.map((x) => x.file));
 
-  if (i.phases.includes("sweep") && i.trajectory) {
+  // The trajectory is read for the sweep gates, and for stress too: it names the finalists the
+  // curves must belong to (then it is evidence of the stress verdict, and bound like any other).
+  let finalists: SweepOutcome["finalists"] | undefined;
+  if (i.trajectory && (i.phases.includes("sweep") || i.phases.includes("stress"))) {
     const t = await readTrajectoryFile(i.trajectory.file, { ...i.read, detected: i.trajectory.detected });
-    sweep = evaluateSweep({ subject: basename(i.trajectory.file), rows: t.rows, unreadable: t.unreadable }, policy.policy);
+    const outcome = evaluateSweep({ subject: basename(i.trajectory.file), rows: t.rows, unreadable: t.unreadable }, policy.policy);
+    if (i.phases.includes("sweep")) sweep = outcome;
+    finalists = outcome.finalists;
     used.push({ file: rel(i.trajectory.file), role: "trajectory", format: i.trajectory.detected.format, sha256: t.sha256 });
   }
   if (i.phases.includes("stress")) {
-    const outcomes: CurveOutcome[] = [];
+    const judged: JudgedCurve[] = [];
+    const fileNames = curveNames(i.curves.map((x) => x.file), true);
     for (const [n, c] of i.curves.entries()) {
       const { outcome, sha256 } = await streamCurve(c, names[n] as string, i.read, policy);
-      outcomes.push(outcome);
+      judged.push({ outcome, candidate: candidateOfFile(c.file), file: fileNames[n] as string, sha256 });
       used.push({ file: rel(c.file), role: "curve", format: c.detected.format, sha256 });
     }
-    stress = { outcomes, survivors: survivorsGate(outcomes, policy.policy.stress) };
+    const coverage = curveCoverage(judged, finalists);
+    stress = { outcomes: judged.map((c) => c.outcome), coverage: coverage.result, survivors: survivorsGate(coverage.counted, policy.policy.stress, judged.length - coverage.counted.length) };
   }
-  let sanity: ReturnType<typeof evaluateSanity> | undefined;
+  let sanity: GateResult[] | undefined;
   if (i.phases.includes("sanity")) {
-    // Runs by tag: the points' own tag, else the file's name (one file per run).
-    const runs = new Map<string, SanityPoint[]>();
+    // Each node on its own (its node-<rank>/ folder); runs by tag, else by file name.
+    const sources: SanitySource[] = [];
     for (const [n, c] of i.curves.entries()) {
       const { points, sha256 } = await readMetricPoints(c, i.read);
-      const fallback = names[n] as string;
-      for (const p of points) {
-        const tag = p.tag ?? fallback;
-        const run = runs.get(tag) ?? [];
-        run.push({ step: p.step, loss: lossOf(p), ...(p.tokens != null ? { tokens: p.tokens } : {}), ...(p.time_s != null ? { time_s: p.time_s } : {}) });
-        runs.set(tag, run);
-      }
+      sources.push({ name: rel(c.file), node: sanityNodeOf(rel(c.file)), defaultTag: candidateOfFile(names[n] as string), points: points.map((p) => ({ step: p.step, loss: lossOf(p), tag: p.tag, tokens: p.tokens, time_s: p.time_s })) });
       used.push({ file: rel(c.file), role: "sanity", format: c.detected.format, sha256 });
     }
-    sanity = evaluateSanity(runs, policy.policy.sanity);
+    const grouped = groupSanityRuns(sources);
+    if (grouped.duplicates.length > 0) {
+      throw new InputError(grouped.duplicates.map((d) => ({ file: d.sources[1] as string, line: 0, field: "tag", kind: "error" as const, message: `run ${JSON.stringify(d.tag)} of ${d.node} is also in ${d.sources.filter((s, k) => k !== 1).join(", ")}; one tag names one run per node (which one is the sanity day's?)` })));
+    }
+    sanity = evaluateSanityNodes(grouped.nodes, policy.policy.sanity);
   }
-  let verify: ReturnType<EnvelopeMonitor["finish"]>[] | undefined;
+  let verify: GateResult[] | undefined;
   if (i.phases.includes("verify") && i.envelope) {
     const env = i.envelope.envelope;
     verify = [forecastRow(env, basename(i.envelope.file))];
     for (const [n, c] of i.curves.entries()) {
       const { points, sha256 } = await readMetricPoints(c, i.read);
+      checkReadable(c.file, points, env);
       const monitor = new EnvelopeMonitor(names[n] as string, env, policy.policy.verify);
       for (const p of points) {
-        const y = env.series === "val_bpb" ? p.val_bpb : env.series === "val_loss" ? p.val_loss : env.series === "loss" ? p.loss : (p.loss ?? p.val_loss);
-        const x = env.axis === "tokens" ? p.tokens : p.step;
-        if (y === undefined || y === null || x === undefined || x === null) continue;
-        monitor.push({ step: p.step, x, loss: y });
+        const r = envelopeReading(env, p);
+        if (r) monitor.push(r);
       }
-      verify.push(monitor.finish());
+      // The whole curve is here: a curve that never reached the window verified nothing.
+      verify.push(monitor.finish(true));
       used.push({ file: rel(c.file), role: "cloud", format: c.detected.format, sha256 });
     }
     used.push({ file: rel(i.envelope.file), role: "envelope", sha256: i.envelope.sha256 });

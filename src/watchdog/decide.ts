@@ -7,8 +7,8 @@ import type { MetricPoint } from "../evidence/schemas.ts";
 import type { HealthPolicy, SanityPolicy, StressPolicy, VerifyPolicy } from "../policy/schema.ts";
 import type { Envelope } from "../forecast/envelope.ts";
 import { CurveMonitor, type MonitorSnapshot } from "../gates/stress.ts";
-import { EnvelopeMonitor } from "../gates/verify.ts";
-import { evaluateSanity, type SanityPoint } from "../gates/sanity.ts";
+import { envelopeReading, EnvelopeMonitor } from "../gates/verify.ts";
+import { evaluateSanityNodes, groupSanityRuns, sanityNodeOf, type SanitySource } from "../gates/sanity.ts";
 import type { GateResult } from "../gates/types.ts";
 
 export interface WatchdogPolicy {
@@ -50,8 +50,11 @@ export interface WatchdogState {
   /** Bytes of each object already read (only complete lines), and the next line's number. */
   cursors: Record<string, { bytes: number; line: number }>;
   runs: Record<string, RunState>;
-  /** Stage sanity: every run's points, compact ([step, loss, tokens, time_s]), for the sanity gates. */
-  sanity?: Record<string, [number, number, number | null, number | null][]>;
+  /**
+   * Stage sanity: every run's points, compact ([step, loss, tokens, time_s]), for the sanity
+   * gates; keyed by metrics object, then tag, so each node's runs are judged on their own.
+   */
+  sanity?: Record<string, Record<string, [number, number, number | null, number | null][]>>;
   lastNewPointAt?: string;
   /** Alerts already sent, by key, so each is sent once. */
   alerted: string[];
@@ -115,14 +118,12 @@ export function decide(i: TickInput): Decision {
     for (const p of b.points) {
       monitor.push(p);
       if (verify && env) {
-        const y = env.series === "val_bpb" ? p.val_bpb : env.series === "val_loss" ? p.val_loss : p.loss;
-        const x = env.axis === "tokens" ? p.tokens : p.step;
-        if (y !== undefined && x !== undefined) verify.push({ step: p.step, x, loss: y });
+        const r = envelopeReading(env, p);
+        if (r) verify.push(r);
       }
       if (config.stage === "sanity") {
-        const tag = p.tag ?? name;
-        (state.sanity ??= {})[tag] ??= [];
-        state.sanity[tag]?.push([p.step, (p.loss ?? p.val_loss ?? Number.NaN) as number, p.tokens ?? null, p.time_s ?? null]);
+        const byTag = ((state.sanity ??= {})[b.key] ??= {});
+        (byTag[p.tag ?? name] ??= []).push([p.step, (p.loss ?? p.val_loss ?? Number.NaN) as number, p.tokens ?? null, p.time_s ?? null]);
       }
     }
     state.runs[b.key] = { monitor: monitor.snapshot(), ...(verify ? { verify: verify.snapshot() } : {}), points: (run?.points ?? 0) + b.points.length, ...(b.points.length > 0 ? { last: b.points[b.points.length - 1] } : run?.last ? { last: run.last } : {}) };
@@ -145,8 +146,13 @@ export function decide(i: TickInput): Decision {
 
   // The sanity day, judged once its runs are done.
   if (config.stage === "sanity" && state.nodeDone && state.sanity) {
-    const runs = new Map(Object.entries(state.sanity).map(([tag, pts]) => [tag, pts.map(([step, loss, tokens, time_s]): SanityPoint => ({ step, loss, ...(tokens !== null ? { tokens } : {}), ...(time_s !== null ? { time_s } : {}) }))]));
-    for (const g of evaluateSanity(runs, config.policy.sanity).filter((x) => x.status === "fail")) {
+    const sources: SanitySource[] = Object.entries(state.sanity).flatMap(([key, byTag]) =>
+      Object.entries(byTag).map(([tag, pts]) => ({ name: key, node: sanityNodeOf(key), defaultTag: tag, points: pts.map(([step, loss, tokens, time_s]) => ({ step, loss, tag, ...(tokens !== null ? { tokens } : {}), ...(time_s !== null ? { time_s } : {}) })) })),
+    );
+    const grouped = groupSanityRuns(sources);
+    // The same tag in two objects of one node: neither can be taken as the sanity day's run.
+    for (const d of grouped.duplicates) reasons.push(`sanity day: ${d.node} has more than one run tagged ${JSON.stringify(d.tag)} (${d.sources.join(", ")}); it cannot be judged`);
+    for (const g of evaluateSanityNodes(grouped.nodes, config.policy.sanity).filter((x) => x.status === "fail")) {
       failed.push(g);
       reasons.push(`sanity day: ${g.id} (${g.subject}): ${g.message}`);
     }

@@ -89,7 +89,7 @@ describe("files that are not regular files", () => {
 
 describe("windtunnel validate: summaries", () => {
   it("summarises the demo trajectory and curves", async () => {
-    const r = await windtunnel(["validate", "examples/demo/trajectory.jsonl", "examples/demo/curves/finalist-3.jsonl"]);
+    const r = await windtunnel(["validate", "examples/demo/trajectory.jsonl", "examples/demo/curves/c086.jsonl"]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/rows\s+│ 100 evaluated/);
     expect(r.stdout).toMatch(/distinct configs\s+│ 91/);
@@ -97,7 +97,7 @@ describe("windtunnel validate: summaries", () => {
   });
 
   it("prints machine-readable reports with --json, non-finite values as strings", async () => {
-    const r = await windtunnel(["validate", "--json", "examples/demo/curves/finalist-3.jsonl"]);
+    const r = await windtunnel(["validate", "--json", "examples/demo/curves/c086.jsonl"]);
     const [report] = JSON.parse(r.stdout) as { format: string; summary: { last: { loss: unknown } } }[];
     expect(report?.format).toBe("metrics");
     expect(report?.summary.last.loss).toBe("NaN");

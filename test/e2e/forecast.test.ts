@@ -1,5 +1,5 @@
 // `windtunnel forecast` and `windtunnel gate --phase sanity|verify` as a user runs them.
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
@@ -92,5 +92,79 @@ describe("long curves", () => {
     const r = await wt(["report", "--out", out, curve]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(readFileSync(out, "utf8")).toContain("<svg");
+  });
+});
+
+describe("the sanity day is judged per node (issue 13, finding 3)", () => {
+  const tmp = useTmpDir();
+  // Real trained runs (examples/cloud-cases): bf16 matches fp64; seed2 (another seed) does not.
+  const retag = (from: string, tag: string): string => readFileSync(join(CLOUD, `sanity-${from}.jsonl`), "utf8").replaceAll(`"tag": "${from}"`, `"tag": "${tag}"`);
+  const POLICY = "extends: default\nsanity:\n  fp8: {reference: fp64, candidate: bf16}\n  parallel: {reference: fp64, layouts: [shards2]}\n";
+
+  function nodes(badNode0: boolean): string {
+    const dir = tmp.dir();
+    for (const node of ["node-0", "node-1"]) {
+      mkdirSync(join(dir, "sanity", node), { recursive: true });
+      writeFileSync(join(dir, "sanity", node, "fp64.metrics.jsonl"), retag("fp64", "fp64"));
+      writeFileSync(join(dir, "sanity", node, "bf16.metrics.jsonl"), node === "node-0" && badNode0 ? retag("seed2", "bf16") : retag("bf16", "bf16"));
+      writeFileSync(join(dir, "sanity", node, "shards2.metrics.jsonl"), retag("shards2", "shards2"));
+    }
+    writeFileSync(join(dir, "policy.yaml"), POLICY);
+    return dir;
+  }
+
+  it("fails node-0's bad fp8-style run although node-1's passes (the README's glob over both nodes)", async () => {
+    const dir = nodes(true);
+    const files = ["node-0", "node-1"].flatMap((n) => ["fp64", "bf16", "shards2"].map((t) => join("sanity", n, `${t}.metrics.jsonl`)));
+    const r = await wt(["gate", "--phase", "sanity", "--policy", "policy.yaml", ...files], dir);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/✗ +sanity\.fp8\.gap +node-0: bf16 vs fp64/);
+    expect(r.stdout).toMatch(/✓ +sanity\.fp8\.gap +node-1: bf16 vs fp64/);
+    const ok = await wt(["gate", "--phase", "sanity", "--policy", "policy.yaml", ...files], nodes(false));
+    expect(ok.exitCode, ok.stdout).toBe(0);
+  });
+
+  it("refuses one tag in two files of the same node as bad input (exit 2)", async () => {
+    const dir = nodes(false);
+    writeFileSync(join(dir, "sanity", "node-0", "bf16-again.metrics.jsonl"), retag("seed2", "bf16"));
+    const r = await wt(["gate", "--phase", "sanity", "--policy", "policy.yaml", "sanity/node-0/fp64.metrics.jsonl", "sanity/node-0/bf16.metrics.jsonl", "sanity/node-0/bf16-again.metrics.jsonl", "sanity/node-0/shards2.metrics.jsonl"], dir);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('sanity/node-0/bf16-again.metrics.jsonl: tag: run "bf16" of node-0 is also in sanity/node-0/bf16.metrics.jsonl; one tag names one run per node');
+  });
+});
+
+describe("a verify gate that judged nothing does not pass (issue 13, finding 4)", () => {
+  const tmp = useTmpDir();
+
+  async function envelope(args: string[]): Promise<string> {
+    const env = join(tmp.dir(), `envelope-${args.join("")}.json`);
+    const f = await wt(["forecast", join(CLOUD, "verify-steady.jsonl"), "--fit-to-step", "600", "--out", env, ...args]);
+    expect(f.exitCode, f.stderr).toBe(0);
+    return env;
+  }
+
+  it("fails when the curve never reaches the envelope's window (exit 1)", async () => {
+    // The window starts after step 600's tokens; a curve cut at step 400 is never inside it.
+    const env = await envelope(["--until", "384000"]);
+    const early = join(tmp.dir(), "early.jsonl");
+    writeFileSync(early, readFileSync(join(CLOUD, "verify-steady.jsonl"), "utf8").split("\n").filter((l) => l && JSON.parse(l).step <= 400).join("\n") + "\n");
+    const r = await wt(["gate", "--phase", "verify", "--envelope", env, early]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/✗ +verify\.envelope +early +0 +≥ 1/);
+    expect(r.stdout).toMatch(/nothing verified: no point inside the envelope's window \(tokens [\d.e+,]+–[\d.e+,]+\); the curve covers\s+tokens 6400–102400 \(16 points before the window/);
+  });
+
+  it("is bad input when the envelope's axis or series is not in the curve (exit 2)", async () => {
+    const env = await envelope(["--until", "384000"]);
+    const noTokens = join(tmp.dir(), "no-tokens.jsonl");
+    writeFileSync(noTokens, readFileSync(join(CLOUD, "verify-steady.jsonl"), "utf8").replace(/, "tokens": \d+/g, ""));
+    const r = await wt(["gate", "--phase", "verify", "--envelope", env, noTokens]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`${noTokens}: tokens: the envelope is on the tokens axis, but this curve logs no tokens`);
+    const e = JSON.parse(readFileSync(env, "utf8"));
+    writeFileSync(env, JSON.stringify({ ...e, series: "val_loss" }));
+    const s = await wt(["gate", "--phase", "verify", "--envelope", env, join(CLOUD, "verify-steady.jsonl")]);
+    expect(s.exitCode).toBe(2);
+    expect(s.stderr).toMatch(/val_loss: the envelope forecasts val_loss, but this curve logs none/);
   });
 });

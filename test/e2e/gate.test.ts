@@ -1,5 +1,5 @@
 // `windtunnel gate` as CI runs it: a subprocess, real files, exit codes 0 / 1 / 2.
-import { copyFileSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
@@ -9,7 +9,7 @@ import { useTmpDir } from "../helpers/tmp.ts";
 const tmp = useTmpDir();
 const BIN = join(REPO, "src/cli/bin.ts");
 const DEMO = join(REPO, "examples/demo");
-const DEMO_ARGS = [join(DEMO, "trajectory.jsonl"), join(DEMO, "curves/finalist-1.jsonl"), join(DEMO, "curves/finalist-2.jsonl"), join(DEMO, "curves/finalist-3.jsonl"), "--campaign", join(DEMO, "campaign.yaml")];
+const DEMO_ARGS = [join(DEMO, "trajectory.jsonl"), join(DEMO, "curves/c078.jsonl"), join(DEMO, "curves/c023.jsonl"), join(DEMO, "curves/c086.jsonl"), "--campaign", join(DEMO, "campaign.yaml")];
 const STACK_TRACE = /^\s+at .+\(.*:\d+:\d+\)$/m;
 
 function windtunnel(args: readonly string[], cwd = REPO) {
@@ -37,34 +37,33 @@ describe("windtunnel gate", () => {
     expect(v.sweep.finalists.map((f: { id: string }) => f.id)).toEqual(["c078", "c023", "c086"]);
     const md = await windtunnel(["gate", "--format", "markdown", ...DEMO_ARGS]);
     expect(md.stdout).toMatch(/^### ✅ windtunnel gate: PASS/);
-    expect(md.stdout).toContain("| ✗ | `stress.finite` | finalist-3 |");
+    expect(md.stdout).toContain("| ✗ | `stress.finite` | c086 |");
     expect(md.stdout.split("\n").filter((l) => l.startsWith("| ")).every((l) => l.split(/(?<!\\)\|/).length === 8 || l.split(/(?<!\\)\|/).length === 9)).toBe(true);
   });
 
   it("writes a verdict that --check accepts, and refuses once an evidence file changes, naming it", async () => {
     const dir = tmp.dir();
-    for (const f of ["trajectory.jsonl", "campaign.yaml"]) copyFileSync(join(DEMO, f), join(dir, f));
-    copyFileSync(join(DEMO, "curves/finalist-1.jsonl"), join(dir, "curve-a.jsonl"));
-    const run = await windtunnel(["gate", "--out", "verdict.json", "trajectory.jsonl", "curve-a.jsonl", "--campaign", "campaign.yaml"], dir);
+    for (const f of ["trajectory.jsonl", "campaign.yaml", "curves/c078.jsonl", "curves/c023.jsonl", "curves/c086.jsonl"]) copyFileSync(join(DEMO, f), join(dir, f.replace("curves/", "")));
+    const run = await windtunnel(["gate", "--out", "verdict.json", "trajectory.jsonl", "c078.jsonl", "c023.jsonl", "c086.jsonl", "--campaign", "campaign.yaml"], dir);
     expect(run.exitCode, run.stderr).toBe(0);
     const v = JSON.parse(readFileSync(join(dir, "verdict.json"), "utf8"));
-    expect(v.evidence.map((e: { file: string }) => e.file)).toEqual(["trajectory.jsonl", "curve-a.jsonl", "campaign.yaml"]);
+    expect(v.evidence.map((e: { file: string }) => e.file)).toEqual(["trajectory.jsonl", "c078.jsonl", "c023.jsonl", "c086.jsonl", "campaign.yaml"]);
 
     const ok = await windtunnel(["gate", "--check", join(dir, "verdict.json")]);
     expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/valid — evidence and policy unchanged/);
 
-    appendFileSync(join(dir, "curve-a.jsonl"), '{"step": 1010, "loss": 2.9}\n');
+    appendFileSync(join(dir, "c023.jsonl"), '{"step": 1010, "loss": 2.9}\n');
     const tampered = await windtunnel(["gate", "--check", join(dir, "verdict.json")]);
     expect(tampered.exitCode).toBe(1);
-    expect(tampered.stdout).toMatch(/✗ curve-a\.jsonl \(curve\): changed/);
-    expect(tampered.stderr).toMatch(/refused: curve-a\.jsonl changed/);
+    expect(tampered.stdout).toMatch(/✗ c023\.jsonl \(curve\): changed/);
+    expect(tampered.stderr).toMatch(/refused: c023\.jsonl changed/);
   });
 
   it("refuses a verdict whose policy file changed", async () => {
     const dir = tmp.dir();
     writeFileSync(join(dir, "policy.yaml"), "extends: default\nstress:\n  min_steps: 900\n");
-    copyFileSync(join(DEMO, "curves/finalist-1.jsonl"), join(dir, "c.jsonl"));
+    copyFileSync(join(DEMO, "curves/c078.jsonl"), join(dir, "c.jsonl"));
     expect((await windtunnel(["gate", "--phase", "stress", "--policy", "policy.yaml", "--out", "v.json", "c.jsonl"], dir)).exitCode).toBe(0);
     writeFileSync(join(dir, "policy.yaml"), "extends: default\nstress:\n  min_steps: 800\n");
     const r = await windtunnel(["gate", "--check", "v.json"], dir);
@@ -74,7 +73,7 @@ describe("windtunnel gate", () => {
 
   it("leaves an earlier verdict untouched when a run fails on bad input", async () => {
     const dir = tmp.dir();
-    copyFileSync(join(DEMO, "curves/finalist-1.jsonl"), join(dir, "c.jsonl"));
+    copyFileSync(join(DEMO, "curves/c078.jsonl"), join(dir, "c.jsonl"));
     expect((await windtunnel(["gate", "--phase", "stress", "--out", "v.json", "c.jsonl"], dir)).exitCode).toBe(0);
     const before = readFileSync(join(dir, "v.json"), "utf8");
     writeFileSync(join(dir, "bad.jsonl"), '{"step":1,"loss":"x"}\n');
@@ -147,5 +146,46 @@ describe("examples/github-actions.yml", () => {
     expect(runs).toContain("set -o pipefail");
     expect(runs).toContain('tee -a "$GITHUB_STEP_SUMMARY"');
     expect(runs).toContain("windtunnel gate --check verdict.json");
+  });
+});
+
+describe("windtunnel gate: stress curves are the finalists' curves (issue 13, findings 1 and 2)", () => {
+  const local = useTmpDir();
+
+  it("fails a curve of a non-finalist and names the finalists left without one", async () => {
+    // The red-team's case: the curve of c001 passed as "1 of 1 pass every stress gate: c001".
+    const dir = local.dir();
+    copyFileSync(join(DEMO, "curves/c078.jsonl"), join(dir, "c001.jsonl"));
+    const r = await windtunnel(["gate", join(DEMO, "trajectory.jsonl"), join(dir, "c001.jsonl"), "--campaign", join(DEMO, "campaign.yaml")]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/^✗ +stress\.coverage +1 curve +0 +≥ 3$/m);
+    expect(r.stdout).toContain("c001.jsonl is the curve of c001, which is not a finalist (finalists: c078, c023, c086)");
+    expect(r.stdout).toMatch(/✗ +stress\.survivors +1 curve +0 +≥ 1/);
+  });
+
+  it("counts a curve given twice once (it used to reach the strict policy's two survivors)", async () => {
+    const f = join(DEMO, "curves/c078.jsonl");
+    const r = await windtunnel(["gate", "--phase", "stress", "--policy", "strict", f, f, "--format", "json"]);
+    expect(r.exitCode).toBe(1);
+    const v = JSON.parse(r.stdout) as { gates: { id: string; status: string; measured: unknown; message: string }[] };
+    expect(v.gates.find((g) => g.id === "stress.survivors")).toMatchObject({ status: "fail", measured: 1 });
+    expect(v.gates.find((g) => g.id === "stress.coverage")?.message).toMatch(/c078\.jsonl is given twice/);
+  });
+
+  it("counts a byte-identical copy under a finalist's name once, in gate and in plan", async () => {
+    const dir = local.dir();
+    mkdirSync(join(dir, "curves"));
+    copyFileSync(join(DEMO, "trajectory.jsonl"), join(dir, "trajectory.jsonl"));
+    copyFileSync(join(DEMO, "curves/c078.jsonl"), join(dir, "curves/c078.jsonl"));
+    copyFileSync(join(DEMO, "curves/c078.jsonl"), join(dir, "curves/c023.jsonl"));
+    copyFileSync(join(DEMO, "curves/c086.jsonl"), join(dir, "curves/c086.jsonl"));
+    const g = await windtunnel(["gate", "trajectory.jsonl", "curves/c078.jsonl", "curves/c023.jsonl", "curves/c086.jsonl", "--campaign", join(DEMO, "campaign.yaml")], dir);
+    expect(g.exitCode).toBe(1);
+    expect(g.stdout).toContain("c023.jsonl is byte for byte c078.jsonl");
+    const p = await windtunnel(["plan", "--stack-file", join(REPO, "stacks/Pulumi.example.yaml"), "--evidence-dir", dir]);
+    expect(p.exitCode, p.stderr).toBe(1);
+    // plan globs curves/*.jsonl (sorted), so there c023.jsonl comes first; the table wraps at 100 columns.
+    expect(p.stdout).toMatch(/c078\.jsonl is byte\s+for\s+byte\s+c023\.jsonl/);
+    expect(p.stdout).toMatch(/refused: the evidence does not pass \(stress\.coverage/);
   });
 });

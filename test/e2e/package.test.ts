@@ -23,7 +23,7 @@ describe("the published package", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    const gate = await execa(process.execPath, [join(REPO, "dist/bin.js"), "gate", join(REPO, "examples/demo/trajectory.jsonl"), join(REPO, "examples/demo/curves/finalist-1.jsonl"), join(REPO, "examples/demo/campaign.yaml")], { cwd: "/", reject: false });
+    const gate = await execa(process.execPath, [join(REPO, "dist/bin.js"), "gate", join(REPO, "examples/demo/trajectory.jsonl"), ...["c078", "c023", "c086"].map((c) => join(REPO, `examples/demo/curves/${c}.jsonl`)), join(REPO, "examples/demo/campaign.yaml")], { cwd: "/", reject: false });
     expect(gate.exitCode, gate.stderr).toBe(0);
 
     const pack = await execa("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: REPO });
@@ -32,13 +32,13 @@ describe("the published package", () => {
     // The bundled binary draws the report and plans the stack (the watchdog from its prebuilt bundle).
     const figs = mkdtempSync(join(tmpdir(), "windtunnel-pkg-figs-"));
     try {
-      const rep = await execa(process.execPath, [join(REPO, "dist/bin.js"), "report", "--format", "png", "--out", figs, join(REPO, "examples/demo/trajectory.jsonl"), join(REPO, "examples/demo/curves/finalist-1.jsonl")], { cwd: "/", reject: false });
+      const rep = await execa(process.execPath, [join(REPO, "dist/bin.js"), "report", "--format", "png", "--out", figs, join(REPO, "examples/demo/trajectory.jsonl"), join(REPO, "examples/demo/curves/c078.jsonl")], { cwd: "/", reject: false });
       expect(rep.exitCode, rep.stderr).toBe(0);
       expect(rep.stdout).toContain("sweep.png, stress.png");
     } finally {
       rmSync(figs, { recursive: true, force: true });
     }
-    for (const needed of ["dist/bin.js", "dist/trainer.js", "dist/watchdog-handler.mjs", "Pulumi.yaml", "stacks/Pulumi.example.yaml", "examples/menu.yaml", "examples/menu-diverging.yaml", "examples/demo-policy.yaml", "examples/trainer/model.ts", "gates/default.yaml", "gates/strict.yaml", "examples/demo/trajectory.jsonl", "examples/demo/curves/finalist-1.jsonl", "examples/demo/campaign.yaml", "package.json", "README.md"]) {
+    for (const needed of ["dist/bin.js", "dist/trainer.js", "dist/watchdog-handler.mjs", "Pulumi.yaml", "stacks/Pulumi.example.yaml", "examples/menu.yaml", "examples/menu-diverging.yaml", "examples/demo-policy.yaml", "examples/trainer/model.ts", "gates/default.yaml", "gates/strict.yaml", "examples/demo/trajectory.jsonl", "examples/demo/curves/c078.jsonl", "examples/demo/campaign.yaml", "package.json", "README.md"]) {
       expect(files).toContain(needed);
     }
     expect(files.some((f) => f.startsWith("test/") || f.startsWith("src/"))).toBe(false);

@@ -46,10 +46,10 @@ describe("windtunnel plan", () => {
   });
 
   it("refuses with exit 1 and the gate table when the evidence fails, creating nothing", async () => {
-    const r = await execa(process.execPath, [BIN, "plan", "--stack-file", stack({ evidence: { trajectory: join(SAMPLE, "trajectory.jsonl"), curves: [join(SAMPLE, "curves", "finalist-3.jsonl")] } })], { reject: false });
+    const r = await execa(process.execPath, [BIN, "plan", "--stack-file", stack({ evidence: { trajectory: join(SAMPLE, "trajectory.jsonl"), curves: [join(SAMPLE, "curves", "c086.jsonl")] } })], { reject: false });
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toContain("windtunnel gate: FAIL");
-    expect(r.stdout).toMatch(/refused: the evidence does not pass \(stress\.survivors \(1 curve\)\); nothing was created\.$/);
+    expect(r.stdout).toMatch(/refused: the evidence does not pass \(stress\.coverage \(1 curve\); stress\.survivors \(1 curve\)\); nothing was created\.$/);
     expect(r.stdout).not.toContain("would create");
   });
 

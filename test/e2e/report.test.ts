@@ -51,7 +51,7 @@ describeWithChromium("the report in headless Chromium", () => {
   });
 
   it("the demo evidence: every figure drawn, the gate table = windtunnel gate --format json, nothing fetched", async () => {
-    const files = [join(DEMO, "trajectory.jsonl"), ...["finalist-1", "finalist-2", "finalist-3"].map((f) => join(DEMO, "curves", `${f}.jsonl`)), join(DEMO, "campaign.yaml")];
+    const files = [join(DEMO, "trajectory.jsonl"), ...["c078", "c023", "c086"].map((f) => join(DEMO, "curves", `${f}.jsonl`)), join(DEMO, "campaign.yaml")];
     const out = join(tmp.dir(), "report.html");
     const r = await wt(["report", "--out", out, ...files, "--sanity", join(REPO, "test/fixtures/cloud/sanity-fp64.jsonl"), "--sanity", join(REPO, "test/fixtures/cloud/sanity-bf16.jsonl")]);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -75,7 +75,7 @@ describeWithChromium("the report in headless Chromium", () => {
 
   it("PNG figures for READMEs: one file per figure", async () => {
     const dir = join(tmp.dir(), "figures");
-    const r = await wt(["report", "--format", "png", "--out", dir, join(DEMO, "trajectory.jsonl"), join(DEMO, "curves", "finalist-1.jsonl"), join(DEMO, "campaign.yaml")]);
+    const r = await wt(["report", "--format", "png", "--out", dir, join(DEMO, "trajectory.jsonl"), join(DEMO, "curves", "c078.jsonl"), join(DEMO, "campaign.yaml")]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(readdirSync(dir).sort()).toEqual(["forecast.png", "money.png", "stress.png", "sweep.png"]);
   });

@@ -241,6 +241,22 @@ describeWithMoto("watchdog against moto_server", (moto: () => Moto) => {
     await expectTornDown(s, /sanity day: sanity\.fp8\.gap \(seed2 vs fp64\)/);
   });
 
+  it("stage sanity on two nodes: each node's runs are judged on their own (node-0 bad, node-1 good)", async () => {
+    const sanity = { ...POLICY.sanity, fp8: { ...POLICY.sanity.fp8, reference: "fp64", candidate: "bf16" }, parallel: { ...POLICY.sanity.parallel, reference: "fp64", layouts: ["shards2"] } };
+    const s = await setup({ stage: "sanity", nodes: 2, policy: { ...POLICY, sanity } });
+    const retag = (from: string, tag: string): string => fixture("cloud", `sanity-${from}.jsonl`).replaceAll(`"tag": "${from}"`, `"tag": "${tag}"`);
+    for (const node of ["node-0", "node-1"]) {
+      await put(s.bucket, `camp/sanity/${node}/fp64.metrics.jsonl`, retag("fp64", "fp64"));
+      await put(s.bucket, `camp/sanity/${node}/bf16.metrics.jsonl`, node === "node-0" ? retag("seed2", "bf16") : retag("bf16", "bf16"));
+      await put(s.bucket, `camp/sanity/${node}/shards2.metrics.jsonl`, retag("shards2", "shards2"));
+      await put(s.bucket, `camp/sanity/${node}/events.jsonl`, `${JSON.stringify({ event: "node_done", detail: { status: 0 } })}\n`);
+    }
+    const r = await tick(aws, s.target);
+    expect(r.decision.action).toBe("teardown");
+    expect(r.decision.reasons.join("\n")).toMatch(/sanity day: sanity\.fp8\.gap \(node-0: bf16 vs fp64\)/);
+    expect(r.decision.reasons.join("\n")).not.toMatch(/node-1: bf16 vs fp64/);
+  });
+
   describe("windtunnel watch", () => {
     const BIN = join(REPO, "src", "cli", "bin.ts");
     const ENV = { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_REGION: "us-east-1" };

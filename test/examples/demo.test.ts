@@ -18,3 +18,15 @@ describe("examples/demo", () => {
     }
   });
 });
+
+describe("examples/demo curves", () => {
+  it("are named by the sweep gate's finalists, so the stress gates tie each to its finalist", async () => {
+    const { evaluateSweep } = await import("../../src/gates/sweep.ts");
+    const { readTrajectoryFile } = await import("../../src/evidence/read.ts");
+    const { DEFAULT_POLICY } = await import("../helpers/policy.ts");
+    const { CURVES } = await import("../../examples/demo/generate.ts");
+    const t = await readTrajectoryFile(join(REPO, "examples/demo/trajectory.jsonl"));
+    const sweep = evaluateSweep({ subject: "trajectory.jsonl", rows: t.rows, unreadable: t.unreadable }, DEFAULT_POLICY);
+    expect(CURVES.map((c) => c.name)).toEqual(sweep.finalists.map((f) => f.id));
+  });
+});

@@ -260,11 +260,12 @@ describe("refusals: not one resource is registered", () => {
   const tmp = useTmpDir();
 
   it("failing evidence: the only curve ends in NaN, and the error names the gates", async () => {
-    const r = await run(stackConfig({ evidence: { trajectory: join(SAMPLE, "trajectory.jsonl"), curves: [join(SAMPLE, "curves", "finalist-3.jsonl")] } }));
+    const r = await run(stackConfig({ evidence: { trajectory: join(SAMPLE, "trajectory.jsonl"), curves: [join(SAMPLE, "curves", "c086.jsonl")] } }));
     expect(recorded).toEqual([]);
     expect(r.error?.name).toBe("GateRefusal");
-    expect(r.error?.message).toMatch(/^✗ +stress\.finite +finalist-3 /m);
-    expect(r.error?.message).toContain("refused: the evidence does not pass (stress.survivors (1 curve))");
+    expect(r.error?.message).toMatch(/^✗ +stress\.finite +c086 /m);
+    expect(r.error?.message).toContain("refused: the evidence does not pass (stress.coverage (1 curve); stress.survivors (1 curve))");
+    expect(r.error?.message).toMatch(/no curve for finalists c078, c023/);
     expect(r.error?.message).toContain("nothing was created");
     expect(r.error?.message).toContain("windtunnel gate: FAIL");
   });
@@ -279,9 +280,9 @@ describe("refusals: not one resource is registered", () => {
     const dir = tmp.dir();
     mkdirSync(join(dir, "curves"));
     copyFileSync(join(SAMPLE, "trajectory.jsonl"), join(dir, "trajectory.jsonl"));
-    for (const f of ["finalist-1", "finalist-2"]) copyFileSync(join(SAMPLE, "curves", `${f}.jsonl`), join(dir, "curves", `${f}.jsonl`));
+    for (const f of ["c078", "c023", "c086"]) copyFileSync(join(SAMPLE, "curves", `${f}.jsonl`), join(dir, "curves", `${f}.jsonl`));
     const { judge, classifyEvidence } = await import("../../src/judge/evaluate.ts");
-    const files = [join(dir, "trajectory.jsonl"), join(dir, "curves", "finalist-1.jsonl"), join(dir, "curves", "finalist-2.jsonl")];
+    const files = [join(dir, "trajectory.jsonl"), ...["c078", "c023", "c086"].map((f) => join(dir, "curves", `${f}.jsonl`))];
     const ev = await classifyEvidence(files, {});
     const verdict = await judge({ phases: ["sweep", "stress"], policyRef: "default", curves: ev.curves, ...(ev.trajectory ? { trajectory: ev.trajectory } : {}), read: {}, rates: (await import("../../src/cost/rates.ts")).ratesFromEnv({}), base: dir });
     expect(verdict.pass).toBe(true);
@@ -293,11 +294,11 @@ describe("refusals: not one resource is registered", () => {
     expect(recorded.length).toBeGreaterThan(0);
 
     // Still a healthy curve, so the gates alone would pass it: only the hash catches the edit.
-    appendFileSync(join(dir, "curves", "finalist-2.jsonl"), '{"step":1010,"loss":2.1}\n');
+    appendFileSync(join(dir, "curves", "c023.jsonl"), '{"step":1010,"loss":2.1}\n');
     const r = await run(config, dir);
     expect(recorded).toEqual([]);
     expect(r.error?.name).toBe("GateRefusal");
-    expect(r.error?.message).toMatch(/curves\/finalist-2\.jsonl changed since the verdict \(sha256 [0-9a-f]{12} → [0-9a-f]{12}\)/);
+    expect(r.error?.message).toMatch(/curves\/c023\.jsonl changed since the verdict \(sha256 [0-9a-f]{12} → [0-9a-f]{12}\)/);
   });
 
   it("a corrupt evidence file is bad input naming file, line and field", async () => {
@@ -335,6 +336,25 @@ describe("refusals: not one resource is registered", () => {
     expect(r.error?.name).toBe("GateRefusal");
     expect(r.error?.message).toMatch(/^✗ +sanity\.fp8\.gap +seed2 vs fp64/m);
     expect(r.error?.message).toContain("refused: the sanity day does not pass (sanity.fp8.gap (seed2 vs fp64)); the full run is not created.");
+  });
+
+  it("stage full judges each node's sanity day on its own: node-0's bad run is not rescued by node-1's", async () => {
+    // The README's glob over two nodes (issue 13, finding 3): the runs used to be merged by tag.
+    const dir = tmp.dir();
+    writeFileSync(join(dir, "policy.yaml"), "extends: default\nsanity:\n  fp8: {reference: fp64, candidate: bf16}\n  parallel: {reference: fp64, layouts: [shards2]}\n");
+    const retag = (from: string, tag: string): string => readFileSync(join(CLOUD, `sanity-${from}.jsonl`), "utf8").replaceAll(`"tag": "${from}"`, `"tag": "${tag}"`);
+    for (const node of ["node-0", "node-1"]) {
+      mkdirSync(join(dir, "sanity", node), { recursive: true });
+      writeFileSync(join(dir, "sanity", node, "fp64.metrics.jsonl"), retag("fp64", "fp64"));
+      writeFileSync(join(dir, "sanity", node, "bf16.metrics.jsonl"), node === "node-0" ? retag("seed2", "bf16") : retag("bf16", "bf16"));
+      writeFileSync(join(dir, "sanity", node, "shards2.metrics.jsonl"), retag("shards2", "shards2"));
+    }
+    const r = await run(stackConfig({ stage: "full", policy: join(dir, "policy.yaml"), sanity: { metrics: ["sanity/node-*/*.metrics.jsonl"] } }), dir);
+    expect(recorded).toEqual([]);
+    expect(r.error?.name).toBe("GateRefusal");
+    expect(r.error?.message).toMatch(/^✗ +sanity\.fp8\.gap +node-0: bf16 vs fp64/m);
+    expect(r.error?.message).toMatch(/^✓ +sanity\.fp8\.gap +node-1: bf16 vs fp64/m);
+    expect(r.error?.message).toContain("the full run is not created");
   });
 
   it("stage plan judges and exports, and creates nothing", async () => {

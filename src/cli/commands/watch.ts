@@ -7,7 +7,7 @@ import * as asciichart from "asciichart";
 import { UsageError } from "../../evidence/errors.ts";
 import { expectedAt, type Envelope } from "../../forecast/envelope.ts";
 import { loadPolicy } from "../../policy/load.ts";
-import { EnvelopeMonitor } from "../../gates/verify.ts";
+import { envelopeReading, EnvelopeMonitor } from "../../gates/verify.ts";
 import { fmt } from "../../gates/stats.ts";
 import { readEnvelopeFile } from "../../judge/evaluate.ts";
 import { getBytes, listObjects, readUpdates, type Cursors } from "../../watchdog/bucket.ts";
@@ -102,11 +102,10 @@ export async function watchCommand(flags: WatchFlags, io: Io, destroy: Destroyer
     for (const b of u.batches) {
       const c = curves.get(b.key) ?? { xs: [], ys: [], lastStep: 0 };
       for (const p of b.points) {
-        const y = env?.series === "val_loss" ? p.val_loss : env?.series === "val_bpb" ? p.val_bpb : p.loss;
-        const x = env?.axis === "tokens" ? p.tokens : p.step;
-        if (y === undefined || x === undefined) continue;
-        c.xs.push(x);
-        c.ys.push(y);
+        const r = envelopeReading(env ?? { axis: "step" }, p);
+        if (r === undefined) continue;
+        c.xs.push(r.x);
+        c.ys.push(r.loss);
         c.lastStep = p.step;
       }
       curves.set(b.key, c);
