@@ -7,6 +7,7 @@ import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
 import { describeIssue } from "../evidence/issues.ts";
 import { MARKETS, type CampaignPlan } from "../cost/plan.ts";
+import { MIN_HARD_STOP_MINUTES, type UserDataInput } from "./user-data.ts";
 
 export const NAMESPACE = "windtunnel";
 export const STAGES = ["plan", "sanity", "full"] as const;
@@ -81,6 +82,10 @@ export const stackConfigSchema = lazy(() =>
     z.refine((c) => c.stage !== "full" || c.sanity !== undefined, { error: "stage full needs the sanity day's metrics (windtunnel:sanity.metrics)", path: ["sanity"] }),
     z.refine((c) => c.envelope === undefined || c.stage === "full", { error: "envelope is for stage full (the verify gate)", path: ["envelope"] }),
     z.refine((c) => c.hoursCap >= c.sanityHours, { error: "hoursCap must cover at least the sanity day", path: ["hoursCap"] }),
+    // The node's timer is its last guard; a stage that leaves it no time powers the node off at
+    // boot (red-team finding 22: sanityHours 0 became `shutdown -P +0`).
+    z.refine((c) => c.stage !== "sanity" || hardStopMinutes(c) >= MIN_HARD_STOP_MINUTES, { error: `stage sanity needs sanityHours ≥ ${MIN_HARD_STOP_MINUTES / 60}: the node powers itself off after the sanity day (0 would power it off at boot)`, path: ["sanityHours"] }),
+    z.refine((c) => c.stage !== "full" || hardStopMinutes(c) >= MIN_HARD_STOP_MINUTES, { error: `stage full needs hoursCap ≥ sanityHours + ${MIN_HARD_STOP_MINUTES / 60}: the training node powers itself off after what the cap leaves once the sanity day is spent`, path: ["hoursCap"] }),
   ).register(z.globalRegistry, { title: "windtunnel stack config (the windtunnel:* keys of Pulumi.<stack>.yaml)" }),
 );
 
@@ -154,6 +159,29 @@ export function parseStackConfig(raw: Record<string, unknown>): { config: StackC
       return [{ key: `${NAMESPACE}:${issue.path.map(String).join(".") || "config"}`, message }];
     }),
   };
+}
+
+// Spelled out rather than picked from StackConfig, since the schema that defines StackConfig
+// checks them.
+interface StageHours {
+  stage: Stage;
+  sanityHours: number;
+  hoursCap: number;
+}
+
+/** Hours the node may live in this stage: the sanity day, or what the cap leaves after it. */
+export function hardStopHours(c: StageHours): number {
+  return c.stage === "sanity" ? Math.min(c.sanityHours, c.hoursCap) : c.hoursCap - c.sanityHours;
+}
+
+/** The same in whole minutes, as the node's `shutdown -P +<minutes>` takes it. */
+export function hardStopMinutes(c: StageHours): number {
+  return Math.round(hardStopHours(c) * 60);
+}
+
+/** The commands the node runs in this stage, in order. */
+export function stageRuns(c: { stage: Stage; container: { command: string; sanityCommands: readonly { name: string; command: string }[] } }): UserDataInput["runs"] {
+  return c.stage === "sanity" ? c.container.sanityCommands : c.stage === "full" ? [{ name: "train", command: c.container.command }] : [];
 }
 
 /** The campaign plan the spend gates judge, from the stack's config. */

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { InputError, UsageError, WindtunnelError } from "../evidence/errors.ts";
 import { formatProblem } from "../evidence/problems.ts";
-import { decodeConfig, NAMESPACE, parseStackConfig, type StackConfig } from "./config.ts";
+import { decodeConfig, hardStopHours, hardStopMinutes, NAMESPACE, parseStackConfig, stageRuns, type StackConfig } from "./config.ts";
 import { judgeCampaign, type CampaignJudgement } from "./judge-campaign.ts";
 import { campaignTags } from "./tags.ts";
 import { ArtifactStore } from "./artifact-store.ts";
@@ -47,11 +47,6 @@ export function readStackConfig(configName: string): StackConfig {
   return parsed.config;
 }
 
-/** Hours the node may live in this stage: the sanity day, or what the cap leaves after it. */
-export function hardStopHours(c: StackConfig): number {
-  return c.stage === "sanity" ? Math.min(c.sanityHours, c.hoursCap) : c.hoursCap - c.sanityHours;
-}
-
 export async function campaignProgram(ctx: ProgramContext): Promise<CampaignOutputs> {
   const c = readStackConfig(ctx.configName);
   const judged: CampaignJudgement = await judgeCampaign(c, ctx);
@@ -78,8 +73,8 @@ export async function campaignProgram(ctx: ProgramContext): Promise<CampaignOutp
     prefix,
     region,
     image: c.container.image,
-    runs: stage === "sanity" ? c.container.sanityCommands : [{ name: "train", command: c.container.command }],
-    hardStopMinutes: Math.round(hours * 60),
+    runs: stageRuns(c),
+    hardStopMinutes: hardStopMinutes(c),
     metricsIntervalS: c.metricsIntervalS,
     target: c.target,
     verdictDigest: judged.digest,

@@ -61,6 +61,12 @@ describe("windtunnel plan", () => {
     expect(r.stdout).toBe("");
   });
 
+  it("sanityHours 0 is exit 2 at its line", async () => {
+    const r = await execa(process.execPath, [BIN, "plan", "--stack-file", stack({ sanityHours: 0 })], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/Pulumi\.ci\.yaml:\d+:\d+: config\.windtunnel:sanityHours: stage sanity needs sanityHours ≥ 0\.5/);
+  });
+
   it("--stack looks in stacks/ of the project and says so when the file is missing", async () => {
     const r = await execa(process.execPath, [BIN, "plan", "--stack", "nope"], { reject: false, cwd: REPO });
     expect(r.exitCode).toBe(2);

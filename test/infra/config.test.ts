@@ -42,11 +42,23 @@ describe("stack config", () => {
     [{ hoursCap: 10 }, "windtunnel:hoursCap", "must cover at least the sanity day"],
     [{ container: { image: "x", command: "y", sanityCommands: [] } }, "windtunnel:container.sanityCommands", "stage sanity needs at least one"],
     [{ typo: 1 }, "windtunnel:typo", "unknown key"],
+    // Red-team finding 22: the node's timer would power it off at boot.
+    [{ sanityHours: 0 }, "windtunnel:sanityHours", "stage sanity needs sanityHours ≥ 0.5: the node powers itself off after the sanity day (0 would power it off at boot), got 0"],
+    [{ sanityHours: 0.4 }, "windtunnel:sanityHours", "stage sanity needs sanityHours ≥ 0.5"],
+    [{ stage: "full", sanity: { metrics: ["s.jsonl"] }, sanityHours: 24, hoursCap: 24 }, "windtunnel:hoursCap", "stage full needs hoursCap ≥ sanityHours + 0.5"],
   ])("refuses %j at %s", (over, key, message) => {
     const r = parseStackConfig(stackConfig(over));
     expect("problems" in r).toBe(true);
     const p = "problems" in r ? r.problems.find((x) => x.key === key) : undefined;
     expect(p?.message).toContain(message);
+  });
+
+  it.each([
+    ["stage sanity, the shortest sanity day", { sanityHours: 0.5 }],
+    ["stage plan creates no node, so no sanity day is needed", { stage: "plan", sanityHours: 0 }],
+    ["stage full with half an hour left", { stage: "full", sanity: { metrics: ["s.jsonl"] }, sanityHours: 24, hoursCap: 24.5 }],
+  ])("accepts %s", (_name, over) => {
+    expect(parseStackConfig(stackConfig(over))).not.toHaveProperty("problems");
   });
 
   it("a value Pulumi passes that is not JSON is reported with its key", () => {

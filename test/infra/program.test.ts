@@ -321,6 +321,14 @@ describe("refusals: not one resource is registered", () => {
     expect(lines).toHaveLength(3);
   });
 
+  // Red-team finding 22: sanityHours 0 became `shutdown -P +0`, powering the node off at boot.
+  it("a sanity day of 0 hours is a config error, before any resource", async () => {
+    const r = await run(stackConfig({ sanityHours: 0 }));
+    expect(recorded).toEqual([]);
+    expect(r.error?.name).toBe("InputError");
+    expect(r.error?.message).toBe("stacks/Pulumi.test.yaml: windtunnel:sanityHours: stage sanity needs sanityHours ≥ 0.5: the node powers itself off after the sanity day (0 would power it off at boot), got 0");
+  });
+
   it("stage full without the sanity day's metrics is refused as a config error", async () => {
     const r = await run(stackConfig({ stage: "full" }));
     expect(recorded).toEqual([]);
