@@ -7,7 +7,7 @@ import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
 import { describeIssue } from "../evidence/issues.ts";
 import { MARKETS, type CampaignPlan } from "../cost/plan.ts";
-import { MIN_HARD_STOP_MINUTES, type UserDataInput } from "./user-data.ts";
+import { CONTROL_CHARACTER, MIN_HARD_STOP_MINUTES, type UserDataInput } from "./user-data.ts";
 
 export const NAMESPACE = "windtunnel";
 export const STAGES = ["plan", "sanity", "full"] as const;
@@ -16,6 +16,24 @@ export type Stage = (typeof STAGES)[number];
 const positive = () => z.number({ error: "expected a number" }).check(z.positive({ error: "expected a number > 0" }));
 const count = () => z.int({ error: "expected a whole number" }).check(z.positive({ error: "expected a whole number ≥ 1" }));
 const nonEmpty = () => z.string().check(z.minLength(1));
+
+/** Text that goes into the node's script holds no control characters but tab and newline. */
+const noControlCharacters = <T>() =>
+  z.superRefine<T>((v, ctx) => {
+    const m = typeof v === "string" ? CONTROL_CHARACTER.exec(v) : null;
+    if (m) ctx.issues.push({ code: "custom", message: `expected no control characters but tab and newline (U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")} at index ${m.index})`, input: v });
+  });
+const scriptText = () => z.string().check(noControlCharacters());
+const command = () => scriptText().check(z.minLength(1));
+
+// docker reads an argument starting with "-" as an option, never as an image; a reference holds no
+// spaces. The user data also puts "--" before the image, in case a caller skips this schema.
+const imageRef = () =>
+  scriptText().check(
+    z.minLength(1),
+    z.refine((s) => !s.startsWith("-"), { error: "expected a docker image reference, which cannot start with - (docker would read it as an option)" }),
+    z.refine((s) => !/\s/.test(s), { error: "expected a docker image reference, which holds no spaces" }),
+  );
 
 // Campaign ids go into bucket names, IAM names and tags: lower case, short, DNS-safe.
 const campaignId = () => z.string().check(z.regex(/^[a-z][a-z0-9-]{1,28}[a-z0-9]$/, { error: "expected 3–30 characters of a-z, 0-9 and -, starting with a letter" }));
@@ -45,7 +63,7 @@ export const nodeConfigSchema = lazy(() =>
 const sanityCommandSchema = () =>
   z.strictObject({
     name: described(z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]*$/, { error: "expected a tag of a-z, 0-9, _ and -" })), "the metrics tag of this run, e.g. bf16, fp8, tp2pp2, reference"),
-    command: nonEmpty(),
+    command: command(),
   });
 
 export const stackConfigSchema = lazy(() =>
@@ -64,8 +82,8 @@ export const stackConfigSchema = lazy(() =>
     hoursCap: described(positive(), "wall-clock hours a node may live, sanity day included: a timer on the node powers it off (terminates it) at this cap"),
     node: nodeConfigSchema(),
     container: z.strictObject({
-      image: described(nonEmpty(), "the training image; an ECR image is pulled with the node's role (read access to that repository only)"),
-      command: described(nonEmpty(), "the training command (stage full), run in the container"),
+      image: described(imageRef(), "the training image; an ECR image is pulled with the node's role (read access to that repository only)"),
+      command: described(command(), "the training command (stage full), run in the container"),
       sanityCommands: described(z._default(z.array(sanityCommandSchema()), []), "the sanity-day runs (stage sanity), one after the other, each writing metrics tagged with its name"),
     }),
     sanity: described(
@@ -73,7 +91,7 @@ export const stackConfigSchema = lazy(() =>
       "stage full: the sanity day's evidence, re-judged by the sanity gates before the training node is created",
     ),
     envelope: described(z.optional(nonEmpty()), "stage full: the forecast (windtunnel forecast --out envelope.json) the watchdog holds the cloud loss to; without it the verify gate is off"),
-    target: described(z._default(z.record(z.string(), z.union([z.number(), z.string()])), {}), "the target architecture (params, layers, d_model, …), passed to the container as WINDTUNNEL_TARGET"),
+    target: described(z._default(z.record(scriptText(), z.union([z.number(), z.string()]).check(noControlCharacters())), {}), "the target architecture (params, layers, d_model, …), passed to the container as WINDTUNNEL_TARGET"),
     alertEmail: described(z.string().check(z.regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: "expected an e-mail address" })), "budget alerts go to an SNS topic with this address subscribed"),
     checkpointRetentionDays: described(z._default(count(), 30), "checkpoints/ objects (and old versions of any object) expire after this many days"),
     metricsIntervalS: described(z._default(z.int().check(z.minimum(10), z.maximum(3600)), 60), "seconds between metric uploads from the node"),

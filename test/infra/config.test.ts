@@ -46,6 +46,12 @@ describe("stack config", () => {
     [{ sanityHours: 0 }, "windtunnel:sanityHours", "stage sanity needs sanityHours ≥ 0.5: the node powers itself off after the sanity day (0 would power it off at boot), got 0"],
     [{ sanityHours: 0.4 }, "windtunnel:sanityHours", "stage sanity needs sanityHours ≥ 0.5"],
     [{ stage: "full", sanity: { metrics: ["s.jsonl"] }, sanityHours: 24, hoursCap: 24 }, "windtunnel:hoursCap", "stage full needs hoursCap ≥ sanityHours + 0.5"],
+    // Red-team finding 24: an image named like an option, and control characters.
+    [{ container: { image: "-v/:/host", command: "y", sanityCommands: [{ name: "a", command: "b" }] } }, "windtunnel:container.image", "cannot start with - (docker would read it as an option)"],
+    [{ container: { image: "nvcr.io/x y", command: "y", sanityCommands: [{ name: "a", command: "b" }] } }, "windtunnel:container.image", "holds no spaces"],
+    [{ container: { image: "x", command: "y", sanityCommands: [{ name: "a", command: "python train.py\u0000--x" }] } }, "windtunnel:container.sanityCommands.0.command", "expected no control characters but tab and newline (U+0000 at index 15)"],
+    [{ container: { image: "x", command: "torchrun\r", sanityCommands: [{ name: "a", command: "b" }] } }, "windtunnel:container.command", "(U+000D at index 8)"],
+    [{ target: { note: "\u001b[2J" } }, "windtunnel:target.note", "(U+001B at index 0)"],
   ])("refuses %j at %s", (over, key, message) => {
     const r = parseStackConfig(stackConfig(over));
     expect("problems" in r).toBe(true);
@@ -57,6 +63,7 @@ describe("stack config", () => {
     ["stage sanity, the shortest sanity day", { sanityHours: 0.5 }],
     ["stage plan creates no node, so no sanity day is needed", { stage: "plan", sanityHours: 0 }],
     ["stage full with half an hour left", { stage: "full", sanity: { metrics: ["s.jsonl"] }, sanityHours: 24, hoursCap: 24.5 }],
+    ["tabs and newlines in a command", { container: { image: "x", command: "a \\\n\tb", sanityCommands: [{ name: "a", command: "b\tc" }] } }],
   ])("accepts %s", (_name, over) => {
     expect(parseStackConfig(stackConfig(over))).not.toHaveProperty("problems");
   });

@@ -329,6 +329,16 @@ describe("refusals: not one resource is registered", () => {
     expect(r.error?.message).toBe("stacks/Pulumi.test.yaml: windtunnel:sanityHours: stage sanity needs sanityHours ≥ 0.5: the node powers itself off after the sanity day (0 would power it off at boot), got 0");
   });
 
+  // Red-team finding 24: the image became a `docker run` option; a NUL went into the script raw.
+  it("an image named like an option and a NUL in a command are config errors, reported together", async () => {
+    const r = await run(stackConfig({ container: { image: "--privileged", command: "c", sanityCommands: [{ name: "bf16", command: "python\u0000 train.py" }] } }));
+    expect(recorded).toEqual([]);
+    expect(r.error?.message.split("\n").sort()).toEqual([
+      'stacks/Pulumi.test.yaml: windtunnel:container.image: expected a docker image reference, which cannot start with - (docker would read it as an option), got "--privileged"',
+      'stacks/Pulumi.test.yaml: windtunnel:container.sanityCommands.0.command: expected no control characters but tab and newline (U+0000 at index 6), got "python\\u0000 train.py"',
+    ]);
+  });
+
   it("stage full without the sanity day's metrics is refused as a config error", async () => {
     const r = await run(stackConfig({ stage: "full" }));
     expect(recorded).toEqual([]);
