@@ -7,7 +7,8 @@ import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
 import { describeIssue } from "../evidence/issues.ts";
 import { MARKETS, type CampaignPlan } from "../cost/plan.ts";
-import { CONTROL_CHARACTER, MIN_HARD_STOP_MINUTES, type UserDataInput } from "./user-data.ts";
+import { byteLength, CONTROL_CHARACTER, EC2_USER_DATA_LIMIT_BYTES, MIN_HARD_STOP_MINUTES, userDataBytes, type UserDataInput } from "./user-data.ts";
+import { efaCards } from "./instance-types.ts";
 
 export const NAMESPACE = "windtunnel";
 export const STAGES = ["plan", "sanity", "full"] as const;
@@ -104,6 +105,10 @@ export const stackConfigSchema = lazy(() =>
     // boot (red-team finding 22: sanityHours 0 became `shutdown -P +0`).
     z.refine((c) => c.stage !== "sanity" || hardStopMinutes(c) >= MIN_HARD_STOP_MINUTES, { error: `stage sanity needs sanityHours ≥ ${MIN_HARD_STOP_MINUTES / 60}: the node powers itself off after the sanity day (0 would power it off at boot)`, path: ["sanityHours"] }),
     z.refine((c) => c.stage !== "full" || hardStopMinutes(c) >= MIN_HARD_STOP_MINUTES, { error: `stage full needs hoursCap ≥ sanityHours + ${MIN_HARD_STOP_MINUTES / 60}: the training node powers itself off after what the cap leaves once the sanity day is spent`, path: ["hoursCap"] }),
+    z.superRefine((c, ctx) => {
+      const over = userDataOverLimit(c);
+      if (over) ctx.issues.push({ code: "custom", path: over.path, message: over.message, input: c });
+    }),
   ).register(z.globalRegistry, { title: "windtunnel stack config (the windtunnel:* keys of Pulumi.<stack>.yaml)" }),
 );
 
@@ -179,12 +184,19 @@ export function parseStackConfig(raw: Record<string, unknown>): { config: StackC
   };
 }
 
-// Spelled out rather than picked from StackConfig, since the schema that defines StackConfig
-// checks them.
+// The parts of the config the node's script is made of. Spelled out rather than picked from
+// StackConfig, since the schema that defines StackConfig checks them.
 interface StageHours {
   stage: Stage;
   sanityHours: number;
   hoursCap: number;
+}
+interface ScriptConfig extends StageHours {
+  campaign: string;
+  metricsIntervalS: number;
+  target: Record<string, number | string>;
+  node: { count: number; instanceType: string };
+  container: { image: string; command: string; sanityCommands: readonly { name: string; command: string }[] };
 }
 
 /** Hours the node may live in this stage: the sanity day, or what the cap leaves after it. */
@@ -198,8 +210,52 @@ export function hardStopMinutes(c: StageHours): number {
 }
 
 /** The commands the node runs in this stage, in order. */
-export function stageRuns(c: { stage: Stage; container: { command: string; sanityCommands: readonly { name: string; command: string }[] } }): UserDataInput["runs"] {
+export function stageRuns(c: Pick<ScriptConfig, "stage" | "container">): UserDataInput["runs"] {
   return c.stage === "sanity" ? c.container.sanityCommands : c.stage === "full" ? [{ name: "train", command: c.container.command }] : [];
+}
+
+// What only AWS knows when the schema judges, filled in as long as it can be, so the size checked
+// here is at least the size the node gets: S3 allows 63-character bucket names, an IPv4 address
+// is at most 15 characters, and no region name comes near 25 (the longest, ap-southeast-7, has 14).
+const WORST_CASE = { bucket: "b".repeat(63), masterAddr: "255.255.255.255", region: "r".repeat(25), verdictDigest: "0".repeat(64) } as const;
+
+/** The largest user data any node of this stage would get, and which rank gets it. */
+export function worstUserData(c: ScriptConfig): { bytes: number; rank: number } | undefined {
+  if (c.stage === "plan") return undefined;
+  let worst: { bytes: number; rank: number } | undefined;
+  // Every rank: rank > 0 carries the master's address, and more digits as the count grows.
+  for (let rank = 0; rank < c.node.count; rank++) {
+    const bytes = userDataBytes({
+      campaign: c.campaign, stage: c.stage, bucket: WORST_CASE.bucket, prefix: c.campaign, region: WORST_CASE.region, image: c.container.image,
+      runs: stageRuns(c), hardStopMinutes: hardStopMinutes(c), metricsIntervalS: c.metricsIntervalS, rank, nodes: c.node.count,
+      ...(rank > 0 ? { masterAddr: WORST_CASE.masterAddr } : {}), efa: c.node.count > 1 && efaCards(c.node.instanceType) > 0, target: c.target, verdictDigest: WORST_CASE.verdictDigest,
+    });
+    if (!worst || bytes > worst.bytes) worst = { bytes, rank };
+  }
+  return worst;
+}
+
+const bytes = (n: number): string => n.toLocaleString("en-US");
+
+/**
+ * EC2 refuses user data over 16 KB (red-team finding 23), and only at RunInstances, after the
+ * bucket, roles and budget exist. The problem goes to the key that fills the script most.
+ */
+function userDataOverLimit(c: ScriptConfig): { path: (string | number)[]; message: string } | undefined {
+  const worst = worstUserData(c);
+  if (!worst || worst.bytes <= EC2_USER_DATA_LIMIT_BYTES) return undefined;
+  const runsKey = c.stage === "sanity" ? "sanityCommands" : "command";
+  const parts: { path: (string | number)[]; what: string; size: number }[] = [
+    { path: ["container", runsKey], what: `${NAMESPACE}:container.${runsKey}`, size: stageRuns(c).reduce((n, r) => n + byteLength(r.name + r.command), 0) },
+    { path: ["target"], what: `${NAMESPACE}:target`, size: byteLength(JSON.stringify(c.target)) },
+    { path: ["container", "image"], what: `${NAMESPACE}:container.image`, size: byteLength(c.container.image) },
+  ].sort((a, b) => b.size - a.size);
+  const top = parts[0] as (typeof parts)[number];
+  return {
+    path: top.path,
+    message: `expected the node's user data to fit EC2's limit of ${bytes(EC2_USER_DATA_LIMIT_BYTES)} bytes (before base64), but it would be ${bytes(worst.bytes)} bytes` +
+      ` (node rank ${worst.rank}, measured with a 63-character bucket name); ${parts.map((p) => `${p.what} ${bytes(p.size)} bytes`).join(", ")}: put long commands in a script inside the image and run that`,
+  };
 }
 
 /** The campaign plan the spend gates judge, from the stack's config. */

@@ -61,6 +61,15 @@ describe("windtunnel plan", () => {
     expect(r.stdout).toBe("");
   });
 
+  // Red-team finding 23, in `windtunnel plan`: located in the stack file, before the program runs.
+  it("a sanity command too long for EC2's user data is exit 2 at its line, with the size", async () => {
+    const file = stack({ container: { image: "nvcr.io/nvidia/pytorch:25.01-py3", command: "c", sanityCommands: [{ name: "bf16", command: `python train.py ${"--flag ".repeat(2000)}` }] } });
+    const r = await execa(process.execPath, [BIN, "plan", "--stack-file", file], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/Pulumi\.ci\.yaml:\d+:\d+: config\.windtunnel:container\.sanityCommands: expected the node's user data to fit EC2's limit of 16,384 bytes \(before base64\), but it would be 17,782 bytes \(node rank 0, measured with a 63-character bucket name\); windtunnel:container\.sanityCommands 14,020 bytes, .*: put long commands in a script inside the image and run that/);
+    expect(r.stdout).toBe("");
+  });
+
   it("sanityHours 0 is exit 2 at its line", async () => {
     const r = await execa(process.execPath, [BIN, "plan", "--stack-file", stack({ sanityHours: 0 })], { reject: false });
     expect(r.exitCode).toBe(2);

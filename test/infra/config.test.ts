@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { CONFIG_KEYS, decodeConfig, encodeConfigValue, parseStackConfig, campaignPlanOf } from "../../src/infra/config.ts";
+import { CONFIG_KEYS, decodeConfig, encodeConfigValue, parseStackConfig, campaignPlanOf, worstUserData, type StackConfig } from "../../src/infra/config.ts";
+import { EC2_USER_DATA_LIMIT_BYTES } from "../../src/infra/user-data.ts";
 import { readStackFile } from "../../src/infra/stack-file.ts";
 import { ecrRepositoryOf, nodeRolePolicy } from "../../src/infra/policies.ts";
 import { networkInterfaces } from "../../src/infra/training-node.ts";
@@ -71,6 +72,56 @@ describe("stack config", () => {
   it("a value Pulumi passes that is not JSON is reported with its key", () => {
     const { problems } = decodeConfig((k) => (k === "budgetUsd" ? "6k" : undefined));
     expect(problems).toEqual([{ key: "windtunnel:budgetUsd", message: 'expected JSON (an object or a number), got "6k"' }]);
+  });
+});
+
+// Red-team finding 23: EC2 refuses user data over 16,384 bytes, after the rest is created.
+describe("the node's user data against EC2's 16 KB limit", () => {
+  const parsed = (over: Record<string, unknown>): StackConfig => {
+    const r = parseStackConfig(stackConfig(over));
+    if (!("config" in r)) throw new Error(JSON.stringify(r.problems));
+    return r.config;
+  };
+  /** The sanity command length that makes the worst node's script exactly `bytes` long. */
+  const commandFor = (bytes: number): string => {
+    const base = worstUserData(parsed({ container: { image: "i", command: "c", sanityCommands: [{ name: "long", command: "x" }] } }))?.bytes ?? 0;
+    return "x".repeat(bytes - base + 1);
+  };
+  const withCommand = (cmd: string) => stackConfig({ container: { image: "i", command: "c", sanityCommands: [{ name: "long", command: cmd }] } });
+
+  it("is measured with the longest bucket name S3 allows, and accepted up to the limit", () => {
+    const c = parsed({});
+    expect(worstUserData(c)?.bytes).toBeGreaterThan(3000);
+    expect(worstUserData(c)?.bytes).toBeLessThan(EC2_USER_DATA_LIMIT_BYTES);
+    expect(parseStackConfig(withCommand(commandFor(EC2_USER_DATA_LIMIT_BYTES)))).not.toHaveProperty("problems");
+  });
+
+  it("refuses one byte more, naming the key that fills it, the size and what to do", () => {
+    const r = parseStackConfig(withCommand(commandFor(EC2_USER_DATA_LIMIT_BYTES + 1)));
+    expect("problems" in r && r.problems).toEqual([{
+      key: "windtunnel:container.sanityCommands",
+      message: expect.stringMatching(/^expected the node's user data to fit EC2's limit of 16,384 bytes \(before base64\), but it would be 16,385 bytes \(node rank 0, measured with a 63-character bucket name\); windtunnel:container\.sanityCommands 1[0-9,]+ bytes, windtunnel:target \d+ bytes, windtunnel:container\.image 1 bytes: put long commands in a script inside the image and run that, got an array$/),
+    }]);
+  });
+
+  it("stage full: the training command", () => {
+    const r = parseStackConfig(stackConfig({ stage: "full", sanity: { metrics: ["s.jsonl"] }, container: { image: "i", command: "x".repeat(EC2_USER_DATA_LIMIT_BYTES), sanityCommands: [] } }));
+    expect("problems" in r && r.problems.map((p) => p.key)).toEqual(["windtunnel:container.command"]);
+  });
+
+  it("names the target when it is what fills the script", () => {
+    const r = parseStackConfig(stackConfig({ target: { notes: "n".repeat(EC2_USER_DATA_LIMIT_BYTES) } }));
+    expect("problems" in r && r.problems.map((p) => p.key)).toEqual(["windtunnel:target"]);
+  });
+
+  it("measures every node rank: past 100 nodes the last rank's script is the longest", () => {
+    const c = parsed({ budgetUsd: 1e9, node: { count: 101, hourlyUsd: 28, subnetId: "subnet-0123456789abcdef0" } });
+    expect(worstUserData(c)?.rank).toBe(100);
+    expect(worstUserData({ ...c, node: { ...c.node, count: 2 } })?.rank).toBe(0);
+  });
+
+  it("stage plan renders no script", () => {
+    expect(worstUserData(parsed({ stage: "plan" }))).toBeUndefined();
   });
 });
 

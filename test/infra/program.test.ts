@@ -329,6 +329,14 @@ describe("refusals: not one resource is registered", () => {
     expect(r.error?.message).toBe("stacks/Pulumi.test.yaml: windtunnel:sanityHours: stage sanity needs sanityHours ≥ 0.5: the node powers itself off after the sanity day (0 would power it off at boot), got 0");
   });
 
+  // Red-team finding 23: EC2 refuses user data over 16 KB at RunInstances, after the rest exists.
+  it("a sanity command that makes the user data too big for EC2 is a config error, before any resource", async () => {
+    const r = await run(stackConfig({ container: { image: "nvcr.io/nvidia/pytorch:25.01-py3", command: "c", sanityCommands: [{ name: "bf16", command: `python train.py ${"--flag ".repeat(2000)}` }] } }));
+    expect(recorded).toEqual([]);
+    expect(r.error?.name).toBe("InputError");
+    expect(r.error?.message).toMatch(/^stacks\/Pulumi\.test\.yaml: windtunnel:container\.sanityCommands: expected the node's user data to fit EC2's limit of 16,384 bytes \(before base64\), but it would be 17,782 bytes .*put long commands in a script inside the image/);
+  });
+
   // Red-team finding 24: the image became a `docker run` option; a NUL went into the script raw.
   it("an image named like an option and a NUL in a command are config errors, reported together", async () => {
     const r = await run(stackConfig({ container: { image: "--privileged", command: "c", sanityCommands: [{ name: "bf16", command: "python\u0000 train.py" }] } }));
