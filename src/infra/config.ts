@@ -39,9 +39,11 @@ const imageRef = () =>
 // Campaign ids go into bucket names, IAM names and tags: lower case, short, DNS-safe.
 const campaignId = () => z.string().check(z.regex(/^[a-z][a-z0-9-]{1,28}[a-z0-9]$/, { error: "expected 3–30 characters of a-z, 0-9 and -, starting with a letter" }));
 
+export const DEFAULT_INSTANCE_TYPE = "p5.48xlarge";
+
 export const nodeConfigSchema = lazy(() =>
   z.strictObject({
-    instanceType: described(z._default(nonEmpty(), "p5.48xlarge"), "EC2 instance type; the spend policy lists the allowed ones"),
+    instanceType: described(z._default(nonEmpty(), DEFAULT_INSTANCE_TYPE), "EC2 instance type; the spend policy lists the allowed ones"),
     count: described(z._default(count(), 1), "nodes; more than one adds a cluster placement group, EFA and torchrun rendezvous on the first node"),
     gpusPerNode: z._default(count(), 8),
     market: z._default(z.enum(MARKETS), "spot"),
@@ -169,6 +171,13 @@ export function decodeConfig(get: (key: string) => string | undefined): { raw: R
 /** Encode typed values (from a YAML stack file) the way the Pulumi CLI passes config to a program. */
 export function encodeConfigValue(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** The node's instance type as written, for checks that must run when the config as a whole did not parse. */
+export function instanceTypeOf(raw: Record<string, unknown>): string {
+  const node = raw["node"];
+  const type = node !== null && typeof node === "object" ? (node as Record<string, unknown>)["instanceType"] : undefined;
+  return typeof type === "string" ? type : DEFAULT_INSTANCE_TYPE;
 }
 
 /** Validate decoded config: the typed config, or every problem with its key path. */

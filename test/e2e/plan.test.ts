@@ -13,11 +13,11 @@ const BIN = join(REPO, "src", "cli", "bin.ts");
 describe("windtunnel plan", () => {
   const tmp = useTmpDir();
 
-  function stack(over: Record<string, unknown> = {}, name = "ci"): string {
+  function stack(over: Record<string, unknown> = {}, name = "ci", region = "us-east-1"): string {
     const dir = tmp.dir();
     mkdirSync(join(dir, "stacks"), { recursive: true });
     writeFileSync(join(dir, "Pulumi.yaml"), "name: windtunnel\nruntime: nodejs\n");
-    const config = { "aws:region": "us-east-1", ...Object.fromEntries(Object.entries(stackConfig(over)).map(([k, v]) => [`windtunnel:${k}`, v])) };
+    const config = { "aws:region": region, ...Object.fromEntries(Object.entries(stackConfig(over)).map(([k, v]) => [`windtunnel:${k}`, v])) };
     const file = join(dir, "stacks", `Pulumi.${name}.yaml`);
     writeFileSync(file, stringify({ config }));
     return file;
@@ -68,6 +68,21 @@ describe("windtunnel plan", () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/Pulumi\.ci\.yaml:\d+:\d+: config\.windtunnel:container\.sanityCommands: expected the node's user data to fit EC2's limit of 16,384 bytes \(before base64\), but it would be 17,782 bytes \(node rank 0, measured with a 63-character bucket name\); windtunnel:container\.sanityCommands 14,020 bytes, .*: put long commands in a script inside the image and run that/);
     expect(r.stdout).toBe("");
+  });
+
+  // Red-team finding 24: the region was never checked against the instance type.
+  it("a region that does not offer the node's type is exit 2 at its line, naming both", async () => {
+    const r = await execa(process.execPath, [BIN, "plan", "--stack-file", stack({}, "ci", "eu-west-1")], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/Pulumi\.ci\.yaml:2:15: config\.aws:region: expected a region that offers p5\.48xlarge \(windtunnel:node\.instanceType\): ap-northeast-1, .*, us-west-2 \(as of 2026-08-26; .*\), got "eu-west-1"/);
+    expect(r.stdout).toBe("");
+  });
+
+  it("offline, DescribeInstanceTypeOfferings is answered from the same table: p5e.48xlarge in us-east-2", async () => {
+    const r = await execa(process.execPath, [BIN, "plan", "--stack-file", stack({ node: { instanceType: "p5e.48xlarge", hourlyUsd: 28 } }, "ci", "us-east-2"), "--format", "json"], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as { resources: { type: string; summary: string }[] };
+    expect(plan.resources.find((x) => x.type === "aws:ec2/launchTemplate:LaunchTemplate")?.summary).toMatch(/^p5e\.48xlarge · /);
   });
 
   it("sanityHours 0 is exit 2 at its line", async () => {

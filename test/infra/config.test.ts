@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
@@ -166,6 +166,19 @@ describe("stack file", () => {
     expect(lines).toContain(`${file}:6:25: config.windtunnel:budgetUsd: expected a number, got "lots"`);
     expect(lines).toContain(`${file}:11:12: config.windtunnel:node.count: expected a whole number ≥ 1, got 0`);
     expect(lines.some((l) => l.startsWith(`${file}:14:3: config.windtunnel:budgteUsd: unknown key`))).toBe(true);
+  });
+
+  it("checks aws:region against the node's instance type, at its line and column", async () => {
+    const dir = tmp.dir();
+    writeFileSync(join(dir, "Pulumi.yaml"), "name: windtunnel\n");
+    const example = readFileSync(join(REPO, "stacks", "Pulumi.example.yaml"), "utf8");
+    const file = join(dir, "Pulumi.euw.yaml");
+    writeFileSync(file, example.replace("aws:region: us-east-1 ", "aws:region: eu-west-1 "));
+    const err = await readStackFile(file).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(new RegExp(`^${file.replace(/[.]/g, "\\.")}:8:15: config\\.aws:region: expected a region that offers p5\\.48xlarge \\(windtunnel:node\\.instanceType\\): .*, got "eu-west-1"$`));
+    // The same file with a type eu-west-1 offers, and with one the table does not know, passes.
+    writeFileSync(file, example.replace("aws:region: us-east-1 ", "aws:region: eu-west-1 ").replace("instanceType: p5.48xlarge", "instanceType: p4d.24xlarge"));
+    expect((await readStackFile(file)).config.node.instanceType).toBe("p4d.24xlarge");
   });
 });
 

@@ -20,6 +20,9 @@ interface Recorded {
 
 let recorded: Recorded[] = [];
 const calls: string[] = [];
+/** What the mocked DescribeInstanceTypeOfferings was asked, and the types it answers with. */
+const offeringQueries: Record<string, any>[] = [];
+let offered = (types: string[]): string[] => types;
 
 async function setMocks(): Promise<void> {
   await pulumi.runtime.setMocks(
@@ -35,6 +38,10 @@ async function setMocks(): Promise<void> {
         if (a.token === "aws:ec2/getVpc:getVpc") return { id: "vpc-0default" };
         if (a.token === "aws:ec2/getSubnet:getSubnet") return { id: a.inputs.id, vpcId: "vpc-0fromsubnet" };
         if (a.token === "aws:ssm/getParameter:getParameter") return { value: "ami-0dlami", name: a.inputs.name };
+        if (a.token === "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings") {
+          offeringQueries.push(a.inputs);
+          return { instanceTypes: offered(a.inputs.filters.flatMap((f: { values: string[] }) => f.values)) };
+        }
         throw new Error(`unexpected invoke ${a.token}`);
       },
     },
@@ -56,9 +63,9 @@ beforeAll(async () => {
 const settle = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((res) => o.apply((v) => res(v)));
 
 /** Run the program with a config; resolve its outputs so every apply has run. */
-async function run(config: Record<string, unknown>, baseDir = process.cwd()): Promise<{ outputs: Record<string, unknown>; error?: Error }> {
+async function run(config: Record<string, unknown>, baseDir = process.cwd(), region = "us-east-1"): Promise<{ outputs: Record<string, unknown>; error?: Error }> {
   recorded = [];
-  pulumi.runtime.setAllConfig(pulumiConfig(config));
+  pulumi.runtime.setAllConfig(pulumiConfig(config, region));
   await setMocks();
   let error: Error | undefined;
   const raw = (await pulumi.runtime.runInPulumiStack(async () => {
@@ -176,6 +183,7 @@ describe("passing evidence, one spot node (stage sanity)", () => {
     expect(lt.networkInterfaces).toEqual([{ securityGroups: ["wt-test-7b-node-sg-id"], deleteOnTermination: "true", deviceIndex: 0 }]);
     expect(lt.tagSpecifications.map((t: { resourceType: string }) => t.resourceType)).toEqual(["instance", "volume", "network-interface", "spot-instances-request"]);
     expect(calls).toContain("aws:ssm/getParameter:getParameter");
+    expect(calls).toContain("aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings");
   });
 
   it("the instance's user data schedules the hard stop at the sanity day and runs the sanity commands", () => {
@@ -345,6 +353,36 @@ describe("refusals: not one resource is registered", () => {
       'stacks/Pulumi.test.yaml: windtunnel:container.image: expected a docker image reference, which cannot start with - (docker would read it as an option), got "--privileged"',
       'stacks/Pulumi.test.yaml: windtunnel:container.sanityCommands.0.command: expected no control characters but tab and newline (U+0000 at index 6), got "python\\u0000 train.py"',
     ]);
+  });
+
+  // Red-team finding 24: aws:region was never checked against the instance type.
+  it("a region that does not offer the instance type is a config error naming both, before AWS is even asked", async () => {
+    offeringQueries.length = 0;
+    const r = await run(stackConfig(), process.cwd(), "eu-west-1");
+    expect(recorded).toEqual([]);
+    expect(r.error?.name).toBe("InputError");
+    expect(r.error?.message).toMatch(/^stacks\/Pulumi\.test\.yaml: aws:region: expected a region that offers p5\.48xlarge \(windtunnel:node\.instanceType\): ap-northeast-1, .*us-east-1, us-east-2, .*us-west-2 \(as of 2026-08-26; .*\), got "eu-west-1"$/);
+    expect(offeringQueries).toEqual([]);
+  });
+
+  it("a region AWS itself says does not offer the type is refused before any resource", async () => {
+    offeringQueries.length = 0;
+    offered = () => [];
+    try {
+      const r = await run(stackConfig());
+      expect(recorded).toEqual([]);
+      expect(r.error?.name).toBe("InputError");
+      expect(r.error?.message).toContain("stacks/Pulumi.test.yaml: aws:region: AWS reports no p5.48xlarge offering in us-east-1 (DescribeInstanceTypeOfferings, location type region)");
+      expect(offeringQueries).toEqual([{ locationType: "region", filters: [{ name: "instance-type", values: ["p5.48xlarge"] }] }]);
+    } finally {
+      offered = (types) => types;
+    }
+  });
+
+  it("a region with a malformed name is refused by its form", async () => {
+    const r = await run(stackConfig(), process.cwd(), "US-EAST-1");
+    expect(recorded).toEqual([]);
+    expect(r.error?.message).toBe('stacks/Pulumi.test.yaml: aws:region: expected an AWS region name such as us-east-1, got "US-EAST-1"');
   });
 
   it("stage full without the sanity day's metrics is refused as a config error", async () => {
