@@ -279,6 +279,7 @@ export function campaignPlanOf(c: StackConfig): CampaignPlan {
     sanity_hours: c.sanityHours,
     budget_usd: c.budgetUsd,
     hours_cap: c.hoursCap,
+    ...(c.node.maxPriceUsd !== undefined ? { max_price_usd: c.node.maxPriceUsd } : {}),
   };
 }
 

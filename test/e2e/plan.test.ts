@@ -53,6 +53,16 @@ describe("windtunnel plan", () => {
     expect(r.stdout).not.toContain("would create");
   });
 
+  // Red-team finding 25: a spot cap far below the price the forecast assumes.
+  it("refuses with exit 1 and the gate table when the spot max price is below the forecast's price", async () => {
+    const r = await execa(process.execPath, [BIN, "plan", "--stack-file", stack({ node: { market: "spot", hourlyUsd: 28, maxPriceUsd: 5 } })], { reject: false });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toContain("windtunnel gate: FAIL");
+    expect(r.stdout).toMatch(/^✗ +spend\.max_price +windtunnel:test-7b +5 +≥ 28\n +max price \$5\/h is below the \$28\/h per node the forecast assumes/m);
+    expect(r.stdout).toMatch(/refused: the evidence does not pass \(spend\.max_price\); nothing was created\.$/);
+    expect(r.stdout).not.toContain("would create");
+  });
+
   it("a bad config is exit 2 with file:line:col and the key path", async () => {
     const file = stack({ hoursCap: "lots" });
     const r = await execa(process.execPath, [BIN, "plan", "--stack-file", file], { reject: false });

@@ -33,6 +33,16 @@ describe("stack config", () => {
     }));
   });
 
+  it("the spot max price reaches the campaign plan the spend gates judge, and only when set", () => {
+    const plan = (node: Record<string, unknown>) => {
+      const r = parseStackConfig(stackConfig({ node }));
+      if (!("config" in r)) throw new Error(JSON.stringify(r.problems));
+      return campaignPlanOf(r.config);
+    };
+    expect(plan({ hourlyUsd: 28, maxPriceUsd: 5 }).max_price_usd).toBe(5);
+    expect(plan({ hourlyUsd: 28 })).not.toHaveProperty("max_price_usd");
+  });
+
   it.each([
     [{ campaign: "Bad_Name" }, "windtunnel:campaign", "expected 3–30 characters"],
     [{ stage: "prod" }, "windtunnel:stage", 'expected one of "plan"|"sanity"|"full"'],

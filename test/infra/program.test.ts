@@ -283,6 +283,17 @@ describe("refusals: not one resource is registered", () => {
     expect(r.error?.message).toMatch(/refused: the evidence does not pass \(spend\.budget/);
   });
 
+  // Red-team finding 25: a spot cap far below the price the forecast assumes was accepted.
+  it("a spot max price below the forecast's hourly price: the spend gate refuses, with the table", async () => {
+    const r = await run(stackConfig({ node: { market: "spot", hourlyUsd: 28, maxPriceUsd: 5 } }));
+    expect(recorded).toEqual([]);
+    expect(r.error?.name).toBe("GateRefusal");
+    expect(r.error?.message).toMatch(/^✗ +spend\.max_price +windtunnel:test-7b +5 +≥ 28\n +max price \$5\/h is below the \$28\/h per node the forecast assumes/m);
+    // The table wraps the sentence; the words are all there.
+    expect(r.error?.message.replace(/\s+/g, " ")).toContain("a spot request capped below the price it must pay is never fulfilled, or is reclaimed at once; AWS recommends not setting a max price");
+    expect(r.error?.message).toContain("refused: the evidence does not pass (spend.max_price); nothing was created.");
+  });
+
   it("tampered evidence: a curve changed after the verdict was reviewed", async () => {
     const dir = tmp.dir();
     mkdirSync(join(dir, "curves"));
