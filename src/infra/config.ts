@@ -223,7 +223,7 @@ export function stageRuns(c: Pick<ScriptConfig, "stage" | "container">): UserDat
   return c.stage === "sanity" ? c.container.sanityCommands : c.stage === "full" ? [{ name: "train", command: c.container.command }] : [];
 }
 
-// What only AWS knows when the schema judges, filled in as long as it can be, so the size checked
+// What only AWS knows when the schema judges, each as long as it can be, so the size checked
 // here is at least the size the node gets: S3 allows 63-character bucket names, an IPv4 address
 // is at most 15 characters, and no region name comes near 25 (the longest, ap-southeast-7, has 14).
 const WORST_CASE = { bucket: "b".repeat(63), masterAddr: "255.255.255.255", region: "r".repeat(25), verdictDigest: "0".repeat(64) } as const;
@@ -244,7 +244,7 @@ export function worstUserData(c: ScriptConfig): { bytes: number; rank: number } 
   return worst;
 }
 
-const bytes = (n: number): string => n.toLocaleString("en-US");
+const bytes = (n: number): string => `${n.toLocaleString("en-US")} byte${n === 1 ? "" : "s"}`;
 
 /**
  * EC2 refuses user data over 16 KB (red-team finding 23), and only at RunInstances, after the
@@ -262,8 +262,8 @@ function userDataOverLimit(c: ScriptConfig): { path: (string | number)[]; messag
   const top = parts[0] as (typeof parts)[number];
   return {
     path: top.path,
-    message: `expected the node's user data to fit EC2's limit of ${bytes(EC2_USER_DATA_LIMIT_BYTES)} bytes (before base64), but it would be ${bytes(worst.bytes)} bytes` +
-      ` (node rank ${worst.rank}, measured with a 63-character bucket name); ${parts.map((p) => `${p.what} ${bytes(p.size)} bytes`).join(", ")}: put long commands in a script inside the image and run that`,
+    message: `expected the node's user data to fit EC2's limit of ${bytes(EC2_USER_DATA_LIMIT_BYTES)} (before base64), but it would be ${bytes(worst.bytes)}` +
+      ` (node rank ${worst.rank}, measured with a 63-character bucket name); ${parts.map((p) => `${p.what} ${bytes(p.size)}`).join(", ")}: put long commands in a script inside the image and run that`,
   };
 }
 
