@@ -20,7 +20,10 @@ export const campaignPlanSchema = lazy(() =>
     sanity_hours: described(z._default(z.number().check(z.nonnegative()), 24), "the sanity day before the full run, on the same nodes"),
     budget_usd: positive(),
     hours_cap: described(positive(), "hard cap on node-hours of wall time, sanity day included"),
-  }).register(z.globalRegistry, { title: "windtunnel campaign plan" }),
+    max_price_usd: described(z.optional(positive()), "spot only: the per-node-hour price cap the spot request carries (AWS recommends none); the spend gates refuse one below node_hourly_usd"),
+  }).check(
+    z.refine((p) => p.market === "spot" || p.max_price_usd === undefined, { error: "max_price_usd is only for market spot", path: ["max_price_usd"] }),
+  ).register(z.globalRegistry, { title: "windtunnel campaign plan" }),
 );
 
 export type CampaignPlan = z.infer<ReturnType<typeof campaignPlanSchema>>;

@@ -1,5 +1,6 @@
 // Spend gates: the plan must fit the budget, the hours cap, the allowed instance types and a sane
-// price, and the evidence-gated filter must be worth more than it costs (cost module's arithmetic).
+// price, a spot max price must not sit below the price the forecast assumes, and the evidence-gated
+// filter must be worth more than it costs (cost module's arithmetic).
 import type { SpendPolicy } from "../policy/schema.ts";
 import type { Rates } from "../cost/rates.ts";
 import { extendedReport } from "../cost/campaign.ts";
@@ -60,6 +61,7 @@ export function evaluateSpend(subject: string, plan: CampaignPlan, policy: Spend
       threshold: policy.max_gpu_hourly_usd,
       message: `${usd(perGpu)} per GPU-hour (${plan.market}, ${usd(plan.node_hourly_usd)}/h ÷ ${plan.gpus_per_node} GPUs)`,
     }),
+    maxPrice(plan, base),
     policy.require_positive_ev
       ? judged(savings > 0, {
           ...base,
@@ -72,4 +74,31 @@ export function evaluateSpend(subject: string, plan: CampaignPlan, policy: Spend
       : { ...base, id: "spend.ev", status: "skip", measured: savings, threshold: null, message: "not required by the policy" },
   ];
   return { results, forecastUsd: forecast, expectedSavingsUsd: savings };
+}
+
+/**
+ * A spot request capped below the price the forecast assumes is never fulfilled, or is reclaimed
+ * as soon as the spot price passes the cap (red-team finding 25): the campaign waits, or its node
+ * dies mid-run, while the budget says all is well. No policy value: the plan's own hourly price is
+ * the threshold. AWS recommends not setting a max price at all (the spot price applies, capped at
+ * on-demand), so no cap is a skip, not a failure.
+ */
+function maxPrice(plan: CampaignPlan, base: Pick<GateResult, "phase" | "subject">): GateResult {
+  const id = "spend.max_price";
+  const cap = plan.max_price_usd;
+  if (cap === undefined) {
+    const message = plan.market === "spot" ? "no spot max price set (as AWS recommends): the request pays the spot price, at most on-demand" : `${plan.market}: no spot max price applies`;
+    return { ...base, id, status: "skip", measured: null, threshold: null, message };
+  }
+  const ok = cap >= plan.node_hourly_usd;
+  return judged(ok, {
+    ...base,
+    id,
+    measured: cap,
+    op: "≥",
+    threshold: plan.node_hourly_usd,
+    message: ok
+      ? `max price ${usd(cap)}/h covers the ${usd(plan.node_hourly_usd)}/h per node the forecast assumes`
+      : `max price ${usd(cap)}/h is below the ${usd(plan.node_hourly_usd)}/h per node the forecast assumes (node_hourly_usd): a spot request capped below the price it must pay is never fulfilled, or is reclaimed at once; AWS recommends not setting a max price`,
+  });
 }

@@ -7,6 +7,8 @@ import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
 import { describeIssue } from "../evidence/issues.ts";
 import { MARKETS, type CampaignPlan } from "../cost/plan.ts";
+import { byteLength, CONTROL_CHARACTER, EC2_USER_DATA_LIMIT_BYTES, MIN_HARD_STOP_MINUTES, userDataBytes, type UserDataInput } from "./user-data.ts";
+import { efaCards } from "./instance-types.ts";
 
 export const NAMESPACE = "windtunnel";
 export const STAGES = ["plan", "sanity", "full"] as const;
@@ -16,12 +18,32 @@ const positive = () => z.number({ error: "expected a number" }).check(z.positive
 const count = () => z.int({ error: "expected a whole number" }).check(z.positive({ error: "expected a whole number ≥ 1" }));
 const nonEmpty = () => z.string().check(z.minLength(1));
 
+/** Text that goes into the node's script holds no control characters but tab and newline. */
+const noControlCharacters = <T>() =>
+  z.superRefine<T>((v, ctx) => {
+    const m = typeof v === "string" ? CONTROL_CHARACTER.exec(v) : null;
+    if (m) ctx.issues.push({ code: "custom", message: `expected no control characters but tab and newline (U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")} at index ${m.index})`, input: v });
+  });
+const scriptText = () => z.string().check(noControlCharacters());
+const command = () => scriptText().check(z.minLength(1));
+
+// docker reads an argument starting with "-" as an option, never as an image; a reference holds no
+// spaces. The user data also puts "--" before the image, in case a caller skips this schema.
+const imageRef = () =>
+  scriptText().check(
+    z.minLength(1),
+    z.refine((s) => !s.startsWith("-"), { error: "expected a docker image reference, which cannot start with - (docker would read it as an option)" }),
+    z.refine((s) => !/\s/.test(s), { error: "expected a docker image reference, which holds no spaces" }),
+  );
+
 // Campaign ids go into bucket names, IAM names and tags: lower case, short, DNS-safe.
 const campaignId = () => z.string().check(z.regex(/^[a-z][a-z0-9-]{1,28}[a-z0-9]$/, { error: "expected 3–30 characters of a-z, 0-9 and -, starting with a letter" }));
 
+export const DEFAULT_INSTANCE_TYPE = "p5.48xlarge";
+
 export const nodeConfigSchema = lazy(() =>
   z.strictObject({
-    instanceType: described(z._default(nonEmpty(), "p5.48xlarge"), "EC2 instance type; the spend policy lists the allowed ones"),
+    instanceType: described(z._default(nonEmpty(), DEFAULT_INSTANCE_TYPE), "EC2 instance type; the spend policy lists the allowed ones"),
     count: described(z._default(count(), 1), "nodes; more than one adds a cluster placement group, EFA and torchrun rendezvous on the first node"),
     gpusPerNode: z._default(count(), 8),
     market: z._default(z.enum(MARKETS), "spot"),
@@ -44,7 +66,7 @@ export const nodeConfigSchema = lazy(() =>
 const sanityCommandSchema = () =>
   z.strictObject({
     name: described(z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]*$/, { error: "expected a tag of a-z, 0-9, _ and -" })), "the metrics tag of this run, e.g. bf16, fp8, tp2pp2, reference"),
-    command: nonEmpty(),
+    command: command(),
   });
 
 export const stackConfigSchema = lazy(() =>
@@ -63,8 +85,8 @@ export const stackConfigSchema = lazy(() =>
     hoursCap: described(positive(), "wall-clock hours a node may live, sanity day included: a timer on the node powers it off (terminates it) at this cap"),
     node: nodeConfigSchema(),
     container: z.strictObject({
-      image: described(nonEmpty(), "the training image; an ECR image is pulled with the node's role (read access to that repository only)"),
-      command: described(nonEmpty(), "the training command (stage full), run in the container"),
+      image: described(imageRef(), "the training image; an ECR image is pulled with the node's role (read access to that repository only)"),
+      command: described(command(), "the training command (stage full), run in the container"),
       sanityCommands: described(z._default(z.array(sanityCommandSchema()), []), "the sanity-day runs (stage sanity), one after the other, each writing metrics tagged with its name"),
     }),
     sanity: described(
@@ -72,7 +94,7 @@ export const stackConfigSchema = lazy(() =>
       "stage full: the sanity day's evidence, re-judged by the sanity gates before the training node is created",
     ),
     envelope: described(z.optional(nonEmpty()), "stage full: the forecast (windtunnel forecast --out envelope.json) the watchdog holds the cloud loss to; without it the verify gate is off"),
-    target: described(z._default(z.record(z.string(), z.union([z.number(), z.string()])), {}), "the target architecture (params, layers, d_model, …), passed to the container as WINDTUNNEL_TARGET"),
+    target: described(z._default(z.record(scriptText(), z.union([z.number(), z.string()]).check(noControlCharacters())), {}), "the target architecture (params, layers, d_model, …), passed to the container as WINDTUNNEL_TARGET"),
     alertEmail: described(z.string().check(z.regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: "expected an e-mail address" })), "budget alerts go to an SNS topic with this address subscribed"),
     checkpointRetentionDays: described(z._default(count(), 30), "checkpoints/ objects (and old versions of any object) expire after this many days"),
     metricsIntervalS: described(z._default(z.int().check(z.minimum(10), z.maximum(3600)), 60), "seconds between metric uploads from the node"),
@@ -81,6 +103,14 @@ export const stackConfigSchema = lazy(() =>
     z.refine((c) => c.stage !== "full" || c.sanity !== undefined, { error: "stage full needs the sanity day's metrics (windtunnel:sanity.metrics)", path: ["sanity"] }),
     z.refine((c) => c.envelope === undefined || c.stage === "full", { error: "envelope is for stage full (the verify gate)", path: ["envelope"] }),
     z.refine((c) => c.hoursCap >= c.sanityHours, { error: "hoursCap must cover at least the sanity day", path: ["hoursCap"] }),
+    // The node's timer is its last guard; a stage that leaves it no time powers the node off at
+    // boot (red-team finding 22: sanityHours 0 became `shutdown -P +0`).
+    z.refine((c) => c.stage !== "sanity" || hardStopMinutes(c) >= MIN_HARD_STOP_MINUTES, { error: `stage sanity needs sanityHours ≥ ${MIN_HARD_STOP_MINUTES / 60}: the node powers itself off after the sanity day (0 would power it off at boot)`, path: ["sanityHours"] }),
+    z.refine((c) => c.stage !== "full" || hardStopMinutes(c) >= MIN_HARD_STOP_MINUTES, { error: `stage full needs hoursCap ≥ sanityHours + ${MIN_HARD_STOP_MINUTES / 60}: the training node powers itself off after what the cap leaves once the sanity day is spent`, path: ["hoursCap"] }),
+    z.superRefine((c, ctx) => {
+      const over = userDataOverLimit(c);
+      if (over) ctx.issues.push({ code: "custom", path: over.path, message: over.message, input: c });
+    }),
   ).register(z.globalRegistry, { title: "windtunnel stack config (the windtunnel:* keys of Pulumi.<stack>.yaml)" }),
 );
 
@@ -143,6 +173,13 @@ export function encodeConfigValue(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
+/** The node's instance type as written, for checks that must run when the config as a whole did not parse. */
+export function instanceTypeOf(raw: Record<string, unknown>): string {
+  const node = raw["node"];
+  const type = node !== null && typeof node === "object" ? (node as Record<string, unknown>)["instanceType"] : undefined;
+  return typeof type === "string" ? type : DEFAULT_INSTANCE_TYPE;
+}
+
 /** Validate decoded config: the typed config, or every problem with its key path. */
 export function parseStackConfig(raw: Record<string, unknown>): { config: StackConfig } | { problems: ConfigProblem[] } {
   const r = stackConfigSchema().safeParse(raw);
@@ -153,6 +190,80 @@ export function parseStackConfig(raw: Record<string, unknown>): { config: StackC
       const { message } = describeIssue(issue, raw);
       return [{ key: `${NAMESPACE}:${issue.path.map(String).join(".") || "config"}`, message }];
     }),
+  };
+}
+
+// The parts of the config the node's script is made of. Spelled out rather than picked from
+// StackConfig, since the schema that defines StackConfig checks them.
+interface StageHours {
+  stage: Stage;
+  sanityHours: number;
+  hoursCap: number;
+}
+interface ScriptConfig extends StageHours {
+  campaign: string;
+  metricsIntervalS: number;
+  target: Record<string, number | string>;
+  node: { count: number; instanceType: string };
+  container: { image: string; command: string; sanityCommands: readonly { name: string; command: string }[] };
+}
+
+/** Hours the node may live in this stage: the sanity day, or what the cap leaves after it. */
+export function hardStopHours(c: StageHours): number {
+  return c.stage === "sanity" ? Math.min(c.sanityHours, c.hoursCap) : c.hoursCap - c.sanityHours;
+}
+
+/** The same in whole minutes, as the node's `shutdown -P +<minutes>` takes it. */
+export function hardStopMinutes(c: StageHours): number {
+  return Math.round(hardStopHours(c) * 60);
+}
+
+/** The commands the node runs in this stage, in order. */
+export function stageRuns(c: Pick<ScriptConfig, "stage" | "container">): UserDataInput["runs"] {
+  return c.stage === "sanity" ? c.container.sanityCommands : c.stage === "full" ? [{ name: "train", command: c.container.command }] : [];
+}
+
+// What only AWS knows when the schema judges, each as long as it can be, so the size checked
+// here is at least the size the node gets: S3 allows 63-character bucket names, an IPv4 address
+// is at most 15 characters, and no region name comes near 25 (the longest, ap-southeast-7, has 14).
+const WORST_CASE = { bucket: "b".repeat(63), masterAddr: "255.255.255.255", region: "r".repeat(25), verdictDigest: "0".repeat(64) } as const;
+
+/** The largest user data any node of this stage would get, and which rank gets it. */
+export function worstUserData(c: ScriptConfig): { bytes: number; rank: number } | undefined {
+  if (c.stage === "plan") return undefined;
+  let worst: { bytes: number; rank: number } | undefined;
+  // Every rank: rank > 0 carries the master's address, and more digits as the count grows.
+  for (let rank = 0; rank < c.node.count; rank++) {
+    const bytes = userDataBytes({
+      campaign: c.campaign, stage: c.stage, bucket: WORST_CASE.bucket, prefix: c.campaign, region: WORST_CASE.region, image: c.container.image,
+      runs: stageRuns(c), hardStopMinutes: hardStopMinutes(c), metricsIntervalS: c.metricsIntervalS, rank, nodes: c.node.count,
+      ...(rank > 0 ? { masterAddr: WORST_CASE.masterAddr } : {}), efa: c.node.count > 1 && efaCards(c.node.instanceType) > 0, target: c.target, verdictDigest: WORST_CASE.verdictDigest,
+    });
+    if (!worst || bytes > worst.bytes) worst = { bytes, rank };
+  }
+  return worst;
+}
+
+const bytes = (n: number): string => `${n.toLocaleString("en-US")} byte${n === 1 ? "" : "s"}`;
+
+/**
+ * EC2 refuses user data over 16 KB (red-team finding 23), and only at RunInstances, after the
+ * bucket, roles and budget exist. The problem goes to the key that fills the script most.
+ */
+function userDataOverLimit(c: ScriptConfig): { path: (string | number)[]; message: string } | undefined {
+  const worst = worstUserData(c);
+  if (!worst || worst.bytes <= EC2_USER_DATA_LIMIT_BYTES) return undefined;
+  const runsKey = c.stage === "sanity" ? "sanityCommands" : "command";
+  const parts: { path: (string | number)[]; what: string; size: number }[] = [
+    { path: ["container", runsKey], what: `${NAMESPACE}:container.${runsKey}`, size: stageRuns(c).reduce((n, r) => n + byteLength(r.name + r.command), 0) },
+    { path: ["target"], what: `${NAMESPACE}:target`, size: byteLength(JSON.stringify(c.target)) },
+    { path: ["container", "image"], what: `${NAMESPACE}:container.image`, size: byteLength(c.container.image) },
+  ].sort((a, b) => b.size - a.size);
+  const top = parts[0] as (typeof parts)[number];
+  return {
+    path: top.path,
+    message: `expected the node's user data to fit EC2's limit of ${bytes(EC2_USER_DATA_LIMIT_BYTES)} (before base64), but it would be ${bytes(worst.bytes)}` +
+      ` (node rank ${worst.rank}, measured with a 63-character bucket name); ${parts.map((p) => `${p.what} ${bytes(p.size)}`).join(", ")}: put long commands in a script inside the image and run that`,
   };
 }
 
@@ -168,6 +279,7 @@ export function campaignPlanOf(c: StackConfig): CampaignPlan {
     sanity_hours: c.sanityHours,
     budget_usd: c.budgetUsd,
     hours_cap: c.hoursCap,
+    ...(c.node.maxPriceUsd !== undefined ? { max_price_usd: c.node.maxPriceUsd } : {}),
   };
 }
 

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { MockCallArgs, MockResourceArgs } from "@pulumi/pulumi/runtime/mocks.js";
 import { campaignProgram, type CampaignOutputs } from "./program.ts";
 import type { CampaignJudgement } from "./judge-campaign.ts";
+import { offeredOffline } from "./instance-types.ts";
 
 export interface PlannedResource {
   type: string;
@@ -51,7 +52,8 @@ export interface PlanOptions {
 
 export async function planProgram(o: PlanOptions): Promise<Plan> {
   const resources: PlannedResource[] = [];
-  const region = o.config["aws:region"] ?? "us-east-1";
+  // The region the program will resolve (stack config, then the SDK's variables), for ARNs and offerings.
+  const region = o.config["aws:region"] ?? o.env["AWS_REGION"] ?? o.env["AWS_DEFAULT_REGION"] ?? "us-east-1";
   let judgement: CampaignJudgement | undefined;
   pulumi.runtime.setAllConfig(o.config);
   await pulumi.runtime.setMocks(
@@ -72,6 +74,12 @@ export async function planProgram(o: PlanOptions): Promise<Plan> {
             return { id: a.inputs["id"], vpcId: OFFLINE.defaultVpc };
           case "aws:ssm/getParameter:getParameter":
             return { name: a.inputs["name"], value: OFFLINE.ami, type: "String", id: a.inputs["name"] };
+          case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
+            // What `pulumi up` asks AWS, answered from the table the stack file was checked against.
+            const types = ((a.inputs["filters"] as { name: string; values: string[] }[] | undefined) ?? []).filter((f) => f.name === "instance-type").flatMap((f) => f.values);
+            const offered = types.filter((t) => offeredOffline(t, region));
+            return { id: region, instanceTypes: offered, locations: offered.map(() => region), locationTypes: offered.map(() => "region") };
+          }
           default:
             return {};
         }

@@ -2,9 +2,12 @@
 // campaign's resources. A failing gate, changed evidence or a bad config stops it before a single
 // resource is registered. `pulumi up` runs it through index.ts; `windtunnel plan` runs it offline.
 import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
 import { InputError, UsageError, WindtunnelError } from "../evidence/errors.ts";
 import { formatProblem } from "../evidence/problems.ts";
-import { decodeConfig, NAMESPACE, parseStackConfig, type StackConfig } from "./config.ts";
+import { show } from "../evidence/issues.ts";
+import { regionProblem } from "./instance-types.ts";
+import { decodeConfig, hardStopHours, instanceTypeOf, hardStopMinutes, NAMESPACE, parseStackConfig, stageRuns, type StackConfig } from "./config.ts";
 import { judgeCampaign, type CampaignJudgement } from "./judge-campaign.ts";
 import { campaignTags } from "./tags.ts";
 import { ArtifactStore } from "./artifact-store.ts";
@@ -37,31 +40,58 @@ export interface CampaignOutputs {
   verifyGate?: "on" | "off";
 }
 
-/** `pulumi.Config` read once, validated by the schema the CLI uses; every problem at once. */
-export function readStackConfig(configName: string): StackConfig {
+/** Where the node runs: the stack's aws:region, else the AWS SDK's environment variables. */
+function regionSetting(env: ProgramContext["env"]): { key: string; region: string } | undefined {
+  const configured = new pulumi.Config("aws").get("region");
+  if (configured !== undefined) return { key: "aws:region", region: configured };
+  for (const key of ["AWS_REGION", "AWS_DEFAULT_REGION"]) {
+    const region = env[key];
+    if (region !== undefined) return { key, region };
+  }
+  return undefined;
+}
+
+/**
+ * `pulumi.Config` read once, validated by the schema the CLI uses, and the region checked against
+ * the instance type; every problem at once.
+ */
+export function readStackConfig(configName: string, env: ProgramContext["env"]): { config: StackConfig; region?: string } {
   const cfg = new pulumi.Config(NAMESPACE);
   const { raw, problems } = decodeConfig((key) => cfg.get(key));
   const parsed = parseStackConfig(raw);
   const all = [...problems, ...("problems" in parsed ? parsed.problems : [])];
+  const where = regionSetting(env);
+  if (where !== undefined) {
+    const type = "config" in parsed ? parsed.config.node.instanceType : instanceTypeOf(raw);
+    const problem = regionProblem(type, where.region);
+    if (problem !== undefined) all.push({ key: where.key, message: `${problem}, got ${show(where.region)}` });
+  }
   if (all.length > 0 || !("config" in parsed)) throw new InputError(all.map((p) => ({ file: configName, line: 0, field: p.key, message: p.message, kind: "error" as const })));
-  return parsed.config;
+  return { config: parsed.config, ...(where ? { region: where.region } : {}) };
 }
 
-/** Hours the node may live in this stage: the sanity day, or what the cap leaves after it. */
-export function hardStopHours(c: StackConfig): number {
-  return c.stage === "sanity" ? Math.min(c.sanityHours, c.hoursCap) : c.hoursCap - c.sanityHours;
+/**
+ * Ask AWS whether the region offers the node's instance type, before anything is created: the
+ * table in instance-types.ts may be stale, and an account may not see every offering. Under
+ * `windtunnel plan` the mocks answer from that table.
+ */
+async function checkOffered(instanceType: string, region: string, configName: string): Promise<void> {
+  const offerings = await aws.ec2.getInstanceTypeOfferings({ locationType: "region", filters: [{ name: "instance-type", values: [instanceType] }] });
+  if (offerings.instanceTypes.includes(instanceType)) return;
+  throw InputError.at(configName, 0, "aws:region", `AWS reports no ${instanceType} offering in ${region} (DescribeInstanceTypeOfferings, location type region); choose a region that offers it: aws ec2 describe-instance-type-offerings --location-type region --filters Name=instance-type,Values=${instanceType} --region <region>`);
 }
 
 export async function campaignProgram(ctx: ProgramContext): Promise<CampaignOutputs> {
-  const c = readStackConfig(ctx.configName);
+  const { config: c, region: configuredRegion } = readStackConfig(ctx.configName, ctx.env);
   const judged: CampaignJudgement = await judgeCampaign(c, ctx);
   ctx.onJudged?.(judged);
   const base: CampaignOutputs = { campaign: c.campaign, stage: c.stage, verdictDigest: judged.digest, forecastUsd: judged.forecastUsd, gates: `${judged.verdict.gates.filter((g) => g.status === "pass").length} passed` };
   if (c.stage === "plan") return base;
   const stage = c.stage;
 
-  const region = new pulumi.Config("aws").get("region") ?? ctx.env["AWS_REGION"] ?? ctx.env["AWS_DEFAULT_REGION"];
+  const region = configuredRegion;
   if (region === undefined) throw new UsageError("aws:region is not set: pulumi config set aws:region us-east-1");
+  await checkOffered(c.node.instanceType, region, ctx.configName);
   const tags = campaignTags(c.campaign, stage, { "windtunnel:verdict": judged.digest.slice(0, 16) });
   const prefix = c.campaign;
   const name = `wt-${c.campaign}`;
@@ -78,8 +108,8 @@ export async function campaignProgram(ctx: ProgramContext): Promise<CampaignOutp
     prefix,
     region,
     image: c.container.image,
-    runs: stage === "sanity" ? c.container.sanityCommands : [{ name: "train", command: c.container.command }],
-    hardStopMinutes: Math.round(hours * 60),
+    runs: stageRuns(c),
+    hardStopMinutes: hardStopMinutes(c),
     metricsIntervalS: c.metricsIntervalS,
     target: c.target,
     verdictDigest: judged.digest,

@@ -1,12 +1,15 @@
 // Read a Pulumi stack file (stacks/Pulumi.<stack>.yaml) the way the Pulumi CLI would hand it to
-// the program, validating the windtunnel:* keys with the program's own schema first, so a bad
-// value is reported at its file:line:col rather than as a key path only.
+// the program, validating the windtunnel:* keys with the program's own schema (and aws:region with
+// the program's own region check) first, so a bad value is reported at its file:line:col rather
+// than as a key path only.
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { InputError } from "../evidence/errors.ts";
 import { readInputFile } from "../evidence/files.ts";
 import { parseYaml, yamlProblems } from "../evidence/yaml.ts";
-import { encodeConfigValue, NAMESPACE, stackConfigSchema, type StackConfig } from "./config.ts";
+import type * as z from "zod/mini";
+import { encodeConfigValue, instanceTypeOf, NAMESPACE, stackConfigSchema, type StackConfig } from "./config.ts";
+import { regionProblem } from "./instance-types.ts";
 
 export interface StackFile {
   file: string;
@@ -36,15 +39,19 @@ export async function readStackFile(file: string, overrides: Readonly<Record<str
   const ours: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(entries)) if (key.startsWith(`${NAMESPACE}:`)) ours[key.slice(NAMESPACE.length + 1)] = value;
   const r = stackConfigSchema().safeParse(ours);
-  if (!r.success) {
-    // Point zod's paths (relative to the windtunnel:* keys) at the YAML they came from.
-    const prefixed = r.error.issues.map((issue) =>
-      issue.code === "unrecognized_keys" && issue.path.length === 0
-        ? { ...issue, path: ["config"], keys: issue.keys.map((k) => `${NAMESPACE}:${k}`) }
-        : { ...issue, path: ["config", `${NAMESPACE}:${String(issue.path[0] ?? "")}`, ...issue.path.slice(1)] },
-    );
-    throw new InputError(await yamlProblems(y, { issues: prefixed }));
+  // Point zod's paths (relative to the windtunnel:* keys) at the YAML they came from.
+  const issues: z.core.$ZodIssue[] = r.success ? [] : r.error.issues.map((issue) =>
+    issue.code === "unrecognized_keys" && issue.path.length === 0
+      ? { ...issue, path: ["config"], keys: issue.keys.map((k) => `${NAMESPACE}:${k}`) }
+      : { ...issue, path: ["config", `${NAMESPACE}:${String(issue.path[0] ?? "")}`, ...issue.path.slice(1)] },
+  );
+  // aws:region is not ours, but a region that does not offer the node's type is refused here too.
+  const region = entries["aws:region"];
+  if (region !== undefined) {
+    const problem = typeof region === "string" ? regionProblem(r.success ? r.data.node.instanceType : instanceTypeOf(ours), region) : "expected an AWS region name such as us-east-1";
+    if (problem !== undefined) issues.push({ code: "custom", path: ["config", "aws:region"], message: problem, input: region });
   }
+  if (!r.success || issues.length > 0) throw new InputError(await yamlProblems(y, { issues }));
   const encoded: Record<string, string> = {};
   for (const [key, value] of Object.entries(entries)) encoded[key] = encodeConfigValue(value);
   const stack = /Pulumi\.(.+)\.ya?ml$/.exec(file)?.[1] ?? "dev";

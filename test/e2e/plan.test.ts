@@ -13,11 +13,11 @@ const BIN = join(REPO, "src", "cli", "bin.ts");
 describe("windtunnel plan", () => {
   const tmp = useTmpDir();
 
-  function stack(over: Record<string, unknown> = {}, name = "ci"): string {
+  function stack(over: Record<string, unknown> = {}, name = "ci", region = "us-east-1"): string {
     const dir = tmp.dir();
     mkdirSync(join(dir, "stacks"), { recursive: true });
     writeFileSync(join(dir, "Pulumi.yaml"), "name: windtunnel\nruntime: nodejs\n");
-    const config = { "aws:region": "us-east-1", ...Object.fromEntries(Object.entries(stackConfig(over)).map(([k, v]) => [`windtunnel:${k}`, v])) };
+    const config = { "aws:region": region, ...Object.fromEntries(Object.entries(stackConfig(over)).map(([k, v]) => [`windtunnel:${k}`, v])) };
     const file = join(dir, "stacks", `Pulumi.${name}.yaml`);
     writeFileSync(file, stringify({ config }));
     return file;
@@ -53,12 +53,52 @@ describe("windtunnel plan", () => {
     expect(r.stdout).not.toContain("would create");
   });
 
+  // Red-team finding 25: a spot cap far below the price the forecast assumes.
+  it("refuses with exit 1 and the gate table when the spot max price is below the forecast's price", async () => {
+    const r = await execa(process.execPath, [BIN, "plan", "--stack-file", stack({ node: { market: "spot", hourlyUsd: 28, maxPriceUsd: 5 } })], { reject: false });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toContain("windtunnel gate: FAIL");
+    expect(r.stdout).toMatch(/^✗ +spend\.max_price +windtunnel:test-7b +5 +≥ 28\n +max price \$5\/h is below the \$28\/h per node the forecast assumes/m);
+    expect(r.stdout).toMatch(/refused: the evidence does not pass \(spend\.max_price\); nothing was created\.$/);
+    expect(r.stdout).not.toContain("would create");
+  });
+
   it("a bad config is exit 2 with file:line:col and the key path", async () => {
     const file = stack({ hoursCap: "lots" });
     const r = await execa(process.execPath, [BIN, "plan", "--stack-file", file], { reject: false });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/Pulumi\.ci\.yaml:\d+:\d+: config\.windtunnel:hoursCap: expected a number, got "lots"/);
     expect(r.stdout).toBe("");
+  });
+
+  // Red-team finding 23, in `windtunnel plan`: located in the stack file, before the program runs.
+  it("a sanity command too long for EC2's user data is exit 2 at its line, with the size", async () => {
+    const file = stack({ container: { image: "nvcr.io/nvidia/pytorch:25.01-py3", command: "c", sanityCommands: [{ name: "bf16", command: `python train.py ${"--flag ".repeat(2000)}` }] } });
+    const r = await execa(process.execPath, [BIN, "plan", "--stack-file", file], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/Pulumi\.ci\.yaml:\d+:\d+: config\.windtunnel:container\.sanityCommands: expected the node's user data to fit EC2's limit of 16,384 bytes \(before base64\), but it would be 17,782 bytes \(node rank 0, measured with a 63-character bucket name\); windtunnel:container\.sanityCommands 14,020 bytes, .*: put long commands in a script inside the image and run that/);
+    expect(r.stdout).toBe("");
+  });
+
+  // Red-team finding 24: the region was never checked against the instance type.
+  it("a region that does not offer the node's type is exit 2 at its line, naming both", async () => {
+    const r = await execa(process.execPath, [BIN, "plan", "--stack-file", stack({}, "ci", "eu-west-1")], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/Pulumi\.ci\.yaml:2:15: config\.aws:region: expected a region that offers p5\.48xlarge \(windtunnel:node\.instanceType\): ap-northeast-1, .*, us-west-2 \(as of 2026-08-26; .*\), got "eu-west-1"/);
+    expect(r.stdout).toBe("");
+  });
+
+  it("offline, DescribeInstanceTypeOfferings is answered from the same table: p5e.48xlarge in us-east-2", async () => {
+    const r = await execa(process.execPath, [BIN, "plan", "--stack-file", stack({ node: { instanceType: "p5e.48xlarge", hourlyUsd: 28 } }, "ci", "us-east-2"), "--format", "json"], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as { resources: { type: string; summary: string }[] };
+    expect(plan.resources.find((x) => x.type === "aws:ec2/launchTemplate:LaunchTemplate")?.summary).toMatch(/^p5e\.48xlarge · /);
+  });
+
+  it("sanityHours 0 is exit 2 at its line", async () => {
+    const r = await execa(process.execPath, [BIN, "plan", "--stack-file", stack({ sanityHours: 0 })], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/Pulumi\.ci\.yaml:\d+:\d+: config\.windtunnel:sanityHours: stage sanity needs sanityHours ≥ 0\.5/);
   });
 
   it("--stack looks in stacks/ of the project and says so when the file is missing", async () => {

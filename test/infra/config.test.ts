@@ -1,8 +1,9 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { CONFIG_KEYS, decodeConfig, encodeConfigValue, parseStackConfig, campaignPlanOf } from "../../src/infra/config.ts";
+import { CONFIG_KEYS, decodeConfig, encodeConfigValue, parseStackConfig, campaignPlanOf, worstUserData, type StackConfig } from "../../src/infra/config.ts";
+import { EC2_USER_DATA_LIMIT_BYTES } from "../../src/infra/user-data.ts";
 import { readStackFile } from "../../src/infra/stack-file.ts";
 import { ecrRepositoryOf, nodeRolePolicy } from "../../src/infra/policies.ts";
 import { networkInterfaces } from "../../src/infra/training-node.ts";
@@ -32,6 +33,16 @@ describe("stack config", () => {
     }));
   });
 
+  it("the spot max price reaches the campaign plan the spend gates judge, and only when set", () => {
+    const plan = (node: Record<string, unknown>) => {
+      const r = parseStackConfig(stackConfig({ node }));
+      if (!("config" in r)) throw new Error(JSON.stringify(r.problems));
+      return campaignPlanOf(r.config);
+    };
+    expect(plan({ hourlyUsd: 28, maxPriceUsd: 5 }).max_price_usd).toBe(5);
+    expect(plan({ hourlyUsd: 28 })).not.toHaveProperty("max_price_usd");
+  });
+
   it.each([
     [{ campaign: "Bad_Name" }, "windtunnel:campaign", "expected 3–30 characters"],
     [{ stage: "prod" }, "windtunnel:stage", 'expected one of "plan"|"sanity"|"full"'],
@@ -42,6 +53,16 @@ describe("stack config", () => {
     [{ hoursCap: 10 }, "windtunnel:hoursCap", "must cover at least the sanity day"],
     [{ container: { image: "x", command: "y", sanityCommands: [] } }, "windtunnel:container.sanityCommands", "stage sanity needs at least one"],
     [{ typo: 1 }, "windtunnel:typo", "unknown key"],
+    // Red-team finding 22: the node's timer would power it off at boot.
+    [{ sanityHours: 0 }, "windtunnel:sanityHours", "stage sanity needs sanityHours ≥ 0.5: the node powers itself off after the sanity day (0 would power it off at boot), got 0"],
+    [{ sanityHours: 0.4 }, "windtunnel:sanityHours", "stage sanity needs sanityHours ≥ 0.5"],
+    [{ stage: "full", sanity: { metrics: ["s.jsonl"] }, sanityHours: 24, hoursCap: 24 }, "windtunnel:hoursCap", "stage full needs hoursCap ≥ sanityHours + 0.5"],
+    // Red-team finding 24: an image named like an option, and control characters.
+    [{ container: { image: "-v/:/host", command: "y", sanityCommands: [{ name: "a", command: "b" }] } }, "windtunnel:container.image", "cannot start with - (docker would read it as an option)"],
+    [{ container: { image: "nvcr.io/x y", command: "y", sanityCommands: [{ name: "a", command: "b" }] } }, "windtunnel:container.image", "holds no spaces"],
+    [{ container: { image: "x", command: "y", sanityCommands: [{ name: "a", command: "python train.py\u0000--x" }] } }, "windtunnel:container.sanityCommands.0.command", "expected no control characters but tab and newline (U+0000 at index 15)"],
+    [{ container: { image: "x", command: "torchrun\r", sanityCommands: [{ name: "a", command: "b" }] } }, "windtunnel:container.command", "(U+000D at index 8)"],
+    [{ target: { note: "\u001b[2J" } }, "windtunnel:target.note", "(U+001B at index 0)"],
   ])("refuses %j at %s", (over, key, message) => {
     const r = parseStackConfig(stackConfig(over));
     expect("problems" in r).toBe(true);
@@ -49,9 +70,68 @@ describe("stack config", () => {
     expect(p?.message).toContain(message);
   });
 
+  it.each([
+    ["stage sanity, the shortest sanity day", { sanityHours: 0.5 }],
+    ["stage plan creates no node, so no sanity day is needed", { stage: "plan", sanityHours: 0 }],
+    ["stage full with half an hour left", { stage: "full", sanity: { metrics: ["s.jsonl"] }, sanityHours: 24, hoursCap: 24.5 }],
+    ["tabs and newlines in a command", { container: { image: "x", command: "a \\\n\tb", sanityCommands: [{ name: "a", command: "b\tc" }] } }],
+  ])("accepts %s", (_name, over) => {
+    expect(parseStackConfig(stackConfig(over))).not.toHaveProperty("problems");
+  });
+
   it("a value Pulumi passes that is not JSON is reported with its key", () => {
     const { problems } = decodeConfig((k) => (k === "budgetUsd" ? "6k" : undefined));
     expect(problems).toEqual([{ key: "windtunnel:budgetUsd", message: 'expected JSON (an object or a number), got "6k"' }]);
+  });
+});
+
+// Red-team finding 23: EC2 refuses user data over 16,384 bytes, after the rest is created.
+describe("the node's user data against EC2's 16 KB limit", () => {
+  const parsed = (over: Record<string, unknown>): StackConfig => {
+    const r = parseStackConfig(stackConfig(over));
+    if (!("config" in r)) throw new Error(JSON.stringify(r.problems));
+    return r.config;
+  };
+  /** The sanity command length that makes the worst node's script exactly `bytes` long. */
+  const commandFor = (bytes: number): string => {
+    const base = worstUserData(parsed({ container: { image: "i", command: "c", sanityCommands: [{ name: "long", command: "x" }] } }))?.bytes ?? 0;
+    return "x".repeat(bytes - base + 1);
+  };
+  const withCommand = (cmd: string) => stackConfig({ container: { image: "i", command: "c", sanityCommands: [{ name: "long", command: cmd }] } });
+
+  it("is measured with the longest bucket name S3 allows, and accepted up to the limit", () => {
+    const c = parsed({});
+    expect(worstUserData(c)?.bytes).toBeGreaterThan(3000);
+    expect(worstUserData(c)?.bytes).toBeLessThan(EC2_USER_DATA_LIMIT_BYTES);
+    expect(parseStackConfig(withCommand(commandFor(EC2_USER_DATA_LIMIT_BYTES)))).not.toHaveProperty("problems");
+  });
+
+  it("refuses one byte more, naming the key that fills it, the size and what to do", () => {
+    const r = parseStackConfig(withCommand(commandFor(EC2_USER_DATA_LIMIT_BYTES + 1)));
+    expect("problems" in r && r.problems).toEqual([{
+      key: "windtunnel:container.sanityCommands",
+      message: expect.stringMatching(/^expected the node's user data to fit EC2's limit of 16,384 bytes \(before base64\), but it would be 16,385 bytes \(node rank 0, measured with a 63-character bucket name\); windtunnel:container\.sanityCommands 1[0-9,]+ bytes, windtunnel:target \d+ bytes, windtunnel:container\.image 1 byte: put long commands in a script inside the image and run that, got an array$/),
+    }]);
+  });
+
+  it("stage full: the training command", () => {
+    const r = parseStackConfig(stackConfig({ stage: "full", sanity: { metrics: ["s.jsonl"] }, container: { image: "i", command: "x".repeat(EC2_USER_DATA_LIMIT_BYTES), sanityCommands: [] } }));
+    expect("problems" in r && r.problems.map((p) => p.key)).toEqual(["windtunnel:container.command"]);
+  });
+
+  it("names the target when it is what fills the script", () => {
+    const r = parseStackConfig(stackConfig({ target: { notes: "n".repeat(EC2_USER_DATA_LIMIT_BYTES) } }));
+    expect("problems" in r && r.problems.map((p) => p.key)).toEqual(["windtunnel:target"]);
+  });
+
+  it("measures every node rank: past 100 nodes the last rank's script is the longest", () => {
+    const c = parsed({ budgetUsd: 1e9, node: { count: 101, hourlyUsd: 28, subnetId: "subnet-0123456789abcdef0" } });
+    expect(worstUserData(c)?.rank).toBe(100);
+    expect(worstUserData({ ...c, node: { ...c.node, count: 2 } })?.rank).toBe(0);
+  });
+
+  it("stage plan renders no script", () => {
+    expect(worstUserData(parsed({ stage: "plan" }))).toBeUndefined();
   });
 });
 
@@ -96,6 +176,19 @@ describe("stack file", () => {
     expect(lines).toContain(`${file}:6:25: config.windtunnel:budgetUsd: expected a number, got "lots"`);
     expect(lines).toContain(`${file}:11:12: config.windtunnel:node.count: expected a whole number ≥ 1, got 0`);
     expect(lines.some((l) => l.startsWith(`${file}:14:3: config.windtunnel:budgteUsd: unknown key`))).toBe(true);
+  });
+
+  it("checks aws:region against the node's instance type, at its line and column", async () => {
+    const dir = tmp.dir();
+    writeFileSync(join(dir, "Pulumi.yaml"), "name: windtunnel\n");
+    const example = readFileSync(join(REPO, "stacks", "Pulumi.example.yaml"), "utf8");
+    const file = join(dir, "Pulumi.euw.yaml");
+    writeFileSync(file, example.replace("aws:region: us-east-1 ", "aws:region: eu-west-1 "));
+    const err = await readStackFile(file).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(new RegExp(`^${file.replace(/[.]/g, "\\.")}:8:15: config\\.aws:region: expected a region that offers p5\\.48xlarge \\(windtunnel:node\\.instanceType\\): .*, got "eu-west-1"$`));
+    // The same file with a type eu-west-1 offers, and with one the table does not know, passes.
+    writeFileSync(file, example.replace("aws:region: us-east-1 ", "aws:region: eu-west-1 ").replace("instanceType: p5.48xlarge", "instanceType: p4d.24xlarge"));
+    expect((await readStackFile(file)).config.node.instanceType).toBe("p4d.24xlarge");
   });
 });
 

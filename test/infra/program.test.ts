@@ -20,6 +20,9 @@ interface Recorded {
 
 let recorded: Recorded[] = [];
 const calls: string[] = [];
+/** What the mocked DescribeInstanceTypeOfferings was asked, and the types it answers with. */
+const offeringQueries: Record<string, any>[] = [];
+let offered = (types: string[]): string[] => types;
 
 async function setMocks(): Promise<void> {
   await pulumi.runtime.setMocks(
@@ -35,6 +38,10 @@ async function setMocks(): Promise<void> {
         if (a.token === "aws:ec2/getVpc:getVpc") return { id: "vpc-0default" };
         if (a.token === "aws:ec2/getSubnet:getSubnet") return { id: a.inputs.id, vpcId: "vpc-0fromsubnet" };
         if (a.token === "aws:ssm/getParameter:getParameter") return { value: "ami-0dlami", name: a.inputs.name };
+        if (a.token === "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings") {
+          offeringQueries.push(a.inputs);
+          return { instanceTypes: offered(a.inputs.filters.flatMap((f: { values: string[] }) => f.values)) };
+        }
         throw new Error(`unexpected invoke ${a.token}`);
       },
     },
@@ -56,9 +63,9 @@ beforeAll(async () => {
 const settle = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((res) => o.apply((v) => res(v)));
 
 /** Run the program with a config; resolve its outputs so every apply has run. */
-async function run(config: Record<string, unknown>, baseDir = process.cwd()): Promise<{ outputs: Record<string, unknown>; error?: Error }> {
+async function run(config: Record<string, unknown>, baseDir = process.cwd(), region = "us-east-1"): Promise<{ outputs: Record<string, unknown>; error?: Error }> {
   recorded = [];
-  pulumi.runtime.setAllConfig(pulumiConfig(config));
+  pulumi.runtime.setAllConfig(pulumiConfig(config, region));
   await setMocks();
   let error: Error | undefined;
   const raw = (await pulumi.runtime.runInPulumiStack(async () => {
@@ -176,6 +183,7 @@ describe("passing evidence, one spot node (stage sanity)", () => {
     expect(lt.networkInterfaces).toEqual([{ securityGroups: ["wt-test-7b-node-sg-id"], deleteOnTermination: "true", deviceIndex: 0 }]);
     expect(lt.tagSpecifications.map((t: { resourceType: string }) => t.resourceType)).toEqual(["instance", "volume", "network-interface", "spot-instances-request"]);
     expect(calls).toContain("aws:ssm/getParameter:getParameter");
+    expect(calls).toContain("aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings");
   });
 
   it("the instance's user data schedules the hard stop at the sanity day and runs the sanity commands", () => {
@@ -276,6 +284,17 @@ describe("refusals: not one resource is registered", () => {
     expect(r.error?.message).toMatch(/refused: the evidence does not pass \(spend\.budget/);
   });
 
+  // Red-team finding 25: a spot cap far below the price the forecast assumes was accepted.
+  it("a spot max price below the forecast's hourly price: the spend gate refuses, with the table", async () => {
+    const r = await run(stackConfig({ node: { market: "spot", hourlyUsd: 28, maxPriceUsd: 5 } }));
+    expect(recorded).toEqual([]);
+    expect(r.error?.name).toBe("GateRefusal");
+    expect(r.error?.message).toMatch(/^✗ +spend\.max_price +windtunnel:test-7b +5 +≥ 28\n +max price \$5\/h is below the \$28\/h per node the forecast assumes/m);
+    // The table wraps the sentence; the words are all there.
+    expect(r.error?.message.replace(/\s+/g, " ")).toContain("a spot request capped below the price it must pay is never fulfilled, or is reclaimed at once; AWS recommends not setting a max price");
+    expect(r.error?.message).toContain("refused: the evidence does not pass (spend.max_price); nothing was created.");
+  });
+
   it("tampered evidence: a curve changed after the verdict was reviewed", async () => {
     const dir = tmp.dir();
     mkdirSync(join(dir, "curves"));
@@ -320,6 +339,62 @@ describe("refusals: not one resource is registered", () => {
     expect(lines).toContain('stacks/Pulumi.test.yaml: windtunnel:alertEmail: expected an e-mail address, got "nobody"');
     expect(lines.some((l) => l.startsWith("stacks/Pulumi.test.yaml: windtunnel:node.capacityReservationId: ") && l.includes("market capacity-block needs capacityReservationId"))).toBe(true);
     expect(lines).toHaveLength(3);
+  });
+
+  // Red-team finding 22: sanityHours 0 became `shutdown -P +0`, powering the node off at boot.
+  it("a sanity day of 0 hours is a config error, before any resource", async () => {
+    const r = await run(stackConfig({ sanityHours: 0 }));
+    expect(recorded).toEqual([]);
+    expect(r.error?.name).toBe("InputError");
+    expect(r.error?.message).toBe("stacks/Pulumi.test.yaml: windtunnel:sanityHours: stage sanity needs sanityHours ≥ 0.5: the node powers itself off after the sanity day (0 would power it off at boot), got 0");
+  });
+
+  // Red-team finding 23: EC2 refuses user data over 16 KB at RunInstances, after the rest exists.
+  it("a sanity command that makes the user data too big for EC2 is a config error, before any resource", async () => {
+    const r = await run(stackConfig({ container: { image: "nvcr.io/nvidia/pytorch:25.01-py3", command: "c", sanityCommands: [{ name: "bf16", command: `python train.py ${"--flag ".repeat(2000)}` }] } }));
+    expect(recorded).toEqual([]);
+    expect(r.error?.name).toBe("InputError");
+    expect(r.error?.message).toMatch(/^stacks\/Pulumi\.test\.yaml: windtunnel:container\.sanityCommands: expected the node's user data to fit EC2's limit of 16,384 bytes \(before base64\), but it would be 17,782 bytes .*put long commands in a script inside the image/);
+  });
+
+  // Red-team finding 24: the image became a `docker run` option; a NUL went into the script raw.
+  it("an image named like an option and a NUL in a command are config errors, reported together", async () => {
+    const r = await run(stackConfig({ container: { image: "--privileged", command: "c", sanityCommands: [{ name: "bf16", command: "python\u0000 train.py" }] } }));
+    expect(recorded).toEqual([]);
+    expect(r.error?.message.split("\n").sort()).toEqual([
+      'stacks/Pulumi.test.yaml: windtunnel:container.image: expected a docker image reference, which cannot start with - (docker would read it as an option), got "--privileged"',
+      'stacks/Pulumi.test.yaml: windtunnel:container.sanityCommands.0.command: expected no control characters but tab and newline (U+0000 at index 6), got "python\\u0000 train.py"',
+    ]);
+  });
+
+  // Red-team finding 24: aws:region was never checked against the instance type.
+  it("a region that does not offer the instance type is a config error naming both, before AWS is even asked", async () => {
+    offeringQueries.length = 0;
+    const r = await run(stackConfig(), process.cwd(), "eu-west-1");
+    expect(recorded).toEqual([]);
+    expect(r.error?.name).toBe("InputError");
+    expect(r.error?.message).toMatch(/^stacks\/Pulumi\.test\.yaml: aws:region: expected a region that offers p5\.48xlarge \(windtunnel:node\.instanceType\): ap-northeast-1, .*us-east-1, us-east-2, .*us-west-2 \(as of 2026-08-26; .*\), got "eu-west-1"$/);
+    expect(offeringQueries).toEqual([]);
+  });
+
+  it("a region AWS itself says does not offer the type is refused before any resource", async () => {
+    offeringQueries.length = 0;
+    offered = () => [];
+    try {
+      const r = await run(stackConfig());
+      expect(recorded).toEqual([]);
+      expect(r.error?.name).toBe("InputError");
+      expect(r.error?.message).toContain("stacks/Pulumi.test.yaml: aws:region: AWS reports no p5.48xlarge offering in us-east-1 (DescribeInstanceTypeOfferings, location type region)");
+      expect(offeringQueries).toEqual([{ locationType: "region", filters: [{ name: "instance-type", values: ["p5.48xlarge"] }] }]);
+    } finally {
+      offered = (types) => types;
+    }
+  });
+
+  it("a region with a malformed name is refused by its form", async () => {
+    const r = await run(stackConfig(), process.cwd(), "US-EAST-1");
+    expect(recorded).toEqual([]);
+    expect(r.error?.message).toBe('stacks/Pulumi.test.yaml: aws:region: expected an AWS region name such as us-east-1, got "US-EAST-1"');
   });
 
   it("stage full without the sanity day's metrics is refused as a config error", async () => {

@@ -2,8 +2,11 @@
 // program can generate. shellcheck is Debian's package (.ci/run installs it); under CI=true a
 // missing shellcheck is a failure, not a skip.
 import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { hardStopOf, renderUserData, shq, type UserDataInput } from "../../src/infra/user-data.ts";
+import { EC2_USER_DATA_LIMIT_BYTES, hardStopOf, LOG_FILE, MIN_HARD_STOP_MINUTES, OUT_DIR, renderUserData, shq, userDataBytes, type UserDataInput } from "../../src/infra/user-data.ts";
+import { useTmpDir } from "../helpers/tmp.ts";
 
 const base: UserDataInput = {
   campaign: "test-7b",
@@ -78,5 +81,111 @@ describe("user data", () => {
     for (const s of ["plain", "it's", "$HOME `x` \"y\"", "'", "", "a\nb"]) {
       expect(execFileSync("bash", ["-c", `printf %s ${shq(s)}`], { encoding: "utf8" })).toBe(s);
     }
+  });
+});
+
+// Run the rendered script for real, with tiny stand-ins on PATH for what only a node has (IMDS,
+// the AWS CLI, docker, shutdown). Each stand-in that matters records its argv, so the test sees
+// exactly what docker and shutdown were asked to do.
+const FIELD = "\x1f";
+const RECORD = "\x1e";
+const RECORDER = `{ printf '%s' "\${0##*/}"; for a in "$@"; do printf '\\037%s' "$a"; done; printf '\\036'; } >> "$STUB_LOG"`;
+const STUBS: Record<string, string> = {
+  docker: `${RECORDER}\n[ "$1" = login ] && cat > /dev/null\nexit 0`,
+  shutdown: `${RECORDER}\nexit 0`,
+  aws: `[ "$1" = ecr ] && echo password\nexit 0`,
+  curl: `case "\${*: -1}" in
+  */api/token) echo token ;;
+  */instance-id) echo i-0123456789abcdef0 ;;
+  */local-ipv4) echo 10.0.0.9 ;;
+  *) exit 22 ;;
+esac`,
+  // The background loops sleep between polls; the run is over in well under a second.
+  sleep: `exec /usr/bin/sleep 0.05`,
+};
+
+function runScript(dir: string, u: UserDataInput): { status: number | null; output: string; calls: string[][] } {
+  const bin = join(dir, "bin");
+  mkdirSync(bin, { recursive: true });
+  for (const [name, body] of Object.entries(STUBS)) {
+    writeFileSync(join(bin, name), `#!/bin/bash\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  }
+  const log = join(dir, "calls");
+  const script = renderUserData(u).replaceAll(LOG_FILE, join(dir, "windtunnel.log")).replaceAll(OUT_DIR, join(dir, "out"));
+  writeFileSync(join(dir, "user-data.sh"), script);
+  const r = spawnSync("bash", [join(dir, "user-data.sh")], { env: { PATH: `${bin}:${process.env["PATH"] ?? ""}`, STUB_LOG: log }, encoding: "utf8", timeout: 30_000 });
+  const calls = existsSync(log) ? readFileSync(log, "utf8").split(RECORD).filter((x) => x !== "").map((x) => x.split(FIELD)) : [];
+  return { status: r.status, output: r.stdout + r.stderr, calls };
+}
+
+describe("user data, run with stand-ins for the node's tools", () => {
+  const tmp = useTmpDir();
+
+  it("schedules the hard stop first, pulls and runs the image, then powers off after the grace period", () => {
+    const r = runScript(tmp.dir(), base);
+    expect(r.status, r.output).toBe(0);
+    const shutdowns = r.calls.filter((c) => c[0] === "shutdown");
+    expect(shutdowns[0]).toEqual(["shutdown", "-P", "+1440", "windtunnel: hours cap reached"]);
+    expect(shutdowns.at(-1)).toEqual(["shutdown", "-P", "+5", "windtunnel: runs ended (status 0)"]);
+    expect(r.calls[0]?.[0]).toBe("shutdown");
+    const docker = r.calls.filter((c) => c[0] === "docker").map((c) => c.slice(1));
+    expect(docker.map((c) => c[0])).toEqual(["login", "pull", "run", "run"]);
+    expect(docker[1]).toEqual(["pull", "--", base.image]);
+    const run = docker[2] ?? [];
+    expect(run.slice(run.indexOf("--"))).toEqual(["--", base.image, "/bin/bash", "-lc", "python train.py --precision bf16"]);
+  });
+
+  // Red-team finding 24: without "--", docker parses an image named like an option as one.
+  it.each(["--privileged", "-v/:/host"])("an image named %j reaches docker as the image, after --", (image) => {
+    const r = runScript(tmp.dir(), { ...base, image, runs: [{ name: "only", command: "true" }] });
+    expect(r.status, r.output).toBe(0);
+    const docker = r.calls.filter((c) => c[0] === "docker").map((c) => c.slice(1));
+    expect(docker[0]).toEqual(["pull", "--", image]);
+    const run = docker[1] ?? [];
+    expect(run.filter((a) => a === image)).toHaveLength(1);
+    expect(run[run.indexOf(image) - 1]).toBe("--");
+    expect(run.slice(run.indexOf(image) + 1)).toEqual(["/bin/bash", "-lc", "true"]);
+  });
+});
+
+describe("user data refuses inputs that make a broken or unsafe script", () => {
+  // Red-team finding 22: `shutdown -P +0` powers the node off at boot.
+  it.each([0, 1, MIN_HARD_STOP_MINUTES - 1, 90.5, Number.NaN])("a hard stop of %d minutes", (hardStopMinutes) => {
+    expect(() => renderUserData({ ...base, hardStopMinutes })).toThrow(/hardStopMinutes: expected a whole number ≥ 30 \(the node powers itself off/);
+  });
+
+  it("accepts the shortest sane hard stop", () => {
+    expect(hardStopOf(renderUserData({ ...base, hardStopMinutes: MIN_HARD_STOP_MINUTES }))).toBe(MIN_HARD_STOP_MINUTES);
+  });
+
+  it.each<[string, Partial<UserDataInput>, RegExp]>([
+    ["a NUL in a command", { runs: [{ name: "bf16", command: "python train.py\u0000 --evil" }] }, /runs\[0\]\.command: control character U\+0000 at index 15/],
+    ["a CR in the image", { image: "nvcr.io/x\r" }, /image: control character U\+000D/],
+    ["an escape in a target value", { target: { note: "\u001b[2J" } }, /target\.note: control character U\+001B/],
+    ["a C1 control in a run name", { runs: [{ name: "a\u0085", command: "x" }] }, /runs\[0\]\.name: control character U\+0085/],
+  ])("%s", (_name, over, message) => {
+    expect(() => renderUserData({ ...base, ...over })).toThrow(message);
+  });
+
+  it("keeps tabs and newlines in commands", () => {
+    const command = "python train.py \\\n\t--precision bf16";
+    expect(renderUserData({ ...base, runs: [{ name: "bf16", command }] })).toContain(shq(command));
+  });
+
+  it("names every problem at once", () => {
+    expect(() => renderUserData({ ...base, hardStopMinutes: 0, image: "a\u0000" })).toThrow(/hardStopMinutes: .*; image: control character/);
+  });
+
+  // Red-team finding 23: EC2 refuses user data over 16 KB before base64.
+  it("refuses a script over EC2's 16,384-byte limit, and measures it the same way", () => {
+    const fixed = userDataBytes({ ...base, runs: [{ name: "long", command: "" }] });
+    const fits = { ...base, runs: [{ name: "long", command: "x".repeat(EC2_USER_DATA_LIMIT_BYTES - fixed) }] };
+    expect(userDataBytes(fits)).toBe(EC2_USER_DATA_LIMIT_BYTES);
+    expect(() => renderUserData(fits)).not.toThrow();
+    const over = { ...base, runs: [{ name: "long", command: "x".repeat(EC2_USER_DATA_LIMIT_BYTES - fixed + 1) }] };
+    expect(() => renderUserData(over)).toThrow("renderUserData: the script is 16385 bytes, over EC2's limit of 16384 bytes (before base64)");
+    // Bytes, not UTF-16 units: "é" is two bytes.
+    expect(userDataBytes({ ...base, runs: [{ name: "long", command: "é" }] })).toBe(fixed + 2);
   });
 });
