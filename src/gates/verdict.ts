@@ -1,9 +1,14 @@
 // verdict.json: every gate's outcome, bound by sha256 to the exact evidence files and the resolved
-// policy that produced it. `gate --check` re-hashes and refuses a verdict whose inputs changed.
+// policy that produced it, with what else the outcome depends on (how the files were read, the
+// cost rates). `gate --check` re-hashes the files, re-runs the gates on them and refuses a
+// verdict whose inputs changed, whose evidence does not cover its phases, or whose recorded
+// outcome is not what the gates give: a verdict's own `pass` is never taken on trust.
 import { createHash } from "node:crypto";
 import "../evidence/zod-setup.ts";
 import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
+import { STATUSES, type Status } from "../evidence/names.ts";
+import type { Rates } from "../cost/rates.ts";
 import { campaignFailed, PHASES, type GateResult, type Phase } from "./types.ts";
 import type { SweepOutcome } from "./sweep.ts";
 import type { CurveOutcome } from "./stress.ts";
@@ -42,11 +47,22 @@ export const verdictSchema = lazy(() =>
     }),
     evidence: z.array(z.strictObject({ file: z.string(), role: z.enum(EVIDENCE_ROLES), format: z.optional(z.string()), sha256: sha256() })),
     gates: z.array(gateResultSchema()),
+    read: described(z.optional(z.strictObject({ statusMap: z.optional(z.record(z.string(), z.enum(STATUSES))), logPreset: z.optional(z.string()), logRegex: z.optional(z.string()) })), "how the evidence was read (--status-map, --log-preset, --log-regex): --check reads it the same way"),
+    rates: described(z.optional(z.record(z.string(), z.number())), "the cost rates the spend gates used (the seed's environment variables)"),
   }).register(z.globalRegistry, { title: "windtunnel verdict" }),
 );
 
-export type Verdict = Omit<z.infer<ReturnType<typeof verdictSchema>>, "gates"> & {
+/** How evidence was read: what a verdict records so it can be re-read the same way. */
+export interface ReadRecord {
+  statusMap?: Readonly<Record<string, Status>>;
+  logPreset?: string;
+  logRegex?: string;
+}
+
+export type Verdict = Omit<z.infer<ReturnType<typeof verdictSchema>>, "gates" | "rates" | "read"> & {
   gates: GateResult[];
+  read?: ReadRecord;
+  rates?: Rates;
   sweep?: SweepSummary;
   stress?: { curves: { subject: string; survived: boolean; series: string; lastStep?: number }[] };
   spend?: { forecast_usd: number; expected_savings_usd: number };
@@ -71,6 +87,8 @@ export interface VerdictInput {
   spend?: SpendOutcome;
   sanity?: readonly GateResult[];
   verify?: readonly GateResult[];
+  read?: ReadRecord;
+  rates?: Rates;
 }
 
 export function buildVerdict(i: VerdictInput): Verdict {
@@ -84,6 +102,8 @@ export function buildVerdict(i: VerdictInput): Verdict {
     policy: i.policy,
     evidence: i.evidence,
     gates,
+    ...(i.read && Object.keys(i.read).length > 0 ? { read: i.read } : {}),
+    ...(i.rates && i.phases.includes("spend") ? { rates: i.rates } : {}),
   };
   if (i.sweep) {
     v.sweep = {
@@ -116,6 +136,55 @@ export function checkVerdict(v: Verdict, now: { evidence: ReadonlyMap<string, st
   if (now.policySha256 !== v.policy.sha256) problems.push({ file: v.policy.ref, what: "policy changed", expected: v.policy.sha256, ...(now.policySha256 ? { actual: now.policySha256 } : {}) });
   if (!v.pass) problems.push({ file: "verdict", what: "verdict failed" });
   return problems;
+}
+
+/** The evidence each phase needs, by role: what a verdict must list to have judged anything. */
+const NEEDS: Record<Phase, readonly (typeof EVIDENCE_ROLES)[number][]> = {
+  sweep: ["trajectory"],
+  stress: ["curve"],
+  spend: ["campaign"],
+  sanity: ["sanity"],
+  verify: ["cloud", "envelope"],
+};
+
+/**
+ * Why a verdict's evidence does not support its phases: a phase with no evidence of its kind,
+ * a phase with no gate, or a gate of a phase the verdict does not claim. Empty when it does.
+ */
+export function coverageProblems(v: Pick<Verdict, "phases" | "evidence" | "gates">): string[] {
+  const problems: string[] = [];
+  for (const phase of v.phases) {
+    for (const role of NEEDS[phase]) if (!v.evidence.some((e) => e.role === role)) problems.push(`phase ${phase} lists no ${role} evidence`);
+    if (!v.gates.some((g) => g.phase === phase)) problems.push(`phase ${phase} has no gate result`);
+  }
+  const strays = [...new Set(v.gates.filter((g) => !v.phases.includes(g.phase)).map((g) => g.phase))];
+  for (const phase of strays) problems.push(`gate results of phase ${phase}, which the verdict does not claim`);
+  return problems;
+}
+
+/** How the gates' outcome now differs from a recorded one (the same evidence, policy and time). */
+export function outcomeDifferences(recorded: Pick<Verdict, "pass" | "gates">, now: Pick<Verdict, "pass" | "gates">): string[] {
+  const diffs: string[] = [];
+  // Keyed by gate and subject, numbered when one repeats, so a reordered list is not a difference.
+  const keyed = (gates: readonly GateResult[]): Map<string, GateResult> => {
+    const seen = new Map<string, number>();
+    return new Map(gates.map((g) => {
+      const k = `${g.id} (${g.subject})`;
+      const n = (seen.get(k) ?? 0) + 1;
+      seen.set(k, n);
+      return [n === 1 ? k : `${k} #${n}`, g];
+    }));
+  };
+  const was = keyed(recorded.gates);
+  const is = keyed(now.gates);
+  for (const [k, g] of is) {
+    const r = was.get(k);
+    if (r === undefined) diffs.push(`${k} is ${g.status} now, and missing from the verdict`);
+    else if (r.status !== g.status || r.measured !== g.measured || r.threshold !== g.threshold || r.message !== g.message) diffs.push(`${k}: recorded ${r.status} (measured ${String(r.measured)}), the gates give ${g.status} (measured ${String(g.measured)})`);
+  }
+  for (const k of was.keys()) if (!is.has(k)) diffs.push(`${k} is in the verdict, but the gates give no such result`);
+  if (recorded.pass !== now.pass) diffs.push(`the verdict says ${recorded.pass ? "PASS" : "FAIL"}, the gates say ${now.pass ? "PASS" : "FAIL"}`);
+  return diffs;
 }
 
 /**

@@ -10,13 +10,13 @@ import { readInputFile } from "../evidence/files.ts";
 import { findDuplicateKey } from "../evidence/json.ts";
 import { describeIssue } from "../evidence/issues.ts";
 import { loadPolicy, BUILTIN_POLICIES, BUILTIN_POLICY_DIR, type LoadedPolicy } from "../policy/load.ts";
-import type { Rates } from "../cost/rates.ts";
+import { ratesFromEnv, type Rates } from "../cost/rates.ts";
 import { campaignPlanSchema, type CampaignPlan } from "../cost/plan.ts";
 import type { GateResult, Phase } from "../gates/types.ts";
 import { evaluateSweep, type SweepOutcome } from "../gates/sweep.ts";
 import { CurveMonitor, survivorsGate, type CurveOutcome } from "../gates/stress.ts";
 import { evaluateSpend, type SpendOutcome } from "../gates/spend.ts";
-import { buildVerdict, verdictSchema, type EvidenceRef, type Verdict } from "../gates/verdict.ts";
+import { buildVerdict, verdictSchema, type EvidenceRef, type ReadRecord, type Verdict } from "../gates/verdict.ts";
 import { evaluateSanityNodes, groupSanityRuns, sanityNodeOf, type SanitySource } from "../gates/sanity.ts";
 import { envelopeReading, EnvelopeMonitor } from "../gates/verify.ts";
 import { candidateOfFile, curveCoverage, type JudgedCurve } from "../gates/finalists.ts";
@@ -258,6 +258,8 @@ export async function judgeWithOutcomes(i: JudgeInput): Promise<{ verdict: Verdi
     version: pkg.version,
     time: i.time ?? new Date(),
     phases: i.phases,
+    read: readRecordOf(i.read),
+    rates: i.rates,
     policy: {
       ref: (BUILTIN_POLICIES as readonly string[]).includes(i.policyRef) ? i.policyRef : rel(i.policyRef),
       files: policy.files.map((f) => (isBuiltin(f) ? `builtin:${basename(f, ".yaml")}` : rel(f))),
@@ -276,4 +278,42 @@ export async function judgeWithOutcomes(i: JudgeInput): Promise<{ verdict: Verdi
 /** A verdict.json, checked to be one (bad input names the file and the field). */
 export function readVerdictFile(file: string): Verdict {
   return readJsonFile(file, verdictSchema(), "verdict").value as Verdict;
+}
+
+/** The reading options a verdict records (only those that change what is read). */
+function readRecordOf(r: ReadOptions): ReadRecord {
+  return { ...(r.statusMap ? { statusMap: r.statusMap } : {}), ...(r.logPreset ? { logPreset: r.logPreset } : {}), ...(r.logRegex ? { logRegex: r.logRegex } : {}) };
+}
+
+/**
+ * Judge a verdict's own evidence again, as it was judged: the files it lists (relative to `base`,
+ * the verdict's folder), read as it records, under its policy, rates and time. `gate --check`
+ * compares the result with what the verdict says; a file that is not the evidence it claims to be
+ * fails here like any bad input.
+ */
+export async function rejudge(v: Verdict, base: string, policyRef: string, policy: LoadedPolicy, env: Readonly<Record<string, string | undefined>>): Promise<Verdict> {
+  const read: ReadOptions = { ...(v.read ?? {}) };
+  const abs = (f: string): string => resolve(base, f);
+  const files = (role: EvidenceRef["role"]): EvidenceRef[] => v.evidence.filter((e) => e.role === role);
+  const evidenceFile = async (e: EvidenceRef): Promise<EvidenceFile> => ({ file: abs(e.file), detected: await detectFormat(abs(e.file), read) });
+  const curveRole = v.phases.includes("stress") ? "curve" : v.phases.includes("sanity") ? "sanity" : "cloud";
+  const curves: EvidenceFile[] = [];
+  for (const e of files(curveRole)) curves.push(await evidenceFile(e));
+  const trajectory = files("trajectory")[0];
+  const campaign = files("campaign")[0];
+  const envelope = files("envelope")[0];
+  if (campaign && v.phases.includes("spend") && !campaign.file.endsWith(".yaml") && !campaign.file.endsWith(".yml")) throw new UsageError(`the verdict's campaign plan is ${campaign.file} (a stack's config, not a file): judge it with windtunnel plan`);
+  return judge({
+    phases: v.phases,
+    policyRef,
+    policy,
+    curves,
+    ...(trajectory ? { trajectory: await evidenceFile(trajectory) } : {}),
+    ...(campaign && v.phases.includes("spend") ? { campaign: await readCampaignFile(abs(campaign.file)) } : {}),
+    ...(envelope ? { envelope: readEnvelopeFile(abs(envelope.file)) } : {}),
+    read,
+    rates: (v.rates as Rates | undefined) ?? ratesFromEnv(env),
+    base,
+    time: new Date(v.time),
+  });
 }

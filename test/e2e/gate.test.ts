@@ -1,6 +1,6 @@
 // `windtunnel gate` as CI runs it: a subprocess, real files, exit codes 0 / 1 / 2.
 import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { REPO, describeWithSharedFixtures } from "../helpers/shared.ts";
@@ -187,5 +187,69 @@ describe("windtunnel gate: stress curves are the finalists' curves (issue 13, fi
     // plan globs curves/*.jsonl (sorted), so there c023.jsonl comes first; the table wraps at 100 columns.
     expect(p.stdout).toMatch(/c078\.jsonl is byte\s+for\s+byte\s+c023\.jsonl/);
     expect(p.stdout).toMatch(/refused: the evidence does not pass \(stress\.coverage/);
+  });
+});
+
+describe("windtunnel gate --check re-runs the gates (issue 13, finding 8)", () => {
+  const local = useTmpDir();
+
+  async function verdictOf(policy = "default"): Promise<{ dir: string; file: string; v: Record<string, unknown> & { gates: { id: string; status: string; measured: unknown }[]; pass: boolean; evidence: unknown[] } }> {
+    const dir = local.dir();
+    for (const f of ["trajectory.jsonl", "campaign.yaml", "curves/c078.jsonl", "curves/c023.jsonl", "curves/c086.jsonl"]) copyFileSync(join(DEMO, f), join(dir, f.replace("curves/", "")));
+    await windtunnel(["gate", "--policy", policy, "--out", "verdict.json", "trajectory.jsonl", "c078.jsonl", "c023.jsonl", "c086.jsonl", "--campaign", "campaign.yaml"], dir);
+    const file = join(dir, "verdict.json");
+    return { dir, file, v: JSON.parse(readFileSync(file, "utf8")) };
+  }
+
+  it("refuses a failing verdict edited to say it passed", async () => {
+    const { file, v } = await verdictOf("strict");
+    expect(v.pass).toBe(false);
+    writeFileSync(file, JSON.stringify({ ...v, pass: true, gates: v.gates.map((g) => ({ ...g, status: g.status === "fail" ? "pass" : g.status })) }));
+    const r = await windtunnel(["gate", "--check", file]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/✗ the gates, re-run, give another outcome/);
+    expect(r.stdout).toMatch(/recorded pass \(measured .*\), the gates give fail/);
+    expect(r.stdout).toContain("the verdict says PASS, the gates say FAIL");
+    expect(r.stderr).toMatch(/refused: its recorded outcome is not what the gates give/);
+  });
+
+  it("refuses a verdict whose measured values were edited, though every file hashes as recorded", async () => {
+    const { file, v } = await verdictOf();
+    expect((await windtunnel(["gate", "--check", file])).exitCode).toBe(0);
+    writeFileSync(file, JSON.stringify({ ...v, gates: v.gates.map((g) => (g.id === "spend.budget" ? { ...g, measured: 100 } : g)) }));
+    const r = await windtunnel(["gate", "--check", file]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toContain("spend.budget (campaign.yaml): recorded pass (measured 100), the gates give pass (measured 5376)");
+  });
+
+  it("refuses a verdict with no evidence for its phases", async () => {
+    const { file, v } = await verdictOf();
+    writeFileSync(file, JSON.stringify({ ...v, evidence: [] }));
+    const r = await windtunnel(["gate", "--check", file]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toContain("✗ phase sweep lists no trajectory evidence");
+    expect(r.stdout).toContain("✗ phase stress lists no curve evidence");
+    expect(r.stderr).toMatch(/refused: its evidence does not cover its phases/);
+  });
+
+  it("refuses a 'curve' that is /etc/passwd with a matching hash", async () => {
+    const { dir, file, v } = await verdictOf();
+    const { createHash } = await import("node:crypto");
+    const sha256 = createHash("sha256").update(readFileSync("/etc/passwd")).digest("hex");
+    const passwd = relative(dir, "/etc/passwd");
+    writeFileSync(file, JSON.stringify({ ...v, phases: ["stress"], evidence: [{ file: passwd, role: "curve", sha256 }], gates: v.gates.filter((g) => g.id.startsWith("stress.")) }));
+    const r = await windtunnel(["gate", "--check", file]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/✓ .*etc\/passwd \(curve\): unchanged/);
+    expect(r.stdout).toContain("✗ the gates could not be re-run on the verdict's evidence");
+    expect(r.stderr).toMatch(/refused: its evidence is not what it claims to be: .*passwd:1: format: cannot tell the format/);
+  });
+
+  it("is bad input (exit 2) when the verdict writes a key twice", async () => {
+    const { file } = await verdictOf();
+    writeFileSync(file, readFileSync(file, "utf8").replace('"pass": true,', '"pass": false, "pass": true,'));
+    const r = await windtunnel(["gate", "--check", file]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/verdict\.json: pass: written twice in one object/);
   });
 });

@@ -6,12 +6,13 @@ import { dirname, join, resolve, sep } from "node:path";
 import { InputError, UsageError } from "../../evidence/errors.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
 import { sha256File, writeFileAtomic } from "../../evidence/files.ts";
-import { loadPolicy, policyRefAt } from "../../policy/load.ts";
+import { loadPolicy, policyRefAt, type LoadedPolicy } from "../../policy/load.ts";
+import pkg from "../../../package.json" with { type: "json" };
 import { ratesFromEnv } from "../../cost/rates.ts";
 import { LOCAL_PHASES, PHASES, type Phase } from "../../gates/types.ts";
-import { checkVerdict } from "../../gates/verdict.ts";
+import { checkVerdict, coverageProblems, outcomeDifferences } from "../../gates/verdict.ts";
 import { renderMarkdown, renderTable } from "../../gates/report.ts";
-import { classifyEvidence, judge, readCampaignFile, readEnvelopeFile, readVerdictFile } from "../../judge/evaluate.ts";
+import { classifyEvidence, judge, readCampaignFile, readEnvelopeFile, readVerdictFile, rejudge } from "../../judge/evaluate.ts";
 import { FIGURE_IDS } from "../../report/figures.ts";
 import type { Io } from "../io.ts";
 
@@ -72,29 +73,63 @@ export function figureLinks(dir: string | undefined): string {
   return `\n\n${present.map((f) => `![${f}](${join(dir, `${f}.png`).split(sep).join("/")})`).join("\n")}\n`;
 }
 
+/**
+ * Re-verify a verdict: its evidence covers its phases, every file still hashes as recorded, the
+ * policy is unchanged, and the gates, re-run on those files with that policy, give exactly the
+ * recorded outcome, which must pass. Anything else refuses (exit 1).
+ */
 export async function checkCommand(verdictFile: string, io: Io): Promise<number> {
   const v = readVerdictFile(verdictFile);
   const base = dirname(resolve(verdictFile));
+  const refuse = (why: string): number => {
+    io.err(`${verdictFile}: refused: ${why}`);
+    return 1;
+  };
+  const uncovered = coverageProblems(v);
+  if (uncovered.length > 0) {
+    for (const p of uncovered) io.out(`✗ ${p}`);
+    return refuse(`its evidence does not cover its phases (${uncovered.join("; ")})`);
+  }
   const hashes = new Map<string, string | null>();
   for (const e of v.evidence) hashes.set(e.file, await sha256File(resolve(base, e.file)));
-  let policySha: string | null = null;
+  const policyRef = policyRefAt(v.policy.ref, base);
+  let policy: LoadedPolicy | undefined;
   try {
-    policySha = (await loadPolicy(policyRefAt(v.policy.ref, base))).sha256;
+    policy = await loadPolicy(policyRef);
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
   }
-  const problems = checkVerdict(v, { evidence: hashes, policySha256: policySha });
+  const problems = checkVerdict(v, { evidence: hashes, policySha256: policy?.sha256 ?? null }).filter((p) => p.what !== "verdict failed");
   for (const e of v.evidence) {
     const p = problems.find((x) => x.file === e.file);
     io.out(p ? `✗ ${e.file} (${e.role}): ${p.what}${p.actual ? ` (sha256 ${p.expected?.slice(0, 12)} → ${p.actual.slice(0, 12)})` : ""}` : `✓ ${e.file} (${e.role}): unchanged`);
   }
   const pp = problems.find((x) => x.what === "policy changed");
   io.out(pp ? `✗ policy ${v.policy.ref}: changed or unreadable (sha256 ${v.policy.sha256.slice(0, 12)} → ${pp.actual?.slice(0, 12) ?? "none"})` : `✓ policy ${v.policy.ref}: unchanged`);
-  if (!v.pass) io.out(`✗ the verdict itself failed (${v.gates.filter((g) => g.status === "fail").length} gate(s))`);
-  if (problems.length > 0) {
-    io.err(`${verdictFile}: refused: ${problems.map((p) => (p.what === "verdict failed" ? "the gates failed" : `${p.file} ${p.what}`)).join("; ")}`);
-    return 1;
+  if (problems.length > 0 || policy === undefined) return refuse(problems.map((p) => `${p.file} ${p.what}`).join("; "));
+
+  // The files are the ones recorded: judge them again, as they were judged.
+  let now;
+  try {
+    now = await rejudge(v, base, policyRef, policy, io.env);
+  } catch (err) {
+    if (!(err instanceof InputError || err instanceof UsageError)) throw err;
+    io.out(`✗ the gates could not be re-run on the verdict's evidence`);
+    return refuse(`its evidence is not what it claims to be: ${err.message.split("\n").join("; ")}`);
   }
-  io.out(`${verdictFile}: valid — evidence and policy unchanged since ${v.time}, all gates passed`);
+  const listed = (x: typeof v): string => x.evidence.map((e) => `${e.role}:${e.file}:${e.sha256}`).sort().join("\n");
+  const diffs = [...(listed(now) !== listed(v) ? ["the gates read other evidence than the verdict lists"] : []), ...outcomeDifferences(v, now)];
+  if (diffs.length > 0) {
+    io.out(`✗ the gates, re-run, give another outcome (windtunnel ${pkg.version} now, ${v.windtunnel} then):`);
+    for (const d of diffs.slice(0, 10)) io.out(`    ${d}`);
+    if (diffs.length > 10) io.out(`    … and ${diffs.length - 10} more`);
+    return refuse(`its recorded outcome is not what the gates give (${diffs.length} difference${diffs.length === 1 ? "" : "s"})`);
+  }
+  io.out(`✓ the gates, re-run on this evidence, give the recorded outcome (${v.gates.length} results)`);
+  if (!v.pass) {
+    io.out(`✗ the verdict itself failed (${v.gates.filter((g) => g.status === "fail" && g.scope !== "candidate").length} gate(s))`);
+    return refuse("the gates failed");
+  }
+  io.out(`${verdictFile}: valid — evidence and policy unchanged since ${v.time}, the gates re-run to the same outcome, all passed`);
   return 0;
 }
