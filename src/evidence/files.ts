@@ -2,9 +2,9 @@
 // interrupted or failed run never leaves a half-written file where a good one was, and one way
 // to open what the user names, which refuses anything but a regular file.
 import { createHash } from "node:crypto";
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync, type Stats } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { InputError, UsageError } from "./errors.ts";
 
 /** Thrown (like an fs error, with `code` and `syscall`) when a path names something other than a regular file. */
@@ -120,5 +120,48 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
     await rm(tmp, { force: true });
     const code = (err as NodeJS.ErrnoException).code;
     throw new UsageError(`cannot write ${file}: ${code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a directory" : code === "ENOTDIR" ? "a parent is not a directory" : (err as Error).message}`, { cause: err });
+  }
+}
+
+/** Where a path really is: symbolic links resolved, also for a file that does not exist yet. */
+function realLocation(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    try {
+      return join(realpathSync(dirname(resolve(file))), basename(file));
+    } catch {
+      return resolve(file);
+    }
+  }
+}
+
+/** Device and inode of an existing file (a hard link is the same file under another name). */
+function identity(file: string): string | undefined {
+  try {
+    const st = statSync(file);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Refuse (exit 2) an output path that is one of the command's inputs, by path, through a link,
+ * or as a hard link: `gate --out c.jsonl c.jsonl` silently replaced the evidence it judged.
+ * Checked before any work, so nothing is read in vain and nothing is overwritten.
+ */
+export function assertNotAnInput(flag: string, outputs: readonly string[], inputs: readonly string[]): void {
+  const inputsAt = new Map<string, string>();
+  const inputIds = new Map<string, string>();
+  for (const i of inputs) {
+    inputsAt.set(realLocation(i), i);
+    const id = identity(i);
+    if (id !== undefined) inputIds.set(id, i);
+  }
+  for (const out of outputs) {
+    const id = identity(out);
+    const input = inputsAt.get(realLocation(out)) ?? (id !== undefined ? inputIds.get(id) : undefined);
+    if (input !== undefined) throw new UsageError(`${flag} ${out}: that is an input of this command (${input}); writing there would replace it. Choose another path`);
   }
 }

@@ -58,6 +58,11 @@ export function policyRefAt(ref: string, baseDir: string): string {
   return (BUILTIN_POLICIES as readonly string[]).includes(ref) ? ref : resolve(baseDir, ref);
 }
 
+/** The file a policy reference names, or undefined for a built-in policy. */
+export function policyFileOf(ref: string): string | undefined {
+  return (BUILTIN_POLICIES as readonly string[]).includes(ref) ? undefined : ref;
+}
+
 /** `ref` is a file path or the name of a built-in policy. */
 export async function loadPolicy(ref: string): Promise<LoadedPolicy> {
   if ((BUILTIN_POLICIES as readonly string[]).includes(ref)) {

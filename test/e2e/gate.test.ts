@@ -1,5 +1,5 @@
 // `windtunnel gate` as CI runs it: a subprocess, real files, exit codes 0 / 1 / 2.
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
@@ -251,5 +251,37 @@ describe("windtunnel gate --check re-runs the gates (issue 13, finding 8)", () =
     const r = await windtunnel(["gate", "--check", file]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/verdict\.json: pass: written twice in one object/);
+  });
+});
+
+describe("--out never replaces an input (issue 13, finding 11)", () => {
+  const local = useTmpDir();
+
+  it.each([
+    ["gate", (c: string, out: string) => ["gate", "--phase", "stress", "--out", out, c]],
+    ["report", (c: string, out: string) => ["report", "--out", out, c]],
+    ["forecast", (c: string, out: string) => ["forecast", c, "--out", out]],
+  ])("%s: exit 2 for the input itself, a symlink to it and a hard link to it; the input is untouched", async (_cmd, args) => {
+    const dir = local.dir();
+    const curve = join(dir, "c.jsonl");
+    copyFileSync(join(DEMO, "curves/c078.jsonl"), curve);
+    symlinkSync(curve, join(dir, "link.jsonl"));
+    linkSync(curve, join(dir, "hard.jsonl"));
+    const before = readFileSync(curve, "utf8");
+    for (const out of ["c.jsonl", "./c.jsonl", "link.jsonl", "hard.jsonl"]) {
+      const r = await windtunnel(args("c.jsonl", out), dir);
+      expect(r.exitCode, `${out}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`--out ${out}: that is an input of this command (c.jsonl)`);
+    }
+    expect(readFileSync(curve, "utf8")).toBe(before);
+  });
+
+  it("refuses a policy file as --out too", async () => {
+    const dir = local.dir();
+    writeFileSync(join(dir, "p.yaml"), "extends: default\n");
+    copyFileSync(join(DEMO, "curves/c078.jsonl"), join(dir, "c.jsonl"));
+    const r = await windtunnel(["gate", "--phase", "stress", "--policy", "p.yaml", "--out", "p.yaml", "c.jsonl"], dir);
+    expect(r.exitCode).toBe(2);
+    expect(readFileSync(join(dir, "p.yaml"), "utf8")).toBe("extends: default\n");
   });
 });

@@ -3,8 +3,8 @@
 // refuses (too few points, no convergence, a poor fit), 2 for bad input.
 import { basename } from "node:path";
 import { GateRefusal, UsageError } from "../../evidence/errors.ts";
-import { writeFileAtomic } from "../../evidence/files.ts";
-import { loadPolicy } from "../../policy/load.ts";
+import { assertNotAnInput, writeFileAtomic } from "../../evidence/files.ts";
+import { loadPolicy, policyFileOf } from "../../policy/load.ts";
 import { forecast, type Envelope } from "../../forecast/envelope.ts";
 import { evalPowerLaw, fitPowerLaw } from "../../forecast/fit.ts";
 import { calibrateSizeTerm } from "../../forecast/scaling.ts";
@@ -37,6 +37,7 @@ async function curvePoints(file: string, read: ReadOptions) {
 
 export async function forecastCommand(file: string, flags: ForecastFlags, io: Io): Promise<number> {
   if ((flags.proxyParams === undefined) !== (flags.targetParams === undefined)) throw new UsageError("--proxy-params and --target-params go together (or neither: no size shift)");
+  if (flags.out !== undefined) assertNotAnInput("--out", [flags.out], [file, ...[policyFileOf(flags.policy)].filter((f): f is string => f !== undefined), ...flags.calibrate.map((pair) => pair.replace(/^[^=]*=/, ""))]);
   const policy = (await loadPolicy(flags.policy)).policy;
   let calibrated: { A: number; alpha: number } | undefined;
   if (flags.calibrate.length > 0) {

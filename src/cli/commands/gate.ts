@@ -5,8 +5,8 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { InputError, UsageError } from "../../evidence/errors.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
-import { sha256File, writeFileAtomic } from "../../evidence/files.ts";
-import { loadPolicy, policyRefAt, type LoadedPolicy } from "../../policy/load.ts";
+import { assertNotAnInput, sha256File, writeFileAtomic } from "../../evidence/files.ts";
+import { loadPolicy, policyFileOf, policyRefAt, type LoadedPolicy } from "../../policy/load.ts";
 import pkg from "../../../package.json" with { type: "json" };
 import { ratesFromEnv } from "../../cost/rates.ts";
 import { LOCAL_PHASES, PHASES, type Phase } from "../../gates/types.ts";
@@ -44,6 +44,7 @@ function readOptions(flags: GateFlags): ReadOptions {
 
 export async function gateCommand(files: readonly string[], flags: GateFlags, io: Io): Promise<number> {
   const phases = parsePhases(flags.phase);
+  if (flags.out !== undefined) assertNotAnInput("--out", [flags.out], [...files, ...[flags.campaign, flags.envelope, policyFileOf(flags.policy ?? "default")].filter((f): f is string => f !== undefined)]);
   const read = readOptions(flags);
   const evidence = await classifyEvidence(files, read);
   if (flags.campaign !== undefined && evidence.campaignFile !== undefined) throw new UsageError(`two campaign plans given: ${flags.campaign} and ${evidence.campaignFile}`);

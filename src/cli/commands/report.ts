@@ -6,10 +6,10 @@ import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { UsageError } from "../../evidence/errors.ts";
-import { writeFileAtomic } from "../../evidence/files.ts";
+import { assertNotAnInput, writeFileAtomic } from "../../evidence/files.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
 import type { MetricPoint } from "../../evidence/schemas.ts";
-import { loadPolicy } from "../../policy/load.ts";
+import { loadPolicy, policyFileOf } from "../../policy/load.ts";
 import { ratesFromEnv } from "../../cost/rates.ts";
 import { extendedReport } from "../../cost/campaign.ts";
 import { campaignFailed, LOCAL_PHASES, type Phase } from "../../gates/types.ts";
@@ -17,7 +17,7 @@ import { verdictDigest, type Verdict } from "../../gates/verdict.ts";
 import { forecast, type Envelope } from "../../forecast/envelope.ts";
 import { evalPowerLaw } from "../../forecast/fit.ts";
 import { classifyEvidence, curveNames, judge, judgeWithOutcomes, readCampaignFile, readEnvelopeFile, readMetricPoints, type EvidenceFile } from "../../judge/evaluate.ts";
-import { failuresOf, forecastSpec, moneySpec, sanitySpec, stressSpec, sweepSpec, type Series, type Spec, type SweepCandidate } from "../../report/figures.ts";
+import { FIGURE_IDS, failuresOf, forecastSpec, moneySpec, sanitySpec, stressSpec, sweepSpec, type Series, type Spec, type SweepCandidate } from "../../report/figures.ts";
 import { minMaxDownsample } from "../../report/downsample.ts";
 import { maxOf, minOf } from "../../gates/stats.ts";
 import { reportHtml, type ReportFigure } from "../../report/html.ts";
@@ -46,6 +46,8 @@ const lossSeries = (name: string, points: readonly MetricPoint[], axis: "step" |
 };
 
 export async function reportCommand(files: readonly string[], flags: ReportFlags, io: Io): Promise<number> {
+  const inputs = [...files, ...flags.sanity, ...[policyFileOf(flags.policy), flags.campaign, flags.envelope, flags.cloud].filter((f): f is string => f !== undefined)];
+  assertNotAnInput("--out", flags.format === "png" ? [flags.out, ...FIGURE_IDS.map((id) => join(flags.out, `${id}.png`))] : [flags.out], inputs);
   const loaded = await loadPolicy(flags.policy);
   const policy = loaded.policy;
   const ev = await classifyEvidence(files, flags.read);
