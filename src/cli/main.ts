@@ -56,6 +56,42 @@ function readFlags(o: Raw) {
   };
 }
 
+/** Every `--name` (as typed, kebab-case) that takes a value, across the commands. */
+function valueOptions(cli: ReturnType<typeof cac>): Set<string> {
+  const names = new Set<string>();
+  for (const c of [cli.globalCommand, ...cli.commands]) {
+    for (const o of c.options) {
+      if (o.isBoolean) continue;
+      for (const raw of o.rawName.split(/[ ,]+/)) if (raw.startsWith("--")) names.add(raw);
+    }
+  }
+  return names;
+}
+
+const NEGATIVE_NUMBER = /^-(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+/**
+ * `--until -5` as `--until=-5`: the argument parser takes "-5" for an unknown option, and the
+ * user saw "Unknown option `-5`" instead of "--until: expected a positive number". Arguments after
+ * `--` (the trainer's command) are left as they are.
+ */
+export function joinNegativeValues(argv: readonly string[], takesValue: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const next = argv[i + 1];
+    if (takesValue.has(a) && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   let code: number = EXIT.ok;
   const cli = cac("windtunnel");
@@ -366,7 +402,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   cli.version(pkg.version);
 
   try {
-    cli.parse(["node", "windtunnel", ...argv], { run: false });
+    cli.parse(["node", "windtunnel", ...joinNegativeValues(argv, valueOptions(cli))], { run: false });
     if (cli.matchedCommand === undefined) {
       if (cli.args.length > 0) throw new UsageError(`unknown command ${JSON.stringify(cli.args[0])}; run windtunnel --help`);
       if (cli.options["help"] === undefined && cli.options["version"] === undefined) cli.outputHelp();

@@ -60,8 +60,14 @@ export function ratesFromEnv(env: Readonly<Record<string, string | undefined>>):
   const problems: string[] = [];
   for (const [name, spec] of Object.entries(RATE_VARS)) {
     const raw = env[name];
-    if (raw === undefined || raw === "") {
+    if (raw === undefined) {
       rates[spec.key] = spec.fallback;
+      continue;
+    }
+    // `H100_HOURLY_USD= windtunnel cost` is a mistake, not a request for the default (the seed's
+    // Python refuses it too: float("") raises).
+    if (raw.trim() === "") {
+      problems.push(`env ${name}: set but empty; unset it to use the default ${spec.fallback}, or give a number`);
       continue;
     }
     const v = parseAmount(raw, spec.integer, spec.positive);

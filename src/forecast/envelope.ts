@@ -72,7 +72,8 @@ export interface ForecastInput {
   resolution?: number;
 }
 
-export type ForecastOutcome = { ok: true; envelope: Envelope; fit: PowerLawFit; series: string; axis: "tokens" | "step" } | { ok: false; reason: string };
+/** A refusal; `option` names the caller's input at fault (a usage error), else the curve is. */
+export type ForecastOutcome = { ok: true; envelope: Envelope; fit: PowerLawFit; series: string; axis: "tokens" | "step" } | { ok: false; reason: string; option?: "until" | "bytesPerToken" };
 
 export function forecast(i: ForecastInput): ForecastOutcome {
   const p = i.policy;
@@ -96,14 +97,14 @@ export function forecast(i: ForecastInput): ForecastOutcome {
   if (i.nProxy !== undefined && i.nTarget !== undefined) {
     const k = i.calibrated ?? p.overrides ?? SCALING_CONSTANTS[p.constants];
     const shiftNats = sizeShift(i.nProxy, i.nTarget, k);
-    if (unit === "bpb" && i.bytesPerToken === undefined) return { ok: false, reason: "the curve is in bits per byte: the size shift (in nats per token) needs the tokenizer's bytes per token" };
+    if (unit === "bpb" && i.bytesPerToken === undefined) return { ok: false, option: "bytesPerToken", reason: "the curve is in bits per byte: the size shift (in nats per token) needs the tokenizer's bytes per token" };
     shift = unit === "bpb" ? natsToBpb(shiftNats, i.bytesPerToken as number) : shiftNats;
     const source = i.calibrated ? "calibrated from your proxies" : p.overrides ? "the policy's overrides" : SCALING_CONSTANTS[p.constants].source;
     projection = { constants: i.calibrated ? "calibrated" : p.overrides ? "overrides" : p.constants, source, n_proxy: i.nProxy, n_target: i.nTarget, shift_nats: shiftNats, shift };
   }
   const from = fit.xRange[1];
   const until = i.until ?? from * p.horizon;
-  if (!(until > from)) return { ok: false, reason: `the window must end after the last fitted point (${from})` };
+  if (!(until > from)) return { ok: false, option: "until", reason: `${until} is not after the last fitted point (${axis} ${from}): the envelope's window runs from there to --until` };
   const n = i.resolution ?? 200;
   const points = Array.from({ length: n }, (_, k) => {
     const x = from * (until / from) ** (k / (n - 1));

@@ -123,6 +123,9 @@ describe("windtunnel cost", () => {
   it.each([
     [{ H100_HOURLY_USD: "abc" }, [], /env H100_HOURLY_USD: expected a non-negative number, got "abc"/],
     [{ ITER_SECONDS: "-88" }, [], /env ITER_SECONDS: .*negative/],
+    [{ H100_HOURLY_USD: "" }, [], /env H100_HOURLY_USD: set but empty; unset it to use the default 2\.5/],
+    [{}, ["--gpus", "-8"], /--gpus: expected a positive whole number, got "-8" \(negative\)/],
+    [{}, ["--wrong-pick-rate", "-0.1"], /--wrong-pick-rate: expected a non-negative number, got "-0\.1" \(negative\)/],
     [{}, ["--wrong-pick-rate", "1.5"], /expected at most 1/],
     [{}, ["--gpus", "eight"], /expected a positive whole number/],
     [{}, ["--preset", "nope"], /--preset: expected one of 7b-spot-week, ondemand-3wk, 70b-1024gpu-21d, got "nope"/],

@@ -55,4 +55,13 @@ describe("windtunnel demo", () => {
     expect(r.stdout).toContain("refused: the evidence does not pass (stress.survivors (3 curves)); nothing was created.");
     expect(r.stdout).not.toMatch(/pulumi up would create/);
   });
+
+  it("with too few candidates for a finalist, ends on the refusal, not on plan's missing curves (exit 1)", async () => {
+    const r = await execa(process.execPath, [join(REPO, "src/cli/bin.ts"), "demo", "--dir", tmp.dir(), "--candidates", "3"], { reject: false, env: { CI: "true" } });
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/The evidence does not pass: nothing may be booked\. Failed: sweep\.coverage\.evaluated/);
+    expect(r.stdout).toMatch(/refused: no Phase 2 curves in .*menu\/curves\/ \(the sweep gate chose no finalists to stress\); nothing would be created\./);
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/no file matches/);
+    expect(r.stdout).toMatch(/Open the report: /);
+  });
 });

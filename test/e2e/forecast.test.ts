@@ -168,3 +168,15 @@ describe("a verify gate that judged nothing does not pass (issue 13, finding 4)"
     expect(s.stderr).toMatch(/val_loss: the envelope forecasts val_loss, but this curve logs none/);
   });
 });
+
+describe("forecast: the caller's mistakes are usage errors (issue 13, finding 26)", () => {
+  it("--until before the fitted curve's end is exit 2, and a negative --until says so", async () => {
+    const early = await wt(["forecast", join(CLOUD, "verify-steady.jsonl"), "--until", "10"]);
+    expect(early.exitCode).toBe(2);
+    expect(early.stderr).toMatch(/--until: 10 is not after the last fitted point \(tokens \d+\)/);
+    const negative = await wt(["forecast", join(CLOUD, "verify-steady.jsonl"), "--until", "-5"]);
+    expect(negative.exitCode).toBe(2);
+    expect(negative.stderr).toContain('--until: expected a positive number, got "-5" (negative)');
+    expect(negative.stderr).not.toMatch(/Unknown option/);
+  });
+});

@@ -77,8 +77,14 @@ export async function demoCommand(flags: DemoFlags, io: Io): Promise<number> {
   // from this evidence, or its refusal (stacks/Pulumi.example.yaml).
   io.out("");
   io.out("What `pulumi up` would do with stacks/Pulumi.example.yaml and this evidence (windtunnel plan, offline):");
-  const { planCommand } = await import("./plan.ts");
-  await planCommand({ stackFile: DEMO_STACK, evidenceDir: dir, format: "table", quietGates: true }, io);
+  if (curves.length === 0) {
+    // No finalist was stressed, so the stack's evidence (curves/*.jsonl) does not exist: the
+    // program refuses before judging anything. Say so, rather than end on plan's "no file matches".
+    io.out(`refused: no Phase 2 curves in ${join(dir, CURVES)}/ (the sweep gate chose no finalists to stress); nothing would be created.`);
+  } else {
+    const { planCommand } = await import("./plan.ts");
+    await planCommand({ stackFile: DEMO_STACK, evidenceDir: dir, format: "table", quietGates: true }, io);
+  }
   // The evidence as one file a lead can read (and forward): figures, the gate table, the digest.
   io.out("");
   const { reportCommand } = await import("./report.ts");

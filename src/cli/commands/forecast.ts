@@ -68,6 +68,7 @@ export async function forecastCommand(file: string, flags: ForecastFlags, io: Io
     ...(flags.until !== undefined ? { until: flags.until } : {}),
     ...(calibrated ? { calibrated } : {}),
   });
+  if (!r.ok && r.option !== undefined) throw new UsageError(`--${r.option === "until" ? "until" : "bytes-per-token"}: ${r.reason}`);
   if (!r.ok) throw new GateRefusal(`${file}: no forecast: ${r.reason}`);
   const env: Envelope = { ...r.envelope, source: { curve: basename(file) } };
   if (flags.out !== undefined) await writeFileAtomic(flags.out, `${JSON.stringify(env, null, 2)}\n`);

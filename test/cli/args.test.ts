@@ -1,0 +1,16 @@
+import { describe, expect, it } from "vitest";
+import { joinNegativeValues } from "../../src/cli/main.ts";
+
+describe("joinNegativeValues", () => {
+  const takes = new Set(["--until", "--gpus"]);
+  it.each([
+    [["forecast", "c.jsonl", "--until", "-5"], ["forecast", "c.jsonl", "--until=-5"]],
+    [["cost", "--gpus", "-8", "--json"], ["cost", "--gpus=-8", "--json"]],
+    [["forecast", "--until", "-1.5e3"], ["forecast", "--until=-1.5e3"]],
+    // Not a number, or an option that takes no value: left for the parser to judge.
+    [["forecast", "--until", "-x"], ["forecast", "--until", "-x"]],
+    [["validate", "--strict", "-5"], ["validate", "--strict", "-5"]],
+    // The trainer's command after -- is never touched.
+    [["lab", "sweep", "--", "train", "--until", "-5"], ["lab", "sweep", "--", "train", "--until", "-5"]],
+  ])("%j → %j", (argv, want) => expect(joinNegativeValues(argv, takes)).toEqual(want));
+});
