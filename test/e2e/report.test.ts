@@ -1,7 +1,7 @@
 // The report as a reader gets it: rendered by the CLI, opened in headless Chromium with every
 // non-file request blocked and recorded, each figure checked for marks, the gate table checked
 // against `windtunnel gate --format json` on the same files.
-import { readdirSync } from "node:fs";
+import { copyFileSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, expect, it } from "vitest";
@@ -98,4 +98,19 @@ describeWithChromium("the report in headless Chromium", () => {
       expect(o.rows).toEqual(verdict.gates.map((x) => ({ id: x.id, subject: x.subject, status: x.status, measured: shown(x.measured) })));
     });
   });
+});
+
+// No browser needed: the caption is text in the file.
+const captionTmp = useTmpDir();
+it("the stress caption names every failing stress gate, also those the figure cannot mark", async () => {
+  // The curve of a non-finalist: stress.coverage and stress.survivors fail, neither has a step.
+  const curve = join(captionTmp.dir(), "c001.jsonl");
+  copyFileSync(join(DEMO, "curves", "c078.jsonl"), curve);
+  const out = join(captionTmp.dir(), "report.html");
+  const r = await wt(["report", "--out", out, join(DEMO, "trajectory.jsonl"), curve]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  const html = readFileSync(out, "utf8");
+  expect(html).not.toContain("No stress gate failed");
+  expect(html).toMatch(/1 curve: stress\.coverage: c001\.jsonl is the curve of c001, which is not a finalist/);
+  expect(html).toMatch(/stress\.survivors: 0 of 0 pass every stress gate/);
 });

@@ -91,7 +91,13 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
     const series = curves.map((c) => lossSeries(c.name, c.points));
     const failures = failuresOf(gates, series);
     const sentences = failures.map((f) => `${f.curve}: ${f.gate} at step ${f.x}: ${f.message}`);
-    specs.push({ id: "stress", title: "Phase 2: the stress test", caption: `${curves.length} curves, training loss (else validation loss) by step; each failing gate is marked where its trouble starts.${sentences.length > 0 ? ` ${sentences.join(" · ")}` : " No stress gate failed."}`, spec: stressSpec(series, failures, "step") });
+    // The caption tells every failing stress gate, also those the figure cannot mark (no step,
+    // a curve with no finite point, the campaign-level ones): it once said "No stress gate
+    // failed" under three failures.
+    const marked = new Set(failures.map((f) => `${f.gate}\u0000${f.curve}`));
+    const unmarked = gates.filter((g) => g.phase === "stress" && g.status === "fail" && !marked.has(`${g.id}\u0000${g.subject}`)).map((g) => `${g.subject}: ${g.id}: ${g.message}`);
+    const told = [...sentences, ...unmarked];
+    specs.push({ id: "stress", title: "Phase 2: the stress test", caption: `${curves.length} curves, training loss (else validation loss) by step; each failing gate is marked where its trouble starts.${told.length > 0 ? ` ${told.join(" · ")}` : " No stress gate failed."}`, spec: stressSpec(series, failures, "step") });
   }
 
   // The forecast: the given envelope, or one made here from the best surviving curve.
