@@ -276,7 +276,7 @@ describeWithMoto("watchdog against moto_server", (moto: () => Moto) => {
       await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", fixture("cloud", "verify-steady.jsonl"));
       const r = await execa(process.execPath, [BIN, "watch", "--once", "--endpoint", moto().endpoint, "--bucket", s.bucket, "--campaign", "camp", "--envelope", await envelopeFile()], { reject: false, env: ENV });
       expect(r.exitCode, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/^train: 60 points, step 1500, loss 2\.\d+ \(envelope 2\.\d+ ± 5%\)$/m);
+      expect(r.stdout).toMatch(/^node-0\/train: 60 points, step 1500, loss 2\.\d+ \(envelope 2\.\d+ ± 5%\)$/m);
       expect(r.stdout).toMatch(/┤/);
       expect(r.stdout).toMatch(/^verify: pass — /m);
     });
@@ -299,6 +299,48 @@ describeWithMoto("watchdog against moto_server", (moto: () => Moto) => {
       expect(code).toBe(1);
       expect(destroyed).toEqual(["gpt7b@/proj"]);
       expect(out).toContain("running pulumi destroy for stack gpt7b …");
+    });
+
+    it("labels each node's run by its node, and says where a curve is when it is outside the window", async () => {
+      const s = await setup();
+      const steady = fixture("cloud", "verify-steady.jsonl");
+      await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", steady);
+      // node-1 has logged only its first steps: before the envelope's window.
+      await put(s.bucket, "camp/full/node-1/train.metrics.jsonl", steady.split("\n").slice(0, 5).join("\n") + "\n");
+      const r = await execa(process.execPath, [BIN, "watch", "--once", "--endpoint", moto().endpoint, "--bucket", s.bucket, "--campaign", "camp", "--envelope", await envelopeFile()], { reject: false, env: ENV });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^node-0\/train: 60 points/m);
+      expect(r.stdout).toMatch(/^node-1\/train: 5 points, step 125, loss [\d.]+ \(before the envelope's window\)$/m);
+      expect(r.stdout).not.toContain("NaN");
+    });
+
+    it("shows a record whose reasons are one string as one reason, and a record that is not JSON as such", async () => {
+      const s = await setup();
+      await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", fixture("cloud", "verify-steady.jsonl"));
+      await put(s.bucket, "watchdog/camp/full/teardown-2026-01-01T00-00-00Z.json", JSON.stringify({ reasons: "silent: no new metrics for 60 min", at: "2026-01-01T00:00:00Z" }));
+      await put(s.bucket, "watchdog/camp/full/teardown-2026-01-01T00-05-00Z.json", "{not json");
+      const r = await execa(process.execPath, [BIN, "watch", "--once", "--endpoint", moto().endpoint, "--bucket", s.bucket, "--campaign", "camp"], { reject: false, env: ENV });
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stdout).toContain("  - silent: no new metrics for 60 min\n");
+      expect(r.stdout).toMatch(/ {2}- \(the record watchdog\/camp\/full\/teardown-2026-01-01T00-05-00Z\.json is not JSON\)/);
+      expect(r.stdout).not.toMatch(/^ {2}- s$/m);
+    });
+
+    it.each([
+      ["a missing bucket", (e: string) => ["--endpoint", e, "--bucket", "no-such-bucket"], {}, /^windtunnel: watch: no bucket no-such-bucket/m],
+      ["a refused connection", () => ["--endpoint", "http://127.0.0.1:9", "--bucket", "b"], {}, /^windtunnel: watch: cannot reach http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/m],
+      ["an endpoint that is not a URL", () => ["--endpoint", "localhost:5000", "--bucket", "b"], {}, /^windtunnel: --endpoint "localhost:5000": expected an http:\/\/ or https:\/\/ URL/m],
+      ["no region", (e: string) => ["--endpoint", e, "--bucket", "b"], { AWS_REGION: undefined }, /^windtunnel: watch: no AWS region: pass --region, or set AWS_REGION/m],
+      ["an empty region", (e: string) => ["--endpoint", e, "--bucket", "b"], { AWS_REGION: "" }, /^windtunnel: watch: not a valid AWS region \(region=""\)/m],
+      ["no credentials", (e: string) => ["--endpoint", e, "--bucket", "b"], { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined }, /^windtunnel: watch: no AWS credentials found/m],
+    ])("%s is exit 2 with a sentence, not an internal error", async (_what, args, env: Record<string, string | undefined>, message) => {
+      // Only what the test sets: no ~/.aws files, no instance metadata, nothing outside 127.0.0.1.
+      const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_")));
+      const isolated = Object.fromEntries(Object.entries({ ...inherited, ...ENV, AWS_CONFIG_FILE: "/nonexistent", AWS_SHARED_CREDENTIALS_FILE: "/nonexistent", AWS_EC2_METADATA_DISABLED: "true", ...env }).filter((kv): kv is [string, string] => kv[1] !== undefined));
+      const r = await execa(process.execPath, [BIN, "watch", "--once", "--campaign", "camp", ...args(moto().endpoint)], { reject: false, env: isolated, extendEnv: false, timeout: 60_000 });
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/internal error/);
     });
 
     it("without the Pulumi CLI, --destroy-on-teardown says what it needs (exit 2)", async () => {

@@ -11,7 +11,7 @@ import { envelopeReading, EnvelopeMonitor } from "../../gates/verify.ts";
 import { fmt } from "../../gates/stats.ts";
 import { readEnvelopeFile } from "../../judge/evaluate.ts";
 import { getBytes, listObjects, readUpdates, type Cursors } from "../../watchdog/bucket.ts";
-import { runName } from "../../watchdog/decide.ts";
+import { findDuplicateKey } from "../../evidence/json.ts";
 import type { Io } from "../io.ts";
 
 export interface WatchFlags {
@@ -88,7 +88,76 @@ export function chart(curve: Curve, env: Envelope | undefined, width: number, he
   return `${asciichart.plot(series, { height, ...(color ? { colors: [undefined, asciichart.lightgreen, asciichart.lightgreen] } : {}), format: (v: number) => v.toFixed(3).padStart(8) })}\n${" ".repeat(10)}${label}`;
 }
 
+/**
+ * An AWS or environment problem as the sentence a user can act on (exit 2), or undefined for
+ * anything else (a bug). These were all reported as internal errors.
+ */
+export function awsProblem(err: unknown, flags: Pick<WatchFlags, "bucket" | "endpoint" | "region">): UsageError | undefined {
+  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; cause?: { code?: string } };
+  const message = e.message ?? String(err);
+  const where = flags.endpoint ?? "S3";
+  const code = e.code ?? e.cause?.code;
+  const say = (why: string): UsageError => new UsageError(`watch: ${why}`, { cause: err });
+  if (e.name === "NoSuchBucket") return say(`no bucket ${flags.bucket}${flags.region ? ` in ${flags.region}` : ""} (pulumi stack output bucketName; the right --region?)`);
+  if (/region is missing/i.test(message)) return say("no AWS region: pass --region, or set AWS_REGION (or a region in ~/.aws/config)");
+  if (/region not accepted/i.test(message)) return say(`not a valid AWS region (${message.replace(/^.*?region=/i, "region=").split(" ")[0]}): pass --region, e.g. us-east-1`);
+  if (e.name === "CredentialsProviderError" || /could not load credentials/i.test(message)) return say("no AWS credentials found (AWS_ACCESS_KEY_ID / AWS_PROFILE / ~/.aws/credentials, or SSO: aws sso login)");
+  if (e.name === "InvalidAccessKeyId" || e.name === "SignatureDoesNotMatch" || e.name === "ExpiredToken" || e.name === "ExpiredTokenException") return say(`AWS refused the credentials (${e.name}): check AWS_PROFILE or refresh them`);
+  if (e.name === "AccessDenied" || e.$metadata?.httpStatusCode === 403) return say(`access denied to s3://${flags.bucket} (the credentials may read the campaign's bucket? ${e.name ?? ""})`.trim());
+  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "ETIMEDOUT" || code === "ECONNRESET" || e.name === "TimeoutError") return say(`cannot reach ${where} (${code ?? e.name}): is the endpoint right and up?`);
+  if (e.$metadata !== undefined) return say(`S3 answered ${e.name ?? "an error"}: ${message.split("\n")[0]}`);
+  return undefined;
+}
+
+/** What a teardown record says, read leniently: a record the watchdog did not write is shown as such. */
+export function teardownRecord(key: string, bytes: Uint8Array): { reasons: string[]; at: string; cost: number | null } {
+  const text = Buffer.from(bytes).toString("utf-8");
+  let r: unknown;
+  try {
+    r = JSON.parse(text);
+  } catch {
+    return { reasons: [`(the record ${key} is not JSON)`], at: "?", cost: null };
+  }
+  if (r === null || typeof r !== "object" || Array.isArray(r) || findDuplicateKey(text) !== undefined) return { reasons: [`(the record ${key} is not a teardown record)`], at: "?", cost: null };
+  const o = r as Record<string, unknown>;
+  // A string is one reason (it was printed letter by letter); anything else is not a reason.
+  const reasons = typeof o["reasons"] === "string" ? [o["reasons"]] : Array.isArray(o["reasons"]) ? o["reasons"].map((x) => (typeof x === "string" ? x : JSON.stringify(x))) : ["(no reasons recorded)"];
+  return { reasons, at: typeof o["at"] === "string" ? o["at"] : "?", cost: typeof o["cost_so_far_usd"] === "number" && Number.isFinite(o["cost_so_far_usd"]) ? o["cost_so_far_usd"] : null };
+}
+
+/** A run's name as watch shows it: its node and run (`node-1/train`), so two nodes never share one. */
+export function runLabel(key: string, prefix: string): string {
+  return (key.startsWith(prefix) ? key.slice(prefix.length) : key).replace(/\.metrics\.jsonl$|\.jsonl$/, "");
+}
+
+/** The envelope's value where the curve is, or where the curve is relative to its window. */
+function envelopeNote(env: Envelope, x: number | undefined, band: number): string {
+  if (x === undefined) return "";
+  const e = expectedAt(env, x);
+  if (e !== undefined) return ` (envelope ${fmt(e)} ± ${fmt(band * 100)}%)`;
+  return x < (env.points[0]?.x ?? 0) ? " (before the envelope's window)" : " (past the envelope's window)";
+}
+
 export async function watchCommand(flags: WatchFlags, io: Io, destroy: Destroyer = automationDestroy): Promise<number> {
+  try {
+    return await watchLoop(flags, io, destroy);
+  } catch (err) {
+    const problem = awsProblem(err, flags);
+    if (problem) throw problem;
+    throw err;
+  }
+}
+
+async function watchLoop(flags: WatchFlags, io: Io, destroy: Destroyer): Promise<number> {
+  if (flags.endpoint !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(flags.endpoint);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) throw new UsageError(`--endpoint ${JSON.stringify(flags.endpoint)}: expected an http:// or https:// URL, e.g. http://127.0.0.1:5000`);
+  }
   const s3 = new S3Client({ ...(flags.region ? { region: flags.region } : {}), ...(flags.endpoint ? { endpoint: flags.endpoint, forcePathStyle: true } : {}), maxAttempts: 5 });
   const env = flags.envelope !== undefined ? readEnvelopeFile(flags.envelope).envelope : undefined;
   const policy = (await loadPolicy("default")).policy;
@@ -96,8 +165,9 @@ export async function watchCommand(flags: WatchFlags, io: Io, destroy: Destroyer
   let cursors: Cursors = {};
   const seenRecords = new Set<string>();
   const tty = process.stdout.isTTY === true;
+  const prefix = `${flags.campaign}/${flags.stage}/`;
   for (;;) {
-    const u = await readUpdates(s3, flags.bucket, `${flags.campaign}/${flags.stage}/`, cursors);
+    const u = await readUpdates(s3, flags.bucket, prefix, cursors);
     cursors = u.cursors;
     for (const b of u.batches) {
       const c = curves.get(b.key) ?? { xs: [], ys: [], lastStep: 0 };
@@ -114,8 +184,7 @@ export async function watchCommand(flags: WatchFlags, io: Io, destroy: Destroyer
     for (const o of await listObjects(s3, flags.bucket, `watchdog/${flags.campaign}/${flags.stage}/teardown-`)) {
       const bytes = await getBytes(s3, flags.bucket, o.key);
       if (!bytes) continue;
-      const r = JSON.parse(Buffer.from(bytes).toString("utf-8")) as { reasons?: string[]; at?: string; cost_so_far_usd?: number | null };
-      records.push({ key: o.key, reasons: r.reasons ?? [], at: r.at ?? "?", cost: r.cost_so_far_usd ?? null });
+      records.push({ key: o.key, ...teardownRecord(o.key, bytes) });
     }
 
     const lines: string[] = [];
@@ -124,10 +193,11 @@ export async function watchCommand(flags: WatchFlags, io: Io, destroy: Destroyer
     for (const [key, c] of curves) {
       const lastY = c.ys[c.ys.length - 1];
       lines.push("");
-      lines.push(`${runName(key)}: ${c.xs.length} points, step ${c.lastStep}, loss ${lastY !== undefined ? fmt(lastY) : "—"}${env ? ` (envelope ${fmt(expectedAt(env, c.xs[c.xs.length - 1] as number) ?? Number.NaN)} ± 5%)` : ""}`);
+      const label = runLabel(key, prefix);
+      lines.push(`${label}: ${c.xs.length} points, step ${c.lastStep}, loss ${lastY !== undefined ? fmt(lastY) : "—"}${env ? envelopeNote(env, c.xs[c.xs.length - 1], policy.verify.band) : ""}`);
       lines.push(chart(c, env, flags.width, flags.height, tty));
       if (env) {
-        const m = new EnvelopeMonitor(runName(key), env, policy.verify);
+        const m = new EnvelopeMonitor(label, env, policy.verify);
         c.xs.forEach((x, i) => m.push({ step: i, x, loss: c.ys[i] as number }));
         const g = m.finish();
         lines.push(`verify: ${g.status} — ${g.message.replace(/ at step \d+/g, "")}`);
