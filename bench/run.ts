@@ -160,7 +160,9 @@ try {
   // 7. The report: a 100-candidate sweep, three 1,000-step curves and a 100K-point cloud curve over
   //    its envelope, drawn into one HTML file, as a whole process, against `gate` on the same files.
   const cloud = join(dir, "cloud.metrics.jsonl");
-  writeFileSync(cloud, Array.from({ length: 100_000 }, (_, i) => `{"step": ${i + 1}, "loss": ${(2.9 + 8 / Math.sqrt(i + 20) + (i === 77_777 ? 1.5 : 0)).toFixed(5)}, "tokens": ${(i + 1) * 65536}}`).join("\n") + "\n");
+  // A validation loss every 50 steps, like a real run: the envelope (fitted to c078's val_loss) judges it.
+  const lossAt = (i: number): number => 2.9 + 8 / Math.sqrt(i + 20) + (i === 77_777 ? 1.5 : 0);
+  writeFileSync(cloud, Array.from({ length: 100_000 }, (_, i) => `{"step": ${i + 1}, "loss": ${lossAt(i).toFixed(5)}, ${(i + 1) % 50 === 0 ? `"val_loss": ${(lossAt(i) + 0.03).toFixed(5)}, ` : ""}"tokens": ${(i + 1) * 65536}}`).join("\n") + "\n");
   const envFile = join(dir, "envelope.json");
   await execa(process.execPath, ["src/cli/bin.ts", "forecast", join(sample, "curves/c078.jsonl"), "--out", envFile], { cwd: ROOT });
   const reportArgs = ["src/cli/bin.ts", "report", "--out", join(dir, "report.html"), "--envelope", envFile, "--cloud", cloud, join(sample, "trajectory.jsonl"), join(sample, "curves/c078.jsonl"), join(sample, "curves/c023.jsonl"), join(sample, "curves/c086.jsonl"), join(sample, "campaign.yaml")];
