@@ -148,6 +148,18 @@ describe("windtunnel lab sweep", () => {
     expect(r.stdout).toMatch(/1 invalid/);
   });
 
+  it("refuses an external proposer's values outside the menu's range and type instead of training them", async () => {
+    const m = menu({ mode: "ok" });
+    const r = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", m, "--dir", "runs", "--candidates", "3", "--repeats", "0", "--proposer-cmd", PROPOSER, "--", ...TRAINER], { cwd: tmp.dir(), reject: false, env: { CI: "true", PROPOSER_MODE: "off-menu" } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    for (const [n, got] of [[1, "1e\\+308"], [2, "-1"], [3, '"3" \\(a string\\)'], [4, "2\\.5"]] as const) {
+      expect(r.stderr).toMatch(new RegExp(`proposal ${n} \\(command\\) is invalid: x: expected a whole number from 1 to 12 \\(the menu's choices\\), got ${got}`));
+    }
+    expect(r.stdout).toMatch(/4 invalid/);
+    const got = rows(join(tmp.dir(), "runs"));
+    expect(got.map((g) => g.config["x"])).toEqual([1, 2, 3]);
+  });
+
   it("answers an agent's repeated proposals from the trajectory instead of training them again", async () => {
     const m = menu({ mode: "ok" });
     const r = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", m, "--dir", "runs", "--candidates", "10", "--repeats", "0", "--proposer-cmd", PROPOSER, "--", ...TRAINER], { cwd: tmp.dir(), reject: false, env: { CI: "true", PROPOSER_MODE: "repeat" } });

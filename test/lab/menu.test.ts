@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { configFromAnswer, gridConfig, loadMenu, menuSize } from "../../src/lab/menu.ts";
+import { configFromAnswer, gridConfig, knobValueProblem, loadMenu, menuSize, type KnobValue } from "../../src/lab/menu.ts";
 import { gridProposer, randomProposer } from "../../src/lab/proposers.ts";
 import { configHash } from "../../src/evidence/hash.ts";
 import { InputError } from "../../src/evidence/errors.ts";
@@ -43,7 +43,36 @@ describe("menu", () => {
     expect(configFromAnswer(m, { act: "relu" })).toMatch(/act is fixed to "tanh"/);
     expect(configFromAnswer(m, { depth: 2 })).toMatch(/"depth" is not a knob/);
     expect(configFromAnswer(m, [1])).toMatch(/got an array/);
-    expect(configFromAnswer(m, { lr: null })).toMatch(/lr: expected a string, finite number or boolean/);
+    expect(configFromAnswer(m, { lr: null })).toBe("lr: expected a number from 0.001 to 0.01 (the menu's choices), got null");
+    expect(configFromAnswer(m, { constructor: 1 })).toMatch(/"constructor" is not a knob/);
+  });
+
+  // The red-team's answers for a knob with choices 1–12 were all trained; "3" also dodged the dedupe.
+  const X = Array.from({ length: 12 }, (_, i) => i + 1);
+  it.each<[string, readonly KnobValue[], unknown, string | undefined]>([
+    ["1e308", X, 1e308, "x: expected a whole number from 1 to 12 (the menu's choices), got 1e+308"],
+    ["-1", X, -1, "x: expected a whole number from 1 to 12 (the menu's choices), got -1"],
+    ['"3"', X, "3", 'x: expected a whole number from 1 to 12 (the menu\'s choices), got "3" (a string)'],
+    ["2.5 between whole choices", X, 2.5, "x: expected a whole number from 1 to 12 (the menu's choices), got 2.5"],
+    ["NaN", X, Number.NaN, "x: expected a whole number from 1 to 12 (the menu's choices), got NaN"],
+    ["true", X, true, "x: expected a whole number from 1 to 12 (the menu's choices), got true"],
+    ["an end of the range", X, 12, undefined],
+    ["a listed choice", X, 3, undefined],
+    ["between fractional choices", [0.001, 0.01], 0.003, undefined],
+    ["a whole number between fractional choices", [0.5, 4], 2, undefined],
+    ["below fractional choices", [0.001, 0.01], 0.0001, "x: expected a number from 0.001 to 0.01 (the menu's choices), got 0.0001"],
+    ["a single number", [7], 8, "x: expected the number 7 (the menu's choices), got 8"],
+    ["a listed string", ["tanh", "relu"], "relu", undefined],
+    ["an unlisted string", ["tanh", "relu"], "gelu", 'x: expected one of "tanh", "relu" (the menu\'s choices), got "gelu"'],
+    ["a number for strings", ["tanh", "relu"], 1, 'x: expected one of "tanh", "relu" (the menu\'s choices), got 1'],
+    ["a listed boolean", [true, false], false, undefined],
+    ['"true" for booleans', [true, false], "true", "x: expected one of true, false (the menu's choices), got \"true\""],
+    ["mixed: the listed string", ["auto", 1, 8], "auto", undefined],
+    ["mixed: a number in range", ["auto", 1, 8], 4, undefined],
+    ["mixed: out of range", ["auto", 1, 8], 9, 'x: expected "auto", or a whole number from 1 to 8 (the menu\'s choices), got 9'],
+    ["mixed: a string number", ["auto", 1, 8], "4", 'x: expected "auto", or a whole number from 1 to 8 (the menu\'s choices), got "4" (a string)'],
+  ])("a proposer's %s is checked against the knob's choices", (_name, choices, v, want) => {
+    expect(knobValueProblem("x", choices, v)).toBe(want);
   });
 });
 
