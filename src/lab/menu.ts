@@ -79,12 +79,22 @@ export function baselineConfig(menu: Menu): Config {
   return candidateConfig(menu, menu.baseline);
 }
 
-/** How many distinct configs the menu offers. */
+/** How many distinct configs the menu offers (Infinity beyond 1.8e308: 310 knobs of 10 choices get there). */
 export function menuSize(menu: Menu): number {
   return Object.values(menu.knobs).reduce((n, c) => n * c.length, 1);
 }
 
-/** The i-th config of the grid (0 ≤ i < menuSize), the last knob varying fastest. */
+/** The menu's size for people: exact below 10^10, then in powers of ten (`10^310`, `2.4×10^45`), never Infinity. */
+export function menuSizeText(menu: Menu): string {
+  const exact = Object.values(menu.knobs).reduce((n, c) => n * BigInt(c.length), 1n).toString();
+  if (exact.length <= 10) return exact;
+  const exponent = exact.length - 1;
+  if (/^10*$/.test(exact)) return `10^${exponent}`;
+  // Two significant digits, cut rather than rounded: a start-up line, not a measurement.
+  return `${exact[0]}${exact[1] === "0" ? "" : `.${exact[1]}`}×10^${exponent}`;
+}
+
+/** The i-th config of the grid (0 ≤ i < menuSize, i a safe integer), the last knob varying fastest. */
 export function gridConfig(menu: Menu, index: number): Config {
   const names = Object.keys(menu.knobs);
   const out: Config = {};

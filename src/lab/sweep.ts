@@ -182,6 +182,8 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
   let answered = 0;
   let invalid = 0;
   let idle = 0;
+  /** Config hashes proposed by this run (a replayed trajectory row is not a repeat the first time). */
+  const proposedNow = new Set<string>();
   let proposerDone: string | undefined;
   let exhausted = false;
   let trained = 0;
@@ -193,7 +195,11 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
       known.set(key(baselineHash, seed), t.id);
       return t;
     }
-    while (primary.size + inFlightPrimary < o.candidates && proposerDone === undefined && !o.signal?.aborted) {
+    while (primary.size + inFlightPrimary < o.candidates && proposerDone === undefined) {
+      // A proposer that answers at once (grid, random) resolves in a microtask; without a turn of
+      // the event loop here a run of repeats would starve the SIGINT/SIGTERM handlers and timers.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (o.signal?.aborted) break;
       if (idle >= o.maxIdleProposals) {
         proposerDone = `the proposer made ${idle} proposals in a row that were repeats or invalid`;
         break;
@@ -213,13 +219,18 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
       }
       const hash = configHash(p.config);
       const have = known.get(key(hash, seed));
+      const again = proposedNow.has(hash);
+      proposedNow.add(hash);
       if (have !== undefined) {
         answered++;
-        // The grid and random proposers replay their sequence on resume and always move on;
-        // an agent that keeps repeating itself is what the idle limit is for.
+        // The grid and random proposers replay their sequence on resume, each row once, and
+        // that is no reason to stop; proposing a config twice in one run is, for every proposer
+        // (random draws on a huge menu, an agent that keeps repeating itself).
         if (o.proposer.name === "command") {
           idle++;
           o.events?.note?.(`proposal ${proposals} repeats ${have}: answered from the trajectory, not trained again`);
+        } else if (again) {
+          idle++;
         }
         continue;
       }

@@ -170,6 +170,31 @@ describe("windtunnel lab sweep", () => {
     expect(r.stderr).toMatch(/3 of 10 candidates evaluated: the proposer made 50 proposals in a row that were repeats or invalid/);
   });
 
+  it("sweeps a menu of 10^310 configs (310 knobs × 10 choices) and stops promptly on SIGTERM", async () => {
+    const knobs = Array.from({ length: 310 }, (_, k) => `  k${k}: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]`).join("\n");
+    const baseline = Array.from({ length: 310 }, (_, k) => `  k${k}: 0`).join("\n");
+    const m = tmp.write("huge.yaml", `steps: 20\nknobs:\n${knobs}\nbaseline:\n${baseline}\nfixed:\n  mode: ok\n`);
+    const t0 = Date.now();
+    const r = await lab(["sweep", "--menu", m, "--dir", "runs", "--candidates", "4", "--repeats", "0"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain("(10^310 configs on the menu, proposer random)");
+    const got = rows(join(tmp.dir(), "runs"));
+    expect(got).toHaveLength(4);
+    expect(new Set(got.map((g) => g.config_hash)).size).toBe(4);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    // Before, the proposal loop spun after the baseline and never let the SIGTERM handler run.
+    const long = lab(["sweep", "--menu", m, "--dir", "runs2", "--candidates", "500", "--repeats", "0"]);
+    const file = join(tmp.dir(), "runs2/trajectory.jsonl");
+    for (let i = 0; i < 200 && !(existsSync(file) && readFileSync(file, "utf8").split("\n").length > 2); i++) await new Promise((res) => setTimeout(res, 50));
+    const sent = Date.now();
+    long.kill("SIGTERM");
+    const stopped = await long;
+    console.log(`SIGTERM to exit: ${Date.now() - sent} ms`);
+    expect(stopped.exitCode, stopped.stderr).toBe(130);
+    expect(Date.now() - sent).toBeLessThan(10_000);
+    expect(rows(join(tmp.dir(), "runs2")).length).toBeLessThan(500);
+  });
+
   it("refuses a bad menu with file:line:col and a folder holding another menu's sweep", async () => {
     const bad = tmp.write("bad.yaml", "knobs:\n  x: [1, 2]\nbaseline:\n  x: 1\n  y: 2\nfixed:\n  x: 3\n");
     const r = await lab(["sweep", "--menu", bad, "--dir", "runs"]);

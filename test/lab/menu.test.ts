@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { configFromAnswer, gridConfig, knobValueProblem, loadMenu, menuSize, type KnobValue } from "../../src/lab/menu.ts";
+import { configFromAnswer, gridConfig, knobValueProblem, loadMenu, menuSize, menuSizeText, type KnobValue } from "../../src/lab/menu.ts";
 import { gridProposer, randomProposer } from "../../src/lab/proposers.ts";
 import { configHash } from "../../src/evidence/hash.ts";
 import { InputError } from "../../src/evidence/errors.ts";
@@ -96,5 +96,45 @@ describe("proposers", () => {
     const g = gridProposer(m);
     const first = await g.next({ trajectoryFile: "", n: 1 });
     expect(first).toEqual({ kind: "config", config: gridConfig(m, 0) });
+  });
+});
+
+describe("a menu too big to count (310 knobs × 10 choices)", () => {
+  const huge = (knobs: number, choices: number): string =>
+    `knobs:\n${Array.from({ length: knobs }, (_, k) => `  k${k}: [${Array.from({ length: choices }, (_, c) => c).join(", ")}]`).join("\n")}\nbaseline:\n${Array.from({ length: knobs }, (_, k) => `  k${k}: 0`).join("\n")}\n`;
+
+  it.each([
+    [1, 24, "24"],
+    [9, 10, "1000000000"],
+    [10, 10, "10^10"],
+    [310, 10, "10^310"],
+    [3, 2000, "8000000000"],
+    [5, 400, "1×10^13"],
+    [4, 2000, "1.6×10^13"],
+    [100, 3, "5.1×10^47"],
+  ])("%i knobs of %i choices are reported as %s configs", async (knobs, choices, want) => {
+    const m = await loadMenu(tmp.write("huge.yaml", huge(knobs, choices)));
+    expect(menuSizeText(m)).toBe(want);
+  });
+
+  it("the random proposer draws each knob on its own: listed values, distinct, the same for the same seed", async () => {
+    const m = await loadMenu(tmp.write("huge.yaml", huge(310, 10)));
+    expect(menuSize(m)).toBe(Infinity);
+    const draw = async (seed: number): Promise<string[]> => {
+      const p = randomProposer(m, seed);
+      const out: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        const r = await p.next({ trajectoryFile: "", n: i + 1 });
+        if (r.kind !== "config") throw new Error(`expected a config, got ${r.kind}`);
+        expect(Object.keys(r.config)).toHaveLength(310);
+        for (const v of Object.values(r.config)) expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]).toContain(v);
+        out.push(configHash(r.config));
+      }
+      return out;
+    };
+    const a = await draw(7);
+    expect(new Set(a).size).toBe(50);
+    expect(await draw(7)).toEqual(a);
+    expect(await draw(8)).not.toEqual(a);
   });
 });

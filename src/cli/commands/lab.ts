@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { UsageError } from "../../evidence/errors.ts";
 import { fmt } from "../../gates/stats.ts";
 import { loadPolicy } from "../../policy/load.ts";
-import { loadMenu, menuSize } from "../../lab/menu.ts";
+import { loadMenu, menuSizeText } from "../../lab/menu.ts";
 import { commandProposer, gridProposer, randomProposer, type Proposer } from "../../lab/proposers.ts";
 import { runSweep, TRAJECTORY, type SweepResult } from "../../lab/sweep.ts";
 import { finalistsOf, runStress, type StressRecord, type StressResult } from "../../lab/stress.ts";
@@ -78,7 +78,7 @@ export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number
   const dir = resolve(flags.dir);
   const { signal, dispose } = interruptible(io);
   const bar = new Progress(io, "sweep", flags.quiet ?? false);
-  io.err(`windtunnel lab sweep: ${flags.candidates} candidates × ${menu.steps} steps from ${flags.menu} (${menuSize(menu)} configs on the menu, proposer ${proposer.name}), ${flags.repeats} noise repeat(s) of the baseline and the top ${flags.repeatTop}, ${flags.parallel} slot(s) → ${join(flags.dir, TRAJECTORY)}`);
+  io.err(`windtunnel lab sweep: ${flags.candidates} candidates × ${menu.steps} steps from ${flags.menu} (${menuSizeText(menu)} configs on the menu, proposer ${proposer.name}), ${flags.repeats} noise repeat(s) of the baseline and the top ${flags.repeatTop}, ${flags.parallel} slot(s) → ${join(flags.dir, TRAJECTORY)}`);
   let result: SweepResult;
   try {
     result = await runSweep({
