@@ -4,6 +4,7 @@
 // when the file is reopened; everything before it is kept.
 import { closeSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { openForWriting } from "./lab-dir.ts";
 
 export interface Repair {
   /** Bytes of a torn last line that were cut off. */
@@ -30,7 +31,7 @@ export class Journal {
   constructor(file: string) {
     this.file = file;
     mkdirSync(dirname(file), { recursive: true });
-    this.fd = openSync(file, "a");
+    this.fd = openForWriting(file, "append");
   }
 
   append(record: unknown): void {

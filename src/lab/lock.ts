@@ -2,9 +2,10 @@
 // candidates twice. The lock names the owner and the trainers it started, so a run that was
 // killed (kill -9, a power cut) is detected as stale and its orphaned trainers are stopped before
 // a new run resumes, instead of training beside it on the same GPU.
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../evidence/errors.ts";
+import { replaceLabFile } from "./lab-dir.ts";
 
 interface LockState {
   pid: number;
@@ -76,9 +77,7 @@ export class LabLock {
   }
 
   private save(): void {
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.state));
-    renameSync(tmp, this.file);
+    replaceLabFile(this.file, JSON.stringify(this.state));
   }
 
   release(): void {

@@ -10,6 +10,7 @@ import { CurveMonitor } from "../gates/stress.ts";
 import { evaluateSweep, type SweepOutcome } from "../gates/sweep.ts";
 import type { Policy } from "../policy/schema.ts";
 import { Journal, repairTornTail } from "./journal.ts";
+import { prepareLabDir } from "./lab-dir.ts";
 import { LabLock } from "./lock.ts";
 import type { Config } from "./menu.ts";
 import { runTrainer, type TrainerOutcome } from "./trainer.ts";
@@ -83,6 +84,7 @@ function readRecords(file: string): StressRecord[] {
 }
 
 export async function runStress(o: StressOptions): Promise<StressResult> {
+  prepareLabDir(o.dir);
   const lock = LabLock.acquire(o.dir);
   const logFile = join(o.dir, STRESS_LOG);
   repairTornTail(logFile);

@@ -3,13 +3,14 @@
 // a kill -9 or Ctrl-C reads it back and trains only what is missing, so no row is lost or
 // written twice. A proposal already in the trajectory is answered from it, never retrained,
 // except the deliberate noise repeats (other seeds) that the separation gate needs.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { configHash, canonicalJson } from "../evidence/hash.ts";
 import { readTrajectoryFile } from "../evidence/read.ts";
 import { InputError, UsageError } from "../evidence/errors.ts";
 import type { TrajectoryRow } from "../evidence/schemas.ts";
 import { Journal, repairTornTail, type Repair } from "./journal.ts";
+import { prepareLabDir, writeLabFile } from "./lab-dir.ts";
 import { LabLock } from "./lock.ts";
 import { baselineConfig, type Config, type LoadedMenu } from "./menu.ts";
 import type { Proposer } from "./proposers.ts";
@@ -120,7 +121,7 @@ function checkManifest(o: SweepOptions): void {
     }
     return;
   }
-  writeFileSync(file, `${JSON.stringify({ ...want, menu: o.menu.file, command: o.command, created: new Date().toISOString() }, null, 2)}\n`);
+  writeLabFile(file, `${JSON.stringify({ ...want, menu: o.menu.file, command: o.command, created: new Date().toISOString() }, null, 2)}\n`);
 }
 
 async function readRows(file: string): Promise<TrajectoryRow[]> {
@@ -130,6 +131,7 @@ async function readRows(file: string): Promise<TrajectoryRow[]> {
 const key = (hash: string, seed: number): string => `${hash}:${seed}`;
 
 export async function runSweep(o: SweepOptions): Promise<SweepResult> {
+  prepareLabDir(o.dir);
   const lock = LabLock.acquire(o.dir);
   try {
     checkManifest(o);

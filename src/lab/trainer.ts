@@ -4,11 +4,12 @@
 //
 // The trainer runs in its own process group, so a timeout, an early stop or Ctrl-C reaches the
 // workers it started too (torchrun, dataloader processes) and no orphan keeps a GPU busy.
-import { closeSync, openSync, readSync, fstatSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { closeSync, openSync, readSync, fstatSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { execa } from "execa";
 import type { MetricPoint } from "../evidence/schemas.ts";
 import { formatProblem } from "../evidence/problems.ts";
+import { ensureRealDir, openForWriting, writeLabFile } from "./lab-dir.ts";
 import { MetricsTail } from "./metrics-tail.ts";
 import type { Config } from "./menu.ts";
 
@@ -107,10 +108,10 @@ export function trainerEnv(spec: TrainerSpec): Record<string, string> {
 }
 
 export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
-  for (const f of [spec.metricsFile, spec.configFile, spec.logFile]) mkdirSync(dirname(f), { recursive: true });
+  for (const d of new Set([spec.metricsFile, spec.configFile, spec.logFile].map((f) => dirname(f)))) ensureRealDir(d);
   rmSync(spec.metricsFile, { force: true });
-  writeFileSync(spec.configFile, `${JSON.stringify(spec.config, null, 2)}\n`);
-  writeFileSync(spec.logFile, "");
+  writeLabFile(spec.configFile, `${JSON.stringify(spec.config, null, 2)}\n`);
+  writeLabFile(spec.logFile, "");
   const tail = new MetricsTail(spec.metricsFile, spec.metricsLabel ?? spec.metricsFile);
   const started = performance.now();
   let points = 0;

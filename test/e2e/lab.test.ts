@@ -1,6 +1,6 @@
 // `windtunnel lab sweep` against stand-in trainers that misbehave on request: kill -9 and
 // resume, hangs, crashes, garbage metrics, and an external proposer that answers nonsense.
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
@@ -210,5 +210,60 @@ describe("windtunnel lab sweep", () => {
     const none = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", join(tmp.dir(), "other.yaml")], { cwd: tmp.dir(), reject: false });
     expect(none.exitCode).toBe(2);
     expect(none.stderr).toMatch(/no trainer command: put it after --/);
+  });
+});
+
+/** A finished 12-candidate sweep in runs/, ready for `lab stress --ignore-sweep-gate`. */
+async function swept(fixed: Record<string, unknown> = { mode: "ok" }): Promise<string> {
+  const r = await lab(["sweep", "--menu", menu(fixed), "--dir", "runs", "--candidates", "12", "--repeats", "2"]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  return join(tmp.dir(), "runs");
+}
+
+describe("windtunnel lab: bad input is one clear line and exit 2, and nothing is written", () => {
+  it("refuses a lab folder holding symbolic links (the red-team's links overwrote two files elsewhere)", async () => {
+    const dir = join(tmp.dir(), "runs");
+    mkdirSync(join(dir, "sweep"), { recursive: true });
+    const log = tmp.write("victim-log.txt", "precious log\n");
+    const cfg = tmp.write("victim-config.txt", "precious config\n");
+    symlinkSync(log, join(dir, "sweep/c000.log"));
+    symlinkSync(cfg, join(dir, "sweep/c000.config.json"));
+    const r = await lab(["sweep", "--menu", menu({ mode: "ok" }), "--dir", "runs", "--candidates", "2", "--repeats", "0"]);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`windtunnel: ${dir}/sweep/c000.log is a symbolic link to ${log}`);
+    expect(r.stderr).toContain(`windtunnel: ${dir}/sweep/c000.config.json is a symbolic link to ${cfg}`);
+    expect(r.stderr).toContain("a lab folder holds only files windtunnel writes, and it does not write through links: remove them, or use another --dir");
+    expect(readFileSync(log, "utf8")).toBe("precious log\n");
+    expect(readFileSync(cfg, "utf8")).toBe("precious config\n");
+    expect(existsSync(join(dir, "trajectory.jsonl"))).toBe(false);
+    expect(existsSync(join(dir, ".lab.lock"))).toBe(false);
+  });
+
+  it("lab stress refuses a link in curves/ too, and --dir may itself be a link", async () => {
+    const dir = await swept();
+    const victim = tmp.write("victim.txt", "precious\n");
+    mkdirSync(join(dir, "curves"));
+    symlinkSync(victim, join(dir, "curves/c003.log"));
+    const r = await lab(["stress", "--dir", "runs", "--ignore-sweep-gate"]);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`windtunnel: ${dir}/curves/c003.log is a symbolic link to ${victim}`);
+    expect(readFileSync(victim, "utf8")).toBe("precious\n");
+    expect(existsSync(join(dir, "stress.jsonl"))).toBe(false);
+    rmSync(join(dir, "curves/c003.log"));
+    symlinkSync(dir, join(tmp.dir(), "chosen"));
+    const viaLink = await lab(["stress", "--dir", "chosen", "--ignore-sweep-gate"]);
+    expect(viaLink.exitCode, viaLink.stderr).toBe(0);
+    expect(readFileSync(join(dir, "stress.jsonl"), "utf8").trim().split("\n")).toHaveLength(3);
+  });
+
+  it("refuses a --dir that cannot be created with a sentence (here: under a regular file; root is never refused with EACCES)", async () => {
+    const file = tmp.write("not-a-folder", "");
+    const sweep = await lab(["sweep", "--menu", menu({ mode: "ok" }), "--dir", "not-a-folder/runs", "--candidates", "1", "--repeats", "0"]);
+    expect(sweep.exitCode, sweep.stderr).toBe(2);
+    expect(sweep.stderr).toContain(`windtunnel: cannot create the lab folder ${file}/runs: a part of the path is a file, not a folder`);
+    const dir = await swept();
+    const stress = await lab(["stress", "--dir", "not-a-folder/runs", "--trajectory", join(dir, "trajectory.jsonl"), "--ignore-sweep-gate"]);
+    expect(stress.exitCode, stress.stderr).toBe(2);
+    expect(stress.stderr).toContain(`windtunnel: cannot create the lab folder ${file}/runs: a part of the path is a file, not a folder`);
   });
 });
