@@ -6,7 +6,7 @@
 // workers it started too (torchrun, dataloader processes) and no orphan keeps a GPU busy.
 import { closeSync, openSync, readSync, fstatSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
-import { execa } from "execa";
+import { spawn, type ChildProcess } from "node:child_process";
 import type { MetricPoint } from "../evidence/schemas.ts";
 import { formatProblem } from "../evidence/problems.ts";
 import { ensureRealDir, openForWriting, writeLabFile } from "./lab-dir.ts";
@@ -64,6 +64,13 @@ export interface TrainerOutcome {
   signal?: string;
 }
 
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the process could not be started at all. */
+  error?: NodeJS.ErrnoException;
+}
+
 const TAIL_BYTES = 1500;
 
 /** The last lines of a log, at most TAIL_BYTES, for a crash row. */
@@ -111,7 +118,11 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   for (const d of new Set([spec.metricsFile, spec.configFile, spec.logFile].map((f) => dirname(f)))) ensureRealDir(d);
   rmSync(spec.metricsFile, { force: true });
   writeLabFile(spec.configFile, `${JSON.stringify(spec.config, null, 2)}\n`);
-  writeLabFile(spec.logFile, "");
+  // The child writes its output straight into the log through this descriptor: nothing passes
+  // through windtunnel, so a trainer that prints gigabytes costs no memory here (through execa's
+  // pipes and buffer, 99 MB of stdout peaked at 548 MB and hit maxBuffer, which killed the run).
+  // Only the log's last bytes are read back, for a crash row (logTail).
+  const logFd = openForWriting(spec.logFile, "truncate");
   const tail = new MetricsTail(spec.metricsFile, spec.metricsLabel ?? spec.metricsFile);
   const started = performance.now();
   let points = 0;
@@ -121,18 +132,33 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   let ended: "timeout" | "stopped" | "cancelled" | undefined;
 
   const [file, ...args] = spec.command;
-  if (file === undefined) throw new Error("empty trainer command");
-  const child = execa(file, args, {
-    cwd: spec.cwd,
-    env: trainerEnv(spec),
-    stdin: "ignore",
-    // Both streams appended to one file (O_APPEND keeps their lines whole and in order).
-    stdout: { file: spec.logFile, append: true },
-    stderr: { file: spec.logFile, append: true },
-    detached: true,
-    reject: false,
-    cleanup: true,
+  if (file === undefined) {
+    closeSync(logFd);
+    throw new Error("empty trainer command");
+  }
+  let child: ChildProcess;
+  try {
+    // node:child_process rather than execa: execa's types take no descriptor but 1 and 2 for
+    // stdout, and with the output going to a file there is nothing left for it to collect.
+    child = spawn(file, args, {
+      ...(spec.cwd ? { cwd: spec.cwd } : {}),
+      env: { ...process.env, ...trainerEnv(spec) },
+      // Both streams on one descriptor opened with O_APPEND: their lines stay whole and in order.
+      stdio: ["ignore", logFd, logFd],
+      detached: true,
+    });
+  } finally {
+    // The child has its own copy once spawned; a spawn that failed needs none.
+    closeSync(logFd);
+  }
+  const exited = new Promise<Exit>((resolve) => {
+    // 'error' without a pid: it could not be started (ENOENT, EACCES, …); we never send it messages or signals through `child`.
+    child.once("error", (error: NodeJS.ErrnoException) => resolve({ code: null, signal: null, error }));
+    child.once("exit", (code, signal) => resolve({ code, signal }));
   });
+  // Ctrl-C twice exits at once (process.exit): the trainer's group goes with windtunnel.
+  const onExit = (): void => void (child.pid !== undefined && killGroup(child.pid, "SIGTERM"));
+  process.once("exit", onExit);
   if (child.pid !== undefined) spec.onSpawn?.(child.pid);
 
   const take = (pts: readonly MetricPoint[]): void => {
@@ -164,7 +190,8 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   spec.signal?.addEventListener("abort", onAbort);
   const poller = setInterval(() => take(tail.poll()), spec.pollMs ?? 250);
 
-  const result = await child;
+  const result = await exited;
+  process.off("exit", onExit);
   clearInterval(poller);
   clearTimeout(timeout);
   spec.signal?.removeEventListener("abort", onAbort);
@@ -176,7 +203,7 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   tail.close();
 
   const wall_s = Math.round((performance.now() - started) / 10) / 100;
-  const base = { val_bpb: valBpb, steps: lastStep, points, wall_s, ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}), ...(result.signal ? { signal: result.signal } : {}) };
+  const base = { val_bpb: valBpb, steps: lastStep, points, wall_s, ...(result.code !== null ? { exitCode: result.code } : {}), ...(result.signal ? { signal: result.signal } : {}) };
   const withTail = (why: string): string => {
     const t = logTail(spec.logFile);
     return t ? `${why}\n${t}` : why;
@@ -184,8 +211,9 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   if (ended === "cancelled") return { ...base, status: "cancelled", error: "interrupted" };
   if (ended === "stopped") return { ...base, status: "stopped", error: stopReason ?? "stopped" };
   if (ended === "timeout") return { ...base, status: "timeout", error: withTail(`no result within ${fmtSeconds(spec.timeoutMs / 1000)}: killed at step ${lastStep}`) };
-  if (result.failed || result.exitCode !== 0) {
-    const how = result.signal ? `killed by ${result.signal}` : result.exitCode !== undefined ? `exited with code ${result.exitCode}` : (result.shortMessage ?? "failed to start");
+  if (result.error !== undefined) return { ...base, status: "crash", error: `the trainer could not be started: ${result.error.message}` };
+  if (result.code !== 0) {
+    const how = result.signal ? `killed by ${result.signal}` : `exited with code ${result.code}`;
     return { ...base, status: "crash", error: withTail(`trainer ${how} at step ${lastStep}`) };
   }
   const first = tail.diag.problems[0];

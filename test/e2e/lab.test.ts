@@ -1,6 +1,6 @@
 // `windtunnel lab sweep` against stand-in trainers that misbehave on request: kill -9 and
 // resume, hangs, crashes, garbage metrics, and an external proposer that answers nonsense.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
@@ -120,6 +120,34 @@ describe("windtunnel lab sweep", () => {
     const got = rows(join(tmp.dir(), "runs"));
     expect(got.map((g) => g.status)).toEqual(["timeout", "timeout"]);
     expect(got[0]?.error).toMatch(/^no result within 1 s: killed at step 0\nfake trainer:/);
+  });
+
+  it("streams a chatty trainer's 150 MB of stdout to its log without holding it: the run is ok and windtunnel's memory stays flat", async () => {
+    const MB = 150;
+    const r = lab(["sweep", "--menu", menu({ mode: "ok", chatty_mb: MB }), "--dir", "runs", "--candidates", "1", "--repeats", "0"]);
+    // VmHWM is the process's peak resident set so far: the last reading before it exits is its peak.
+    let peakKb = 0;
+    const status = `/proc/${r.pid}/status`;
+    const sample = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(status, "utf8"));
+        if (m) peakKb = Math.max(peakKb, Number(m[1]));
+      } catch {
+        // exited between two samples
+      }
+    }, 10);
+    const done = await r.finally(() => clearInterval(sample));
+    console.log(`chatty trainer (${MB} MiB on stdout): windtunnel's peak RSS ${Math.round(peakKb / 1024)} MB`);
+    expect(done.exitCode, done.stderr).toBe(0);
+    const [row] = rows(join(tmp.dir(), "runs"));
+    expect(row).toMatchObject({ status: "ok", val_bpb: 2.2 });
+    const log = join(tmp.dir(), "runs/sweep/c000.log");
+    const firstLine = readFileSync(log, "utf8").slice(0, 4096).split("\n")[0] as string;
+    expect(firstLine).toMatch(/^fake trainer:/);
+    expect(statSync(log).size).toBe(Buffer.byteLength(firstLine) + 1 + MB * 1024 * 1024);
+    expect(peakKb).toBeGreaterThan(0);
+    // Before: a 659 MB peak, and execa's maxBuffer killed the trainer (crash: killed by SIGTERM).
+    expect(peakKb).toBeLessThan(300 * 1024);
   });
 
   it("turns a crash, garbage metrics and a missing val_bpb into crash rows with the reason", async () => {
