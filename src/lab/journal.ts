@@ -4,7 +4,7 @@
 // when the file is reopened; everything before it is kept.
 import { closeSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { openForWriting } from "./lab-dir.ts";
+import { openForWriting, replaceLabFile } from "./lab-dir.ts";
 
 export interface Repair {
   /** Bytes of a torn last line that were cut off. */
@@ -22,6 +22,22 @@ export function repairTornTail(file: string): Repair | undefined {
   for (let i = 0; i < keep; i++) if (buf[i] === 0x0a) line++;
   truncateSync(file, keep);
   return { bytes: buf.length - keep, line };
+}
+
+/**
+ * Take the lines `drop` picks out of an append-only file, rewriting it whole (temporary file,
+ * fsync, rename: a crash leaves either the old file or the new one, never half of each). Every
+ * other line is kept byte for byte. Returns the lines taken out.
+ */
+export function dropLines(file: string, drop: (line: string) => boolean): string[] {
+  if (!existsSync(file)) return [];
+  const lines = readFileSync(file, "utf8").split("\n");
+  const tail = lines.pop(); // "" after the last newline (a torn tail is repaired before)
+  const dropped = lines.filter((l) => l.trim() !== "" && drop(l));
+  if (dropped.length === 0) return [];
+  const kept = lines.filter((l) => l.trim() === "" || !drop(l));
+  replaceLabFile(file, `${kept.map((l) => `${l}\n`).join("")}${tail ?? ""}`);
+  return dropped;
 }
 
 export class Journal {

@@ -13,7 +13,7 @@ import { Journal, repairTornTail } from "./journal.ts";
 import { prepareLabDir } from "./lab-dir.ts";
 import { LabLock } from "./lock.ts";
 import type { Config } from "./menu.ts";
-import { runTrainer, type TrainerOutcome } from "./trainer.ts";
+import { checkTrainerCommand, runTrainer, type TrainerOutcome } from "./trainer.ts";
 import { Slots } from "./slots.ts";
 
 export const STRESS_LOG = "stress.jsonl";
@@ -45,6 +45,8 @@ export interface StressRecord {
   gate?: string;
   step?: number;
   reason?: string;
+  /** The trainer could not be started (or its shell could not run it): not done, so a re-run trains it. */
+  environmental?: true;
   time: string;
 }
 
@@ -66,6 +68,8 @@ export interface StressOptions {
     started?(c: StressCandidate, slot: number): void;
     point?(c: StressCandidate, step: number): void;
     finished?(r: StressRecord): void;
+    /** What resuming did besides skipping finished curves (a repaired log, retried runs). */
+    note?(message: string): void;
   };
 }
 
@@ -84,12 +88,15 @@ function readRecords(file: string): StressRecord[] {
 }
 
 export async function runStress(o: StressOptions): Promise<StressResult> {
+  checkTrainerCommand(o.command, o.cwd);
   prepareLabDir(o.dir);
   const lock = LabLock.acquire(o.dir);
   const logFile = join(o.dir, STRESS_LOG);
   repairTornTail(logFile);
   const earlier = new Map(readRecords(logFile).map((r) => [r.id, r] as const));
-  const done = o.candidates.map((c) => earlier.get(c.id)).filter((r): r is StressRecord => r !== undefined && existsSync(join(o.dir, r.curve)));
+  const done = o.candidates.map((c) => earlier.get(c.id)).filter((r): r is StressRecord => r !== undefined && r.environmental !== true && existsSync(join(o.dir, r.curve)));
+  const retried = o.candidates.filter((c) => earlier.get(c.id)?.environmental === true).length;
+  if (retried > 0) o.events?.note?.(`retrying ${retried} run(s) whose trainer could not be started`);
   if (done.length > 0 || lock.orphansStopped.length > 0) o.events?.resumed?.(done, lock.orphansStopped);
   const pending = o.candidates.filter((c) => !done.some((r) => r.id === c.id));
   const journal = new Journal(logFile);
@@ -147,6 +154,7 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
       steps: outcome.steps,
       wall_s: outcome.wall_s,
       ...(stop ? { gate: stop.gate, step: stop.step, reason: stop.reason } : status === "crash" || status === "timeout" ? { reason: outcome.error ?? status } : {}),
+      ...(outcome.environmental ? { environmental: true as const } : {}),
       time: new Date().toISOString(),
     };
     journal.append(record);

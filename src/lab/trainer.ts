@@ -4,8 +4,9 @@
 //
 // The trainer runs in its own process group, so a timeout, an early stop or Ctrl-C reaches the
 // workers it started too (torchrun, dataloader processes) and no orphan keeps a GPU busy.
-import { closeSync, openSync, readSync, fstatSync, rmSync } from "node:fs";
-import { dirname } from "node:path";
+import { accessSync, closeSync, constants, openSync, readSync, fstatSync, rmSync, statSync } from "node:fs";
+import { delimiter, dirname, join, resolve } from "node:path";
+import { UsageError } from "../evidence/errors.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import type { MetricPoint } from "../evidence/schemas.ts";
 import { formatProblem } from "../evidence/problems.ts";
@@ -50,6 +51,12 @@ export interface TrainerSpec {
 
 export type OutcomeStatus = "ok" | "crash" | "timeout" | "stopped" | "cancelled";
 
+/**
+ * Exit codes a shell gives a command it could not run: 126 found but not executable, 127 not
+ * found (a wrapper script whose `python` is missing). The machine's fault, not the recipe's.
+ */
+const CANNOT_RUN: Record<number, string> = { 126: "the shell's \"cannot execute\"", 127: "the shell's \"command not found\"" };
+
 export interface TrainerOutcome {
   status: OutcomeStatus;
   /** The last val_bpb the trainer reported (null when it reported none). */
@@ -62,6 +69,11 @@ export interface TrainerOutcome {
   error?: string;
   exitCode?: number;
   signal?: string;
+  /**
+   * The crash is the environment's, not the config's: the trainer could not be started, or its
+   * shell could not run what it named (exit 126/127). Such rows are retried on resume.
+   */
+  environmental?: true;
 }
 
 interface Exit {
@@ -211,10 +223,11 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   if (ended === "cancelled") return { ...base, status: "cancelled", error: "interrupted" };
   if (ended === "stopped") return { ...base, status: "stopped", error: stopReason ?? "stopped" };
   if (ended === "timeout") return { ...base, status: "timeout", error: withTail(`no result within ${fmtSeconds(spec.timeoutMs / 1000)}: killed at step ${lastStep}`) };
-  if (result.error !== undefined) return { ...base, status: "crash", error: `the trainer could not be started: ${result.error.message}` };
+  if (result.error !== undefined) return { ...base, status: "crash", environmental: true, error: `the trainer could not be started: ${result.error.message}` };
   if (result.code !== 0) {
     const how = result.signal ? `killed by ${result.signal}` : `exited with code ${result.code}`;
-    return { ...base, status: "crash", error: withTail(`trainer ${how} at step ${lastStep}`) };
+    const cannot = result.code !== null ? CANNOT_RUN[result.code] : undefined;
+    return { ...base, status: "crash", ...(cannot ? { environmental: true as const } : {}), error: withTail(`trainer ${how}${cannot ? ` (${cannot})` : ""} at step ${lastStep}`) };
   }
   const first = tail.diag.problems[0];
   if (first !== undefined) {
@@ -223,6 +236,56 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   }
   if (valBpb === null && spec.requireValBpb !== false) return { ...base, status: "crash", error: withTail(points === 0 ? "the trainer exited 0 without writing any metrics to WINDTUNNEL_METRICS" : `the trainer exited 0 without reporting val_bpb (${points} points, last step ${lastStep})`) };
   return { ...base, status: "ok" };
+}
+
+/**
+ * Why the trainer command cannot be started, found before the first candidate instead of as a
+ * crash row per candidate: a name without a slash is looked up on PATH as the shell would, a path
+ * is taken from `cwd`. Undefined when it can be started.
+ */
+export function trainerCommandProblem(command: readonly string[], cwd: string = process.cwd(), path: string = process.env["PATH"] ?? ""): string | undefined {
+  const [file] = command;
+  if (file === undefined || file === "") return "no trainer command: put it after --, e.g. windtunnel lab sweep --menu menu.yaml -- python train.py";
+  const runnable = (p: string): "ok" | "missing" | "folder" | "not executable" => {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      return "missing";
+    }
+    if (st.isDirectory()) return "folder";
+    try {
+      accessSync(p, constants.X_OK);
+      return st.isFile() ? "ok" : "not executable";
+    } catch {
+      return "not executable";
+    }
+  };
+  const fix = `chmod +x it, or name its interpreter first (-- python ${file})`;
+  if (file.includes("/")) {
+    const abs = resolve(cwd, file);
+    const how = runnable(abs);
+    if (how === "ok") return undefined;
+    if (how === "missing") return `the trainer ${file} does not exist${abs !== file ? ` (${abs})` : ""}`;
+    if (how === "folder") return `the trainer ${file} is a folder, not a program`;
+    return `the trainer ${abs} is not executable: ${fix}`;
+  }
+  // An empty PATH entry means the current folder, as in the shell.
+  const dirs = path.split(delimiter).map((d) => resolve(cwd, d || "."));
+  let notExecutable: string | undefined;
+  for (const d of dirs) {
+    const how = runnable(join(d, file));
+    if (how === "ok") return undefined;
+    if (how === "not executable") notExecutable ??= join(d, file);
+  }
+  if (notExecutable !== undefined) return `the trainer ${file} is found on PATH only as ${notExecutable}, which is not executable: ${fix}`;
+  return `the trainer ${file} is not on PATH (${dirs.length} folder(s) searched)`;
+}
+
+/** Refuse a trainer command that cannot start (exit 2), before anything is written. */
+export function checkTrainerCommand(command: readonly string[], cwd?: string): void {
+  const problem = trainerCommandProblem(command, cwd);
+  if (problem !== undefined) throw new UsageError(`cannot start the trainer: ${problem}`);
 }
 
 export function fmtSeconds(s: number): string {

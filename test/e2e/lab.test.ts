@@ -1,6 +1,6 @@
 // `windtunnel lab sweep` against stand-in trainers that misbehave on request: kill -9 and
 // resume, hangs, crashes, garbage metrics, and an external proposer that answers nonsense.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
@@ -18,8 +18,8 @@ function menu(fixed: Record<string, unknown>, xs = 12): string {
   return tmp.write("menu.yaml", `steps: 60\nknobs:\n  x: [${choices}]\nbaseline:\n  x: 1\nfixed:\n${fixedYaml || "  {}"}\n`);
 }
 
-function lab(args: string[], env: Record<string, string> = {}) {
-  return execa(process.execPath, [BIN, "lab", ...args, "--", ...TRAINER], { cwd: tmp.dir(), reject: false, env: { CI: "true", ...env } });
+function lab(args: string[], env: Record<string, string> = {}, trainer: readonly string[] = TRAINER) {
+  return execa(process.execPath, [BIN, "lab", ...args, "--", ...trainer], { cwd: tmp.dir(), reject: false, env: { CI: "true", ...env } });
 }
 
 interface Row {
@@ -148,6 +148,42 @@ describe("windtunnel lab sweep", () => {
     expect(peakKb).toBeGreaterThan(0);
     // Before: a 659 MB peak, and execa's maxBuffer killed the trainer (crash: killed by SIGTERM).
     expect(peakKb).toBeLessThan(300 * 1024);
+  });
+
+  it("retries on resume the rows whose trainer could not run (exit 127), and only those", async () => {
+    // A wrapper whose interpreter is missing for two candidates until the user fixes the
+    // environment, and a third candidate that crashes on its own (exit 3: the recipe's fault).
+    const wrapper = tmp.write("train.sh", `#!/bin/sh
+if [ -n "$BROKEN" ]; then
+  case "$WINDTUNNEL_CANDIDATE" in
+    c001|c003) echo "train.sh: 4: python: not found" >&2; exit 127 ;;
+    c002) echo "RuntimeError: CUDA out of memory" >&2; exit 3 ;;
+  esac
+fi
+exec ${TRAINER.join(" ")}
+`);
+    chmodSync(wrapper, 0o755);
+    const m = menu({ mode: "ok" });
+    const args = ["sweep", "--menu", m, "--dir", "runs", "--candidates", "4", "--repeats", "0"];
+    const broken = await lab(args, { BROKEN: "1" }, [wrapper]);
+    expect(broken.exitCode, broken.stderr).toBe(0);
+    const first = rows(join(tmp.dir(), "runs"));
+    const summary = (rs: Row[]) => rs.map((g) => `${g.id} ${g.status}${(g as { environmental?: boolean }).environmental ? " environmental" : ""}`);
+    expect(summary(first)).toEqual(["c000 ok", "c001 crash environmental", "c002 crash", "c003 crash environmental"]);
+    expect(first[1]?.error).toBe('trainer exited with code 127 (the shell\'s "command not found") at step 0\ntrain.sh: 4: python: not found');
+    // The marked rows are still a valid trajectory.
+    const v = await execa(process.execPath, [BIN, "validate", join(tmp.dir(), "runs/trajectory.jsonl")], { reject: false });
+    expect(v.exitCode, v.stdout + v.stderr).toBe(0);
+    const fixed = await lab(args, {}, [wrapper]);
+    expect(fixed.exitCode, fixed.stderr).toBe(0);
+    expect(fixed.stderr).toContain("resuming: 2 row(s) already in trajectory.jsonl; retrying 2 row(s) whose trainer could not be started");
+    const after = rows(join(tmp.dir(), "runs"));
+    // The kept rows unchanged, then the retried ones under their ids and configs.
+    expect(after.slice(0, 2)).toEqual([first[0], first[2]]);
+    expect(summary(after)).toEqual(["c000 ok", "c002 crash", "c001 ok", "c003 ok"]);
+    expect(after.slice(2).map((g) => g.config_hash)).toEqual([first[1]?.config_hash, first[3]?.config_hash]);
+    const again = await lab(args, {}, [wrapper]);
+    expect(again.stdout).toContain("4 rows (0 trained now");
   });
 
   it("turns a crash, garbage metrics and a missing val_bpb into crash rows with the reason", async () => {
@@ -285,6 +321,27 @@ describe("windtunnel lab: bad input is one clear line and exit 2, and nothing is
     expect(readFileSync(join(dir, "stress.jsonl"), "utf8").trim().split("\n")).toHaveLength(3);
   });
 
+  it("refuses a trainer that cannot start before the first candidate, instead of a sweep full of crash rows", async () => {
+    const m = menu({ mode: "ok" });
+    const plain = tmp.write("train.py", "print('hi')\n");
+    chmodSync(plain, 0o644);
+    for (const [trainer, message] of [
+      [["./missing.sh"], `windtunnel: cannot start the trainer: the trainer ./missing.sh does not exist (${tmp.dir()}/missing.sh)`],
+      [["./train.py"], `windtunnel: cannot start the trainer: the trainer ${plain} is not executable: chmod +x it, or name its interpreter first (-- python ./train.py)`],
+      [["pyhton3", "train.py"], "windtunnel: cannot start the trainer: the trainer pyhton3 is not on PATH ("],
+    ] as const) {
+      const r = await lab(["sweep", "--menu", m, "--dir", "runs", "--candidates", "3", "--repeats", "0"], {}, trainer);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toContain(message);
+      expect(existsSync(join(tmp.dir(), "runs")), "nothing written").toBe(false);
+    }
+    const dir = await swept();
+    const stress = await lab(["stress", "--dir", "runs", "--ignore-sweep-gate"], {}, ["./missing.sh"]);
+    expect(stress.exitCode, stress.stderr).toBe(2);
+    expect(stress.stderr).toContain("windtunnel: cannot start the trainer: the trainer ./missing.sh does not exist");
+    expect(existsSync(join(dir, "stress.jsonl"))).toBe(false);
+  });
+
   it("refuses a --dir that cannot be created with a sentence (here: under a regular file; root is never refused with EACCES)", async () => {
     const file = tmp.write("not-a-folder", "");
     const sweep = await lab(["sweep", "--menu", menu({ mode: "ok" }), "--dir", "not-a-folder/runs", "--candidates", "1", "--repeats", "0"]);
@@ -294,5 +351,26 @@ describe("windtunnel lab: bad input is one clear line and exit 2, and nothing is
     const stress = await lab(["stress", "--dir", "not-a-folder/runs", "--trajectory", join(dir, "trajectory.jsonl"), "--ignore-sweep-gate"]);
     expect(stress.exitCode, stress.stderr).toBe(2);
     expect(stress.stderr).toContain(`windtunnel: cannot create the lab folder ${file}/runs: a part of the path is a file, not a folder`);
+  });
+});
+
+describe("windtunnel lab stress", () => {
+  it("retries on resume the runs whose trainer could not run, and keeps the finished ones", async () => {
+    const dir = await swept();
+    // The first run to start finds its interpreter missing (mkdir is atomic: exactly one does).
+    const wrapper = tmp.write("train.sh", `#!/bin/sh\nif [ -n "$BREAK_FIRST" ] && mkdir "$BREAK_FIRST" 2>/dev/null; then echo "python: not found" >&2; exit 127; fi\nexec ${TRAINER.join(" ")}\n`);
+    chmodSync(wrapper, 0o755);
+    const first = await lab(["stress", "--dir", "runs", "--ignore-sweep-gate"], { BREAK_FIRST: join(tmp.dir(), "broke") }, [wrapper]);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const records = () => readFileSync(join(dir, "stress.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; status: string; environmental?: true });
+    const [broken, ...rest] = records();
+    expect(broken).toMatchObject({ status: "crash", environmental: true });
+    expect(rest.map((r) => r.status)).toEqual(["completed", "completed"]);
+    const fixed = await lab(["stress", "--dir", "runs", "--ignore-sweep-gate"], {}, [wrapper]);
+    expect(fixed.exitCode, fixed.stderr).toBe(0);
+    expect(fixed.stderr).toContain(`resuming: ${rest.map((r) => r.id).join(", ")} already done`);
+    expect(fixed.stderr).toContain("retrying 1 run(s) whose trainer could not be started");
+    expect(records().map((r) => `${r.id} ${r.status}`)).toEqual([`${broken?.id} crash`, ...rest.map((r) => `${r.id} completed`), `${broken?.id} completed`]);
+    expect(fixed.stdout.split("\n").filter((l) => /^✓ /.test(l))).toHaveLength(3);
   });
 });

@@ -1,6 +1,6 @@
-import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { Journal, jsonLine, repairTornTail } from "../../src/lab/journal.ts";
+import { dropLines, Journal, jsonLine, repairTornTail } from "../../src/lab/journal.ts";
 import { MetricsTail } from "../../src/lab/metrics-tail.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
 
@@ -23,6 +23,20 @@ describe("journal", () => {
     expect(repairTornTail(f)).toBeUndefined();
     writeFileSync(f, "");
     expect(repairTornTail(f)).toBeUndefined();
+  });
+});
+
+describe("dropLines", () => {
+  it("takes out only the picked lines, keeps the others byte for byte, and rewrites nothing when none is picked", () => {
+    const f = tmp.write("t.jsonl", '{"id":"a","v":NaN}\n{"id":"b","environmental":true}\n{"id":"c" , "v":1}\n');
+    const inode = statSync(f).ino;
+    expect(dropLines(f, (l) => l.includes('"x"'))).toEqual([]);
+    expect(statSync(f).ino).toBe(inode);
+    expect(dropLines(f, (l) => l.includes("environmental"))).toEqual(['{"id":"b","environmental":true}']);
+    expect(readFileSync(f, "utf8")).toBe('{"id":"a","v":NaN}\n{"id":"c" , "v":1}\n');
+    // Replaced by a rename (a crash leaves the old file or the new one), no temporary file left.
+    expect(statSync(f).ino).not.toBe(inode);
+    expect(readdirSync(tmp.dir())).toEqual(["t.jsonl"]);
   });
 });
 

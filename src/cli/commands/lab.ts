@@ -100,6 +100,7 @@ export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number
           const parts = [`resuming: ${r.rows} row(s) already in ${TRAJECTORY}`];
           if (r.repaired) parts.push(`removed a torn last line (line ${r.repaired.line}, ${r.repaired.bytes} bytes) left by an interrupted run`);
           if (r.orphansStopped.length > 0) parts.push(`stopped ${r.orphansStopped.length} trainer(s) left running by it`);
+          if (r.retried > 0) parts.push(`retrying ${r.retried} row(s) whose trainer could not be started`);
           bar.note(parts.join("; "));
           bar.resume(r.rows);
         },
@@ -188,6 +189,7 @@ export async function stressPhase(flags: StressFlags, io: Io): Promise<{ code: n
           at.set(r.id, steps);
           bar.line(describeRecord(r), sum(), total, "");
         },
+        note: (m) => bar.note(m),
       },
     });
   } finally {
