@@ -4,12 +4,19 @@
 // is stopped there: on a desk GPU that is hours saved, and its curve still shows why.
 import { existsSync, readFileSync, renameSync } from "node:fs";
 import { basename, join } from "node:path";
+import "../evidence/zod-setup.ts";
+import * as z from "zod/mini";
 import { readTrajectoryFile } from "../evidence/read.ts";
+import { InputError } from "../evidence/errors.ts";
+import { describeIssue } from "../evidence/issues.ts";
+import { parseJsonLine } from "../evidence/json.ts";
+import type { Problem } from "../evidence/problems.ts";
+import { lazy } from "../evidence/schemas.ts";
 import { configHash } from "../evidence/hash.ts";
 import { CurveMonitor } from "../gates/stress.ts";
 import { evaluateSweep, type SweepOutcome } from "../gates/sweep.ts";
 import type { Policy } from "../policy/schema.ts";
-import { Journal, repairTornTail } from "./journal.ts";
+import { describeRepair, Journal, repairTornTail } from "./journal.ts";
 import { prepareLabDir } from "./lab-dir.ts";
 import { LabLock } from "./lock.ts";
 import type { Config } from "./menu.ts";
@@ -79,12 +86,42 @@ export interface StressResult {
   interrupted: boolean;
 }
 
+/** The fields every stress.jsonl record has: a last line carrying them is whole, not torn. */
+const stressRecordSchema = lazy(() =>
+  z.looseObject({
+    id: z.string().check(z.minLength(1)),
+    config: z.record(z.string(), z.unknown()),
+    config_hash: z.string(),
+    status: z.enum(["completed", "stopped", "crash", "timeout"]),
+    curve: z.string().check(z.minLength(1)),
+    steps: z.number(),
+    wall_s: z.number(),
+    time: z.string(),
+  }),
+);
+
+function recordOf(line: string): unknown {
+  const j = parseJsonLine(line);
+  return j.ok ? j.value : undefined;
+}
+
+const isStressRecord = (line: string): boolean => stressRecordSchema().safeParse(recordOf(line)).success;
+
 function readRecords(file: string): StressRecord[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
+  const problems: Problem[] = [];
+  const records: StressRecord[] = [];
+  readFileSync(file, "utf8")
     .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as StressRecord);
+    .forEach((l, i) => {
+      if (l.trim() === "") return;
+      const value = recordOf(l);
+      const r = stressRecordSchema().safeParse(value);
+      if (r.success) records.push(r.data as unknown as StressRecord);
+      else problems.push({ file, line: i + 1, kind: "error", ...(value === undefined ? { field: "json", message: "not JSON; was the file edited?" } : describeIssue(r.error.issues[0] as z.core.$ZodIssue, value)) });
+    });
+  if (problems.length > 0) throw new InputError(problems);
+  return records;
 }
 
 export async function runStress(o: StressOptions): Promise<StressResult> {
@@ -92,7 +129,8 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
   prepareLabDir(o.dir);
   const lock = LabLock.acquire(o.dir);
   const logFile = join(o.dir, STRESS_LOG);
-  repairTornTail(logFile);
+  const repaired = repairTornTail(logFile, isStressRecord);
+  if (repaired) o.events?.note?.(`${STRESS_LOG}: ${describeRepair(repaired)}`);
   const earlier = new Map(readRecords(logFile).map((r) => [r.id, r] as const));
   const done = o.candidates.map((c) => earlier.get(c.id)).filter((r): r is StressRecord => r !== undefined && r.environmental !== true && existsSync(join(o.dir, r.curve)));
   const retried = o.candidates.filter((c) => earlier.get(c.id)?.environmental === true).length;

@@ -170,7 +170,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
 
 async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
   const trajectory = join(o.dir, TRAJECTORY);
-  const repaired = repairTornTail(trajectory);
+  const repaired = repairTornTail(trajectory, isTrajectoryRow);
   // Rows whose trainer could not start say nothing about their config: out of the trajectory,
   // and trained again first, under the same id.
   const retry = dropLines(trajectory, isEnvironmentalRow).map(retryTask);

@@ -91,6 +91,19 @@ describe("windtunnel lab sweep", () => {
     expect(after.slice(0, before)).toEqual(rows(dir).slice(0, before));
   });
 
+  it("keeps a whole last row that only lacks its newline instead of cutting it and training it again", async () => {
+    const args = ["sweep", "--menu", menu({ mode: "ok" }), "--dir", "runs", "--candidates", "3", "--repeats", "0"];
+    expect((await lab(args)).exitCode).toBe(0);
+    const file = join(tmp.dir(), "runs/trajectory.jsonl");
+    const whole = readFileSync(file, "utf8");
+    writeFileSync(file, whole.slice(0, -1));
+    const again = await lab(args);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toContain("resuming: 3 row(s) already in trajectory.jsonl; kept the last record (line 3), which was whole but for its newline, and added the newline");
+    expect(again.stdout).toContain("3 rows (0 trained now");
+    expect(readFileSync(file, "utf8")).toBe(whole);
+  });
+
   it("stops cleanly on Ctrl-C: running trainers stopped, finished rows kept, exit 130, and the re-run completes", async () => {
     const m = menu({ mode: "ok", sleep_ms: 400 });
     const dir = join(tmp.dir(), "runs");
@@ -355,6 +368,24 @@ describe("windtunnel lab: bad input is one clear line and exit 2, and nothing is
 });
 
 describe("windtunnel lab stress", () => {
+  it("keeps a whole last record without its newline, and refuses an edited stress.jsonl at its line", async () => {
+    const dir = await swept();
+    const args = ["stress", "--dir", "runs", "--ignore-sweep-gate"];
+    expect((await lab(args)).exitCode).toBe(0);
+    const file = join(dir, "stress.jsonl");
+    const whole = readFileSync(file, "utf8");
+    writeFileSync(file, whole.slice(0, -1));
+    const again = await lab(args);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toContain("stress.jsonl: kept the last record (line 3), which was whole but for its newline, and added the newline");
+    expect(again.stderr).toMatch(/resuming: c\d+, c\d+, c\d+ already done/);
+    expect(readFileSync(file, "utf8")).toBe(whole);
+    writeFileSync(file, `${whole}{"id":"c001"}\n`);
+    const edited = await lab(args);
+    expect(edited.exitCode, edited.stderr).toBe(2);
+    expect(edited.stderr).toContain(`${file}:4: config: required field is missing`);
+  });
+
   it("retries on resume the runs whose trainer could not run, and keeps the finished ones", async () => {
     const dir = await swept();
     // The first run to start finds its interpreter missing (mkdir is atomic: exactly one does).

@@ -10,6 +10,7 @@ import { commandProposer, gridProposer, randomProposer, type Proposer } from "..
 import { runSweep, TRAJECTORY, type SweepResult } from "../../lab/sweep.ts";
 import { finalistsOf, runStress, type StressRecord, type StressResult } from "../../lab/stress.ts";
 import { fmtSeconds } from "../../lab/trainer.ts";
+import { describeRepair } from "../../lab/journal.ts";
 import { Progress } from "../progress.ts";
 import type { Io } from "../io.ts";
 
@@ -98,7 +99,7 @@ export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number
       events: {
         resumed: (r) => {
           const parts = [`resuming: ${r.rows} row(s) already in ${TRAJECTORY}`];
-          if (r.repaired) parts.push(`removed a torn last line (line ${r.repaired.line}, ${r.repaired.bytes} bytes) left by an interrupted run`);
+          if (r.repaired) parts.push(describeRepair(r.repaired));
           if (r.orphansStopped.length > 0) parts.push(`stopped ${r.orphansStopped.length} trainer(s) left running by it`);
           if (r.retried > 0) parts.push(`retrying ${r.retried} row(s) whose trainer could not be started`);
           bar.note(parts.join("; "));
