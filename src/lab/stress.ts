@@ -18,7 +18,7 @@ import { evaluateSweep, type SweepOutcome } from "../gates/sweep.ts";
 import type { Policy } from "../policy/schema.ts";
 import { describeRepair, Journal, repairTornTail } from "./journal.ts";
 import { prepareLabDir } from "./lab-dir.ts";
-import { LabLock } from "./lock.ts";
+import { describeSpared, LabLock } from "./lock.ts";
 import type { Config } from "./menu.ts";
 import { checkTrainerCommand, runTrainer, type TrainerOutcome } from "./trainer.ts";
 import { Slots } from "./slots.ts";
@@ -136,6 +136,7 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
   const retried = o.candidates.filter((c) => earlier.get(c.id)?.environmental === true).length;
   if (retried > 0) o.events?.note?.(`retrying ${retried} run(s) whose trainer could not be started`);
   if (done.length > 0 || lock.orphansStopped.length > 0) o.events?.resumed?.(done, lock.orphansStopped);
+  if (lock.orphansSpared.length > 0) o.events?.note?.(describeSpared(lock.orphansSpared));
   const pending = o.candidates.filter((c) => !done.some((r) => r.id === c.id));
   const journal = new Journal(logFile);
   const records: StressRecord[] = [...done];

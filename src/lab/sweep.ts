@@ -12,7 +12,7 @@ import { InputError, UsageError } from "../evidence/errors.ts";
 import { trajectoryRecordSchema, type TrajectoryRow } from "../evidence/schemas.ts";
 import { dropLines, Journal, repairTornTail, type Repair } from "./journal.ts";
 import { prepareLabDir, writeLabFile } from "./lab-dir.ts";
-import { LabLock } from "./lock.ts";
+import { LabLock, type Spared } from "./lock.ts";
 import { baselineConfig, type Config, type LoadedMenu } from "./menu.ts";
 import type { Proposer } from "./proposers.ts";
 import { checkTrainerCommand, runTrainer, type TrainerOutcome } from "./trainer.ts";
@@ -69,7 +69,7 @@ export interface SweepProgress {
 }
 
 export interface SweepEvents {
-  resumed?(info: { rows: number; repaired?: Repair; orphansStopped: number[]; retried: number }): void;
+  resumed?(info: { rows: number; repaired?: Repair; orphansStopped: number[]; orphansSpared: Spared[]; retried: number }): void;
   started?(task: Task, slot: number, progress: SweepProgress): void;
   finished?(row: LabRow, outcome: TrainerOutcome, progress: SweepProgress): void;
   note?(message: string): void;
@@ -175,7 +175,9 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
   // and trained again first, under the same id.
   const retry = dropLines(trajectory, isEnvironmentalRow).map(retryTask);
   const existing = await readRows(trajectory);
-  if (existing.length > 0 || repaired || lock.orphansStopped.length > 0 || retry.length > 0) o.events?.resumed?.({ rows: existing.length, ...(repaired ? { repaired } : {}), orphansStopped: lock.orphansStopped, retried: retry.length });
+  if (existing.length > 0 || repaired || lock.orphansStopped.length > 0 || lock.orphansSpared.length > 0 || retry.length > 0) {
+    o.events?.resumed?.({ rows: existing.length, ...(repaired ? { repaired } : {}), orphansStopped: lock.orphansStopped, orphansSpared: lock.orphansSpared, retried: retry.length });
+  }
 
   const seed = o.menu.seed;
   // Everything evaluated (or being evaluated) by config hash and seed.

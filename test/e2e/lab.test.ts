@@ -4,6 +4,7 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync,
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
+import { spawn } from "node:child_process";
 import { REPO } from "../helpers/shared.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
 
@@ -102,6 +103,49 @@ describe("windtunnel lab sweep", () => {
     expect(again.stderr).toContain("resuming: 3 row(s) already in trajectory.jsonl; kept the last record (line 3), which was whole but for its newline, and added the newline");
     expect(again.stdout).toContain("3 rows (0 trained now");
     expect(readFileSync(file, "utf8")).toBe(whole);
+  });
+
+  it("after kill -9, stops the dead run's real trainer but not decoys planted in its lock", async () => {
+    const dir = join(tmp.dir(), "runs");
+    const lockFile = join(dir, ".lab.lock");
+    const args = ["sweep", "--menu", menu({ mode: "hang" }), "--dir", "runs", "--candidates", "1", "--repeats", "0"];
+    const first = lab([...args, "--timeout", "600"]);
+    const recorded = async (): Promise<{ pid: number; start: string; cmdline: string[] } | undefined> => {
+      for (let i = 0; i < 200; i++) {
+        try {
+          const t = (JSON.parse(readFileSync(lockFile, "utf8")) as { trainers: { pid: number; start: string; cmdline: string[] }[] }).trainers[0];
+          if (t) return t;
+        } catch {
+          // not written yet
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return undefined;
+    };
+    const trainer = await recorded();
+    expect(trainer?.cmdline).toEqual(TRAINER);
+    first.kill("SIGKILL");
+    await first;
+    const orphan = trainer?.pid as number;
+    expect(procAlive(orphan), "the killed run's trainer is orphaned").toBe(true);
+    // Decoys: what a hand-edited or hostile lock could name.
+    const decoys = [spawn("sleep", ["1000"], { detached: true, stdio: "ignore" }), spawn("sleep", ["1000"], { detached: true, stdio: "ignore" })];
+    try {
+      await Promise.all(decoys.map((d) => new Promise((r) => d.once("spawn", r))));
+      const [bare, reused] = decoys.map((d) => d.pid as number) as [number, number];
+      const lock = JSON.parse(readFileSync(lockFile, "utf8")) as { trainers: unknown[] };
+      lock.trainers.push(bare, { pid: reused, start: trainer?.start, cmdline: ["sleep", "1000"] });
+      writeFileSync(lockFile, JSON.stringify(lock));
+      const second = await lab([...args, "--timeout", "1"]);
+      expect(second.exitCode, second.stderr).toBe(0);
+      expect(second.stderr).toContain("stopped 1 trainer(s) left running by it");
+      expect(second.stderr).toContain(`left 2 process(es) named in the lock alone, as they could not be verified as its trainers: pid ${bare}: the lock does not record its start time and command line; pid ${reused}: it started at another time than the trainer (the pid was reused)`);
+      for (let i = 0; i < 40 && procAlive(orphan); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(procAlive(orphan), "the orphan is stopped").toBe(false);
+      for (const d of decoys) expect(procAlive(d.pid as number), `decoy ${d.pid}`).toBe(true);
+    } finally {
+      for (const d of decoys) d.kill("SIGKILL");
+    }
   });
 
   it("stops cleanly on Ctrl-C: running trainers stopped, finished rows kept, exit 130, and the re-run completes", async () => {
@@ -291,6 +335,16 @@ exec ${TRAINER.join(" ")}
   });
 });
 
+/** Whether a process exists and is not a zombie (an orphan's zombie waits for a reaper that may not be there). */
+function procAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 1).trim()[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 /** A finished 12-candidate sweep in runs/, ready for `lab stress --ignore-sweep-gate`. */
 async function swept(fixed: Record<string, unknown> = { mode: "ok" }): Promise<string> {
   const r = await lab(["sweep", "--menu", menu(fixed), "--dir", "runs", "--candidates", "12", "--repeats", "2"]);
@@ -353,6 +407,27 @@ describe("windtunnel lab: bad input is one clear line and exit 2, and nothing is
     expect(stress.exitCode, stress.stderr).toBe(2);
     expect(stress.stderr).toContain("windtunnel: cannot start the trainer: the trainer ./missing.sh does not exist");
     expect(existsSync(join(dir, "stress.jsonl"))).toBe(false);
+  });
+
+  it("refuses a malformed lock naming the file and what is wrong, and takes an empty one as stale", async () => {
+    const dir = join(tmp.dir(), "runs");
+    mkdirSync(dir);
+    const args = ["sweep", "--menu", menu({ mode: "ok" }), "--dir", "runs", "--candidates", "1", "--repeats", "0"];
+    for (const [text, message] of [
+      ['{"pid":5,"trainers":5}', `${dir}/.lab.lock: trainers: expected array, got 5: not a lock windtunnel wrote; if no windtunnel lab run uses this folder, remove ${dir}/.lab.lock and run again`],
+      ["<<<<<<< HEAD", `${dir}/.lab.lock: lock: not JSON (`],
+    ] as const) {
+      writeFileSync(join(dir, ".lab.lock"), text);
+      const r = await lab(args);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toContain(message);
+      expect(r.stderr).not.toMatch(/internal error/);
+      expect(readFileSync(join(dir, ".lab.lock"), "utf8")).toBe(text);
+    }
+    writeFileSync(join(dir, ".lab.lock"), "");
+    const stale = await lab(args);
+    expect(stale.exitCode, stale.stderr).toBe(0);
+    expect(existsSync(join(dir, ".lab.lock"))).toBe(false);
   });
 
   it("refuses a --dir that cannot be created with a sentence (here: under a regular file; root is never refused with EACCES)", async () => {

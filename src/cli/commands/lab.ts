@@ -11,6 +11,7 @@ import { runSweep, TRAJECTORY, type SweepResult } from "../../lab/sweep.ts";
 import { finalistsOf, runStress, type StressRecord, type StressResult } from "../../lab/stress.ts";
 import { fmtSeconds } from "../../lab/trainer.ts";
 import { describeRepair } from "../../lab/journal.ts";
+import { describeSpared } from "../../lab/lock.ts";
 import { Progress } from "../progress.ts";
 import type { Io } from "../io.ts";
 
@@ -101,6 +102,7 @@ export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number
           const parts = [`resuming: ${r.rows} row(s) already in ${TRAJECTORY}`];
           if (r.repaired) parts.push(describeRepair(r.repaired));
           if (r.orphansStopped.length > 0) parts.push(`stopped ${r.orphansStopped.length} trainer(s) left running by it`);
+          if (r.orphansSpared.length > 0) parts.push(describeSpared(r.orphansSpared));
           if (r.retried > 0) parts.push(`retrying ${r.retried} row(s) whose trainer could not be started`);
           bar.note(parts.join("; "));
           bar.resume(r.rows);
