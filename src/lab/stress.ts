@@ -129,9 +129,15 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
   prepareLabDir(o.dir);
   const lock = LabLock.acquire(o.dir);
   const logFile = join(o.dir, STRESS_LOG);
-  const repaired = repairTornTail(logFile, isStressRecord);
-  if (repaired) o.events?.note?.(`${STRESS_LOG}: ${describeRepair(repaired)}`);
-  const earlier = new Map(readRecords(logFile).map((r) => [r.id, r] as const));
+  let earlier: Map<string, StressRecord>;
+  try {
+    const repaired = repairTornTail(logFile, isStressRecord);
+    if (repaired) o.events?.note?.(`${STRESS_LOG}: ${describeRepair(repaired)}`);
+    earlier = new Map(readRecords(logFile).map((r) => [r.id, r] as const));
+  } catch (err) {
+    lock.release(); // an edited stress.jsonl is refused; the folder is free again
+    throw err;
+  }
   const done = o.candidates.map((c) => earlier.get(c.id)).filter((r): r is StressRecord => r !== undefined && r.environmental !== true && existsSync(join(o.dir, r.curve)));
   const retried = o.candidates.filter((c) => earlier.get(c.id)?.environmental === true).length;
   if (retried > 0) o.events?.note?.(`retrying ${retried} run(s) whose trainer could not be started`);

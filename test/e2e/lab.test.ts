@@ -459,6 +459,7 @@ describe("windtunnel lab stress", () => {
     const edited = await lab(args);
     expect(edited.exitCode, edited.stderr).toBe(2);
     expect(edited.stderr).toContain(`${file}:4: config: required field is missing`);
+    expect(existsSync(join(dir, ".lab.lock"))).toBe(false);
   });
 
   it("retries on resume the runs whose trainer could not run, and keeps the finished ones", async () => {
