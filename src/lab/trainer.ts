@@ -4,10 +4,10 @@
 //
 // The trainer runs in its own process group, so a timeout, an early stop or Ctrl-C reaches the
 // workers it started too (torchrun, dataloader processes) and no orphan keeps a GPU busy.
+import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, closeSync, constants, openSync, readSync, fstatSync, rmSync, statSync } from "node:fs";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { UsageError } from "../evidence/errors.ts";
-import { spawn, type ChildProcess } from "node:child_process";
 import type { MetricPoint } from "../evidence/schemas.ts";
 import { formatProblem } from "../evidence/problems.ts";
 import { ensureRealDir, openForWriting, writeLabFile } from "./lab-dir.ts";
@@ -163,10 +163,11 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
     // The child has its own copy once spawned; a spawn that failed needs none.
     closeSync(logFd);
   }
-  const exited = new Promise<Exit>((resolve) => {
-    // 'error' without a pid: it could not be started (ENOENT, EACCES, …); we never send it messages or signals through `child`.
-    child.once("error", (error: NodeJS.ErrnoException) => resolve({ code: null, signal: null, error }));
-    child.once("exit", (code, signal) => resolve({ code, signal }));
+  const exited = new Promise<Exit>((done) => {
+    // 'error' means it could not be started (ENOENT, EACCES, …): nothing is ever sent to it
+    // through `child`, whose other errors come from doing that.
+    child.once("error", (error: NodeJS.ErrnoException) => done({ code: null, signal: null, error }));
+    child.once("exit", (code, signal) => done({ code, signal }));
   });
   // Ctrl-C twice exits at once (process.exit): the trainer's group goes with windtunnel.
   const onExit = (): void => void (child.pid !== undefined && killGroup(child.pid, "SIGTERM"));
