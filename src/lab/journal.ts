@@ -1,26 +1,65 @@
 // Append-only JSONL files the lab writes (trajectory.jsonl, stress.jsonl): one complete line per
 // record, written with a single write() and fsync'd before the run goes on, so a crash or kill -9
 // of windtunnel loses at most the candidate in flight. A line cut short by such a kill is removed
-// when the file is reopened; everything before it is kept.
-import { closeSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync, existsSync, mkdirSync } from "node:fs";
+// when the file is reopened; everything before it is kept, and so is a whole last record whose
+// newline alone is missing.
+import { closeSync, constants, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { openForWriting, replaceLabFile } from "./lab-dir.ts";
 
-export interface Repair {
-  /** Bytes of a torn last line that were cut off. */
-  bytes: number;
-  line: number;
+/** What repairTornTail did to a last line that had no newline. */
+export type Repair =
+  /** It was cut short (a kill in the middle of a write): cut off. */
+  | { kind: "cut"; bytes: number; line: number }
+  /** It was a whole record that only lacked its newline: kept, and the newline added. */
+  | { kind: "completed"; line: number };
+
+/**
+ * Fix the last line of an append-only file when it has no newline: a whole record (as `isWhole`
+ * judges it) is kept and completed, for its candidate was trained and must not be trained again;
+ * anything else is a torn write and is cut off. Undefined when the file ends in a newline.
+ */
+export function repairTornTail(file: string, isWhole: (line: string) => boolean): Repair | undefined {
+  if (!existsSync(file)) return undefined;
+  const fd = openSync(file, constants.O_RDWR | constants.O_NOFOLLOW);
+  try {
+    const buf = readFileSync(fd);
+    if (buf.length === 0 || buf[buf.length - 1] === 0x0a) return undefined;
+    const keep = buf.lastIndexOf(0x0a) + 1;
+    let line = 1;
+    for (let i = 0; i < keep; i++) if (buf[i] === 0x0a) line++;
+    if (isWhole(buf.subarray(keep).toString("utf8"))) {
+      writeSync(fd, "\n", buf.length);
+      fsyncSync(fd);
+      return { kind: "completed", line };
+    }
+    ftruncateSync(fd, keep);
+    fsyncSync(fd);
+    return { kind: "cut", bytes: buf.length - keep, line };
+  } finally {
+    closeSync(fd);
+  }
 }
 
-/** Cut a torn last line (no trailing newline) off an append-only file; report what was removed. */
-export function repairTornTail(file: string): Repair | undefined {
-  if (!existsSync(file)) return undefined;
-  const buf = readFileSync(file);
-  if (buf.length === 0 || buf[buf.length - 1] === 0x0a) return undefined;
-  const keep = buf.lastIndexOf(0x0a) + 1;
-  let line = 1;
-  for (let i = 0; i < keep; i++) if (buf[i] === 0x0a) line++;
-  truncateSync(file, keep);
-  return { bytes: buf.length - keep, line };
+/** What a repair did, for the resume note. */
+export function describeRepair(r: Repair): string {
+  return r.kind === "cut" ? `removed a torn last line (line ${r.line}, ${r.bytes} bytes) left by an interrupted run` : `kept the last record (line ${r.line}), which was whole but for its newline, and added the newline`;
+}
+
+/**
+ * Take the lines `drop` picks out of an append-only file, rewriting it whole (temporary file,
+ * fsync, rename: a crash leaves either the old file or the new one, never half of each). Every
+ * other line is kept byte for byte. Returns the lines taken out.
+ */
+export function dropLines(file: string, drop: (line: string) => boolean): string[] {
+  if (!existsSync(file)) return [];
+  const lines = readFileSync(file, "utf8").split("\n");
+  const tail = lines.pop(); // "" after the last newline (a torn tail is repaired before)
+  const dropped = lines.filter((l) => l.trim() !== "" && drop(l));
+  if (dropped.length === 0) return [];
+  const kept = lines.filter((l) => l.trim() === "" || !drop(l));
+  replaceLabFile(file, `${kept.map((l) => `${l}\n`).join("")}${tail ?? ""}`);
+  return dropped;
 }
 
 export class Journal {
@@ -30,7 +69,7 @@ export class Journal {
   constructor(file: string) {
     this.file = file;
     mkdirSync(dirname(file), { recursive: true });
-    this.fd = openSync(file, "a");
+    this.fd = openForWriting(file, "append");
   }
 
   append(record: unknown): void {

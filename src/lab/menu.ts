@@ -71,12 +71,22 @@ export function baselineConfig(menu: Menu): Config {
   return candidateConfig(menu, menu.baseline);
 }
 
-/** How many distinct configs the menu offers. */
+/** How many distinct configs the menu offers (Infinity beyond 1.8e308: 310 knobs of 10 choices get there). */
 export function menuSize(menu: Menu): number {
   return Object.values(menu.knobs).reduce((n, c) => n * c.length, 1);
 }
 
-/** The i-th config of the grid (0 ≤ i < menuSize), the last knob varying fastest. */
+/** The menu's size for people: exact below 10^10, then in powers of ten (`10^310`, `2.4×10^45`), never Infinity. */
+export function menuSizeText(menu: Menu): string {
+  const exact = Object.values(menu.knobs).reduce((n, c) => n * BigInt(c.length), 1n).toString();
+  if (exact.length <= 10) return exact;
+  const exponent = exact.length - 1;
+  if (/^10*$/.test(exact)) return `10^${exponent}`;
+  // Two significant digits, cut rather than rounded: a start-up line, not a measurement.
+  return `${exact[0]}${exact[1] === "0" ? "" : `.${exact[1]}`}×10^${exponent}`;
+}
+
+/** The i-th config of the grid (0 ≤ i < menuSize, i a safe integer), the last knob varying fastest. */
 export function gridConfig(menu: Menu, index: number): Config {
   const names = Object.keys(menu.knobs);
   const out: Config = {};
@@ -92,21 +102,45 @@ export function gridConfig(menu: Menu, index: number): Config {
 }
 
 /**
+ * What an external proposer may answer for one knob, or why `v` is not it. The menu bounds the
+ * search: numbers anywhere in the range of a knob's numeric choices (an agent may explore between
+ * them, whole numbers only when every choice is whole), strings and booleans only as listed. A
+ * value of another type is refused rather than coerced: "3" and 3 hash differently, so a string
+ * would also slip past the dedupe by config hash.
+ */
+export function knobValueProblem(knob: string, choices: readonly KnobValue[], v: unknown): string | undefined {
+  const numbers = choices.filter((c): c is number => typeof c === "number");
+  const others = choices.filter((c) => typeof c !== "number");
+  const listed = others.some((c) => c === v);
+  const min = Math.min(...numbers);
+  const max = Math.max(...numbers);
+  const whole = numbers.every((n) => Number.isInteger(n));
+  const inRange = typeof v === "number" && Number.isFinite(v) && v >= min && v <= max && (!whole || Number.isInteger(v));
+  if (listed || (numbers.length > 0 && inRange)) return undefined;
+  const range = numbers.length === 0 ? undefined : min === max ? `the number ${min}` : `a ${whole ? "whole " : ""}number from ${min} to ${max}`;
+  const list = others.length === 0 ? undefined : `${others.length === 1 ? "" : "one of "}${others.map((c) => JSON.stringify(c)).join(", ")}`;
+  return `${knob}: expected ${[list, range].filter(Boolean).join(", or ")} (the menu's choices), got ${v === undefined ? "nothing" : typeof v === "number" && !Number.isFinite(v) ? String(v) : JSON.stringify(v)}${typeof v === "string" && range !== undefined ? " (a string)" : ""}`;
+}
+
+/**
  * Check an external proposer's answer against the menu: a JSON object whose keys are knobs (a
- * partial answer keeps the baseline's other values), never changing a fixed key. Values outside
- * the listed choices are allowed: an agent may explore between them.
+ * partial answer keeps the baseline's other values), never changing a fixed key, each value
+ * within what the menu allows for its knob (knobValueProblem).
  */
 export function configFromAnswer(menu: Menu, answer: unknown): Config | string {
   if (answer === null || typeof answer !== "object" || Array.isArray(answer)) return `expected a JSON object of knob values, got ${answer === null ? "null" : Array.isArray(answer) ? "an array" : typeof answer}`;
   const knobs: Config = { ...menu.baseline };
   for (const [k, v] of Object.entries(answer as Record<string, unknown>)) {
-    if (k in menu.fixed) {
+    // Own keys only: an answer naming "constructor" must not find Object.prototype's.
+    if (Object.hasOwn(menu.fixed, k)) {
       if (v !== menu.fixed[k]) return `${k} is fixed to ${JSON.stringify(menu.fixed[k])} (the target's shape), got ${JSON.stringify(v)}`;
       continue;
     }
-    if (!(k in menu.knobs)) return `${JSON.stringify(k)} is not a knob of the menu (knobs: ${Object.keys(menu.knobs).join(", ")})`;
-    if (typeof v !== "string" && typeof v !== "boolean" && !(typeof v === "number" && Number.isFinite(v))) return `${k}: expected a string, finite number or boolean, got ${JSON.stringify(v)}`;
-    knobs[k] = v;
+    const choices = Object.hasOwn(menu.knobs, k) ? menu.knobs[k] : undefined;
+    if (choices === undefined) return `${JSON.stringify(k)} is not a knob of the menu (knobs: ${Object.keys(menu.knobs).join(", ")})`;
+    const problem = knobValueProblem(k, choices, v);
+    if (problem !== undefined) return problem;
+    knobs[k] = v as KnobValue;
   }
   return candidateConfig(menu, knobs);
 }

@@ -4,7 +4,7 @@
 // and answers one config as JSON.
 import { readFileSync } from "node:fs";
 import { execa, parseCommandString } from "execa";
-import { configFromAnswer, gridConfig, menuSize, type Config, type LoadedMenu } from "./menu.ts";
+import { candidateConfig, configFromAnswer, gridConfig, menuSize, menuSizeText, type Config, type KnobValue, type LoadedMenu } from "./menu.ts";
 import { mulberry32 } from "./random.ts";
 
 export type Proposal = { kind: "config"; config: Config } | { kind: "invalid"; reason: string } | { kind: "exhausted"; reason: string };
@@ -30,14 +30,18 @@ export function gridProposer(menu: LoadedMenu): Proposer {
   const size = menuSize(menu);
   return {
     name: "grid",
-    next: async () => (i < size ? { kind: "config", config: gridConfig(menu, i++) } : { kind: "exhausted", reason: `the grid's ${size} configs are all proposed` }),
+    next: async () => (i < size ? { kind: "config", config: gridConfig(menu, i++) } : { kind: "exhausted", reason: `the grid's ${menuSizeText(menu)} configs are all proposed` }),
   };
 }
 
-/** Largest menu shuffled as a whole; beyond it configs are drawn at random and repeats skipped by the sweep. */
-const SHUFFLE_LIMIT = 1 << 20;
+/** Largest menu shuffled as a whole; beyond it each knob is drawn on its own and repeats are skipped by the sweep. */
+export const SHUFFLE_LIMIT = 1 << 20;
 
-/** The grid in a seeded random order, without repeats (beyond a million configs: sampled). */
+/**
+ * The grid in a seeded random order, without repeats. Beyond a million configs, each knob's
+ * value is drawn on its own (the same distribution as a uniform grid index): a grid index would
+ * overflow, and floor(rand() × Infinity) names no config at all.
+ */
 export function randomProposer(menu: LoadedMenu, seed: number): Proposer {
   const size = menuSize(menu);
   const rand = mulberry32(seed);
@@ -52,7 +56,8 @@ export function randomProposer(menu: LoadedMenu, seed: number): Proposer {
     let i = 0;
     return { name: "random", next: async () => (i < size ? { kind: "config", config: gridConfig(menu, order[i++] as number) } : { kind: "exhausted", reason: `all ${size} configs of the menu are proposed` }) };
   }
-  return { name: "random", next: async () => ({ kind: "config", config: gridConfig(menu, Math.floor(rand() * size)) }) };
+  const knobs = Object.entries(menu.knobs);
+  return { name: "random", next: async () => ({ kind: "config", config: candidateConfig(menu, Object.fromEntries(knobs.map(([k, choices]) => [k, choices[Math.floor(rand() * choices.length)] as KnobValue]))) }) };
 }
 
 export interface CommandProposerOptions {

@@ -16,10 +16,19 @@ export class Slots {
     return this.running.filter((s) => s !== undefined).length;
   }
 
+  /** The first error a slot's work threw: no new work starts, and run() throws it once the others are done. */
+  private failure: { error: unknown } | undefined;
+
   start(slot: number, work: () => Promise<void>): void {
-    this.running[slot] = work().finally(() => {
-      this.running[slot] = undefined;
-    });
+    // Caught here, not left to whoever awaits next: a rejection that settles while run() awaits
+    // `next` would otherwise be unhandled and end the process without a word.
+    this.running[slot] = work()
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => {
+        this.running[slot] = undefined;
+      });
   }
 
   /** Wait until some slot finishes (at once when none is busy). */
@@ -34,10 +43,10 @@ export class Slots {
    * frees, so it may hold work back until earlier work is in (by answering undefined).
    */
   async run(next: (slot: number) => Promise<(() => Promise<void>) | undefined>, signal?: AbortSignal): Promise<void> {
-    while (!signal?.aborted) {
+    while (!signal?.aborted && this.failure === undefined) {
       const free = this.free();
       const work = free !== -1 ? await next(free) : undefined;
-      if (work !== undefined && !signal?.aborted) {
+      if (work !== undefined && !signal?.aborted && this.failure === undefined) {
         this.start(free, work);
         continue;
       }
@@ -45,6 +54,7 @@ export class Slots {
       await this.any();
     }
     await this.all();
+    if (this.failure !== undefined) throw this.failure.error;
   }
 
   async all(): Promise<void> {

@@ -4,15 +4,23 @@
 // is stopped there: on a desk GPU that is hours saved, and its curve still shows why.
 import { existsSync, readFileSync, renameSync } from "node:fs";
 import { basename, join } from "node:path";
+import "../evidence/zod-setup.ts";
+import * as z from "zod/mini";
 import { readTrajectoryFile } from "../evidence/read.ts";
+import { InputError } from "../evidence/errors.ts";
+import { describeIssue } from "../evidence/issues.ts";
+import { parseJsonLine } from "../evidence/json.ts";
+import type { Problem } from "../evidence/problems.ts";
+import { lazy } from "../evidence/schemas.ts";
 import { configHash } from "../evidence/hash.ts";
 import { CurveMonitor } from "../gates/stress.ts";
 import { evaluateSweep, type SweepOutcome } from "../gates/sweep.ts";
 import type { Policy } from "../policy/schema.ts";
-import { Journal, repairTornTail } from "./journal.ts";
-import { LabLock } from "./lock.ts";
+import { describeRepair, Journal, repairTornTail } from "./journal.ts";
+import { prepareLabDir } from "./lab-dir.ts";
+import { describeSpared, LabLock } from "./lock.ts";
 import type { Config } from "./menu.ts";
-import { runTrainer, type TrainerOutcome } from "./trainer.ts";
+import { checkTrainerCommand, runTrainer, type TrainerOutcome } from "./trainer.ts";
 import { Slots } from "./slots.ts";
 
 export const STRESS_LOG = "stress.jsonl";
@@ -44,6 +52,8 @@ export interface StressRecord {
   gate?: string;
   step?: number;
   reason?: string;
+  /** The trainer could not be started (or its shell could not run it): not done, so a re-run trains it. */
+  environmental?: true;
   time: string;
 }
 
@@ -65,6 +75,8 @@ export interface StressOptions {
     started?(c: StressCandidate, slot: number): void;
     point?(c: StressCandidate, step: number): void;
     finished?(r: StressRecord): void;
+    /** What resuming did besides skipping finished curves (a repaired log, retried runs). */
+    note?(message: string): void;
   };
 }
 
@@ -74,21 +86,63 @@ export interface StressResult {
   interrupted: boolean;
 }
 
+/** The fields every stress.jsonl record has: a last line carrying them is whole, not torn. */
+const stressRecordSchema = lazy(() =>
+  z.looseObject({
+    id: z.string().check(z.minLength(1)),
+    config: z.record(z.string(), z.unknown()),
+    config_hash: z.string(),
+    status: z.enum(["completed", "stopped", "crash", "timeout"]),
+    curve: z.string().check(z.minLength(1)),
+    steps: z.number(),
+    wall_s: z.number(),
+    time: z.string(),
+  }),
+);
+
+function recordOf(line: string): unknown {
+  const j = parseJsonLine(line);
+  return j.ok ? j.value : undefined;
+}
+
+const isStressRecord = (line: string): boolean => stressRecordSchema().safeParse(recordOf(line)).success;
+
 function readRecords(file: string): StressRecord[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
+  const problems: Problem[] = [];
+  const records: StressRecord[] = [];
+  readFileSync(file, "utf8")
     .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as StressRecord);
+    .forEach((l, i) => {
+      if (l.trim() === "") return;
+      const value = recordOf(l);
+      const r = stressRecordSchema().safeParse(value);
+      if (r.success) records.push(r.data as unknown as StressRecord);
+      else problems.push({ file, line: i + 1, kind: "error", ...(value === undefined ? { field: "json", message: "not JSON; was the file edited?" } : describeIssue(r.error.issues[0] as z.core.$ZodIssue, value)) });
+    });
+  if (problems.length > 0) throw new InputError(problems);
+  return records;
 }
 
 export async function runStress(o: StressOptions): Promise<StressResult> {
+  checkTrainerCommand(o.command, o.cwd);
+  prepareLabDir(o.dir);
   const lock = LabLock.acquire(o.dir);
   const logFile = join(o.dir, STRESS_LOG);
-  repairTornTail(logFile);
-  const earlier = new Map(readRecords(logFile).map((r) => [r.id, r] as const));
-  const done = o.candidates.map((c) => earlier.get(c.id)).filter((r): r is StressRecord => r !== undefined && existsSync(join(o.dir, r.curve)));
+  let earlier: Map<string, StressRecord>;
+  try {
+    const repaired = repairTornTail(logFile, isStressRecord);
+    if (repaired) o.events?.note?.(`${STRESS_LOG}: ${describeRepair(repaired)}`);
+    earlier = new Map(readRecords(logFile).map((r) => [r.id, r] as const));
+  } catch (err) {
+    lock.release(); // an edited stress.jsonl is refused; the folder is free again
+    throw err;
+  }
+  const done = o.candidates.map((c) => earlier.get(c.id)).filter((r): r is StressRecord => r !== undefined && r.environmental !== true && existsSync(join(o.dir, r.curve)));
+  const retried = o.candidates.filter((c) => earlier.get(c.id)?.environmental === true).length;
+  if (retried > 0) o.events?.note?.(`retrying ${retried} run(s) whose trainer could not be started`);
   if (done.length > 0 || lock.orphansStopped.length > 0) o.events?.resumed?.(done, lock.orphansStopped);
+  if (lock.orphansSpared.length > 0) o.events?.note?.(describeSpared(lock.orphansSpared));
   const pending = o.candidates.filter((c) => !done.some((r) => r.id === c.id));
   const journal = new Journal(logFile);
   const records: StressRecord[] = [...done];
@@ -145,6 +199,7 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
       steps: outcome.steps,
       wall_s: outcome.wall_s,
       ...(stop ? { gate: stop.gate, step: stop.step, reason: stop.reason } : status === "crash" || status === "timeout" ? { reason: outcome.error ?? status } : {}),
+      ...(outcome.environmental ? { environmental: true as const } : {}),
       time: new Date().toISOString(),
     };
     journal.append(record);

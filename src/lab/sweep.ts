@@ -3,17 +3,19 @@
 // a kill -9 or Ctrl-C reads it back and trains only what is missing, so no row is lost or
 // written twice. A proposal already in the trajectory is answered from it, never retrained,
 // except the deliberate noise repeats (other seeds) that the separation gate needs.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { configHash, canonicalJson } from "../evidence/hash.ts";
 import { readTrajectoryFile } from "../evidence/read.ts";
+import { parseJsonLine } from "../evidence/json.ts";
 import { InputError, UsageError } from "../evidence/errors.ts";
-import type { TrajectoryRow } from "../evidence/schemas.ts";
-import { Journal, repairTornTail, type Repair } from "./journal.ts";
-import { LabLock } from "./lock.ts";
+import { trajectoryRecordSchema, type TrajectoryRow } from "../evidence/schemas.ts";
+import { dropLines, Journal, repairTornTail, type Repair } from "./journal.ts";
+import { prepareLabDir, writeLabFile } from "./lab-dir.ts";
+import { LabLock, type Spared } from "./lock.ts";
 import { baselineConfig, type Config, type LoadedMenu } from "./menu.ts";
 import type { Proposer } from "./proposers.ts";
-import { runTrainer, type TrainerOutcome } from "./trainer.ts";
+import { checkTrainerCommand, runTrainer, type TrainerOutcome } from "./trainer.ts";
 import { Slots } from "./slots.ts";
 
 export interface SweepOptions {
@@ -51,6 +53,8 @@ export interface LabRow {
   wall_s: number;
   baseline?: true;
   error?: string;
+  /** The trainer could not be started (or its shell could not run it): retried on resume. */
+  environmental?: true;
   time: string;
   proposer: string;
   repeat_of?: string;
@@ -65,7 +69,7 @@ export interface SweepProgress {
 }
 
 export interface SweepEvents {
-  resumed?(info: { rows: number; repaired?: Repair; orphansStopped: number[] }): void;
+  resumed?(info: { rows: number; repaired?: Repair; orphansStopped: number[]; orphansSpared: Spared[]; retried: number }): void;
   started?(task: Task, slot: number, progress: SweepProgress): void;
   finished?(row: LabRow, outcome: TrainerOutcome, progress: SweepProgress): void;
   note?(message: string): void;
@@ -120,7 +124,7 @@ function checkManifest(o: SweepOptions): void {
     }
     return;
   }
-  writeFileSync(file, `${JSON.stringify({ ...want, menu: o.menu.file, command: o.command, created: new Date().toISOString() }, null, 2)}\n`);
+  writeLabFile(file, `${JSON.stringify({ ...want, menu: o.menu.file, command: o.command, created: new Date().toISOString() }, null, 2)}\n`);
 }
 
 async function readRows(file: string): Promise<TrajectoryRow[]> {
@@ -129,7 +133,32 @@ async function readRows(file: string): Promise<TrajectoryRow[]> {
 
 const key = (hash: string, seed: number): string => `${hash}:${seed}`;
 
+function parsedRow(line: string): Record<string, unknown> | undefined {
+  const j = parseJsonLine(line);
+  return j.ok && j.value !== null && typeof j.value === "object" && !Array.isArray(j.value) ? (j.value as Record<string, unknown>) : undefined;
+}
+
+/** A line that is a whole trajectory row, as the reader would take it. */
+export function isTrajectoryRow(line: string): boolean {
+  const row = parsedRow(line);
+  return row !== undefined && trajectoryRecordSchema().safeParse(row).success;
+}
+
+// Only a row that is whole and ours is taken out; anything else stays for the reader to report.
+const isEnvironmentalRow = (line: string): boolean => {
+  const row = parsedRow(line);
+  return row?.["environmental"] === true && typeof row["seed"] === "number" && typeof row["proposer"] === "string" && trajectoryRecordSchema().safeParse(row).success;
+};
+
+/** The task that trains a dropped environmental row again (the row is ours, so its fields are). */
+function retryTask(line: string): Task {
+  const r = parsedRow(line) as unknown as LabRow;
+  return { id: r.id, config: r.config, seed: r.seed, baseline: r.baseline === true, proposer: r.proposer, ...(r.repeat_of ? { repeatOf: r.repeat_of } : {}) };
+}
+
 export async function runSweep(o: SweepOptions): Promise<SweepResult> {
+  checkTrainerCommand(o.command, o.cwd);
+  prepareLabDir(o.dir);
   const lock = LabLock.acquire(o.dir);
   try {
     checkManifest(o);
@@ -141,9 +170,14 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
 
 async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
   const trajectory = join(o.dir, TRAJECTORY);
-  const repaired = repairTornTail(trajectory);
+  const repaired = repairTornTail(trajectory, isTrajectoryRow);
+  // Rows whose trainer could not start say nothing about their config: out of the trajectory,
+  // and trained again first, under the same id.
+  const retry = dropLines(trajectory, isEnvironmentalRow).map(retryTask);
   const existing = await readRows(trajectory);
-  if (existing.length > 0 || repaired || lock.orphansStopped.length > 0) o.events?.resumed?.({ rows: existing.length, ...(repaired ? { repaired } : {}), orphansStopped: lock.orphansStopped });
+  if (existing.length > 0 || repaired || lock.orphansStopped.length > 0 || lock.orphansSpared.length > 0 || retry.length > 0) {
+    o.events?.resumed?.({ rows: existing.length, ...(repaired ? { repaired } : {}), orphansStopped: lock.orphansStopped, orphansSpared: lock.orphansSpared, retried: retry.length });
+  }
 
   const seed = o.menu.seed;
   // Everything evaluated (or being evaluated) by config hash and seed.
@@ -182,18 +216,31 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
   let answered = 0;
   let invalid = 0;
   let idle = 0;
+  /** Config hashes proposed by this run (a replayed trajectory row is not a repeat the first time). */
+  const proposedNow = new Set<string>();
   let proposerDone: string | undefined;
   let exhausted = false;
   let trained = 0;
 
+  for (const t of retry) {
+    usedIds.add(t.id);
+    known.set(key(configHash(t.config), t.seed), t.id);
+  }
+
   /** The next main-phase task, or undefined when N configs are evaluated or in flight. */
   const nextMain = async (): Promise<Task | undefined> => {
+    const again = retry.shift();
+    if (again !== undefined) return again;
     if (!known.has(key(baselineHash, seed))) {
       const t: Task = { id: freshId(), config: baseline, seed, baseline: true, proposer: "baseline" };
       known.set(key(baselineHash, seed), t.id);
       return t;
     }
-    while (primary.size + inFlightPrimary < o.candidates && proposerDone === undefined && !o.signal?.aborted) {
+    while (primary.size + inFlightPrimary < o.candidates && proposerDone === undefined) {
+      // A proposer that answers at once (grid, random) resolves in a microtask; without a turn of
+      // the event loop here a run of repeats would starve the SIGINT/SIGTERM handlers and timers.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (o.signal?.aborted) break;
       if (idle >= o.maxIdleProposals) {
         proposerDone = `the proposer made ${idle} proposals in a row that were repeats or invalid`;
         break;
@@ -213,13 +260,18 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
       }
       const hash = configHash(p.config);
       const have = known.get(key(hash, seed));
+      const again = proposedNow.has(hash);
+      proposedNow.add(hash);
       if (have !== undefined) {
         answered++;
-        // The grid and random proposers replay their sequence on resume and always move on;
-        // an agent that keeps repeating itself is what the idle limit is for.
+        // The grid and random proposers replay their sequence on resume, each row once, and
+        // that is no reason to stop; proposing a config twice in one run is, for every proposer
+        // (random draws on a huge menu, an agent that keeps repeating itself).
         if (o.proposer.name === "command") {
           idle++;
           o.events?.note?.(`proposal ${proposals} repeats ${have}: answered from the trajectory, not trained again`);
+        } else if (again) {
+          idle++;
         }
         continue;
       }
@@ -302,6 +354,7 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
       wall_s: outcome.wall_s,
       ...(t.baseline ? { baseline: true as const } : {}),
       ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+      ...(outcome.environmental ? { environmental: true as const } : {}),
       time: new Date().toISOString(),
       proposer: t.proposer,
       ...(t.repeatOf ? { repeat_of: t.repeatOf } : {}),

@@ -4,11 +4,13 @@
 //
 // The trainer runs in its own process group, so a timeout, an early stop or Ctrl-C reaches the
 // workers it started too (torchrun, dataloader processes) and no orphan keeps a GPU busy.
-import { closeSync, openSync, readSync, fstatSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { execa } from "execa";
+import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, closeSync, constants, openSync, readSync, fstatSync, rmSync, statSync } from "node:fs";
+import { delimiter, dirname, join, resolve } from "node:path";
+import { UsageError } from "../evidence/errors.ts";
 import type { MetricPoint } from "../evidence/schemas.ts";
 import { formatProblem } from "../evidence/problems.ts";
+import { ensureRealDir, openForWriting, writeLabFile } from "./lab-dir.ts";
 import { MetricsTail } from "./metrics-tail.ts";
 import type { Config } from "./menu.ts";
 
@@ -49,6 +51,12 @@ export interface TrainerSpec {
 
 export type OutcomeStatus = "ok" | "crash" | "timeout" | "stopped" | "cancelled";
 
+/**
+ * Exit codes a shell gives a command it could not run: 126 found but not executable, 127 not
+ * found (a wrapper script whose `python` is missing). The machine's fault, not the recipe's.
+ */
+const CANNOT_RUN: Record<number, string> = { 126: "the shell's \"cannot execute\"", 127: "the shell's \"command not found\"" };
+
 export interface TrainerOutcome {
   status: OutcomeStatus;
   /** The last val_bpb the trainer reported (null when it reported none). */
@@ -61,6 +69,18 @@ export interface TrainerOutcome {
   error?: string;
   exitCode?: number;
   signal?: string;
+  /**
+   * The crash is the environment's, not the config's: the trainer could not be started, or its
+   * shell could not run what it named (exit 126/127). Such rows are retried on resume.
+   */
+  environmental?: true;
+}
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the process could not be started at all. */
+  error?: NodeJS.ErrnoException;
 }
 
 const TAIL_BYTES = 1500;
@@ -107,10 +127,14 @@ export function trainerEnv(spec: TrainerSpec): Record<string, string> {
 }
 
 export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
-  for (const f of [spec.metricsFile, spec.configFile, spec.logFile]) mkdirSync(dirname(f), { recursive: true });
+  for (const d of new Set([spec.metricsFile, spec.configFile, spec.logFile].map((f) => dirname(f)))) ensureRealDir(d);
   rmSync(spec.metricsFile, { force: true });
-  writeFileSync(spec.configFile, `${JSON.stringify(spec.config, null, 2)}\n`);
-  writeFileSync(spec.logFile, "");
+  writeLabFile(spec.configFile, `${JSON.stringify(spec.config, null, 2)}\n`);
+  // The child writes its output straight into the log through this descriptor: nothing passes
+  // through windtunnel, so a trainer that prints gigabytes costs no memory here (through execa's
+  // pipes and buffer, 99 MB of stdout peaked at 548 MB and hit maxBuffer, which killed the run).
+  // Only the log's last bytes are read back, for a crash row (logTail).
+  const logFd = openForWriting(spec.logFile, "truncate");
   const tail = new MetricsTail(spec.metricsFile, spec.metricsLabel ?? spec.metricsFile);
   const started = performance.now();
   let points = 0;
@@ -120,18 +144,34 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   let ended: "timeout" | "stopped" | "cancelled" | undefined;
 
   const [file, ...args] = spec.command;
-  if (file === undefined) throw new Error("empty trainer command");
-  const child = execa(file, args, {
-    cwd: spec.cwd,
-    env: trainerEnv(spec),
-    stdin: "ignore",
-    // Both streams appended to one file (O_APPEND keeps their lines whole and in order).
-    stdout: { file: spec.logFile, append: true },
-    stderr: { file: spec.logFile, append: true },
-    detached: true,
-    reject: false,
-    cleanup: true,
+  if (file === undefined) {
+    closeSync(logFd);
+    throw new Error("empty trainer command");
+  }
+  let child: ChildProcess;
+  try {
+    // node:child_process rather than execa: execa's types take no descriptor but 1 and 2 for
+    // stdout, and with the output going to a file there is nothing left for it to collect.
+    child = spawn(file, args, {
+      ...(spec.cwd ? { cwd: spec.cwd } : {}),
+      env: { ...process.env, ...trainerEnv(spec) },
+      // Both streams on one descriptor opened with O_APPEND: their lines stay whole and in order.
+      stdio: ["ignore", logFd, logFd],
+      detached: true,
+    });
+  } finally {
+    // The child has its own copy once spawned; a spawn that failed needs none.
+    closeSync(logFd);
+  }
+  const exited = new Promise<Exit>((done) => {
+    // 'error' means it could not be started (ENOENT, EACCES, …): nothing is ever sent to it
+    // through `child`, whose other errors come from doing that.
+    child.once("error", (error: NodeJS.ErrnoException) => done({ code: null, signal: null, error }));
+    child.once("exit", (code, signal) => done({ code, signal }));
   });
+  // Ctrl-C twice exits at once (process.exit): the trainer's group goes with windtunnel.
+  const onExit = (): void => void (child.pid !== undefined && killGroup(child.pid, "SIGTERM"));
+  process.once("exit", onExit);
   if (child.pid !== undefined) spec.onSpawn?.(child.pid);
 
   const take = (pts: readonly MetricPoint[]): void => {
@@ -163,7 +203,8 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   spec.signal?.addEventListener("abort", onAbort);
   const poller = setInterval(() => take(tail.poll()), spec.pollMs ?? 250);
 
-  const result = await child;
+  const result = await exited;
+  process.off("exit", onExit);
   clearInterval(poller);
   clearTimeout(timeout);
   spec.signal?.removeEventListener("abort", onAbort);
@@ -175,7 +216,7 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   tail.close();
 
   const wall_s = Math.round((performance.now() - started) / 10) / 100;
-  const base = { val_bpb: valBpb, steps: lastStep, points, wall_s, ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}), ...(result.signal ? { signal: result.signal } : {}) };
+  const base = { val_bpb: valBpb, steps: lastStep, points, wall_s, ...(result.code !== null ? { exitCode: result.code } : {}), ...(result.signal ? { signal: result.signal } : {}) };
   const withTail = (why: string): string => {
     const t = logTail(spec.logFile);
     return t ? `${why}\n${t}` : why;
@@ -183,9 +224,11 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   if (ended === "cancelled") return { ...base, status: "cancelled", error: "interrupted" };
   if (ended === "stopped") return { ...base, status: "stopped", error: stopReason ?? "stopped" };
   if (ended === "timeout") return { ...base, status: "timeout", error: withTail(`no result within ${fmtSeconds(spec.timeoutMs / 1000)}: killed at step ${lastStep}`) };
-  if (result.failed || result.exitCode !== 0) {
-    const how = result.signal ? `killed by ${result.signal}` : result.exitCode !== undefined ? `exited with code ${result.exitCode}` : (result.shortMessage ?? "failed to start");
-    return { ...base, status: "crash", error: withTail(`trainer ${how} at step ${lastStep}`) };
+  if (result.error !== undefined) return { ...base, status: "crash", environmental: true, error: `the trainer could not be started: ${result.error.message}` };
+  if (result.code !== 0) {
+    const how = result.signal ? `killed by ${result.signal}` : `exited with code ${result.code}`;
+    const cannot = result.code !== null ? CANNOT_RUN[result.code] : undefined;
+    return { ...base, status: "crash", ...(cannot ? { environmental: true as const } : {}), error: withTail(`trainer ${how}${cannot ? ` (${cannot})` : ""} at step ${lastStep}`) };
   }
   const first = tail.diag.problems[0];
   if (first !== undefined) {
@@ -194,6 +237,56 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   }
   if (valBpb === null && spec.requireValBpb !== false) return { ...base, status: "crash", error: withTail(points === 0 ? "the trainer exited 0 without writing any metrics to WINDTUNNEL_METRICS" : `the trainer exited 0 without reporting val_bpb (${points} points, last step ${lastStep})`) };
   return { ...base, status: "ok" };
+}
+
+/**
+ * Why the trainer command cannot be started, found before the first candidate instead of as a
+ * crash row per candidate: a name without a slash is looked up on PATH as the shell would, a path
+ * is taken from `cwd`. Undefined when it can be started.
+ */
+export function trainerCommandProblem(command: readonly string[], cwd: string = process.cwd(), path: string = process.env["PATH"] ?? ""): string | undefined {
+  const [file] = command;
+  if (file === undefined || file === "") return "no trainer command: put it after --, e.g. windtunnel lab sweep --menu menu.yaml -- python train.py";
+  const runnable = (p: string): "ok" | "missing" | "folder" | "not executable" => {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      return "missing";
+    }
+    if (st.isDirectory()) return "folder";
+    try {
+      accessSync(p, constants.X_OK);
+      return st.isFile() ? "ok" : "not executable";
+    } catch {
+      return "not executable";
+    }
+  };
+  const fix = `chmod +x it, or name its interpreter first (-- python ${file})`;
+  if (file.includes("/")) {
+    const abs = resolve(cwd, file);
+    const how = runnable(abs);
+    if (how === "ok") return undefined;
+    if (how === "missing") return `the trainer ${file} does not exist${abs !== file ? ` (${abs})` : ""}`;
+    if (how === "folder") return `the trainer ${file} is a folder, not a program`;
+    return `the trainer ${abs} is not executable: ${fix}`;
+  }
+  // An empty PATH entry means the current folder, as in the shell.
+  const dirs = path.split(delimiter).map((d) => resolve(cwd, d || "."));
+  let notExecutable: string | undefined;
+  for (const d of dirs) {
+    const how = runnable(join(d, file));
+    if (how === "ok") return undefined;
+    if (how === "not executable") notExecutable ??= join(d, file);
+  }
+  if (notExecutable !== undefined) return `the trainer ${file} is found on PATH only as ${notExecutable}, which is not executable: ${fix}`;
+  return `the trainer ${file} is not on PATH (${dirs.length} folder(s) searched)`;
+}
+
+/** Refuse a trainer command that cannot start (exit 2), before anything is written. */
+export function checkTrainerCommand(command: readonly string[], cwd?: string): void {
+  const problem = trainerCommandProblem(command, cwd);
+  if (problem !== undefined) throw new UsageError(`cannot start the trainer: ${problem}`);
 }
 
 export function fmtSeconds(s: number): string {

@@ -1,9 +1,10 @@
 // `windtunnel lab sweep` against stand-in trainers that misbehave on request: kill -9 and
 // resume, hangs, crashes, garbage metrics, and an external proposer that answers nonsense.
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
+import { spawn } from "node:child_process";
 import { REPO } from "../helpers/shared.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
 
@@ -18,8 +19,8 @@ function menu(fixed: Record<string, unknown>, xs = 12): string {
   return tmp.write("menu.yaml", `steps: 60\nknobs:\n  x: [${choices}]\nbaseline:\n  x: 1\nfixed:\n${fixedYaml || "  {}"}\n`);
 }
 
-function lab(args: string[], env: Record<string, string> = {}) {
-  return execa(process.execPath, [BIN, "lab", ...args, "--", ...TRAINER], { cwd: tmp.dir(), reject: false, env: { CI: "true", ...env } });
+function lab(args: string[], env: Record<string, string> = {}, trainer: readonly string[] = TRAINER) {
+  return execa(process.execPath, [BIN, "lab", ...args, "--", ...trainer], { cwd: tmp.dir(), reject: false, env: { CI: "true", ...env } });
 }
 
 interface Row {
@@ -47,7 +48,8 @@ describe("windtunnel lab sweep", () => {
     const got = rows(join(tmp.dir(), "runs"));
     expect(got).toHaveLength(8 + 2 * 3);
     expect(new Set(got.filter((g) => g.seed === 0).map((g) => g.config_hash)).size).toBe(8);
-    expect(got[0]).toMatchObject({ id: "c000", baseline: true, config: { x: 1, mode: "ok" } });
+    // By id, not position: with two slots the candidate beside the baseline may finish first.
+    expect(got.find((g) => g.id === "c000")).toMatchObject({ baseline: true, config: { x: 1, mode: "ok" } });
     // The two best (x = 3 and x = 2 or 4) get seeds 1 and 2, as does the baseline.
     const repeats = got.filter((g) => g.repeat_of !== undefined);
     expect(new Set(repeats.map((g) => g.repeat_of)).size).toBe(3);
@@ -90,6 +92,62 @@ describe("windtunnel lab sweep", () => {
     expect(after.slice(0, before)).toEqual(rows(dir).slice(0, before));
   });
 
+  it("keeps a whole last row that only lacks its newline instead of cutting it and training it again", async () => {
+    const args = ["sweep", "--menu", menu({ mode: "ok" }), "--dir", "runs", "--candidates", "3", "--repeats", "0"];
+    expect((await lab(args)).exitCode).toBe(0);
+    const file = join(tmp.dir(), "runs/trajectory.jsonl");
+    const whole = readFileSync(file, "utf8");
+    writeFileSync(file, whole.slice(0, -1));
+    const again = await lab(args);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toContain("resuming: 3 row(s) already in trajectory.jsonl; kept the last record (line 3), which was whole but for its newline, and added the newline");
+    expect(again.stdout).toContain("3 rows (0 trained now");
+    expect(readFileSync(file, "utf8")).toBe(whole);
+  });
+
+  it("after kill -9, stops the dead run's real trainer but not decoys planted in its lock", async () => {
+    const dir = join(tmp.dir(), "runs");
+    const lockFile = join(dir, ".lab.lock");
+    const args = ["sweep", "--menu", menu({ mode: "hang" }), "--dir", "runs", "--candidates", "1", "--repeats", "0"];
+    const first = lab([...args, "--timeout", "600"]);
+    const recorded = async (): Promise<{ pid: number; start: string; cmdline: string[] } | undefined> => {
+      for (let i = 0; i < 200; i++) {
+        try {
+          const t = (JSON.parse(readFileSync(lockFile, "utf8")) as { trainers: { pid: number; start: string; cmdline: string[] }[] }).trainers[0];
+          if (t) return t;
+        } catch {
+          // not written yet
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return undefined;
+    };
+    const trainer = await recorded();
+    expect(trainer?.cmdline).toEqual(TRAINER);
+    first.kill("SIGKILL");
+    await first;
+    const orphan = trainer?.pid as number;
+    expect(procAlive(orphan), "the killed run's trainer is orphaned").toBe(true);
+    // Decoys: what a hand-edited or hostile lock could name.
+    const decoys = [spawn("sleep", ["1000"], { detached: true, stdio: "ignore" }), spawn("sleep", ["1000"], { detached: true, stdio: "ignore" })];
+    try {
+      await Promise.all(decoys.map((d) => new Promise((r) => d.once("spawn", r))));
+      const [bare, reused] = decoys.map((d) => d.pid as number) as [number, number];
+      const lock = JSON.parse(readFileSync(lockFile, "utf8")) as { trainers: unknown[] };
+      lock.trainers.push(bare, { pid: reused, start: trainer?.start, cmdline: ["sleep", "1000"] });
+      writeFileSync(lockFile, JSON.stringify(lock));
+      const second = await lab([...args, "--timeout", "1"]);
+      expect(second.exitCode, second.stderr).toBe(0);
+      expect(second.stderr).toContain("stopped 1 trainer(s) left running by it");
+      expect(second.stderr).toContain(`left 2 process(es) named in the lock alone, as they could not be verified as its trainers: pid ${bare}: the lock does not record its start time and command line; pid ${reused}: it started at another time than the trainer (the pid was reused)`);
+      for (let i = 0; i < 40 && procAlive(orphan); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(procAlive(orphan), "the orphan is stopped").toBe(false);
+      for (const d of decoys) expect(procAlive(d.pid as number), `decoy ${d.pid}`).toBe(true);
+    } finally {
+      for (const d of decoys) d.kill("SIGKILL");
+    }
+  });
+
   it("stops cleanly on Ctrl-C: running trainers stopped, finished rows kept, exit 130, and the re-run completes", async () => {
     const m = menu({ mode: "ok", sleep_ms: 400 });
     const dir = join(tmp.dir(), "runs");
@@ -121,6 +179,70 @@ describe("windtunnel lab sweep", () => {
     expect(got[0]?.error).toMatch(/^no result within 1 s: killed at step 0\nfake trainer:/);
   });
 
+  it("streams a chatty trainer's 150 MB of stdout to its log without holding it: the run is ok and windtunnel's memory stays flat", async () => {
+    const MB = 150;
+    const r = lab(["sweep", "--menu", menu({ mode: "ok", chatty_mb: MB }), "--dir", "runs", "--candidates", "1", "--repeats", "0"]);
+    // VmHWM is the process's peak resident set so far: the last reading before it exits is its peak.
+    let peakKb = 0;
+    const status = `/proc/${r.pid}/status`;
+    const sample = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(status, "utf8"));
+        if (m) peakKb = Math.max(peakKb, Number(m[1]));
+      } catch {
+        // exited between two samples
+      }
+    }, 10);
+    const done = await r.finally(() => clearInterval(sample));
+    console.log(`chatty trainer (${MB} MiB on stdout): windtunnel's peak RSS ${Math.round(peakKb / 1024)} MB`);
+    expect(done.exitCode, done.stderr).toBe(0);
+    const [row] = rows(join(tmp.dir(), "runs"));
+    expect(row).toMatchObject({ status: "ok", val_bpb: 2.2 });
+    const log = join(tmp.dir(), "runs/sweep/c000.log");
+    const firstLine = readFileSync(log, "utf8").slice(0, 4096).split("\n")[0] as string;
+    expect(firstLine).toMatch(/^fake trainer:/);
+    expect(statSync(log).size).toBe(Buffer.byteLength(firstLine) + 1 + MB * 1024 * 1024);
+    expect(peakKb).toBeGreaterThan(0);
+    // Before: a 659 MB peak, and execa's maxBuffer killed the trainer (crash: killed by SIGTERM).
+    expect(peakKb).toBeLessThan(300 * 1024);
+  });
+
+  it("retries on resume the rows whose trainer could not run (exit 127), and only those", async () => {
+    // A wrapper whose interpreter is missing for two candidates until the user fixes the
+    // environment, and a third candidate that crashes on its own (exit 3: the recipe's fault).
+    const wrapper = tmp.write("train.sh", `#!/bin/sh
+if [ -n "$BROKEN" ]; then
+  case "$WINDTUNNEL_CANDIDATE" in
+    c001|c003) echo "train.sh: 4: python: not found" >&2; exit 127 ;;
+    c002) echo "RuntimeError: CUDA out of memory" >&2; exit 3 ;;
+  esac
+fi
+exec ${TRAINER.join(" ")}
+`);
+    chmodSync(wrapper, 0o755);
+    const m = menu({ mode: "ok" });
+    const args = ["sweep", "--menu", m, "--dir", "runs", "--candidates", "4", "--repeats", "0"];
+    const broken = await lab(args, { BROKEN: "1" }, [wrapper]);
+    expect(broken.exitCode, broken.stderr).toBe(0);
+    const first = rows(join(tmp.dir(), "runs"));
+    const summary = (rs: Row[]) => rs.map((g) => `${g.id} ${g.status}${(g as { environmental?: boolean }).environmental ? " environmental" : ""}`);
+    expect(summary(first)).toEqual(["c000 ok", "c001 crash environmental", "c002 crash", "c003 crash environmental"]);
+    expect(first[1]?.error).toBe('trainer exited with code 127 (the shell\'s "command not found") at step 0\ntrain.sh: 4: python: not found');
+    // The marked rows are still a valid trajectory.
+    const v = await execa(process.execPath, [BIN, "validate", join(tmp.dir(), "runs/trajectory.jsonl")], { reject: false });
+    expect(v.exitCode, v.stdout + v.stderr).toBe(0);
+    const fixed = await lab(args, {}, [wrapper]);
+    expect(fixed.exitCode, fixed.stderr).toBe(0);
+    expect(fixed.stderr).toContain("resuming: 2 row(s) already in trajectory.jsonl; retrying 2 row(s) whose trainer could not be started");
+    const after = rows(join(tmp.dir(), "runs"));
+    // The kept rows unchanged, then the retried ones under their ids and configs.
+    expect(after.slice(0, 2)).toEqual([first[0], first[2]]);
+    expect(summary(after)).toEqual(["c000 ok", "c002 crash", "c001 ok", "c003 ok"]);
+    expect(after.slice(2).map((g) => g.config_hash)).toEqual([first[1]?.config_hash, first[3]?.config_hash]);
+    const again = await lab(args, {}, [wrapper]);
+    expect(again.stdout).toContain("4 rows (0 trained now");
+  });
+
   it("turns a crash, garbage metrics and a missing val_bpb into crash rows with the reason", async () => {
     for (const [mode, reason] of [
       ["crash", /^trainer exited with code 3 at step 1\n[\s\S]*CUDA out of memory/],
@@ -148,6 +270,18 @@ describe("windtunnel lab sweep", () => {
     expect(r.stdout).toMatch(/1 invalid/);
   });
 
+  it("refuses an external proposer's values outside the menu's range and type instead of training them", async () => {
+    const m = menu({ mode: "ok" });
+    const r = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", m, "--dir", "runs", "--candidates", "3", "--repeats", "0", "--proposer-cmd", PROPOSER, "--", ...TRAINER], { cwd: tmp.dir(), reject: false, env: { CI: "true", PROPOSER_MODE: "off-menu" } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    for (const [n, got] of [[1, "1e\\+308"], [2, "-1"], [3, '"3" \\(a string\\)'], [4, "2\\.5"]] as const) {
+      expect(r.stderr).toMatch(new RegExp(`proposal ${n} \\(command\\) is invalid: x: expected a whole number from 1 to 12 \\(the menu's choices\\), got ${got}`));
+    }
+    expect(r.stdout).toMatch(/4 invalid/);
+    const got = rows(join(tmp.dir(), "runs"));
+    expect(got.map((g) => g.config["x"])).toEqual([1, 2, 3]);
+  });
+
   it("answers an agent's repeated proposals from the trajectory instead of training them again", async () => {
     const m = menu({ mode: "ok" });
     const r = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", m, "--dir", "runs", "--candidates", "10", "--repeats", "0", "--proposer-cmd", PROPOSER, "--", ...TRAINER], { cwd: tmp.dir(), reject: false, env: { CI: "true", PROPOSER_MODE: "repeat" } });
@@ -156,6 +290,31 @@ describe("windtunnel lab sweep", () => {
     expect(rows(join(tmp.dir(), "runs"))).toHaveLength(3);
     expect(r.stderr).toMatch(/proposal \d+ repeats c00\d: answered from the trajectory, not trained again/);
     expect(r.stderr).toMatch(/3 of 10 candidates evaluated: the proposer made 50 proposals in a row that were repeats or invalid/);
+  });
+
+  it("sweeps a menu of 10^310 configs (310 knobs × 10 choices) and stops promptly on SIGTERM", async () => {
+    const knobs = Array.from({ length: 310 }, (_, k) => `  k${k}: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]`).join("\n");
+    const baseline = Array.from({ length: 310 }, (_, k) => `  k${k}: 0`).join("\n");
+    const m = tmp.write("huge.yaml", `steps: 20\nknobs:\n${knobs}\nbaseline:\n${baseline}\nfixed:\n  mode: ok\n`);
+    const t0 = Date.now();
+    const r = await lab(["sweep", "--menu", m, "--dir", "runs", "--candidates", "4", "--repeats", "0"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain("(10^310 configs on the menu, proposer random)");
+    const got = rows(join(tmp.dir(), "runs"));
+    expect(got).toHaveLength(4);
+    expect(new Set(got.map((g) => g.config_hash)).size).toBe(4);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    // Before, the proposal loop spun after the baseline and never let the SIGTERM handler run.
+    const long = lab(["sweep", "--menu", m, "--dir", "runs2", "--candidates", "500", "--repeats", "0"]);
+    const file = join(tmp.dir(), "runs2/trajectory.jsonl");
+    for (let i = 0; i < 200 && !(existsSync(file) && readFileSync(file, "utf8").split("\n").length > 2); i++) await new Promise((res) => setTimeout(res, 50));
+    const sent = Date.now();
+    long.kill("SIGTERM");
+    const stopped = await long;
+    console.log(`SIGTERM to exit: ${Date.now() - sent} ms`);
+    expect(stopped.exitCode, stopped.stderr).toBe(130);
+    expect(Date.now() - sent).toBeLessThan(10_000);
+    expect(rows(join(tmp.dir(), "runs2")).length).toBeLessThan(500);
   });
 
   it("refuses a bad menu with file:line:col and a folder holding another menu's sweep", async () => {
@@ -173,5 +332,152 @@ describe("windtunnel lab sweep", () => {
     const none = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", join(tmp.dir(), "other.yaml")], { cwd: tmp.dir(), reject: false });
     expect(none.exitCode).toBe(2);
     expect(none.stderr).toMatch(/no trainer command: put it after --/);
+  });
+});
+
+/** Whether a process exists and is not a zombie (an orphan's zombie waits for a reaper that may not be there). */
+function procAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 1).trim()[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** A finished 12-candidate sweep in runs/, ready for `lab stress --ignore-sweep-gate`. */
+async function swept(fixed: Record<string, unknown> = { mode: "ok" }): Promise<string> {
+  const r = await lab(["sweep", "--menu", menu(fixed), "--dir", "runs", "--candidates", "12", "--repeats", "2"]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  return join(tmp.dir(), "runs");
+}
+
+describe("windtunnel lab: bad input is one clear line and exit 2, and nothing is written", () => {
+  it("refuses a lab folder holding symbolic links (the red-team's links overwrote two files elsewhere)", async () => {
+    const dir = join(tmp.dir(), "runs");
+    mkdirSync(join(dir, "sweep"), { recursive: true });
+    const log = tmp.write("victim-log.txt", "precious log\n");
+    const cfg = tmp.write("victim-config.txt", "precious config\n");
+    symlinkSync(log, join(dir, "sweep/c000.log"));
+    symlinkSync(cfg, join(dir, "sweep/c000.config.json"));
+    const r = await lab(["sweep", "--menu", menu({ mode: "ok" }), "--dir", "runs", "--candidates", "2", "--repeats", "0"]);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`windtunnel: ${dir}/sweep/c000.log is a symbolic link to ${log}`);
+    expect(r.stderr).toContain(`windtunnel: ${dir}/sweep/c000.config.json is a symbolic link to ${cfg}`);
+    expect(r.stderr).toContain("a lab folder holds only files windtunnel writes, and it does not write through links: remove them, or use another --dir");
+    expect(readFileSync(log, "utf8")).toBe("precious log\n");
+    expect(readFileSync(cfg, "utf8")).toBe("precious config\n");
+    expect(existsSync(join(dir, "trajectory.jsonl"))).toBe(false);
+    expect(existsSync(join(dir, ".lab.lock"))).toBe(false);
+  });
+
+  it("lab stress refuses a link in curves/ too, and --dir may itself be a link", async () => {
+    const dir = await swept();
+    const victim = tmp.write("victim.txt", "precious\n");
+    mkdirSync(join(dir, "curves"));
+    symlinkSync(victim, join(dir, "curves/c003.log"));
+    const r = await lab(["stress", "--dir", "runs", "--ignore-sweep-gate"]);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`windtunnel: ${dir}/curves/c003.log is a symbolic link to ${victim}`);
+    expect(readFileSync(victim, "utf8")).toBe("precious\n");
+    expect(existsSync(join(dir, "stress.jsonl"))).toBe(false);
+    rmSync(join(dir, "curves/c003.log"));
+    symlinkSync(dir, join(tmp.dir(), "chosen"));
+    const viaLink = await lab(["stress", "--dir", "chosen", "--ignore-sweep-gate"]);
+    expect(viaLink.exitCode, viaLink.stderr).toBe(0);
+    expect(readFileSync(join(dir, "stress.jsonl"), "utf8").trim().split("\n")).toHaveLength(3);
+  });
+
+  it("refuses a trainer that cannot start before the first candidate, instead of a sweep full of crash rows", async () => {
+    const m = menu({ mode: "ok" });
+    const plain = tmp.write("train.py", "print('hi')\n");
+    chmodSync(plain, 0o644);
+    for (const [trainer, message] of [
+      [["./missing.sh"], `windtunnel: cannot start the trainer: the trainer ./missing.sh does not exist (${tmp.dir()}/missing.sh)`],
+      [["./train.py"], `windtunnel: cannot start the trainer: the trainer ${plain} is not executable: chmod +x it, or name its interpreter first (-- python ./train.py)`],
+      [["pyhton3", "train.py"], "windtunnel: cannot start the trainer: the trainer pyhton3 is not on PATH ("],
+    ] as const) {
+      const r = await lab(["sweep", "--menu", m, "--dir", "runs", "--candidates", "3", "--repeats", "0"], {}, trainer);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toContain(message);
+      expect(existsSync(join(tmp.dir(), "runs")), "nothing written").toBe(false);
+    }
+    const dir = await swept();
+    const stress = await lab(["stress", "--dir", "runs", "--ignore-sweep-gate"], {}, ["./missing.sh"]);
+    expect(stress.exitCode, stress.stderr).toBe(2);
+    expect(stress.stderr).toContain("windtunnel: cannot start the trainer: the trainer ./missing.sh does not exist");
+    expect(existsSync(join(dir, "stress.jsonl"))).toBe(false);
+  });
+
+  it("refuses a malformed lock naming the file and what is wrong, and takes an empty one as stale", async () => {
+    const dir = join(tmp.dir(), "runs");
+    mkdirSync(dir);
+    const args = ["sweep", "--menu", menu({ mode: "ok" }), "--dir", "runs", "--candidates", "1", "--repeats", "0"];
+    for (const [text, message] of [
+      ['{"pid":5,"trainers":5}', `${dir}/.lab.lock: trainers: expected array, got 5: not a lock windtunnel wrote; if no windtunnel lab run uses this folder, remove ${dir}/.lab.lock and run again`],
+      ["<<<<<<< HEAD", `${dir}/.lab.lock: lock: not JSON (`],
+    ] as const) {
+      writeFileSync(join(dir, ".lab.lock"), text);
+      const r = await lab(args);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toContain(message);
+      expect(r.stderr).not.toMatch(/internal error/);
+      expect(readFileSync(join(dir, ".lab.lock"), "utf8")).toBe(text);
+    }
+    writeFileSync(join(dir, ".lab.lock"), "");
+    const stale = await lab(args);
+    expect(stale.exitCode, stale.stderr).toBe(0);
+    expect(existsSync(join(dir, ".lab.lock"))).toBe(false);
+  });
+
+  it("refuses a --dir that cannot be created with a sentence (here: under a regular file; root is never refused with EACCES)", async () => {
+    const file = tmp.write("not-a-folder", "");
+    const sweep = await lab(["sweep", "--menu", menu({ mode: "ok" }), "--dir", "not-a-folder/runs", "--candidates", "1", "--repeats", "0"]);
+    expect(sweep.exitCode, sweep.stderr).toBe(2);
+    expect(sweep.stderr).toContain(`windtunnel: cannot create the lab folder ${file}/runs: a part of the path is a file, not a folder`);
+    const dir = await swept();
+    const stress = await lab(["stress", "--dir", "not-a-folder/runs", "--trajectory", join(dir, "trajectory.jsonl"), "--ignore-sweep-gate"]);
+    expect(stress.exitCode, stress.stderr).toBe(2);
+    expect(stress.stderr).toContain(`windtunnel: cannot create the lab folder ${file}/runs: a part of the path is a file, not a folder`);
+  });
+});
+
+describe("windtunnel lab stress", () => {
+  it("keeps a whole last record without its newline, and refuses an edited stress.jsonl at its line", async () => {
+    const dir = await swept();
+    const args = ["stress", "--dir", "runs", "--ignore-sweep-gate"];
+    expect((await lab(args)).exitCode).toBe(0);
+    const file = join(dir, "stress.jsonl");
+    const whole = readFileSync(file, "utf8");
+    writeFileSync(file, whole.slice(0, -1));
+    const again = await lab(args);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toContain("stress.jsonl: kept the last record (line 3), which was whole but for its newline, and added the newline");
+    expect(again.stderr).toMatch(/resuming: c\d+, c\d+, c\d+ already done/);
+    expect(readFileSync(file, "utf8")).toBe(whole);
+    writeFileSync(file, `${whole}{"id":"c001"}\n`);
+    const edited = await lab(args);
+    expect(edited.exitCode, edited.stderr).toBe(2);
+    expect(edited.stderr).toContain(`${file}:4: config: required field is missing`);
+    expect(existsSync(join(dir, ".lab.lock"))).toBe(false);
+  });
+
+  it("retries on resume the runs whose trainer could not run, and keeps the finished ones", async () => {
+    const dir = await swept();
+    // The first run to start finds its interpreter missing (mkdir is atomic: exactly one does).
+    const wrapper = tmp.write("train.sh", `#!/bin/sh\nif [ -n "$BREAK_FIRST" ] && mkdir "$BREAK_FIRST" 2>/dev/null; then echo "python: not found" >&2; exit 127; fi\nexec ${TRAINER.join(" ")}\n`);
+    chmodSync(wrapper, 0o755);
+    const first = await lab(["stress", "--dir", "runs", "--ignore-sweep-gate"], { BREAK_FIRST: join(tmp.dir(), "broke") }, [wrapper]);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const records = () => readFileSync(join(dir, "stress.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; status: string; environmental?: true });
+    const [broken, ...rest] = records();
+    expect(broken).toMatchObject({ status: "crash", environmental: true });
+    expect(rest.map((r) => r.status)).toEqual(["completed", "completed"]);
+    const fixed = await lab(["stress", "--dir", "runs", "--ignore-sweep-gate"], {}, [wrapper]);
+    expect(fixed.exitCode, fixed.stderr).toBe(0);
+    expect(fixed.stderr).toContain(`resuming: ${rest.map((r) => r.id).join(", ")} already done`);
+    expect(fixed.stderr).toContain("retrying 1 run(s) whose trainer could not be started");
+    expect(records().map((r) => `${r.id} ${r.status}`)).toEqual([`${broken?.id} crash`, ...rest.map((r) => `${r.id} completed`), `${broken?.id} completed`]);
+    expect(fixed.stdout.split("\n").filter((l) => /^✓ /.test(l))).toHaveLength(3);
   });
 });

@@ -1,7 +1,8 @@
-import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { Journal, jsonLine, repairTornTail } from "../../src/lab/journal.ts";
+import { dropLines, Journal, jsonLine, repairTornTail } from "../../src/lab/journal.ts";
 import { MetricsTail } from "../../src/lab/metrics-tail.ts";
+import { isTrajectoryRow } from "../../src/lab/sweep.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
 
 const tmp = useTmpDir();
@@ -18,11 +19,46 @@ describe("journal", () => {
 
   it("cuts only a torn last line", () => {
     const f = tmp.write("t.jsonl", '{"a":1}\n{"a":2}\n{"a"');
-    expect(repairTornTail(f)).toEqual({ bytes: 4, line: 3 });
+    const whole = (l: string): boolean => l.startsWith("{") && l.endsWith("}");
+    expect(repairTornTail(f, whole)).toEqual({ kind: "cut", bytes: 4, line: 3 });
     expect(readFileSync(f, "utf8")).toBe('{"a":1}\n{"a":2}\n');
-    expect(repairTornTail(f)).toBeUndefined();
+    expect(repairTornTail(f, whole)).toBeUndefined();
     writeFileSync(f, "");
-    expect(repairTornTail(f)).toBeUndefined();
+    expect(repairTornTail(f, whole)).toBeUndefined();
+  });
+
+  it("keeps a whole last record that only lacks its newline, and adds the newline", () => {
+    const f = tmp.write("t.jsonl", '{"a":1}\n{"a":2}');
+    const seen: string[] = [];
+    expect(repairTornTail(f, (l) => (seen.push(l), true))).toEqual({ kind: "completed", line: 2 });
+    expect(seen).toEqual(['{"a":2}']);
+    expect(readFileSync(f, "utf8")).toBe('{"a":1}\n{"a":2}\n');
+  });
+
+  // The sweep's judge of a whole row: the trajectory reader's own schema.
+  it.each([
+    ['{"id":"c003","config":{"x":3},"val_bpb":2.0,"status":"ok","seed":0}', true],
+    ['{"id":"c003","config":{"x":3},"val_bpb":NaN,"status":"crash","error":"x"}', true],
+    ['{"id":"c003","config":{"x":3},"val_bpb":2.0}', false],
+    ['{"id":"c003","config":{"x":3},"val_bpb":2.0,"status":"ok","seed":0', false],
+    ['{"id":"c0', false],
+    ["[1,2]", false],
+  ])("takes %s as a whole trajectory row: %s", (line, whole) => {
+    expect(isTrajectoryRow(line)).toBe(whole);
+  });
+});
+
+describe("dropLines", () => {
+  it("takes out only the picked lines, keeps the others byte for byte, and rewrites nothing when none is picked", () => {
+    const f = tmp.write("t.jsonl", '{"id":"a","v":NaN}\n{"id":"b","environmental":true}\n{"id":"c" , "v":1}\n');
+    const inode = statSync(f).ino;
+    expect(dropLines(f, (l) => l.includes('"x"'))).toEqual([]);
+    expect(statSync(f).ino).toBe(inode);
+    expect(dropLines(f, (l) => l.includes("environmental"))).toEqual(['{"id":"b","environmental":true}']);
+    expect(readFileSync(f, "utf8")).toBe('{"id":"a","v":NaN}\n{"id":"c" , "v":1}\n');
+    // Replaced by a rename (a crash leaves the old file or the new one), no temporary file left.
+    expect(statSync(f).ino).not.toBe(inode);
+    expect(readdirSync(tmp.dir())).toEqual(["t.jsonl"]);
   });
 });
 

@@ -5,11 +5,13 @@ import { join, resolve } from "node:path";
 import { UsageError } from "../../evidence/errors.ts";
 import { fmt } from "../../gates/stats.ts";
 import { loadPolicy } from "../../policy/load.ts";
-import { loadMenu, menuSize } from "../../lab/menu.ts";
+import { loadMenu, menuSizeText } from "../../lab/menu.ts";
 import { commandProposer, gridProposer, randomProposer, type Proposer } from "../../lab/proposers.ts";
 import { runSweep, TRAJECTORY, type SweepResult } from "../../lab/sweep.ts";
 import { finalistsOf, runStress, type StressRecord, type StressResult } from "../../lab/stress.ts";
 import { fmtSeconds } from "../../lab/trainer.ts";
+import { describeRepair } from "../../lab/journal.ts";
+import { describeSpared } from "../../lab/lock.ts";
 import { Progress } from "../progress.ts";
 import type { Io } from "../io.ts";
 
@@ -78,7 +80,7 @@ export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number
   const dir = resolve(flags.dir);
   const { signal, dispose } = interruptible(io);
   const bar = new Progress(io, "sweep", flags.quiet ?? false);
-  io.err(`windtunnel lab sweep: ${flags.candidates} candidates × ${menu.steps} steps from ${flags.menu} (${menuSize(menu)} configs on the menu, proposer ${proposer.name}), ${flags.repeats} noise repeat(s) of the baseline and the top ${flags.repeatTop}, ${flags.parallel} slot(s) → ${join(flags.dir, TRAJECTORY)}`);
+  io.err(`windtunnel lab sweep: ${flags.candidates} candidates × ${menu.steps} steps from ${flags.menu} (${menuSizeText(menu)} configs on the menu, proposer ${proposer.name}), ${flags.repeats} noise repeat(s) of the baseline and the top ${flags.repeatTop}, ${flags.parallel} slot(s) → ${join(flags.dir, TRAJECTORY)}`);
   let result: SweepResult;
   try {
     result = await runSweep({
@@ -98,8 +100,10 @@ export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number
       events: {
         resumed: (r) => {
           const parts = [`resuming: ${r.rows} row(s) already in ${TRAJECTORY}`];
-          if (r.repaired) parts.push(`removed a torn last line (line ${r.repaired.line}, ${r.repaired.bytes} bytes) left by an interrupted run`);
+          if (r.repaired) parts.push(describeRepair(r.repaired));
           if (r.orphansStopped.length > 0) parts.push(`stopped ${r.orphansStopped.length} trainer(s) left running by it`);
+          if (r.orphansSpared.length > 0) parts.push(describeSpared(r.orphansSpared));
+          if (r.retried > 0) parts.push(`retrying ${r.retried} row(s) whose trainer could not be started`);
           bar.note(parts.join("; "));
           bar.resume(r.rows);
         },
@@ -188,6 +192,7 @@ export async function stressPhase(flags: StressFlags, io: Io): Promise<{ code: n
           at.set(r.id, steps);
           bar.line(describeRecord(r), sum(), total, "");
         },
+        note: (m) => bar.note(m),
       },
     });
   } finally {
