@@ -2,7 +2,7 @@
 // curve file each, judging every curve live with the same CurveMonitor `windtunnel gate` uses.
 // A run that fails a gate no later step can undo (NaN, sustained divergence, a grad-norm blowup)
 // is stopped there: on a desk GPU that is hours saved, and its curve still shows why.
-import { existsSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import "../evidence/zod-setup.ts";
 import * as z from "zod/mini";
@@ -54,6 +54,11 @@ export interface StressRecord {
   reason?: string;
   /** The trainer could not be started (or its shell could not run it): not done, so a re-run trains it. */
   environmental?: true;
+  /**
+   * The gates the curve failed when it ended, as the live monitor (the gates' own) judged it:
+   * a run that completed its steps may still be rejected (a flatline, too few steps logged).
+   */
+  failed?: { gate: string; step?: number; reason: string }[];
   time: string;
 }
 
@@ -188,8 +193,14 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
     });
     if (pid !== undefined) lock.trainerEnded(pid);
     if (outcome.status === "cancelled") return;
-    if (existsSync(partial)) renameSync(partial, join(o.dir, curve));
-    const status: StressRecord["status"] = outcome.status === "ok" ? "completed" : outcome.status;
+    // A run that wrote no point leaves no curve: there is nothing to judge, and an empty file
+    // would stop `gate` at bad input. The finalist then has no curve, which stress.coverage names.
+    const wrote = outcome.points > 0;
+    if (wrote && existsSync(partial)) renameSync(partial, join(o.dir, curve));
+    else rmSync(partial, { force: true });
+    const status: StressRecord["status"] = outcome.status === "ok" ? (wrote ? "completed" : "crash") : outcome.status;
+    const silent = outcome.status === "ok" && !wrote ? "the trainer exited 0 without writing any metrics to WINDTUNNEL_METRICS" : undefined;
+    const failed = wrote && !stop ? monitor.finish().results.filter((r) => r.status === "fail").map((r) => ({ gate: r.id, ...(r.step !== undefined ? { step: r.step } : {}), reason: r.message })) : [];
     const record: StressRecord = {
       id: c.id,
       config: c.config,
@@ -198,8 +209,9 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
       curve,
       steps: outcome.steps,
       wall_s: outcome.wall_s,
-      ...(stop ? { gate: stop.gate, step: stop.step, reason: stop.reason } : status === "crash" || status === "timeout" ? { reason: outcome.error ?? status } : {}),
+      ...(stop ? { gate: stop.gate, step: stop.step, reason: stop.reason } : status === "crash" || status === "timeout" ? { reason: silent ?? outcome.error ?? status } : {}),
       ...(outcome.environmental ? { environmental: true as const } : {}),
+      ...(failed.length > 0 ? { failed } : {}),
       time: new Date().toISOString(),
     };
     journal.append(record);
@@ -218,5 +230,5 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
   }
   const order = new Map(o.candidates.map((c, i) => [c.id, i] as const));
   records.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-  return { records, curves: records.map((r) => join(o.dir, r.curve)), interrupted: o.signal?.aborted ?? false };
+  return { records, curves: records.map((r) => join(o.dir, r.curve)).filter((f) => existsSync(f)), interrupted: o.signal?.aborted ?? false };
 }

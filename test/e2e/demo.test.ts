@@ -49,10 +49,11 @@ describe("windtunnel demo", () => {
     // The warmup reaches ~0.03 at step 90–150, where this model's loss turns upward.
     for (const g of diverged) expect(g.step).toBeGreaterThan(60);
     for (const g of diverged) expect(g.step).toBeLessThan(400);
-    expect(r.stdout).toMatch(/✗ c\d+: stopped early at step \d+ \(.*\): stress\.divergence at step \d+: loss rises from step \d+/);
+    expect(r.stdout).toMatch(/✗ c\d+: stopped early at step \d+ \(.*\), fails stress\.divergence at step \d+[^:]*: loss rises from step \d+/);
     expect(r.stdout).toMatch(/✗  stress\.survivors\s+3 curves\s+0/);
     expect(r.stdout).toMatch(/The evidence does not pass: nothing may be booked/);
     expect(r.stdout).toContain("refused: the evidence does not pass (stress.survivors (3 curves)); nothing was created.");
+    expect(r.stdout).toMatch(/^✗ stress\.survivors: 0 of 3 pass every stress gate/m);
     expect(r.stdout).not.toMatch(/pulumi up would create/);
   });
 

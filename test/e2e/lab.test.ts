@@ -1,6 +1,6 @@
 // `windtunnel lab sweep` against stand-in trainers that misbehave on request: kill -9 and
 // resume, hangs, crashes, garbage metrics, and an external proposer that answers nonsense.
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
@@ -468,7 +468,9 @@ describe("windtunnel lab stress", () => {
     const wrapper = tmp.write("train.sh", `#!/bin/sh\nif [ -n "$BREAK_FIRST" ] && mkdir "$BREAK_FIRST" 2>/dev/null; then echo "python: not found" >&2; exit 127; fi\nexec ${TRAINER.join(" ")}\n`);
     chmodSync(wrapper, 0o755);
     const first = await lab(["stress", "--dir", "runs", "--ignore-sweep-gate"], { BREAK_FIRST: join(tmp.dir(), "broke") }, [wrapper]);
-    expect(first.exitCode, first.stderr).toBe(0);
+    // What gate will say: a finalist without a curve fails stress.coverage.
+    expect(first.exitCode, first.stderr).toBe(1);
+    expect(first.stdout).toMatch(/^✗ stress\.coverage: no curve for finalist c\d+/m);
     const records = () => readFileSync(join(dir, "stress.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; status: string; environmental?: true });
     const [broken, ...rest] = records();
     expect(broken).toMatchObject({ status: "crash", environmental: true });
@@ -478,6 +480,34 @@ describe("windtunnel lab stress", () => {
     expect(fixed.stderr).toContain(`resuming: ${rest.map((r) => r.id).join(", ")} already done`);
     expect(fixed.stderr).toContain("retrying 1 run(s) whose trainer could not be started");
     expect(records().map((r) => `${r.id} ${r.status}`)).toEqual([`${broken?.id} crash`, ...rest.map((r) => `${r.id} completed`), `${broken?.id} completed`]);
-    expect(fixed.stdout.split("\n").filter((l) => /^✓ /.test(l))).toHaveLength(3);
+    expect(fixed.stdout.split("\n").filter((l) => /^✓ c\d+: .*passes every stress gate/.test(l))).toHaveLength(3);
+    expect(fixed.stdout).toMatch(/^✓ stress\.survivors: 3 of 3 pass every stress gate/m);
+  });
+});
+
+describe("lab stress says what gate will say (issue 13, finding 7)", () => {
+  it("a trainer that exits 0 writing nothing is a crash with no curve, not '✓ ran 0 steps' (exit 1)", async () => {
+    const dir = await swept();
+    const r = await lab(["stress", "--dir", "runs", "--ignore-sweep-gate"], { STAND_IN_STRESS_MODE: "silent" });
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stdout).not.toMatch(/✓ c\d+/);
+    expect(r.stdout.match(/^✗ c\d+: crash at step 0: the trainer exited 0 without writing any metrics to WINDTUNNEL_METRICS$/gm)).toHaveLength(3);
+    expect(r.stdout).toContain("✗ no finalist wrote a curve");
+    expect(readdirSync(join(dir, "curves")).filter((f) => f.endsWith(".jsonl"))).toEqual([]);
+  });
+
+  it("a curve that completes its steps but flatlines is ✗, and lab stress exits as gate does", async () => {
+    const dir = await swept();
+    const r = await lab(["stress", "--dir", "runs", "--ignore-sweep-gate"], { STAND_IN_STRESS_MODE: "flat" });
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stdout.match(/^✗ c\d+: ran 1000 steps in .*, fails stress\.flatline at step \d+: mean loss fell only/gm)).toHaveLength(3);
+    expect(r.stdout).toMatch(/^✗ stress\.survivors: 0 of 3 pass every stress gate/m);
+    // The same files through `windtunnel gate`: the same curves rejected, the same exit code.
+    const curves = readdirSync(join(dir, "curves")).filter((f) => f.endsWith(".jsonl")).map((f) => join(dir, "curves", f));
+    const g = await execa(process.execPath, [BIN, "gate", "--phase", "stress", "--format", "json", join(dir, "trajectory.jsonl"), ...curves], { reject: false });
+    expect(g.exitCode).toBe(r.exitCode);
+    const v = JSON.parse(g.stdout) as { stress: { curves: { subject: string; survived: boolean }[] } };
+    expect(v.stress.curves.map((c) => c.survived)).toEqual([false, false, false]);
+    for (const c of v.stress.curves) expect(r.stdout).toMatch(new RegExp(`^✗ ${c.subject}: `, "m"));
   });
 });

@@ -4,7 +4,10 @@
 import { join, resolve } from "node:path";
 import { UsageError } from "../../evidence/errors.ts";
 import { fmt } from "../../gates/stats.ts";
-import { loadPolicy } from "../../policy/load.ts";
+import { loadPolicy, type LoadedPolicy } from "../../policy/load.ts";
+import { ratesFromEnv } from "../../cost/rates.ts";
+import type { Verdict } from "../../gates/verdict.ts";
+import { classifyEvidence, judge } from "../../judge/evaluate.ts";
 import { loadMenu, menuSizeText } from "../../lab/menu.ts";
 import { commandProposer, gridProposer, randomProposer, type Proposer } from "../../lab/proposers.ts";
 import { runSweep, TRAJECTORY, type SweepResult } from "../../lab/sweep.ts";
@@ -203,15 +206,44 @@ export async function stressPhase(flags: StressFlags, io: Io): Promise<{ code: n
     io.err("windtunnel lab stress: interrupted; run the same command again to resume");
     return { code: EXIT_INTERRUPTED, curves: result.curves };
   }
-  for (const r of result.records) io.out(describeRecord(r));
+  if (result.curves.length === 0) {
+    for (const r of result.records) io.out(describeRecord(r));
+    io.out("✗ no finalist wrote a curve: there is nothing for the stress gates to judge");
+    return { code: 1, curves: [] };
+  }
+  // The summary is the verdict `windtunnel gate` gives on these files (the same engine, the same
+  // reading): each finalist's ✓/✗, then whether the stress phase passes; the exit code follows it.
+  const verdict = await stressVerdict(trajectory, result.curves, flags.policy, policy, io);
+  for (const r of result.records) io.out(describeFinalist(r, verdict));
+  for (const g of verdict.gates.filter((x) => x.phase === "stress" && x.scope !== "candidate")) io.out(`${g.status === "pass" ? "✓" : g.status === "fail" ? "✗" : "–"} ${g.id}: ${g.message}`);
   io.out(`next: windtunnel gate --policy ${flags.policy} ${trajectory} ${result.curves.join(" ")}`);
-  return { code: 0, curves: result.curves };
+  return { code: verdict.pass ? 0 : 1, curves: result.curves };
 }
 
+/** What `windtunnel gate --phase stress` says of the curves, tied to the trajectory's finalists. */
+async function stressVerdict(trajectory: string, curves: readonly string[], policyRef: string, policy: LoadedPolicy, io: Io): Promise<Verdict> {
+  const ev = await classifyEvidence([trajectory, ...curves], {});
+  return judge({ phases: ["stress"], policyRef, policy, curves: ev.curves, ...(ev.trajectory ? { trajectory: ev.trajectory } : {}), read: {}, rates: ratesFromEnv(io.env), base: process.cwd() });
+}
+
+/** One finalist's line, from the verdict when its curve was judged, else from its run record. */
+export function describeFinalist(r: StressRecord, v: Verdict): string {
+  const judged = v.stress?.curves.find((c) => c.subject === r.id);
+  if (judged === undefined) return describeRecord(r);
+  const failed = v.gates.filter((g) => g.subject === r.id && g.phase === "stress" && g.status === "fail");
+  const run = r.status === "completed" ? `ran ${r.steps} steps in ${fmtSeconds(r.wall_s)}` : r.status === "stopped" ? `stopped early at step ${r.steps} (${fmtSeconds(r.wall_s)})` : `${r.status} at step ${r.steps} (${firstLine(r.reason)})`;
+  if (failed.length === 0) return `✓ ${r.id}: ${run}, passes every stress gate → ${r.curve}`;
+  const first = failed[0] as (typeof failed)[number];
+  return `✗ ${r.id}: ${run}, fails ${failed.map((g) => `${g.id}${g.step !== undefined ? ` at step ${g.step}` : ""}`).join(", ")}: ${first.message}`;
+}
+
+/** A run as it ends (the live progress line): the trainer's outcome and the live monitor's gates. */
 export function describeRecord(r: StressRecord): string {
   switch (r.status) {
-    case "completed":
-      return `✓ ${r.id}: ran ${r.steps} steps in ${fmtSeconds(r.wall_s)} → ${r.curve}`;
+    case "completed": {
+      const f = r.failed?.[0];
+      return f === undefined ? `✓ ${r.id}: ran ${r.steps} steps in ${fmtSeconds(r.wall_s)} → ${r.curve}` : `✗ ${r.id}: ran ${r.steps} steps in ${fmtSeconds(r.wall_s)}, fails ${r.failed?.map((x) => x.gate).join(", ")}: ${f.reason}`;
+    }
     case "stopped":
       return `✗ ${r.id}: stopped early at step ${r.steps} (${fmtSeconds(r.wall_s)}): ${r.gate} at step ${r.step}: ${r.reason}`;
     default:
