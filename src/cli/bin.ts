@@ -5,5 +5,13 @@
 import module from "node:module";
 
 module.enableCompileCache?.();
+// `windtunnel validate … | head` closes the pipe early: stop quietly, as `cat` does, rather than
+// die on an unhandled EPIPE with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+}
 const { main } = await import("./main.ts");
 process.exitCode = await main(process.argv.slice(2));

@@ -28,7 +28,8 @@ export function described<T extends z.ZodMiniType>(schema: T, description: strin
  * A loss, bits per byte or gradient norm: never negative (a val_bpb of −5 once won a sweep with
  * z = 515), but it may be non-finite, since a NaN loss is evidence, not a parse error.
  */
-export const metricNumber = () => z.union([z.number().check(z.nonnegative({ error: NON_NEGATIVE })), z.nan(), z.literal([Infinity, -Infinity])], { error: NON_NEGATIVE });
+export const metricNumber = () =>
+  z.union([z.number().check(z.nonnegative({ error: NON_NEGATIVE })), z.nan(), z.literal([Infinity, -Infinity])], { error: (iss) => (typeof iss.input === "number" ? NON_NEGATIVE : "expected a number (NaN and Infinity are allowed)") });
 
 /** What a negative or non-numeric loss-like value is told. */
 export const NON_NEGATIVE = "expected a number ≥ 0 (a loss, bits per byte or gradient norm cannot be negative; NaN and Infinity are allowed)";

@@ -87,6 +87,17 @@ describe("files that are not regular files", () => {
   });
 });
 
+describe("a reader that stops early", () => {
+  it("`windtunnel validate … | head -1` ends quietly, without an EPIPE stack trace", async () => {
+    const files = Array.from({ length: 40 }, () => "examples/demo/curves/c086.jsonl");
+    // A real pipe into a real `head`, as a user types it.
+    const r = await execa("bash", ["-c", `"${process.execPath}" "${BIN}" validate ${files.join(" ")} | head -1; echo "status \${PIPESTATUS[0]}" >&2`], { cwd: REPO, reject: false });
+    expect(r.stdout).toBe("✓ examples/demo/curves/c086.jsonl  [metrics]");
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled 'error'|node:events/);
+    expect(r.stderr).toMatch(/status 0/);
+  });
+});
+
 describe("windtunnel validate: summaries", () => {
   it("summarises the demo trajectory and curves", async () => {
     const r = await windtunnel(["validate", "examples/demo/trajectory.jsonl", "examples/demo/curves/c086.jsonl"]);

@@ -246,7 +246,7 @@ exec ${TRAINER.join(" ")}
   it("turns a crash, garbage metrics and a missing val_bpb into crash rows with the reason", async () => {
     for (const [mode, reason] of [
       ["crash", /^trainer exited with code 3 at step 1\n[\s\S]*CUDA out of memory/],
-      ["garbage", /^bad metrics: sweep\/c000\.metrics\.jsonl:2: loss: expected a number ≥ 0 \(a loss, bits per byte or gradient norm cannot be negative; NaN and Infinity are allowed\), got "1\.2\.3"/],
+      ["garbage", /^bad metrics: sweep\/c000\.metrics\.jsonl:2: loss: expected a number \(NaN and Infinity are allowed\), got "1\.2\.3"/],
       ["no-val", /^the trainer exited 0 without reporting val_bpb \(6 points, last step 60\)/],
     ] as const) {
       const dir = `runs-${mode}`;
