@@ -135,7 +135,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       const check = text("check", o["check"]);
       if (check !== undefined) {
         if (files.length > 0) throw new UsageError("--check takes only the verdict file; evidence paths come from the verdict");
-        code = await gate.checkCommand(check, io);
+        const logRegex = text("log-regex", o["logRegex"]);
+        code = await gate.checkCommand(check, io, logRegex !== undefined ? { logRegex } : {});
         return;
       }
       const campaign = text("campaign", o["campaign"]);

@@ -245,6 +245,24 @@ describe("windtunnel gate --check re-runs the gates (issue 13, finding 8)", () =
     expect(r.stderr).toMatch(/refused: its evidence is not what it claims to be: .*passwd:1: format: cannot tell the format/);
   });
 
+  it("runs a verdict's recorded --log-regex only when the command line gives the same one", async () => {
+    // A verdict is a file anyone can edit; a regex can be written to backtrack for hours.
+    const dir = local.dir();
+    const lines = Array.from({ length: 100 }, (_, i) => `it ${(i + 1) * 10} | loss ${(2.6 + 9 * ((i + 1) * 10) ** -0.45).toFixed(4)}`);
+    writeFileSync(join(dir, "c.log"), `${lines.join("\n")}\n`);
+    const regex = String.raw`^it (?<step>\d+) \| loss (?<loss>\S+)`;
+    expect((await windtunnel(["gate", "--phase", "stress", "--log-regex", regex, "--out", "v.json", "c.log"], dir)).exitCode).toBe(0);
+    const bare = await windtunnel(["gate", "--check", "v.json"], dir);
+    expect(bare.exitCode).toBe(1);
+    expect(bare.stderr).toContain("its curves were read with --log-regex");
+    expect(bare.stderr).toContain("windtunnel runs a regex only from your own command line");
+    const other = await windtunnel(["gate", "--check", "v.json", "--log-regex", String.raw`^it (?<step>\d+).*loss (?<loss>\S+)`], dir);
+    expect(other.exitCode).toBe(1);
+    expect(other.stderr).toContain("(the one given differs)");
+    const same = await windtunnel(["gate", "--check", "v.json", "--log-regex", regex], dir);
+    expect(same.exitCode, same.stdout + same.stderr).toBe(0);
+  });
+
   it("is bad input (exit 2) when the verdict writes a key twice", async () => {
     const { file } = await verdictOf();
     writeFileSync(file, readFileSync(file, "utf8").replace('"pass": true,', '"pass": false, "pass": true,'));

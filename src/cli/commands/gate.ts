@@ -79,13 +79,19 @@ export function figureLinks(dir: string | undefined): string {
  * policy is unchanged, and the gates, re-run on those files with that policy, give exactly the
  * recorded outcome, which must pass. Anything else refuses (exit 1).
  */
-export async function checkCommand(verdictFile: string, io: Io): Promise<number> {
+export async function checkCommand(verdictFile: string, io: Io, confirmed: { logRegex?: string } = {}): Promise<number> {
   const v = readVerdictFile(verdictFile);
   const base = dirname(resolve(verdictFile));
   const refuse = (why: string): number => {
     io.err(`${verdictFile}: refused: ${why}`);
     return 1;
   };
+  // A regular expression runs only from the user's own command line, never from a file: a
+  // verdict's recorded --log-regex could be written to take forever (catastrophic backtracking).
+  const recorded = v.read?.logRegex;
+  if (recorded !== undefined && recorded !== confirmed.logRegex) {
+    return refuse(`its curves were read with --log-regex ${JSON.stringify(recorded)}; windtunnel runs a regex only from your own command line, so review it and pass it again: windtunnel gate --check ${verdictFile} --log-regex '${recorded.replaceAll("'", "'\\''")}'${confirmed.logRegex !== undefined ? " (the one given differs)" : ""}`);
+  }
   const uncovered = coverageProblems(v);
   if (uncovered.length > 0) {
     for (const p of uncovered) io.out(`✗ ${p}`);
