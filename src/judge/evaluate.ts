@@ -98,14 +98,46 @@ export function curveNames(files: readonly string[], extension = false): string[
 }
 
 // Each file is hashed while it is read, so binding the verdict to it costs no second read.
-async function streamCurve({ file, detected }: EvidenceFile, subject: string, read: ReadOptions, policy: LoadedPolicy): Promise<{ outcome: CurveOutcome; sha256: string }> {
+async function streamCurve({ file, detected }: EvidenceFile, subject: string, read: ReadOptions, policy: LoadedPolicy): Promise<{ outcome: CurveOutcome; sha256: string; points: string }> {
   const hash = createHash("sha256");
   const ev = await openEvidence(file, { ...read, detected, hash });
   if (ev.kind !== "metrics") throw InputError.at(file, 1, "format", "expected a loss curve");
   const monitor = new CurveMonitor(subject, policy.policy.stress);
-  for await (const b of ev.points) for (const p of b) monitor.push(p);
+  const fingerprint = new PointsFingerprint();
+  for await (const b of ev.points) {
+    for (const p of b) monitor.push(p);
+    fingerprint.add(b);
+  }
   if (!ev.diag.ok) throw new InputError(ev.diag.problems.filter((p) => p.kind === "error"));
-  return { outcome: monitor.finish(), sha256: hash.digest("hex") };
+  return { outcome: monitor.finish(), sha256: hash.digest("hex"), points: fingerprint.digest() };
+}
+
+/**
+ * sha256 of a curve's points (what the gates read: step, the losses, grad norm, tokens), not its
+ * bytes, so a copy with another line ending, a trailing newline or reordered keys is the same
+ * curve. One Float64Array per batch: this runs over million-point curves.
+ */
+class PointsFingerprint {
+  private readonly hash = createHash("sha256");
+  private static readonly FIELDS = 6;
+
+  add(points: readonly MetricPoint[]): void {
+    const a = new Float64Array(points.length * PointsFingerprint.FIELDS);
+    let k = 0;
+    for (const p of points) {
+      a[k++] = p.step;
+      a[k++] = p.loss ?? Number.NaN;
+      a[k++] = p.val_loss ?? Number.NaN;
+      a[k++] = p.val_bpb ?? Number.NaN;
+      a[k++] = p.grad_norm ?? Number.NaN;
+      a[k++] = p.tokens ?? Number.NaN;
+    }
+    this.hash.update(new Uint8Array(a.buffer));
+  }
+
+  digest(): string {
+    return this.hash.digest("hex");
+  }
 }
 
 /** Every point of a metrics file (sanity runs and cloud curves are small), hashed as read. */
@@ -208,8 +240,8 @@ export async function judgeWithOutcomes(i: JudgeInput): Promise<{ verdict: Verdi
     const judged: JudgedCurve[] = [];
     const fileNames = curveNames(i.curves.map((x) => x.file), true);
     for (const [n, c] of i.curves.entries()) {
-      const { outcome, sha256 } = await streamCurve(c, names[n] as string, i.read, policy);
-      judged.push({ outcome, candidate: candidateOfFile(c.file), file: fileNames[n] as string, sha256 });
+      const { outcome, sha256, points } = await streamCurve(c, names[n] as string, i.read, policy);
+      judged.push({ outcome, candidate: candidateOfFile(c.file), file: fileNames[n] as string, fingerprint: points });
       used.push({ file: rel(c.file), role: "curve", format: c.detected.format, sha256 });
     }
     const coverage = curveCoverage(judged, finalists);

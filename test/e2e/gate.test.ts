@@ -169,24 +169,36 @@ describe("windtunnel gate: stress curves are the finalists' curves (issue 13, fi
     expect(r.exitCode).toBe(1);
     const v = JSON.parse(r.stdout) as { gates: { id: string; status: string; measured: unknown; message: string }[] };
     expect(v.gates.find((g) => g.id === "stress.survivors")).toMatchObject({ status: "fail", measured: 1 });
-    expect(v.gates.find((g) => g.id === "stress.coverage")?.message).toMatch(/c078\.jsonl is given twice/);
+    expect(v.gates.find((g) => g.id === "stress.coverage")?.message).toMatch(/c078\.jsonl is given twice: one run, counted once/);
   });
 
-  it("counts a byte-identical copy under a finalist's name once, in gate and in plan", async () => {
+  it.each([
+    ["byte for byte", (t: string) => t],
+    ["with a trailing newline added", (t: string) => `${t}\n`],
+    ["with CRLF line endings", (t: string) => t.replaceAll("\n", "\r\n")],
+    ["with its keys in another order", (t: string) => t.split("\n").map((l) => (l ? JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(l.replaceAll("NaN", "null"))).reverse())) : l)).join("\n")],
+  ])("counts a copy of a curve under a second name once (%s), in gate and in plan", async (_how, copy) => {
     const dir = local.dir();
     mkdirSync(join(dir, "curves"));
     copyFileSync(join(DEMO, "trajectory.jsonl"), join(dir, "trajectory.jsonl"));
     copyFileSync(join(DEMO, "curves/c078.jsonl"), join(dir, "curves/c078.jsonl"));
-    copyFileSync(join(DEMO, "curves/c078.jsonl"), join(dir, "curves/c023.jsonl"));
+    writeFileSync(join(dir, "curves/c023.jsonl"), copy(readFileSync(join(DEMO, "curves/c078.jsonl"), "utf8")));
     copyFileSync(join(DEMO, "curves/c086.jsonl"), join(dir, "curves/c086.jsonl"));
-    const g = await windtunnel(["gate", "trajectory.jsonl", "curves/c078.jsonl", "curves/c023.jsonl", "curves/c086.jsonl", "--campaign", join(DEMO, "campaign.yaml")], dir);
+    // Strict wants two survivors: c078 and its copy would be two; c086 ends in NaN.
+    const strict = join(dir, "strict.yaml");
+    writeFileSync(strict, "extends: default\nstress:\n  min_survivors: 2\n");
+    const g = await windtunnel(["gate", "--policy", strict, "trajectory.jsonl", "curves/c078.jsonl", "curves/c023.jsonl", "curves/c086.jsonl", "--campaign", join(DEMO, "campaign.yaml")], dir);
     expect(g.exitCode).toBe(1);
-    expect(g.stdout).toContain("c023.jsonl is byte for byte c078.jsonl");
-    const p = await windtunnel(["plan", "--stack-file", join(REPO, "stacks/Pulumi.example.yaml"), "--evidence-dir", dir]);
+    const flat = (t: string): string => t.replace(/\s+/g, " "); // the table wraps at 100 columns
+    expect(flat(g.stdout)).toContain("c023.jsonl holds the same points as c078.jsonl: one run, counted once");
+    expect(g.stdout).toMatch(/✗ +stress\.survivors +3 curves +1 +≥ 2/);
+    const stack = join(dir, "Pulumi.copy.yaml");
+    writeFileSync(stack, readFileSync(join(REPO, "stacks/Pulumi.example.yaml"), "utf8").replace("windtunnel:policy: examples/demo-policy.yaml", `windtunnel:policy: ${strict}`));
+    const p = await windtunnel(["plan", "--stack-file", stack, "--evidence-dir", dir]);
     expect(p.exitCode, p.stderr).toBe(1);
-    // plan globs curves/*.jsonl (sorted), so there c023.jsonl comes first; the table wraps at 100 columns.
-    expect(p.stdout).toMatch(/c078\.jsonl is byte\s+for\s+byte\s+c023\.jsonl/);
-    expect(p.stdout).toMatch(/refused: the evidence does not pass \(stress\.coverage/);
+    // plan globs curves/*.jsonl (sorted), so there c023.jsonl comes first.
+    expect(flat(p.stdout)).toContain("c078.jsonl holds the same points as c023.jsonl");
+    expect(p.stdout).toMatch(/refused: the evidence does not pass \(stress\.survivors/);
   });
 });
 
