@@ -12,9 +12,11 @@ import { closeSync, constants, openSync, readFileSync, rmSync, writeSync } from 
 import { join } from "node:path";
 import { InputError, UsageError } from "../evidence/errors.ts";
 import { describeIssue } from "../evidence/issues.ts";
+import { findDuplicateKey } from "../evidence/json.ts";
 import { lazy } from "../evidence/schemas.ts";
 import { replaceLabFile } from "./lab-dir.ts";
-import { canVerifyProcesses, identify, judgeOrphan, processState, type ProcessIdentity } from "./process-identity.ts";
+import { randomUUID } from "node:crypto";
+import { canVerifyProcesses, identify, judgeOrphan, LAB_RUN_VARIABLE, processState, type ProcessIdentity } from "./process-identity.ts";
 
 const pid = () => z.int().check(z.positive());
 
@@ -23,6 +25,8 @@ const lockSchema = lazy(() =>
     pid: pid(),
     /** The owner's start time: a pid reused after the owner died does not hold the folder. */
     start: z.optional(z.nullable(z.string().check(z.regex(/^\d+$/)))),
+    /** The run's secret token, in every trainer's environment: what proves an orphan is ours. */
+    run: z.optional(z.string().check(z.regex(/^[0-9a-f-]{16,64}$/))),
     trainers: z.array(
       z.union([
         z.looseObject({ pid: pid(), start: z.nullable(z.string().check(z.regex(/^\d+$/))), cmdline: z.nullable(z.array(z.string())) }),
@@ -66,6 +70,8 @@ export function parseLock(file: string, text: string): LockState | undefined {
   } catch (err) {
     throw InputError.at(file, 0, "lock", `not JSON (${(err as Error).message}): ${hint}`, { cause: err });
   }
+  const dup = findDuplicateKey(text);
+  if (dup !== undefined) throw InputError.at(file, 0, dup, `written twice (which would win?): ${hint}`);
   const r = lockSchema().safeParse(value);
   if (r.success) return r.data;
   const problems = r.error.issues.map((i) => ({ file, line: 0, kind: "error" as const, ...describeIssue(i, value) }));
@@ -76,7 +82,7 @@ export function parseLock(file: string, text: string): LockState | undefined {
 
 export class LabLock {
   readonly file: string;
-  private readonly state: { pid: number; start: string | null; trainers: { pid: number; start: string | null; cmdline: readonly string[] | null }[] };
+  private readonly state: { pid: number; start: string | null; run: string; trainers: { pid: number; start: string | null; cmdline: readonly string[] | null }[] };
   /** Trainer process groups of a killed earlier run that were still alive and were stopped. */
   readonly orphansStopped: number[] = [];
   /** Trainers of a killed earlier run that are still running something but could not be verified as ours: left alone. */
@@ -84,7 +90,12 @@ export class LabLock {
 
   private constructor(file: string) {
     this.file = file;
-    this.state = { pid: process.pid, start: identify(process.pid)?.start ?? null, trainers: [] };
+    this.state = { pid: process.pid, start: identify(process.pid)?.start ?? null, run: randomUUID(), trainers: [] };
+  }
+
+  /** The environment every trainer of this run gets: the token that later proves it was ours. */
+  get trainerEnv(): Record<string, string> {
+    return { [LAB_RUN_VARIABLE]: this.state.run };
   }
 
   static acquire(dir: string): LabLock {
@@ -103,20 +114,20 @@ export class LabLock {
       if (prev !== undefined && prev.pid !== process.pid && ownerAlive(prev)) {
         throw new UsageError(`${dir} is in use by another windtunnel lab run (pid ${prev.pid}); wait for it or stop it first`);
       }
-      for (const t of prev?.trainers ?? []) lock.stopOrphan(t);
+      for (const t of prev?.trainers ?? []) lock.stopOrphan(t, prev?.run);
       rmSync(lock.file, { force: true });
     }
     throw new UsageError(`cannot take the lock ${lock.file}`);
   }
 
-  private stopOrphan(entry: TrainerEntry): void {
+  private stopOrphan(entry: TrainerEntry, run: string | undefined): void {
     const [p, recorded]: [number, ProcessIdentity | undefined] =
       typeof entry === "number" ? [entry, undefined] : [entry.pid, entry.start !== null && entry.cmdline !== null ? { start: entry.start, cmdline: entry.cmdline } : undefined];
     if (p === process.pid) {
       this.orphansSpared.push({ pid: p, why: "it is this windtunnel run" });
       return;
     }
-    const verdict = judgeOrphan(p, recorded, canVerifyProcesses() ? processState(p) : alive(p) ? "no-proc" : "gone");
+    const verdict = judgeOrphan(p, recorded, canVerifyProcesses() ? processState(p) : alive(p) ? "no-proc" : "gone", run);
     if (verdict.kill) {
       try {
         process.kill(-p, "SIGKILL");

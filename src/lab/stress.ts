@@ -172,7 +172,7 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
       configFile: join(o.dir, CURVES, `${c.id}.config.json`),
       logFile: join(o.dir, CURVES, `${c.id}.log`),
       logEvery: o.logEvery,
-      env: o.devices?.[slot] !== undefined ? { CUDA_VISIBLE_DEVICES: o.devices[slot] as string } : {},
+      env: { ...lock.trainerEnv, ...(o.devices?.[slot] !== undefined ? { CUDA_VISIBLE_DEVICES: o.devices[slot] as string } : {}) },
       timeoutMs: o.timeoutMs,
       requireValBpb: false,
       ...(o.signal ? { signal: o.signal } : {}),

@@ -326,7 +326,7 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
       configFile: `${base}.config.json`,
       logFile: `${base}.log`,
       logEvery: o.logEvery,
-      env: device !== undefined ? { CUDA_VISIBLE_DEVICES: device } : {},
+      env: { ...lock.trainerEnv, ...(device !== undefined ? { CUDA_VISIBLE_DEVICES: device } : {}) },
       timeoutMs: o.timeoutMs,
       ...(o.signal ? { signal: o.signal } : {}),
       onSpawn: (p) => {

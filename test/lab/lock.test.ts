@@ -16,8 +16,8 @@ afterEach(() => {
 });
 
 /** A `sleep 1000`, by default in its own process group, as a trainer would be. */
-async function sleeper(detached = true): Promise<ChildProcess & { pid: number }> {
-  const c = spawn("sleep", ["1000"], { detached, stdio: "ignore" });
+async function sleeper(detached = true, run?: string): Promise<ChildProcess & { pid: number }> {
+  const c = spawn("sleep", ["1000"], { detached, stdio: "ignore", env: { ...process.env, ...(run !== undefined ? { WINDTUNNEL_LAB_RUN: run } : {}) } });
   children.push(c);
   await new Promise((r) => c.once("spawn", r));
   return c as ChildProcess & { pid: number };
@@ -26,9 +26,11 @@ async function sleeper(detached = true): Promise<ChildProcess & { pid: number }>
 const running = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
 const exited = (c: ChildProcess): Promise<unknown> => (running(c) ? new Promise((r) => c.once("exit", r)) : Promise.resolve());
 
+const RUN = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+
 function lockWith(trainers: unknown[], owner = 999_999_999): string {
   const dir = tmp.dir();
-  writeFileSync(join(dir, ".lab.lock"), JSON.stringify({ pid: owner, start: "1", trainers }));
+  writeFileSync(join(dir, ".lab.lock"), JSON.stringify({ pid: owner, start: "1", run: RUN, trainers }));
   return dir;
 }
 
@@ -60,7 +62,9 @@ describe("/proc/<pid>/stat", () => {
 describe("judgeOrphan", () => {
   const id = { start: "100", cmdline: ["python", "train.py"] };
   it.each([
-    ["the recorded trainer", 7, id, { pgrp: 7, ...id }, { kill: true }],
+    ["the recorded trainer", 7, id, { pgrp: 7, ...id, labRun: "r" }, { kill: true }],
+    ["a process forged to look like it, without the run's token", 7, id, { pgrp: 7, ...id }, { kill: false, gone: false, why: "its environment does not carry the lab run's token (WINDTUNNEL_LAB_RUN): it was not started by that run" }],
+    ["another run's trainer", 7, id, { pgrp: 7, ...id, labRun: "other" }, { kill: false, gone: false, why: "its environment does not carry the lab run's token (WINDTUNNEL_LAB_RUN): it was not started by that run" }],
     ["a gone process", 7, id, "gone" as const, { kill: false, gone: true }],
     ["no /proc", 7, id, "no-proc" as const, { kill: false, gone: false, why: "this system has no /proc to verify it is still the trainer" }],
     ["no recorded identity", 7, undefined, { pgrp: 7, ...id }, { kill: false, gone: false, why: "the lock does not record its start time and command line" }],
@@ -68,7 +72,11 @@ describe("judgeOrphan", () => {
     ["another start time", 7, id, { pgrp: 7, ...id, start: "101" }, { kill: false, gone: false, why: "it started at another time than the trainer (the pid was reused)" }],
     ["another command line", 7, id, { pgrp: 7, ...id, cmdline: ["vim"] }, { kill: false, gone: false, why: 'it runs "vim", not the trainer\'s "python train.py"' }],
   ] as const)("%s", (_name, pid, recorded, now, want) => {
-    expect(judgeOrphan(pid, recorded, now)).toEqual(want);
+    expect(judgeOrphan(pid, recorded, now, "r")).toEqual(want);
+  });
+
+  it("spares a process when the lock records no run token at all", () => {
+    expect(judgeOrphan(7, id, { pgrp: 7, ...id, labRun: "r" })).toEqual({ kill: false, gone: false, why: "the lock records no run token to check it against" });
   });
 });
 
@@ -79,6 +87,7 @@ describe("the lock file", () => {
     ["an array", "[]", /^\/x\/\.lab\.lock: row: expected object, got an array: not a lock/],
     ["a pid as text", '{"pid":"5","trainers":[]}', /^\/x\/\.lab\.lock: pid: expected number, got "5": not a lock/],
     ["a negative trainer", '{"pid":5,"trainers":[-1]}', /^\/x\/\.lab\.lock: trainers\.0: /],
+    ["a key written twice", '{"pid":4000000,"pid":1,"trainers":[]}', /^\/x\/\.lab\.lock: pid: written twice \(which would win\?\): not a lock/],
   ])("is refused when %s, naming the file and what is wrong", (_name, text, want) => {
     let err: unknown;
     try {
@@ -113,8 +122,8 @@ describe("the lock file", () => {
 });
 
 describe("resuming after a killed run", () => {
-  it("stops a real orphaned trainer whose pid, start time and command line match", async () => {
-    const orphan = await sleeper();
+  it("stops a real orphaned trainer whose pid, start time, command line and run token match", async () => {
+    const orphan = await sleeper(true, RUN);
     const dir = lockWith([{ pid: orphan.pid, ...identify(orphan.pid) }]);
     const lock = LabLock.acquire(dir);
     expect(lock.orphansStopped).toEqual([orphan.pid]);
@@ -124,19 +133,22 @@ describe("resuming after a killed run", () => {
     lock.release();
   });
 
-  it("leaves decoys alone: a bare pid, another start time, another command line, a process that leads no group", async () => {
-    const [bare, early, renamed] = [await sleeper(), await sleeper(), await sleeper()];
-    const member = await sleeper(false); // in this test's process group
+  it("leaves decoys alone: a bare pid, another start time, another command line, a process that leads no group, an exact forgery", async () => {
+    const [bare, early, renamed] = [await sleeper(true, RUN), await sleeper(true, RUN), await sleeper(true, RUN)];
+    const member = await sleeper(false, RUN); // in this test's process group
+    // Start time and command line are world-readable: a forged lock can name a bystander exactly.
+    const bystander = await sleeper();
     const dir = lockWith([
       bare.pid,
       { pid: early.pid, start: "1", cmdline: ["sleep", "1000"] },
       { pid: renamed.pid, start: identify(renamed.pid)?.start, cmdline: ["python", "train.py"] },
       { pid: member.pid, ...identify(member.pid) },
       { pid: process.pid, ...identify(process.pid) },
+      { pid: bystander.pid, ...identify(bystander.pid) },
     ]);
     const lock = LabLock.acquire(dir);
     await new Promise((r) => setTimeout(r, 200));
-    for (const c of [bare, early, renamed, member]) expect(running(c), `pid ${c.pid}`).toBe(true);
+    for (const c of [bare, early, renamed, member, bystander]) expect(running(c), `pid ${c.pid}`).toBe(true);
     expect(lock.orphansStopped).toEqual([]);
     expect(lock.orphansSpared).toEqual([
       { pid: bare.pid, why: "the lock does not record its start time and command line" },
@@ -144,6 +156,7 @@ describe("resuming after a killed run", () => {
       { pid: renamed.pid, why: 'it runs "sleep 1000", not the trainer\'s "python train.py"' },
       { pid: member.pid, why: "it does not lead its own process group, as a trainer does (the pid was reused)" },
       { pid: process.pid, why: "it is this windtunnel run" },
+      { pid: bystander.pid, why: "its environment does not carry the lab run's token (WINDTUNNEL_LAB_RUN): it was not started by that run" },
     ]);
     lock.release();
   });
