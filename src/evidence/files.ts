@@ -2,8 +2,8 @@
 // interrupted or failed run never leaves a half-written file where a good one was, and one way
 // to open what the user names, which refuses anything but a regular file.
 import { createHash } from "node:crypto";
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync, type Stats } from "node:fs";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync, realpathSync, statSync, type Stats } from "node:fs";
+import { rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { InputError, UsageError } from "./errors.ts";
 
@@ -107,19 +107,42 @@ export async function sha256File(file: string): Promise<string | null> {
 }
 
 /**
+ * Create a folder and the missing ones above it, one at a time. Node's `recursive: true` loops
+ * forever where mkdir fails with ENOENT on a parent that exists (under /proc): `lab --dir
+ * /proc/1/runs` spun at 100% CPU and ignored SIGTERM. Errors are fs errors (code, path).
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let p = resolve(dir); !existsSync(p); p = dirname(p)) {
+    missing.push(p);
+    if (dirname(p) === p) break;
+  }
+  for (const m of missing.reverse()) {
+    try {
+      mkdirSync(m);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST" && statSync(m).isDirectory()) continue; // made meanwhile
+      throw err;
+    }
+  }
+  // What is there already must be a folder (as mkdir -p says of a file in the way).
+  if (missing.length === 0 && !statSync(dir).isDirectory()) throw Object.assign(new Error(`EEXIST: file already exists, mkdir '${dir}'`), { code: "EEXIST", path: dir, syscall: "mkdir" });
+}
+
+/**
  * Write via a temporary file and rename, so readers see the old content or the new, never half;
  * the parent folder is created. A path that cannot be written is a usage error (exit 2).
  */
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    await mkdir(dirname(file), { recursive: true });
+    makeDirs(dirname(file));
     await writeFile(tmp, content);
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot write ${file}: ${code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a directory" : code === "ENOTDIR" ? "a parent is not a directory" : (err as Error).message}`, { cause: err });
+    throw new UsageError(`cannot write ${file}: ${code === "EACCES" || code === "EPERM" ? "permission denied" : code === "EISDIR" ? "is a directory" : code === "ENOTDIR" ? "a parent is not a directory" : code === "ENOENT" ? "its folder cannot be created there" : code === "EROFS" ? "the file system is read-only" : (err as Error).message}`, { cause: err });
   }
 }
 

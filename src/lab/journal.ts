@@ -3,8 +3,9 @@
 // of windtunnel loses at most the candidate in flight. A line cut short by such a kill is removed
 // when the file is reopened; everything before it is kept, and so is a whole last record whose
 // newline alone is missing.
-import { closeSync, constants, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync, existsSync, mkdirSync } from "node:fs";
+import { closeSync, constants, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
+import { makeDirs } from "../evidence/files.ts";
 import { openForWriting, replaceLabFile } from "./lab-dir.ts";
 
 /** What repairTornTail did to a last line that had no newline. */
@@ -68,7 +69,7 @@ export class Journal {
 
   constructor(file: string) {
     this.file = file;
-    mkdirSync(dirname(file), { recursive: true });
+    makeDirs(dirname(file));
     this.fd = openForWriting(file, "append");
   }
 

@@ -4,7 +4,8 @@
 // and refused if it holds one, and every file the lab writes is opened with O_NOFOLLOW into
 // sub-folders checked with lstat, so a link planted after the scan cannot redirect a write either.
 // (--dir itself may be a link: that is the user's choice, made on the command line.)
-import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, writeSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, lstatSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, writeSync } from "node:fs";
+import { makeDirs } from "../evidence/files.ts";
 import { basename, dirname, join } from "node:path";
 import { UsageError } from "../evidence/errors.ts";
 
@@ -37,6 +38,10 @@ export function intrudersIn(dir: string): Intruder[] {
         walk(path);
       } else if (!e.isFile()) {
         found.push({ path, what: kindOf(e) });
+      } else {
+        // A second name of a file elsewhere: writing it (a log, a config) would change that file.
+        const links = lstatSync(path).nlink;
+        if (links > 1) found.push({ path, what: `a hard link (the file has ${links} names; one may be outside the folder)` });
       }
     }
   };
@@ -61,6 +66,8 @@ export function describeMkdirError(err: unknown): string {
       return "no space left on the device";
     case "ENAMETOOLONG":
       return "the path is too long";
+    case "ENOENT":
+      return "the file system does not allow a folder there";
     default:
       return e.message ?? String(err);
   }
@@ -72,9 +79,19 @@ export function describeMkdirError(err: unknown): string {
  */
 export function prepareLabDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (err) {
     throw new UsageError(`cannot create the lab folder ${dir}: ${describeMkdirError(err)}`, { cause: err });
+  }
+  // Writable, and so are the files and folders a resume writes to: else the first write would
+  // fail with an internal error halfway (EACCES at the lock, the journal, a candidate's log).
+  for (const p of [dir, ...["sweep", "curves", "trajectory.jsonl", "stress.jsonl", "lab.json", ".lab.lock"].map((f) => join(dir, f))]) {
+    if (p !== dir && !existsSync(p)) continue;
+    try {
+      accessSync(p, constants.W_OK | (p === dir ? constants.X_OK : 0));
+    } catch (err) {
+      throw new UsageError(`cannot write in the lab folder: ${p}: ${describeMkdirError(err)}`, { cause: err });
+    }
   }
   let intruders: Intruder[];
   try {
@@ -91,7 +108,7 @@ export function prepareLabDir(dir: string): void {
 
 /** A sub-folder of the lab folder the lab writes into (sweep/, curves/): created, and a real folder, not a link. */
 export function ensureRealDir(dir: string): void {
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const s = lstatSync(dir);
   if (s.isDirectory()) return;
   let what = "not a folder";
@@ -118,7 +135,9 @@ const NO_FOLLOW = constants.O_NOFOLLOW | constants.O_NONBLOCK;
  * nothing is there yet (temporary files).
  */
 export function openForWriting(file: string, how: "append" | "truncate" | "new"): number {
-  const flags = constants.O_WRONLY | constants.O_CREAT | NO_FOLLOW | (how === "append" ? constants.O_APPEND : how === "truncate" ? constants.O_TRUNC | constants.O_APPEND : constants.O_EXCL);
+  // Truncated only once it is known to be the lab's own file (O_TRUNC would empty a hard-linked
+  // file elsewhere before it could be checked).
+  const flags = constants.O_WRONLY | constants.O_CREAT | NO_FOLLOW | (how === "append" || how === "truncate" ? constants.O_APPEND : constants.O_EXCL);
   let fd: number;
   try {
     fd = openSync(file, flags, 0o666);
@@ -128,10 +147,16 @@ export function openForWriting(file: string, how: "append" | "truncate" | "new")
     if (code === "ENXIO") throw new UsageError(`${file} is a named pipe, not a file windtunnel writes: remove it`, { cause: err });
     throw err;
   }
-  if (!fstatSync(fd).isFile()) {
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
     closeSync(fd);
     throw new UsageError(`${file} is not a regular file; windtunnel writes only regular files in a lab folder: remove it`);
   }
+  if (st.nlink > 1) {
+    closeSync(fd);
+    throw new UsageError(`${file} is a hard link (the file has ${st.nlink} names); windtunnel does not write a file that may also live outside the lab folder: remove it`);
+  }
+  if (how === "truncate") ftruncateSync(fd, 0);
   return fd;
 }
 

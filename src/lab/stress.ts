@@ -195,7 +195,7 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
     if (outcome.status === "cancelled") return;
     // A run that wrote no point leaves no curve: there is nothing to judge, and an empty file
     // would stop `gate` at bad input. The finalist then has no curve, which stress.coverage names.
-    const wrote = outcome.points > 0;
+    const wrote = outcome.points > 0 && outcome.metricsReplaced !== true;
     if (wrote && existsSync(partial)) renameSync(partial, join(o.dir, curve));
     else rmSync(partial, { force: true });
     const status: StressRecord["status"] = outcome.status === "ok" ? (wrote ? "completed" : "crash") : outcome.status;

@@ -5,7 +5,7 @@
 // The trainer runs in its own process group, so a timeout, an early stop or Ctrl-C reaches the
 // workers it started too (torchrun, dataloader processes) and no orphan keeps a GPU busy.
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, closeSync, constants, openSync, readSync, fstatSync, rmSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, openSync, readSync, fstatSync, lstatSync, rmSync, statSync } from "node:fs";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { UsageError } from "../evidence/errors.ts";
 import type { MetricPoint } from "../evidence/schemas.ts";
@@ -74,6 +74,8 @@ export interface TrainerOutcome {
    * shell could not run what it named (exit 126/127). Such rows are retried on resume.
    */
   environmental?: true;
+  /** The metrics file was replaced during the run (a link planted at its name): nothing it holds is the trainer's. */
+  metricsReplaced?: true;
 }
 
 interface Exit {
@@ -129,6 +131,11 @@ export function trainerEnv(spec: TrainerSpec): Record<string, string> {
 export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   for (const d of new Set([spec.metricsFile, spec.configFile, spec.logFile].map((f) => dirname(f)))) ensureRealDir(d);
   rmSync(spec.metricsFile, { force: true });
+  // Made here (exclusive, not through a link) so the trainer appends to the lab's own file; its
+  // identity is checked when the run ends, in case a link was planted at the name meanwhile.
+  const metricsFd = openForWriting(spec.metricsFile, "new");
+  const metricsId = fstatSync(metricsFd);
+  closeSync(metricsFd);
   writeLabFile(spec.configFile, `${JSON.stringify(spec.config, null, 2)}\n`);
   // The child writes its output straight into the log through this descriptor: nothing passes
   // through windtunnel, so a trainer that prints gigabytes costs no memory here (through execa's
@@ -221,6 +228,11 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
     const t = logTail(spec.logFile);
     return t ? `${why}\n${t}` : why;
   };
+  const replaced = replacedFile(spec.metricsFile, metricsId);
+  if (replaced !== undefined) {
+    rmSync(spec.metricsFile, { force: true }); // the planted name only: rm never follows a link
+    return { ...base, status: "crash", metricsReplaced: true, error: `${spec.metricsLabel ?? spec.metricsFile} was replaced during the run (${replaced}): its points are not the trainer's, and it is removed` };
+  }
   if (ended === "cancelled") return { ...base, status: "cancelled", error: "interrupted" };
   if (ended === "stopped") return { ...base, status: "stopped", error: stopReason ?? "stopped" };
   if (ended === "timeout") return { ...base, status: "timeout", error: withTail(`no result within ${fmtSeconds(spec.timeoutMs / 1000)}: killed at step ${lastStep}`) };
@@ -287,6 +299,21 @@ export function trainerCommandProblem(command: readonly string[], cwd: string = 
 export function checkTrainerCommand(command: readonly string[], cwd?: string): void {
   const problem = trainerCommandProblem(command, cwd);
   if (problem !== undefined) throw new UsageError(`cannot start the trainer: ${problem}`);
+}
+
+/** How a file is no longer the one created (`was`), or undefined when it still is. */
+function replacedFile(file: string, was: { dev: number; ino: number }): string | undefined {
+  let now;
+  try {
+    now = lstatSync(file);
+  } catch {
+    return "it was removed";
+  }
+  if (now.isSymbolicLink()) return "it is now a symbolic link";
+  if (!now.isFile()) return "it is no longer a regular file";
+  if (now.dev !== was.dev || now.ino !== was.ino) return "it is now another file";
+  if (now.nlink > 1) return "it is now hard-linked";
+  return undefined;
 }
 
 export function fmtSeconds(s: number): string {

@@ -306,6 +306,13 @@ describe("--out never replaces an input (issue 13, finding 11)", () => {
     expect(readFileSync(curve, "utf8")).toBe(before);
   });
 
+  it("an --out whose folder cannot be made is exit 2 at once (under /proc Node's recursive mkdir loops)", async () => {
+    const r = await execa(process.execPath, [BIN, "gate", "--phase", "stress", "--out", "/proc/1/x/v.json", join(DEMO, "curves/c078.jsonl")], { reject: false, timeout: 30_000 });
+    expect(r.timedOut).toBe(false);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("windtunnel: cannot write /proc/1/x/v.json: its folder cannot be created there");
+  });
+
   it("refuses a policy file as --out too", async () => {
     const dir = local.dir();
     writeFileSync(join(dir, "p.yaml"), "extends: default\n");

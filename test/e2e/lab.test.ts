@@ -1,6 +1,6 @@
 // `windtunnel lab sweep` against stand-in trainers that misbehave on request: kill -9 and
 // resume, hangs, crashes, garbage metrics, and an external proposer that answers nonsense.
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
@@ -440,6 +440,41 @@ describe("windtunnel lab: bad input is one clear line and exit 2, and nothing is
     expect(stress.exitCode, stress.stderr).toBe(2);
     expect(stress.stderr).toContain(`windtunnel: cannot create the lab folder ${file}/runs: a part of the path is a file, not a folder`);
   });
+
+  it("refuses a --dir under /proc at once (Node's recursive mkdir loops there forever)", async () => {
+    const r = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", menu({ mode: "ok" }), "--dir", "/proc/1/runs", "--", ...TRAINER], { cwd: tmp.dir(), reject: false, timeout: 30_000 });
+    expect(r.timedOut).toBe(false);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain("windtunnel: cannot create the lab folder /proc/1/runs: the file system does not allow a folder there");
+  });
+
+  it("refuses a hard link in the lab folder: writing it would overwrite the file's other name", async () => {
+    const dir = join(tmp.dir(), "runs");
+    mkdirSync(join(dir, "sweep"), { recursive: true });
+    const notes = tmp.write("notes.txt", "precious notes\n");
+    linkSync(notes, join(dir, "sweep/c000.log"));
+    const r = await lab(["sweep", "--menu", menu({ mode: "ok" }), "--dir", "runs", "--candidates", "1", "--repeats", "0"]);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`windtunnel: ${dir}/sweep/c000.log is a hard link (the file has 2 names; one may be outside the folder)`);
+    expect(readFileSync(notes, "utf8")).toBe("precious notes\n");
+  });
+
+  it("an unwritable --dir is a sentence and exit 2, not an internal error (run as an unprivileged user)", async (ctx) => {
+    // Root writes anywhere, so the permission check runs as nobody, with a node binary nobody can run.
+    if (process.getuid?.() !== 0 || !existsSync("/usr/bin/setpriv")) return ctx.skip();
+    const dir = tmp.dir();
+    chmodSync(dir, 0o755);
+    const node = join(dir, "node");
+    copyFileSync(process.execPath, node);
+    chmodSync(node, 0o755);
+    const m = menu({ mode: "ok" });
+    chmodSync(m, 0o644);
+    mkdirSync(join(dir, "ro"), { mode: 0o755 });
+    const r = await execa("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", node, BIN, "lab", "sweep", "--menu", m, "--dir", join(dir, "ro"), "--", node, join(REPO, "test/fixtures/lab/trainer.mjs")], { cwd: dir, reject: false });
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`windtunnel: cannot write in the lab folder: ${join(dir, "ro")}: permission denied`);
+    expect(r.stderr).not.toMatch(/internal error/);
+  });
 });
 
 describe("windtunnel lab stress", () => {
@@ -482,6 +517,25 @@ describe("windtunnel lab stress", () => {
     expect(records().map((r) => `${r.id} ${r.status}`)).toEqual([`${broken?.id} crash`, ...rest.map((r) => `${r.id} completed`), `${broken?.id} completed`]);
     expect(fixed.stdout.split("\n").filter((l) => /^✓ c\d+: .*passes every stress gate/.test(l))).toHaveLength(3);
     expect(fixed.stdout).toMatch(/^✓ stress\.survivors: 3 of 3 pass every stress gate/m);
+  });
+});
+
+describe("lab stress and a metrics file replaced during the run (issue 13, finding 10)", () => {
+  it("drops a run whose metrics file became a link, and leaves no link in curves/", async () => {
+    const dir = await swept();
+    const outside = tmp.write("outside.txt", "precious\n");
+    // What a third party with write access to the folder would do mid-run, done here by the first
+    // trainer's wrapper before it starts (mkdir is atomic: exactly one does), so the test is deterministic.
+    const wrapper = tmp.write("plant.sh", `#!/bin/sh\nif mkdir "$PLANT_ONCE" 2>/dev/null; then rm -f "$WINDTUNNEL_METRICS"; ln -s ${outside} "$WINDTUNNEL_METRICS"; fi\nexec ${TRAINER.join(" ")}\n`);
+    chmodSync(wrapper, 0o755);
+    const r = await lab(["stress", "--dir", "runs", "--ignore-sweep-gate"], { PLANT_ONCE: join(tmp.dir(), "planted") }, [wrapper]);
+    const m = /^✗ (c\d+): crash at step \d+: curves\/\1\.jsonl was replaced during the run \(it is now a symbolic link\)/m.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    const target = m?.[1] as string;
+    expect(existsSync(join(dir, "curves", `${target}.jsonl`))).toBe(false);
+    expect(readdirSync(join(dir, "curves")).filter((f) => lstatSync(join(dir, "curves", f)).isSymbolicLink())).toEqual([]);
+    expect(r.stdout).toMatch(new RegExp(`^✗ stress\\.coverage: no curve for finalist ${target}`, "m"));
+    expect(r.exitCode).toBe(1); // a finalist without a curve, as gate says
   });
 });
 

@@ -3,10 +3,10 @@
 // forecast (and the cloud curve over it), the sanity day, the money, and the gate table. The
 // gates are the same run as `windtunnel gate` on the same files.
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { UsageError } from "../../evidence/errors.ts";
-import { assertNotAnInput, writeFileAtomic } from "../../evidence/files.ts";
+import { assertNotAnInput, makeDirs, writeFileAtomic } from "../../evidence/files.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
 import type { MetricPoint } from "../../evidence/schemas.ts";
 import { loadPolicy, policyFileOf } from "../../policy/load.ts";
@@ -190,7 +190,11 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
   const figures: ReportFigure[] = specs.map((s, i) => ({ id: s.id, title: s.title, caption: s.caption, svg: svgs[i] as string }));
   const shownVerdict: Verdict = { ...verdict, gates, pass: !campaignFailed(gates) };
   if (flags.format === "png") {
-    mkdirSync(flags.out, { recursive: true });
+    try {
+      makeDirs(flags.out);
+    } catch (err) {
+      throw new UsageError(`--out ${flags.out}: cannot create the folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    }
     for (const f of figures) writeFileSync(join(flags.out, `${f.id}.png`), await toPng(f.svg));
     io.out(`wrote ${figures.length} figures to ${flags.out}/: ${figures.map((f) => `${f.id}.png`).join(", ")}`);
   } else {
