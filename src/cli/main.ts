@@ -68,7 +68,8 @@ function valueOptions(cli: ReturnType<typeof cac>): Set<string> {
   return names;
 }
 
-const NEGATIVE_NUMBER = /^-(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+/** A value that starts like a negative number (`-5`, `-0.1,0.2`, `-1=curve`): no option starts with a digit. */
+const NEGATIVE_NUMBER = /^-\.?\d/;
 
 /**
  * `--until -5` as `--until=-5`: the argument parser takes "-5" for an unknown option, and the

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { execa, parseCommandString } from "execa";
 import { candidateConfig, configFromAnswer, gridConfig, menuSize, menuSizeText, type Config, type KnobValue, type LoadedMenu } from "./menu.ts";
 import { mulberry32 } from "./random.ts";
+import { findDuplicateKey } from "../evidence/json.ts";
 
 export type Proposal = { kind: "config"; config: Config } | { kind: "invalid"; reason: string } | { kind: "exhausted"; reason: string };
 
@@ -23,6 +24,9 @@ export interface Proposer {
 }
 
 export const PROPOSERS = ["grid", "random"] as const;
+
+/** The most an external proposer may print before it has answered too much. */
+const MAX_ANSWER_BYTES = 1 << 20;
 
 /** Every config of the menu, first knob varying slowest. */
 export function gridProposer(menu: LoadedMenu): Proposer {
@@ -91,10 +95,14 @@ export function commandProposer(menu: LoadedMenu, command: string, options: Comm
         timeout: options.timeoutMs ?? 120_000,
         reject: false,
         stripFinalNewline: true,
+        // An answer is one small JSON object: a proposer that prints megabytes first must not cost
+        // that much memory (150 MB of it peaked at 3.2 GB).
+        maxBuffer: { stdout: MAX_ANSWER_BYTES, stderr: 64 * 1024 },
         ...(ctx.signal ? { cancelSignal: ctx.signal } : {}),
       });
       const stderr = r.stderr.trim().split("\n").slice(-3).join(" | ");
       if (r.isCanceled) return { kind: "exhausted", reason: "interrupted" };
+      if (r.isMaxBuffer) return { kind: "invalid", reason: `printed more than ${MAX_ANSWER_BYTES >> 10} KiB on ${r.stdout.length >= MAX_ANSWER_BYTES ? "stdout" : "stderr"} (an answer is one JSON object); stopped` };
       if (r.timedOut) return { kind: "invalid", reason: `no answer within ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s` };
       if (r.exitCode !== 0) return { kind: "invalid", reason: `exited with code ${r.exitCode ?? r.signal}${stderr ? `: ${stderr}` : ""}` };
       const text = r.stdout.trim();
@@ -105,6 +113,8 @@ export function commandProposer(menu: LoadedMenu, command: string, options: Comm
       } catch (err) {
         return { kind: "invalid", reason: `answer is not JSON (${(err as Error).message}): ${clip(text)}` };
       }
+      const dup = findDuplicateKey(text);
+      if (dup !== undefined) return { kind: "invalid", reason: `answer names ${dup} twice (which value is meant?): ${clip(text)}` };
       const config = configFromAnswer(menu, answer);
       return typeof config === "string" ? { kind: "invalid", reason: `${config}: ${clip(text)}` } : { kind: "config", config };
     },

@@ -270,6 +270,18 @@ exec ${TRAINER.join(" ")}
     expect(r.stdout).toMatch(/1 invalid/);
   });
 
+  it("stops a proposer that prints megabytes (memory stays bounded) and refuses an answer naming a key twice", async () => {
+    const m = menu({ mode: "ok" });
+    const r = await execa("/usr/bin/time", ["-f", "peak %M KB", process.execPath, BIN, "lab", "sweep", "--menu", m, "--dir", "runs", "--candidates", "3", "--repeats", "0", "--proposer-cmd", PROPOSER, "--", ...TRAINER], { cwd: tmp.dir(), reject: false, env: { CI: "true", PROPOSER_MODE: "chatty-dup" } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain("proposal 1 (command) is invalid: printed more than 1024 KiB on stdout (an answer is one JSON object); stopped");
+    expect(r.stderr).toMatch(/proposal 2 \(command\) is invalid: answer names x twice \(which value is meant\?\): \{"x": 3, "x": 4\}/);
+    expect(rows(join(tmp.dir(), "runs")).map((g) => g.config["x"])).toEqual([1, 3, 4]);
+    const peak = Number(/peak (\d+) KB/.exec(r.stderr)?.[1]);
+    console.log(`lab sweep with a 150 MB proposer: peak RSS ${Math.round(peak / 1024)} MB`);
+    expect(peak).toBeLessThan(400 * 1024); // it was 3.2 GB
+  });
+
   it("refuses an external proposer's values outside the menu's range and type instead of training them", async () => {
     const m = menu({ mode: "ok" });
     const r = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", m, "--dir", "runs", "--candidates", "3", "--repeats", "0", "--proposer-cmd", PROPOSER, "--", ...TRAINER], { cwd: tmp.dir(), reject: false, env: { CI: "true", PROPOSER_MODE: "off-menu" } });
