@@ -110,7 +110,11 @@ function recordOf(line: string): unknown {
   return j.ok ? j.value : undefined;
 }
 
-const isStressRecord = (line: string): boolean => stressRecordSchema().safeParse(recordOf(line)).success;
+/** A whole last record (a complete JSON object); readRecords then says whether it is a valid one. */
+const isStressRecord = (line: string): boolean => {
+  const v = recordOf(line);
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+};
 
 function readRecords(file: string): StressRecord[] {
   if (!existsSync(file)) return [];

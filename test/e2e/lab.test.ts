@@ -105,6 +105,18 @@ describe("windtunnel lab sweep", () => {
     expect(readFileSync(file, "utf8")).toBe(whole);
   });
 
+  it("keeps a whole but invalid last row without its newline, and refuses it at its line (nothing is lost)", async () => {
+    const args = ["sweep", "--menu", menu({ mode: "ok" }), "--dir", "runs", "--candidates", "3", "--repeats", "0"];
+    expect((await lab(args)).exitCode).toBe(0);
+    const file = join(tmp.dir(), "runs/trajectory.jsonl");
+    const third = readFileSync(file, "utf8").trim().split("\n")[2] as string;
+    appendFileSync(file, third.replace(/"id":"c\d+"/, '"id":"c099"').replace('"status":"ok"', '"status":"okay"'));
+    const again = await lab(args);
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toMatch(/trajectory\.jsonl:4: status: expected one of ok, crash, timeout, blocked, got "okay"/);
+    expect(readFileSync(file, "utf8")).toContain('"id":"c099"');
+  });
+
   it("after kill -9, stops the dead run's real trainer but not decoys planted in its lock", async () => {
     const dir = join(tmp.dir(), "runs");
     const lockFile = join(dir, ".lab.lock");
