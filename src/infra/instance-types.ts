@@ -48,6 +48,9 @@ export const REGION_FORM = /^[a-z]{2}(-gov)?-[a-z]+-\d+$/;
  */
 export function regionProblem(instanceType: string, region: string): string | undefined {
   if (!REGION_FORM.test(region)) return "expected an AWS region name such as us-east-1";
+  // GovCloud (aws-us-gov) and China (aws-cn) name resources arn:aws-us-gov:… and arn:aws-cn:…;
+  // the stack's IAM statements say arn:aws:…, so there the watchdog could never tear a node down.
+  if (/^us-gov-/.test(region) || /^cn-/.test(region)) return `${region} is in the ${region.startsWith("cn-") ? "aws-cn" : "aws-us-gov"} partition; windtunnel's IAM policies are written for the aws partition (arn:aws:…), where the watchdog's teardown rights hold: use a commercial region`;
   const offered = OFFERED_IN[instanceType];
   if (offered === undefined || offered.includes(region)) return undefined;
   return `expected a region that offers ${instanceType} (windtunnel:node.instanceType): ${offered.join(", ")} (as of ${OFFERED_AS_OF}; if AWS offers it in ${region} now, add it to src/infra/instance-types.ts)`;

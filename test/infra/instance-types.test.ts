@@ -7,7 +7,6 @@ describe("regions that offer each instance type", () => {
   it.each([
     ["p5.48xlarge", "us-east-1"],
     ["p5.48xlarge", "eu-north-1"],
-    ["p5.48xlarge", "us-gov-west-1"],
     ["p4de.24xlarge", "il-central-1"],
     ["p5e.48xlarge", "us-east-2"],
     ["p5en.48xlarge", "eu-south-2"],
@@ -28,6 +27,13 @@ describe("regions that offer each instance type", () => {
     expect(problem).toMatch(new RegExp(`^expected a region that offers ${type.replace(".", "\\.")} \\(windtunnel:node\\.instanceType\\): `));
     for (const r of OFFERED_IN[type] ?? []) expect(problem).toContain(r);
     expect(problem).toContain(`if AWS offers it in ${region} now, add it to src/infra/instance-types.ts`);
+  });
+
+  it.each([
+    ["p5.48xlarge", "us-gov-west-1", "aws-us-gov"],
+    ["g6e.48xlarge", "cn-north-1", "aws-cn"],
+  ])("%s in %s is refused: its partition (%s) is not the one the IAM policies are written for", (type, region, partition) => {
+    expect(regionProblem(type, region)).toBe(`${region} is in the ${partition} partition; windtunnel's IAM policies are written for the aws partition (arn:aws:…), where the watchdog's teardown rights hold: use a commercial region`);
   });
 
   it.each(["us-east", "US-EAST-1", "useast1", "us-east-1a", "us-east-1-atl-1", "", " us-east-1"])("a region named %j is refused by its form, whatever the type", (region) => {
