@@ -580,6 +580,11 @@ describe("lab stress says what gate will say (issue 13, finding 7)", () => {
     expect(r.exitCode, r.stderr).toBe(1);
     expect(r.stdout.match(/^✗ c\d+: ran 1000 steps in .*, fails stress\.flatline at step \d+: mean loss fell only/gm)).toHaveLength(3);
     expect(r.stdout).toMatch(/^✗ stress\.survivors: 0 of 3 pass every stress gate/m);
+    // The command it suggests runs as printed, and says the same.
+    const next = /^next: windtunnel (gate .*)$/m.exec(r.stdout)?.[1]?.split(" ") ?? [];
+    const suggested = await execa(process.execPath, [BIN, ...next], { cwd: tmp.dir(), reject: false });
+    expect(suggested.exitCode, suggested.stderr).toBe(1);
+    expect(suggested.stdout).toMatch(/✗ +stress\.survivors/);
     // The same files through `windtunnel gate`: the same curves rejected, the same exit code.
     const curves = readdirSync(join(dir, "curves")).filter((f) => f.endsWith(".jsonl")).map((f) => join(dir, "curves", f));
     const g = await execa(process.execPath, [BIN, "gate", "--phase", "stress", "--format", "json", join(dir, "trajectory.jsonl"), ...curves], { reject: false });

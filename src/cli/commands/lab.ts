@@ -216,7 +216,8 @@ export async function stressPhase(flags: StressFlags, io: Io): Promise<{ code: n
   const verdict = await stressVerdict(trajectory, result.curves, flags.policy, policy, io);
   for (const r of result.records) io.out(describeFinalist(r, verdict));
   for (const g of verdict.gates.filter((x) => x.phase === "stress" && x.scope !== "candidate")) io.out(`${g.status === "pass" ? "✓" : g.status === "fail" ? "✗" : "–"} ${g.id}: ${g.message}`);
-  io.out(`next: windtunnel gate --policy ${flags.policy} ${trajectory} ${result.curves.join(" ")}`);
+  // A command that runs as printed: the local phases that need no campaign plan (add --campaign for spend).
+  io.out(`next: windtunnel gate --phase sweep,stress --policy ${flags.policy} ${trajectory} ${result.curves.join(" ")}`);
   return { code: verdict.pass ? 0 : 1, curves: result.curves };
 }
 
