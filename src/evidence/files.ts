@@ -54,7 +54,18 @@ export function describeFileError(err: unknown): string {
   if (code === "EACCES") return "permission denied";
   if (code === "ENOTDIR") return "a parent of it is not a directory";
   if (code === "ELOOP") return "too many levels of symbolic links";
+  if (code === "ENXIO") return "is a socket or a device without a reader, expected a regular file";
   return (err as Error).message;
+}
+
+/** Why a file cannot be read as evidence (missing, a FIFO, a folder…), or undefined when it can. */
+export function unreadableReason(file: string): string | undefined {
+  try {
+    closeSync(openRegularFile(file));
+    return undefined;
+  } catch (err) {
+    return describeFileError(err);
+  }
 }
 
 /** Configuration files (policies, plans, menus, stacks, verdicts, envelopes) are small; a huge one is a mistake. */

@@ -50,7 +50,10 @@ export async function detectFormat(file: string, options: Pick<ReadOptions, "log
   const firstIdx = lines.findIndex((l) => l.trim() !== "");
   const first = lines[firstIdx];
   if (first === undefined) throw InputError.at(file, 1, "file", "is empty; expected evidence (trajectory JSONL, results.tsv, metrics JSONL or a training log)");
-  if (options.logPreset !== undefined || options.logRegex !== undefined) return { format: "log", log: patternOf(options) };
+  // --log-* names how the curves' logs read; a trajectory given beside them is still read as one.
+  const logs = options.logPreset !== undefined || options.logRegex !== undefined;
+  if (logs && !isTrajectoryHead(first)) return { format: "log", log: patternOf(options) };
+  if (/^\s*[[{]\s*$/.test(first)) throw InputError.at(file, firstIdx + 1, "format", "a JSON document spread over lines (pretty-printed), not one JSON object per line: a config, verdict or envelope file? Evidence is JSON lines, a results.tsv or a training log");
   if (first.trimStart().startsWith("{")) {
     const parsed = parseJsonLine(first);
     // A first line that does not parse (cut short by the sniff window, or broken) is judged by the
@@ -71,6 +74,15 @@ export async function detectFormat(file: string, options: Pick<ReadOptions, "log
   throw InputError.at(file, firstIdx + 1, "format", `cannot tell the format from ${JSON.stringify(first.slice(0, 60))}; pass --format (${FORMATS.join(", ")}) or --log-regex`);
 }
 
+/** Whether a first line opens one of the trajectory formats (so log options do not apply to it). */
+function isTrajectoryHead(first: string): boolean {
+  if (first.includes("\t") && /(^|\t)status(\t|$)/.test(first)) return true;
+  if (!first.trimStart().startsWith("{")) return false;
+  const parsed = parseJsonLine(first);
+  const keys = parsed.ok ? (parsed.value !== null && typeof parsed.value === "object" ? Object.keys(parsed.value) : []) : keysIn(first);
+  return keys.includes("_meta") || (keys.includes("iter") && keys.includes("candidate_cfg")) || (!keys.includes("step") && keys.includes("status") && (keys.includes("config") || keys.includes("id")));
+}
+
 /** Top-level-looking keys of a JSON object prefix (good enough to pick a format). */
 function keysIn(prefix: string): string[] {
   return [...prefix.matchAll(/"([A-Za-z_][A-Za-z0-9_]*)"\s*:/g)].map((m) => m[1] ?? "");
@@ -86,6 +98,7 @@ function patternOf(options: Pick<ReadOptions, "logPreset" | "logRegex">): LogPat
  * as "cannot tell the format from …" printed garbage.
  */
 function notUtf8Text(bytes: Buffer): { line: number; message: string } | undefined {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe && bytes[2] === 0 && bytes[3] === 0) || (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0xfe && bytes[3] === 0xff)) return { line: 1, message: "UTF-32 text (a UTF-32 byte-order mark); save the file as UTF-8" };
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) return { line: 1, message: "UTF-16 text (byte-order mark FF FE / FE FF); save the file as UTF-8" };
   const lineAt = (at: number): number => {
     let n = 1;

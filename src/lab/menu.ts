@@ -29,6 +29,10 @@ export const menuSchema = lazy(() =>
     })
     .check(
       z.superRefine((m, ctx) => {
+        // The seed is the lab's: the config hash leaves it out (another seed is a noise repeat),
+        // so a knob or fixed key named seed would make different configs look identical.
+        if ("seed" in m.knobs) ctx.issues.push({ code: "custom", path: ["knobs", "seed"], message: "seed is the lab's own (noise repeats run other seeds; the config hash leaves it out): name the knob otherwise", input: m.knobs["seed"] });
+        if ("seed" in m.fixed) ctx.issues.push({ code: "custom", path: ["fixed", "seed"], message: "seed is the lab's own (WINDTUNNEL_SEED gives each run its seed): leave it out of fixed", input: m.fixed["seed"] });
         for (const [k, choices] of Object.entries(m.knobs)) {
           const seen = new Set<string>();
           for (const [i, c] of choices.entries()) {

@@ -275,10 +275,20 @@ export function trainerCommandProblem(command: readonly string[], cwd: string = 
     }
   };
   const fix = `chmod +x it, or name its interpreter first (-- python ${file})`;
+  // A script's interpreter (its #! line) must exist too: else every candidate fails to spawn
+  // with ENOENT, which reads as if the script itself were missing.
+  const interpreterProblem = (script: string): string | undefined => {
+    const m = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(headOf(script));
+    if (!m) return undefined;
+    const [, interpreter = "", arg] = m;
+    if (runnable(interpreter) !== "ok") return `the trainer ${file} starts with #!${interpreter}, which ${runnable(interpreter) === "missing" ? "does not exist" : "cannot be run"} here: fix its first line, or name the interpreter (-- python ${file})`;
+    if (/\/env$/.test(interpreter) && arg !== undefined && !arg.startsWith("-") && trainerCommandProblem([arg], cwd, path) !== undefined) return `the trainer ${file} starts with #!${interpreter} ${arg}, and ${arg} is not on PATH`;
+    return undefined;
+  };
   if (file.includes("/")) {
     const abs = resolve(cwd, file);
     const how = runnable(abs);
-    if (how === "ok") return undefined;
+    if (how === "ok") return interpreterProblem(abs);
     if (how === "missing") return `the trainer ${file} does not exist${abs !== file ? ` (${abs})` : ""}`;
     if (how === "folder") return `the trainer ${file} is a folder, not a program`;
     return `the trainer ${abs} is not executable: ${fix}`;
@@ -288,11 +298,25 @@ export function trainerCommandProblem(command: readonly string[], cwd: string = 
   let notExecutable: string | undefined;
   for (const d of dirs) {
     const how = runnable(join(d, file));
-    if (how === "ok") return undefined;
+    if (how === "ok") return interpreterProblem(join(d, file));
     if (how === "not executable") notExecutable ??= join(d, file);
   }
   if (notExecutable !== undefined) return `the trainer ${file} is found on PATH only as ${notExecutable}, which is not executable: ${fix}`;
   return `the trainer ${file} is not on PATH (${dirs.length} folder(s) searched)`;
+}
+
+/** The first bytes of a file (for its #! line); empty when it cannot be read. */
+function headOf(file: string): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, "r");
+    const b = Buffer.alloc(256);
+    return b.subarray(0, readSync(fd, b, 0, b.length, 0)).toString("latin1").split("\n")[0] ?? "";
+  } catch {
+    return "";
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** Refuse a trainer command that cannot start (exit 2), before anything is written. */

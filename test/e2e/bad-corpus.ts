@@ -83,6 +83,8 @@ export const BAD_CORPUS: readonly BadCase[] = [
   // Not UTF-8 text at all: say so rather than echo the bytes (finding 26).
   { name: "utf16-bom.jsonl", content: Buffer.from(`\uFEFF${ok(1)}\n`, "utf16le"), line: 1, field: "encoding", message: /UTF-16 text/ },
   { name: "utf16-no-bom.jsonl", content: Buffer.from(`${ok(1)}\n`, "utf16le"), line: 1, field: "encoding", message: /binary data \(a NUL byte/ },
+  { name: "utf32-bom.jsonl", content: Buffer.concat([Buffer.from([0xff, 0xfe, 0, 0]), Buffer.from(`${ok(1)}\n`, "utf16le")]), line: 1, field: "encoding", message: /UTF-32 text/ },
+  { name: "pretty-printed.json", content: '{\n  "verdict_version": 1\n}\n', line: 1, field: "format", message: /a JSON document spread over lines \(pretty-printed\)/ },
   { name: "binary-at-start.bin", content: Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00]), line: 1, field: "encoding", message: /binary data/ },
 ];
 

@@ -80,6 +80,20 @@ describe("files that are not regular files", () => {
     }
   });
 
+  it("refuses a socket (exit 2)", async () => {
+    const sock = join(tmp.dir(), "s.sock");
+    const { createServer } = await import("node:net");
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(sock, r));
+    try {
+      const r = await windtunnel(["validate", sock]);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toContain(`${sock}: file: is a socket or a device without a reader, expected a regular file`);
+    } finally {
+      server.close();
+    }
+  });
+
   it("refuses a character device, which never ends (exit 2)", async () => {
     const r = await windtunnel(["validate", "/dev/zero"]);
     expect(r.exitCode).toBe(2);

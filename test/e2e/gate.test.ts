@@ -257,6 +257,15 @@ describe("windtunnel gate --check re-runs the gates (issue 13, finding 8)", () =
     expect(r.stderr).toMatch(/refused: its evidence is not what it claims to be: .*passwd:1: format: cannot tell the format/);
   });
 
+  it("reads a trajectory as one beside log curves read with --log-regex", async () => {
+    const dir = local.dir();
+    const lines = Array.from({ length: 100 }, (_, i) => `it ${(i + 1) * 10} | loss ${(2.6 + 9 * ((i + 1) * 10) ** -0.45).toFixed(4)}`);
+    writeFileSync(join(dir, "c078.log"), `${lines.join("\n")}\n`);
+    const r = await windtunnel(["gate", "--phase", "sweep,stress", "--log-regex", String.raw`^it (?<step>\d+) \| loss (?<loss>\S+)`, join(DEMO, "trajectory.jsonl"), "c078.log", "--format", "json"], dir);
+    const v = JSON.parse(r.stdout) as { evidence: { role: string; format: string }[] };
+    expect(v.evidence.map((e) => `${e.role}:${e.format}`)).toEqual(["trajectory:trajectory", "curve:log"]);
+  });
+
   it("runs a verdict's recorded --log-regex only when the command line gives the same one", async () => {
     // A verdict is a file anyone can edit; a regex can be written to backtrack for hours.
     const dir = local.dir();

@@ -416,7 +416,14 @@ describe("windtunnel lab: bad input is one clear line and exit 2, and nothing is
     const m = menu({ mode: "ok" });
     const plain = tmp.write("train.py", "print('hi')\n");
     chmodSync(plain, 0o644);
+    // Scripts whose #! interpreter is missing: they spawn with ENOENT as if they did not exist.
+    const badShebang = tmp.write("bad-shebang.sh", "#!/nonexistent/python9\nprint(1)\n");
+    chmodSync(badShebang, 0o755);
+    const badEnv = tmp.write("bad-env.sh", "#!/usr/bin/env pyhton9\nprint(1)\n");
+    chmodSync(badEnv, 0o755);
     for (const [trainer, message] of [
+      [["./bad-shebang.sh"], "windtunnel: cannot start the trainer: the trainer ./bad-shebang.sh starts with #!/nonexistent/python9, which does not exist here"],
+      [["./bad-env.sh"], "windtunnel: cannot start the trainer: the trainer ./bad-env.sh starts with #!/usr/bin/env pyhton9, and pyhton9 is not on PATH"],
       [["./missing.sh"], `windtunnel: cannot start the trainer: the trainer ./missing.sh does not exist (${tmp.dir()}/missing.sh)`],
       [["./train.py"], `windtunnel: cannot start the trainer: the trainer ${plain} is not executable: chmod +x it, or name its interpreter first (-- python ./train.py)`],
       [["pyhton3", "train.py"], "windtunnel: cannot start the trainer: the trainer pyhton3 is not on PATH ("],

@@ -36,6 +36,15 @@ describe("menu", () => {
     expect(lines).toEqual(expect.arrayContaining(["2:13 knobs.lr.1", "4:3 baseline", "4:10 baseline.width", "6:8 fixed.act"]));
   });
 
+  it("refuses a knob or fixed key named seed (the config hash leaves it out, so configs would look identical)", async () => {
+    const f = tmp.write("seed.yaml", "knobs:\n  seed: [1, 2]\n  x: [1, 2]\nbaseline:\n  seed: 1\n  x: 1\nfixed:\n  seed: 3\n");
+    const err = await loadMenu(f).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    const fields = (err as InputError).problems.map((p) => p.field);
+    expect(fields).toEqual(expect.arrayContaining(["knobs.seed", "fixed.seed"]));
+    expect((err as InputError).message).toMatch(/knobs\.seed: seed is the lab's own/);
+  });
+
   it("merges an agent's partial answer onto the baseline and refuses what breaks the menu", async () => {
     const m = await loadMenu(tmp.write("m.yaml", MENU));
     expect(configFromAnswer(m, { width: 32 })).toEqual({ lr: 0.001, width: 32, act: "tanh" });

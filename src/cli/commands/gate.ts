@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { InputError, UsageError } from "../../evidence/errors.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
-import { assertNotAnInput, sha256File, writeFileAtomic } from "../../evidence/files.ts";
+import { assertNotAnInput, sha256File, unreadableReason, writeFileAtomic } from "../../evidence/files.ts";
 import { loadPolicy, policyFileOf, policyRefAt, type LoadedPolicy } from "../../policy/load.ts";
 import pkg from "../../../package.json" with { type: "json" };
 import { ratesFromEnv } from "../../cost/rates.ts";
@@ -109,7 +109,8 @@ export async function checkCommand(verdictFile: string, io: Io, confirmed: { log
   const problems = checkVerdict(v, { evidence: hashes, policySha256: policy?.sha256 ?? null }).filter((p) => p.what !== "verdict failed");
   for (const e of v.evidence) {
     const p = problems.find((x) => x.file === e.file);
-    io.out(p ? `✗ ${e.file} (${e.role}): ${p.what}${p.actual ? ` (sha256 ${p.expected?.slice(0, 12)} → ${p.actual.slice(0, 12)})` : ""}` : `✓ ${e.file} (${e.role}): unchanged`);
+    const why = p?.what === "missing" ? unreadableReason(resolve(base, e.file)) : undefined;
+    io.out(p ? `✗ ${e.file} (${e.role}): ${why !== undefined && why !== "no such file" ? `unreadable: ${why}` : p.what}${p.actual ? ` (sha256 ${p.expected?.slice(0, 12)} → ${p.actual.slice(0, 12)})` : ""}` : `✓ ${e.file} (${e.role}): unchanged`);
   }
   const pp = problems.find((x) => x.what === "policy changed");
   io.out(pp ? `✗ policy ${v.policy.ref}: changed or unreadable (sha256 ${v.policy.sha256.slice(0, 12)} → ${pp.actual?.slice(0, 12) ?? "none"})` : `✓ policy ${v.policy.ref}: unchanged`);

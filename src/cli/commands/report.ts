@@ -196,7 +196,7 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
       throw new UsageError(`--out ${flags.out}: cannot create the folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
     }
     for (const f of figures) writeFileSync(join(flags.out, `${f.id}.png`), await toPng(f.svg));
-    io.out(`wrote ${figures.length} figures to ${flags.out}/: ${figures.map((f) => `${f.id}.png`).join(", ")}`);
+    io.out(`wrote ${figures.length} figures to ${join(flags.out, "/")}: ${figures.map((f) => `${f.id}.png`).join(", ")}`);
   } else {
     await writeFileAtomic(flags.out, reportHtml({ title: flags.title ?? "windtunnel campaign report", generated: `generated ${new Date().toISOString()}`, verdict: shownVerdict, digest: verdictDigest(verdict), figures, notes }));
     io.out(`wrote ${flags.out} (${figures.map((f) => f.id).join(", ")}; ${gates.length} gates, ${shownVerdict.pass ? "PASS" : "FAIL"})`);
