@@ -36,7 +36,7 @@ export const NON_NEGATIVE = "expected a number ≥ 0 (a loss, bits per byte or g
 
 /** A step as JSON carries it exactly: 1e20 is whole, but "expected a whole number" misled. */
 const stepNumber = () =>
-  z.int({ error: (iss) => (iss.code === "too_big" ? "too large to be an exact step (above 2^53)" : iss.code === "too_small" ? "expected a step ≥ 0" : "expected a whole number of steps") });
+  z.int({ error: (iss) => (iss.code === "too_big" ? "too large to be an exact step (2^53 or more)" : iss.code === "too_small" ? "expected a step ≥ 0" : "expected a whole number of steps") });
 
 const finiteNonNegative = () => z.number({ error: "expected a finite number" }).check(z.nonnegative({ error: "expected a number ≥ 0" }));
 

@@ -34,7 +34,14 @@ const imageRef = () =>
     z.minLength(1),
     z.refine((s) => !s.startsWith("-"), { error: "expected a docker image reference, which cannot start with - (docker would read it as an option)" }),
     z.refine((s) => !/\s/.test(s), { error: "expected a docker image reference, which holds no spaces" }),
+    z.refine((s) => s.startsWith("-") || /\s/.test(s) || IMAGE_REFERENCE.test(s), { error: "expected a docker image reference such as ghcr.io/org/train:v1 or 123456789012.dkr.ecr.us-east-1.amazonaws.com/pretrain@sha256:…; docker would refuse it only after the node has booted" }),
   );
+
+/**
+ * A docker image reference (distribution/reference's grammar): [host[:port]/]path[:tag][@digest],
+ * the path lower case in components joined by . _ __ or -.
+ */
+const IMAGE_REFERENCE = /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,})?$/;
 
 // Campaign ids go into bucket names, IAM names and tags: lower case, short, DNS-safe.
 const campaignId = () => z.string().check(z.regex(/^[a-z][a-z0-9-]{1,28}[a-z0-9]$/, { error: "expected 3–30 characters of a-z, 0-9 and -, starting with a letter" }));

@@ -60,6 +60,9 @@ describe("stack config", () => {
     // Red-team finding 24: an image named like an option, and control characters.
     [{ container: { image: "-v/:/host", command: "y", sanityCommands: [{ name: "a", command: "b" }] } }, "windtunnel:container.image", "cannot start with - (docker would read it as an option)"],
     [{ container: { image: "nvcr.io/x y", command: "y", sanityCommands: [{ name: "a", command: "b" }] } }, "windtunnel:container.image", "holds no spaces"],
+    // Not an image reference at all: docker would refuse it only on the booted node.
+    [{ container: { image: "ubuntu;reboot", command: "y", sanityCommands: [{ name: "a", command: "b" }] } }, "windtunnel:container.image", "expected a docker image reference such as"],
+    [{ container: { image: "Pretrain:v1", command: "y", sanityCommands: [{ name: "a", command: "b" }] } }, "windtunnel:container.image", "expected a docker image reference such as"],
     [{ container: { image: "x", command: "y", sanityCommands: [{ name: "a", command: "python train.py\u0000--x" }] } }, "windtunnel:container.sanityCommands.0.command", "expected no control characters but tab and newline (U+0000 at index 15)"],
     [{ container: { image: "x", command: "torchrun\r", sanityCommands: [{ name: "a", command: "b" }] } }, "windtunnel:container.command", "(U+000D at index 8)"],
     [{ target: { note: "\u001b[2J" } }, "windtunnel:target.note", "(U+001B at index 0)"],
@@ -75,6 +78,8 @@ describe("stack config", () => {
     ["stage plan creates no node, so no sanity day is needed", { stage: "plan", sanityHours: 0 }],
     ["stage full with half an hour left", { stage: "full", sanity: { metrics: ["s.jsonl"] }, sanityHours: 24, hoursCap: 24.5 }],
     ["tabs and newlines in a command", { container: { image: "x", command: "a \\\n\tb", sanityCommands: [{ name: "a", command: "b\tc" }] } }],
+    ["a registry with a port and a digest", { container: { image: `localhost:5000/team/train@sha256:${"a".repeat(64)}`, command: "c", sanityCommands: [{ name: "a", command: "b" }] } }],
+    ["an NGC tag", { container: { image: "nvcr.io/nvidia/pytorch:24.05-py3", command: "c", sanityCommands: [{ name: "a", command: "b" }] } }],
   ])("accepts %s", (_name, over) => {
     expect(parseStackConfig(stackConfig(over))).not.toHaveProperty("problems");
   });

@@ -100,7 +100,7 @@ export function awsProblem(err: unknown, flags: Pick<WatchFlags, "bucket" | "end
   const say = (why: string): UsageError => new UsageError(`watch: ${why}`, { cause: err });
   if (e.name === "NoSuchBucket") return say(`no bucket ${flags.bucket}${flags.region ? ` in ${flags.region}` : ""} (pulumi stack output bucketName; the right --region?)`);
   if (/region is missing/i.test(message)) return say("no AWS region: pass --region, or set AWS_REGION (or a region in ~/.aws/config)");
-  if (/region not accepted/i.test(message)) return say(`not a valid AWS region (${message.replace(/^.*?region=/i, "region=").split(" ")[0]}): pass --region, e.g. us-east-1`);
+  if (/region not accepted/i.test(message)) return say(`not a valid AWS region (${/region="[^"]*"/i.exec(message)?.[0] ?? "region"}): pass --region, e.g. us-east-1`);
   if (e.name === "CredentialsProviderError" || /could not load credentials/i.test(message)) return say("no AWS credentials found (AWS_ACCESS_KEY_ID / AWS_PROFILE / ~/.aws/credentials, or SSO: aws sso login)");
   if (e.name === "InvalidAccessKeyId" || e.name === "SignatureDoesNotMatch" || e.name === "ExpiredToken" || e.name === "ExpiredTokenException") return say(`AWS refused the credentials (${e.name}): check AWS_PROFILE or refresh them`);
   if (e.name === "AccessDenied" || e.$metadata?.httpStatusCode === 403) return say(`access denied to s3://${flags.bucket} (the credentials may read the campaign's bucket? ${e.name ?? ""})`.trim());

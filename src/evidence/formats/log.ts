@@ -66,7 +66,7 @@ export async function* logLines(batches: AsyncIterable<LineBatch>, diag: Diagnos
       }
       const step = Number(g["step"]);
       if (!Number.isSafeInteger(step) || step < 0) {
-        diag.error(line, "step", Number.isInteger(step) && step > 0 ? `too large to be an exact step (above 2^53), got ${JSON.stringify(g["step"])}` : `expected a whole number ≥ 0, got ${JSON.stringify(g["step"])}`);
+        diag.error(line, "step", Number.isInteger(step) && step > 0 ? `too large to be an exact step (2^53 or more), got ${JSON.stringify(g["step"])}` : `expected a whole number ≥ 0, got ${JSON.stringify(g["step"])}`);
         continue;
       }
       const p: MetricPoint = { step, line };
