@@ -1,7 +1,7 @@
 // The report as a reader gets it: rendered by the CLI, opened in headless Chromium with every
 // non-file request blocked and recorded, each figure checked for marks, the gate table checked
 // against `windtunnel gate --format json` on the same files.
-import { copyFileSync, readdirSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, expect, it } from "vitest";
@@ -113,4 +113,21 @@ it("the stress caption names every failing stress gate, also those the figure ca
   expect(html).not.toContain("No stress gate failed");
   expect(html).toMatch(/1 curve: stress\.coverage: c001\.jsonl is the curve of c001, which is not a finalist/);
   expect(html).toMatch(/stress\.survivors: 0 of 0 pass every stress gate/);
+});
+
+it("the sanity figure keeps each node's runs apart, as the sanity gates judge them", async () => {
+  const dir = captionTmp.dir();
+  const files: string[] = [];
+  for (const node of ["node-0", "node-1"]) {
+    mkdirSync(join(dir, node));
+    for (const tag of ["fp64", "bf16"]) {
+      const f = join(dir, node, `${tag}.metrics.jsonl`);
+      copyFileSync(join(REPO, "test/fixtures/cloud", `sanity-${tag}.jsonl`), f);
+      files.push("--sanity", f);
+    }
+  }
+  const out = join(dir, "report.html");
+  const r = await wt(["report", "--out", out, join(DEMO, "curves", "c078.jsonl"), ...files]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  expect(readFileSync(out, "utf8")).toContain("4 runs by node and tag: node-0/fp64, node-0/bf16, node-1/fp64, node-1/bf16.");
 });

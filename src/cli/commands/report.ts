@@ -16,6 +16,8 @@ import { campaignFailed, LOCAL_PHASES, type Phase } from "../../gates/types.ts";
 import { verdictDigest, type Verdict } from "../../gates/verdict.ts";
 import { forecast, type Envelope } from "../../forecast/envelope.ts";
 import { evalPowerLaw } from "../../forecast/fit.ts";
+import { groupSanityRuns, sanityNodeOf, type SanitySource } from "../../gates/sanity.ts";
+import { candidateOfFile } from "../../gates/finalists.ts";
 import { classifyEvidence, curveNames, judge, judgeWithOutcomes, readCampaignFile, readEnvelopeFile, readMetricPoints, type EvidenceFile } from "../../judge/evaluate.ts";
 import { FIGURE_IDS, failuresOf, forecastSpec, moneySpec, sanitySpec, stressSpec, sweepSpec, type Series, type Spec, type SweepCandidate } from "../../report/figures.ts";
 import { minMaxDownsample } from "../../report/downsample.ts";
@@ -151,15 +153,15 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
   // The sanity day.
   if (flags.sanity.length > 0) {
     const sanityFiles = (await classifyEvidence(flags.sanity, flags.read)).curves;
-    const byTag = new Map<string, MetricPoint[]>();
-    const fallback = curveNames(sanityFiles.map((x) => x.file));
-    for (const [i, c] of sanityFiles.entries()) {
-      for (const p of (await readMetricPoints(c, flags.read)).points) {
-        const tag = p.tag ?? (fallback[i] as string);
-        byTag.set(tag, [...(byTag.get(tag) ?? []), p]);
-      }
+    // The runs as the sanity gates group them: by node, then by tag (one node's runs never mix with another's).
+    const sources: SanitySource[] = [];
+    for (const c of sanityFiles) {
+      const points = (await readMetricPoints(c, flags.read)).points;
+      sources.push({ name: c.file, node: sanityNodeOf(c.file), defaultTag: candidateOfFile(c.file), points: points.map((p) => ({ step: p.step, loss: (p.loss ?? p.val_loss ?? Number.NaN) as number, tag: p.tag })) });
     }
-    specs.push({ id: "sanity", title: "The sanity day", caption: `${byTag.size} runs by tag: ${[...byTag.keys()].join(", ")}.`, spec: sanitySpec([...byTag].map(([tag, pts]) => lossSeries(tag, pts)), "step") });
+    const { nodes } = groupSanityRuns(sources);
+    const runs = [...nodes].flatMap(([node, byTag]) => [...byTag].map(([tag, pts]) => ({ name: nodes.size > 1 ? `${node}/${tag}` : tag, points: pts.map((p, line) => ({ step: p.step, line, loss: p.loss })) })));
+    specs.push({ id: "sanity", title: "The sanity day", caption: `${runs.length} runs by ${nodes.size > 1 ? "node and " : ""}tag: ${runs.map((r) => r.name).join(", ")}.`, spec: sanitySpec(runs.map((r) => lossSeries(r.name, r.points)), "step") });
     gates.push(...(await judge({ ...judged, phases: ["sanity"], curves: sanityFiles })).gates);
   }
 
