@@ -2,7 +2,7 @@
 // interrupted or failed run never leaves a half-written file where a good one was, and one way
 // to open what the user names, which refuses anything but a regular file.
 import { createHash } from "node:crypto";
-import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync, realpathSync, statSync, type Stats } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, statSync, type Stats } from "node:fs";
 import { rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { InputError, UsageError } from "./errors.ts";
@@ -58,6 +58,32 @@ export function describeFileError(err: unknown): string {
   return (err as Error).message;
 }
 
+/** Why a folder could not be made or a file written, as the end of a sentence. */
+export function describeWriteError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e.code) {
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "ENOTDIR":
+      return "a part of the path is a file, not a folder";
+    case "EEXIST":
+      return "it exists and is not a folder";
+    case "EISDIR":
+      return "it is a folder";
+    case "EROFS":
+      return "the file system is read-only";
+    case "ENOSPC":
+      return "no space left on the device";
+    case "ENAMETOOLONG":
+      return "the path is too long";
+    case "ENOENT":
+      return "the file system does not allow a folder there";
+    default:
+      return e.message ?? String(err);
+  }
+}
+
 /** Why a file cannot be read as evidence (missing, a FIFO, a folder…), or undefined when it can. */
 export function unreadableReason(file: string): string | undefined {
   try {
@@ -81,14 +107,7 @@ export function readInputFile(file: string, maxBytes = MAX_INPUT_FILE_BYTES): Bu
     fd = openRegularFile(file);
     const size = fstatSync(fd).size;
     if (size > maxBytes) throw InputError.at(file, 0, "file", `is ${(size / (1 << 20)).toFixed(0)} MiB; a windtunnel configuration or verdict file is far smaller (at most ${maxBytes >> 20} MiB)`);
-    const buffer = Buffer.alloc(size);
-    let at = 0;
-    while (at < size) {
-      const n = readSync(fd, buffer, at, size - at, at);
-      if (n === 0) break;
-      at += n;
-    }
-    return buffer.subarray(0, at);
+    return readFileSync(fd);
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw InputError.at(file, 0, "file", describeFileError(err), { cause: err });
@@ -152,8 +171,7 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot write ${file}: ${code === "EACCES" || code === "EPERM" ? "permission denied" : code === "EISDIR" ? "is a directory" : code === "ENOTDIR" ? "a parent is not a directory" : code === "ENOENT" ? "its folder cannot be created there" : code === "EROFS" ? "the file system is read-only" : (err as Error).message}`, { cause: err });
+    throw new UsageError(`cannot write ${file}: ${describeWriteError(err)}`, { cause: err });
   }
 }
 

@@ -8,6 +8,7 @@
 // as the bucket lays them out), and one tag names one run per node.
 import type { SanityPolicy } from "../policy/schema.ts";
 import { judged, type GateResult } from "./types.ts";
+import { candidateOfFile } from "./finalists.ts";
 import { fmt } from "./stats.ts";
 
 export interface SanityPoint {
@@ -159,6 +160,11 @@ export function evaluateSanity(runs: SanityRuns, policy: SanityPolicy): GateResu
   return [...fp8Gates(runs, policy.fp8), ...parallelGates(runs, policy.parallel), ...throughputGates(runs, policy.throughput)];
 }
 
+/** The loss a point carries when runs are compared: training loss, else validation loss. */
+export function comparisonLoss(p: { loss?: number | undefined; val_loss?: number | undefined }): number {
+  return p.loss ?? p.val_loss ?? Number.NaN;
+}
+
 /** The node a sanity file belongs to: the last `node-<n>` folder in its path, else its folder. */
 export function sanityNodeOf(path: string): string {
   const parts = path.split(/[\\/]/);
@@ -183,6 +189,16 @@ export interface SanityGrouping {
   nodes: Map<string, Map<string, SanityPoint[]>>;
   /** A tag found in more than one source of the same node: which run is it? */
   duplicates: { node: string; tag: string; sources: string[] }[];
+}
+
+/** One metrics file of the sanity day as a source: its node from its path, its run from its name. */
+export function sanitySource(path: string, points: readonly { step: number; loss?: number | undefined; val_loss?: number | undefined; tag?: string | undefined; tokens?: number | undefined; time_s?: number | undefined }[]): SanitySource {
+  return {
+    name: path,
+    node: sanityNodeOf(path),
+    defaultTag: candidateOfFile(path),
+    points: points.map((p) => ({ step: p.step, loss: comparisonLoss(p), tag: p.tag, ...(p.tokens !== undefined ? { tokens: p.tokens } : {}), ...(p.time_s !== undefined ? { time_s: p.time_s } : {}) })),
+  };
 }
 
 /** Runs by node, then by tag (a point's own tag, else its file's name). */

@@ -17,7 +17,7 @@ import { evaluateSweep, type SweepOutcome } from "../gates/sweep.ts";
 import { CurveMonitor, survivorsGate, type CurveOutcome } from "../gates/stress.ts";
 import { evaluateSpend, type SpendOutcome } from "../gates/spend.ts";
 import { buildVerdict, verdictSchema, type EvidenceRef, type ReadRecord, type Verdict } from "../gates/verdict.ts";
-import { evaluateSanityNodes, groupSanityRuns, sanityNodeOf, type SanitySource } from "../gates/sanity.ts";
+import { evaluateSanityNodes, groupSanityRuns, sanitySource, type SanitySource } from "../gates/sanity.ts";
 import { envelopeReading, EnvelopeMonitor } from "../gates/verify.ts";
 import { candidateOfFile, curveCoverage, type JudgedCurve } from "../gates/finalists.ts";
 import { envelopeSchema, type Envelope } from "../forecast/envelope.ts";
@@ -98,7 +98,7 @@ export function curveNames(files: readonly string[], extension = false): string[
 }
 
 // Each file is hashed while it is read, so binding the verdict to it costs no second read.
-async function streamCurve({ file, detected }: EvidenceFile, subject: string, read: ReadOptions, policy: LoadedPolicy): Promise<{ outcome: CurveOutcome; sha256: string; points: string }> {
+async function streamCurve({ file, detected }: EvidenceFile, subject: string, read: ReadOptions, policy: LoadedPolicy): Promise<{ outcome: CurveOutcome; sha256: string; fingerprint: string }> {
   const hash = createHash("sha256");
   const ev = await openEvidence(file, { ...read, detected, hash });
   if (ev.kind !== "metrics") throw InputError.at(file, 1, "format", "expected a loss curve");
@@ -109,7 +109,7 @@ async function streamCurve({ file, detected }: EvidenceFile, subject: string, re
     fingerprint.add(b);
   }
   if (!ev.diag.ok) throw new InputError(ev.diag.problems.filter((p) => p.kind === "error"));
-  return { outcome: monitor.finish(), sha256: hash.digest("hex"), points: fingerprint.digest() };
+  return { outcome: monitor.finish(), sha256: hash.digest("hex"), fingerprint: fingerprint.digest() };
 }
 
 /**
@@ -151,8 +151,6 @@ export async function readMetricPoints(f: EvidenceFile, read: ReadOptions): Prom
   return { points, sha256: hash.digest("hex") };
 }
 
-/** The loss a point carries for run comparisons: training loss, else validation loss. */
-const lossOf = (p: MetricPoint): number => (p.loss ?? p.val_loss ?? Number.NaN) as number;
 
 /** A cloud curve the envelope cannot judge at all is bad input, not a pass: wrong axis or series. */
 function checkReadable(file: string, points: readonly MetricPoint[], env: Envelope): void {
@@ -240,8 +238,8 @@ export async function judgeWithOutcomes(i: JudgeInput): Promise<{ verdict: Verdi
     const judged: JudgedCurve[] = [];
     const fileNames = curveNames(i.curves.map((x) => x.file), true);
     for (const [n, c] of i.curves.entries()) {
-      const { outcome, sha256, points } = await streamCurve(c, names[n] as string, i.read, policy);
-      judged.push({ outcome, candidate: candidateOfFile(c.file), file: fileNames[n] as string, fingerprint: points });
+      const { outcome, sha256, fingerprint } = await streamCurve(c, names[n] as string, i.read, policy);
+      judged.push({ outcome, candidate: candidateOfFile(c.file), file: fileNames[n] as string, fingerprint });
       used.push({ file: rel(c.file), role: "curve", format: c.detected.format, sha256 });
     }
     const coverage = curveCoverage(judged, finalists);
@@ -253,7 +251,7 @@ export async function judgeWithOutcomes(i: JudgeInput): Promise<{ verdict: Verdi
     const sources: SanitySource[] = [];
     for (const [n, c] of i.curves.entries()) {
       const { points, sha256 } = await readMetricPoints(c, i.read);
-      sources.push({ name: rel(c.file), node: sanityNodeOf(rel(c.file)), defaultTag: candidateOfFile(names[n] as string), points: points.map((p) => ({ step: p.step, loss: lossOf(p), tag: p.tag, tokens: p.tokens, time_s: p.time_s })) });
+      sources.push(sanitySource(rel(c.file), points));
       used.push({ file: rel(c.file), role: "sanity", format: c.detected.format, sha256 });
     }
     const grouped = groupSanityRuns(sources);

@@ -6,6 +6,7 @@
 import { closeSync, constants, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { makeDirs } from "../evidence/files.ts";
+import { parseJsonLine } from "../evidence/json.ts";
 import { openForWriting, replaceLabFile } from "./lab-dir.ts";
 
 /** What repairTornTail did to a last line that had no newline. */
@@ -16,11 +17,21 @@ export type Repair =
   | { kind: "completed"; line: number };
 
 /**
- * Fix the last line of an append-only file when it has no newline: a whole record (as `isWhole`
- * judges it) is kept and completed, for its candidate was trained and must not be trained again;
- * anything else is a torn write and is cut off. Undefined when the file ends in a newline.
+ * A whole record: a complete JSON object, which a write cut short can never be (its closing brace
+ * is its last character). Whether it is a valid record is the reader's to say, at its line: a
+ * whole row with a bad field was once cut as torn, and so lost, instead of refused.
  */
-export function repairTornTail(file: string, isWhole: (line: string) => boolean): Repair | undefined {
+export function isWholeRecord(line: string): boolean {
+  const j = parseJsonLine(line);
+  return j.ok && j.value !== null && typeof j.value === "object" && !Array.isArray(j.value);
+}
+
+/**
+ * Fix the last line of an append-only file when it has no newline: a whole record is kept and
+ * completed, for its candidate was trained and must not be trained again; anything else is a torn
+ * write and is cut off. Undefined when the file ends in a newline.
+ */
+export function repairTornTail(file: string, isWhole: (line: string) => boolean = isWholeRecord): Repair | undefined {
   if (!existsSync(file)) return undefined;
   const fd = openSync(file, constants.O_RDWR | constants.O_NOFOLLOW);
   try {

@@ -5,7 +5,7 @@
 // sub-folders checked with lstat, so a link planted after the scan cannot redirect a write either.
 // (--dir itself may be a link: that is the user's choice, made on the command line.)
 import { accessSync, closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, lstatSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, writeSync } from "node:fs";
-import { makeDirs } from "../evidence/files.ts";
+import { describeWriteError, makeDirs } from "../evidence/files.ts";
 import { basename, dirname, join } from "node:path";
 import { UsageError } from "../evidence/errors.ts";
 
@@ -49,30 +49,6 @@ export function intrudersIn(dir: string): Intruder[] {
   return found;
 }
 
-/** Why a folder could not be made, as the end of a sentence. */
-export function describeMkdirError(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  switch (e.code) {
-    case "EACCES":
-    case "EPERM":
-      return "permission denied";
-    case "ENOTDIR":
-      return "a part of the path is a file, not a folder";
-    case "EEXIST":
-      return "it exists and is not a folder";
-    case "EROFS":
-      return "the file system is read-only";
-    case "ENOSPC":
-      return "no space left on the device";
-    case "ENAMETOOLONG":
-      return "the path is too long";
-    case "ENOENT":
-      return "the file system does not allow a folder there";
-    default:
-      return e.message ?? String(err);
-  }
-}
-
 /**
  * Create the lab folder if needed and refuse it if it holds anything windtunnel does not write.
  * Runs before anything is written, so a refusal changes nothing.
@@ -81,7 +57,7 @@ export function prepareLabDir(dir: string): void {
   try {
     makeDirs(dir);
   } catch (err) {
-    throw new UsageError(`cannot create the lab folder ${dir}: ${describeMkdirError(err)}`, { cause: err });
+    throw new UsageError(`cannot create the lab folder ${dir}: ${describeWriteError(err)}`, { cause: err });
   }
   // Writable, and so are the files and folders a resume writes to: else the first write would
   // fail with an internal error halfway (EACCES at the lock, the journal, a candidate's log).
@@ -90,14 +66,14 @@ export function prepareLabDir(dir: string): void {
     try {
       accessSync(p, constants.W_OK | (p === dir ? constants.X_OK : 0));
     } catch (err) {
-      throw new UsageError(`cannot write in the lab folder: ${p}: ${describeMkdirError(err)}`, { cause: err });
+      throw new UsageError(`cannot write in the lab folder: ${p}: ${describeWriteError(err)}`, { cause: err });
     }
   }
   let intruders: Intruder[];
   try {
     intruders = intrudersIn(dir);
   } catch (err) {
-    throw new UsageError(`cannot read the lab folder ${dir}: ${describeMkdirError(err)}`, { cause: err });
+    throw new UsageError(`cannot read the lab folder ${dir}: ${describeWriteError(err)}`, { cause: err });
   }
   if (intruders.length === 0) return;
   const lines = intruders.slice(0, SHOWN).map((i) => `${i.path} is ${i.what}`);

@@ -91,7 +91,7 @@ export interface StressResult {
   interrupted: boolean;
 }
 
-/** The fields every stress.jsonl record has: a last line carrying them is whole, not torn. */
+/** The fields every stress.jsonl record has (readRecords refuses a record without them, at its line). */
 const stressRecordSchema = lazy(() =>
   z.looseObject({
     id: z.string().check(z.minLength(1)),
@@ -109,12 +109,6 @@ function recordOf(line: string): unknown {
   const j = parseJsonLine(line);
   return j.ok ? j.value : undefined;
 }
-
-/** A whole last record (a complete JSON object); readRecords then says whether it is a valid one. */
-const isStressRecord = (line: string): boolean => {
-  const v = recordOf(line);
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-};
 
 function readRecords(file: string): StressRecord[] {
   if (!existsSync(file)) return [];
@@ -140,7 +134,7 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
   const logFile = join(o.dir, STRESS_LOG);
   let earlier: Map<string, StressRecord>;
   try {
-    const repaired = repairTornTail(logFile, isStressRecord);
+    const repaired = repairTornTail(logFile);
     if (repaired) o.events?.note?.(`${STRESS_LOG}: ${describeRepair(repaired)}`);
     earlier = new Map(readRecords(logFile).map((r) => [r.id, r] as const));
   } catch (err) {

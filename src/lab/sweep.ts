@@ -138,15 +138,6 @@ function parsedRow(line: string): Record<string, unknown> | undefined {
   return j.ok && j.value !== null && typeof j.value === "object" && !Array.isArray(j.value) ? (j.value as Record<string, unknown>) : undefined;
 }
 
-/**
- * A last line that is whole: a complete JSON object, which a write cut short can never be (its
- * closing brace is its last character). Whether it is a valid row is the reader's to say, at its
- * line: a whole row with a bad field was cut as torn, and so lost, instead of refused.
- */
-export function isTrajectoryRow(line: string): boolean {
-  return parsedRow(line) !== undefined;
-}
-
 // Only a row that is whole and ours is taken out; anything else stays for the reader to report.
 const isEnvironmentalRow = (line: string): boolean => {
   const row = parsedRow(line);
@@ -173,7 +164,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
 
 async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
   const trajectory = join(o.dir, TRAJECTORY);
-  const repaired = repairTornTail(trajectory, isTrajectoryRow);
+  const repaired = repairTornTail(trajectory);
   // Rows whose trainer could not start say nothing about their config: out of the trajectory,
   // and trained again first, under the same id.
   const retry = dropLines(trajectory, isEnvironmentalRow).map(retryTask);

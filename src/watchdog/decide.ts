@@ -8,7 +8,7 @@ import type { HealthPolicy, SanityPolicy, StressPolicy, VerifyPolicy } from "../
 import type { Envelope } from "../forecast/envelope.ts";
 import { CurveMonitor, type MonitorSnapshot } from "../gates/stress.ts";
 import { envelopeReading, EnvelopeMonitor } from "../gates/verify.ts";
-import { evaluateSanityNodes, groupSanityRuns, sanityNodeOf, type SanitySource } from "../gates/sanity.ts";
+import { comparisonLoss, evaluateSanityNodes, groupSanityRuns, sanityNodeOf, type SanitySource } from "../gates/sanity.ts";
 import type { GateResult } from "../gates/types.ts";
 
 export interface WatchdogPolicy {
@@ -123,7 +123,7 @@ export function decide(i: TickInput): Decision {
       }
       if (config.stage === "sanity") {
         const byTag = ((state.sanity ??= {})[b.key] ??= {});
-        (byTag[p.tag ?? name] ??= []).push([p.step, (p.loss ?? p.val_loss ?? Number.NaN) as number, p.tokens ?? null, p.time_s ?? null]);
+        (byTag[p.tag ?? name] ??= []).push([p.step, comparisonLoss(p), p.tokens ?? null, p.time_s ?? null]);
       }
     }
     state.runs[b.key] = { monitor: monitor.snapshot(), ...(verify ? { verify: verify.snapshot() } : {}), points: (run?.points ?? 0) + b.points.length, ...(b.points.length > 0 ? { last: b.points[b.points.length - 1] } : run?.last ? { last: run.last } : {}) };

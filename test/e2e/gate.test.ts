@@ -319,7 +319,7 @@ describe("--out never replaces an input (issue 13, finding 11)", () => {
     const r = await execa(process.execPath, [BIN, "gate", "--phase", "stress", "--out", "/proc/1/x/v.json", join(DEMO, "curves/c078.jsonl")], { reject: false, timeout: 30_000 });
     expect(r.timedOut).toBe(false);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain("windtunnel: cannot write /proc/1/x/v.json: its folder cannot be created there");
+    expect(r.stderr).toContain("windtunnel: cannot write /proc/1/x/v.json: the file system does not allow a folder there");
   });
 
   it("refuses a policy file as --out too", async () => {

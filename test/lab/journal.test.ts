@@ -1,8 +1,7 @@
 import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { dropLines, Journal, jsonLine, repairTornTail } from "../../src/lab/journal.ts";
+import { dropLines, isWholeRecord, Journal, jsonLine, repairTornTail } from "../../src/lab/journal.ts";
 import { MetricsTail } from "../../src/lab/metrics-tail.ts";
-import { isTrajectoryRow } from "../../src/lab/sweep.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
 
 const tmp = useTmpDir();
@@ -44,8 +43,8 @@ describe("journal", () => {
     ['{"id":"c003","config":{"x":3},"val_bpb":2.0,"status":"ok","seed":0', false],
     ['{"id":"c0', false],
     ["[1,2]", false],
-  ])("takes %s as a whole trajectory row: %s", (line, whole) => {
-    expect(isTrajectoryRow(line)).toBe(whole);
+  ])("takes %s as a whole record: %s", (line, whole) => {
+    expect(isWholeRecord(line)).toBe(whole);
   });
 });
 

@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { UsageError } from "../../src/evidence/errors.ts";
 import { Journal } from "../../src/lab/journal.ts";
-import { describeMkdirError, ensureRealDir, intrudersIn, openForWriting, prepareLabDir, replaceLabFile, writeLabFile } from "../../src/lab/lab-dir.ts";
+import { ensureRealDir, intrudersIn, openForWriting, prepareLabDir, replaceLabFile, writeLabFile } from "../../src/lab/lab-dir.ts";
+import { describeWriteError } from "../../src/evidence/files.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
 
 const tmp = useTmpDir();
@@ -73,7 +74,7 @@ describe("the lab folder", () => {
     ["ENOSPC", "no space left on the device"],
     ["ENOTDIR", "a part of the path is a file, not a folder"],
   ])("says %s as %j", (code, want) => {
-    expect(describeMkdirError(Object.assign(new Error(`${code}: mkdir`), { code }))).toBe(want);
+    expect(describeWriteError(Object.assign(new Error(`${code}: mkdir`), { code }))).toBe(want);
   });
 });
 

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { UsageError } from "../../evidence/errors.ts";
-import { assertNotAnInput, makeDirs, writeFileAtomic } from "../../evidence/files.ts";
+import { assertNotAnInput, describeWriteError, makeDirs, writeFileAtomic } from "../../evidence/files.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
 import type { MetricPoint } from "../../evidence/schemas.ts";
 import { loadPolicy, policyFileOf } from "../../policy/load.ts";
@@ -16,8 +16,7 @@ import { campaignFailed, LOCAL_PHASES, type Phase } from "../../gates/types.ts";
 import { verdictDigest, type Verdict } from "../../gates/verdict.ts";
 import { forecast, type Envelope } from "../../forecast/envelope.ts";
 import { evalPowerLaw } from "../../forecast/fit.ts";
-import { groupSanityRuns, sanityNodeOf, type SanitySource } from "../../gates/sanity.ts";
-import { candidateOfFile } from "../../gates/finalists.ts";
+import { groupSanityRuns, sanitySource, type SanitySource } from "../../gates/sanity.ts";
 import { classifyEvidence, curveNames, judge, judgeWithOutcomes, readCampaignFile, readEnvelopeFile, readMetricPoints, type EvidenceFile } from "../../judge/evaluate.ts";
 import { FIGURE_IDS, failuresOf, forecastSpec, moneySpec, sanitySpec, stressSpec, sweepSpec, type Series, type Spec, type SweepCandidate } from "../../report/figures.ts";
 import { minMaxDownsample } from "../../report/downsample.ts";
@@ -155,10 +154,7 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
     const sanityFiles = (await classifyEvidence(flags.sanity, flags.read)).curves;
     // The runs as the sanity gates group them: by node, then by tag (one node's runs never mix with another's).
     const sources: SanitySource[] = [];
-    for (const c of sanityFiles) {
-      const points = (await readMetricPoints(c, flags.read)).points;
-      sources.push({ name: c.file, node: sanityNodeOf(c.file), defaultTag: candidateOfFile(c.file), points: points.map((p) => ({ step: p.step, loss: (p.loss ?? p.val_loss ?? Number.NaN) as number, tag: p.tag })) });
-    }
+    for (const c of sanityFiles) sources.push(sanitySource(c.file, (await readMetricPoints(c, flags.read)).points));
     const { nodes } = groupSanityRuns(sources);
     const runs = [...nodes].flatMap(([node, byTag]) => [...byTag].map(([tag, pts]) => ({ name: nodes.size > 1 ? `${node}/${tag}` : tag, points: pts.map((p, line) => ({ step: p.step, line, loss: p.loss })) })));
     specs.push({ id: "sanity", title: "The sanity day", caption: `${runs.length} runs by ${nodes.size > 1 ? "node and " : ""}tag: ${runs.map((r) => r.name).join(", ")}.`, spec: sanitySpec(runs.map((r) => lossSeries(r.name, r.points)), "step") });
@@ -195,7 +191,7 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
     try {
       makeDirs(flags.out);
     } catch (err) {
-      throw new UsageError(`--out ${flags.out}: cannot create the folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+      throw new UsageError(`--out ${flags.out}: cannot create the folder: ${describeWriteError(err)}`, { cause: err });
     }
     for (const f of figures) writeFileSync(join(flags.out, `${f.id}.png`), await toPng(f.svg));
     io.out(`wrote ${figures.length} figures to ${join(flags.out, "/")}: ${figures.map((f) => `${f.id}.png`).join(", ")}`);
