@@ -7,7 +7,7 @@ import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
 import { describeIssue } from "../evidence/issues.ts";
 import { MARKETS, type CampaignPlan } from "../cost/plan.ts";
-import { byteLength, CONTROL_CHARACTER, EC2_USER_DATA_LIMIT_BYTES, MIN_HARD_STOP_MINUTES, userDataBytes, type UserDataInput } from "./user-data.ts";
+import { byteLength, controlCharacterAt, EC2_USER_DATA_LIMIT_BYTES, MIN_HARD_STOP_MINUTES, userDataBytes, type UserDataInput } from "./user-data.ts";
 import { efaCards } from "./instance-types.ts";
 
 export const NAMESPACE = "windtunnel";
@@ -21,8 +21,8 @@ const nonEmpty = () => z.string().check(z.minLength(1));
 /** Text that goes into the node's script holds no control characters but tab and newline. */
 const noControlCharacters = <T>() =>
   z.superRefine<T>((v, ctx) => {
-    const m = typeof v === "string" ? CONTROL_CHARACTER.exec(v) : null;
-    if (m) ctx.issues.push({ code: "custom", message: `expected no control characters but tab and newline (U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")} at index ${m.index})`, input: v });
+    const at = typeof v === "string" ? controlCharacterAt(v) : undefined;
+    if (at !== undefined) ctx.issues.push({ code: "custom", message: `expected no control characters but tab and newline (${at})`, input: v });
   });
 const scriptText = () => z.string().check(noControlCharacters());
 const command = () => scriptText().check(z.minLength(1));

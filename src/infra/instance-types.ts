@@ -46,6 +46,20 @@ export const REGION_FORM = /^[a-z]{2}(-gov)?-[a-z]+-\d+$/;
  * What is wrong with running `instanceType` in `region`, as the "expected …" half of a message,
  * or nothing. A type the table does not know is judged by the region's form alone.
  */
+/**
+ * Where the node runs, as the program resolves it: the stack's aws:region, else the AWS SDK's
+ * environment variables; `key` names where it came from, for messages. One rule for the program
+ * and for `windtunnel plan`.
+ */
+export function regionSetting(configured: string | undefined, env: Readonly<Record<string, string | undefined>>): { key: string; region: string } | undefined {
+  if (configured !== undefined) return { key: "aws:region", region: configured };
+  for (const key of ["AWS_REGION", "AWS_DEFAULT_REGION"]) {
+    const region = env[key];
+    if (region !== undefined) return { key, region };
+  }
+  return undefined;
+}
+
 export function regionProblem(instanceType: string, region: string): string | undefined {
   if (!REGION_FORM.test(region)) return "expected an AWS region name such as us-east-1";
   // GovCloud (aws-us-gov) and China (aws-cn) name resources arn:aws-us-gov:… and arn:aws-cn:…;

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { MockCallArgs, MockResourceArgs } from "@pulumi/pulumi/runtime/mocks.js";
 import { campaignProgram, type CampaignOutputs } from "./program.ts";
 import type { CampaignJudgement } from "./judge-campaign.ts";
-import { offeredOffline } from "./instance-types.ts";
+import { offeredOffline, regionSetting } from "./instance-types.ts";
 
 export interface PlannedResource {
   type: string;
@@ -53,7 +53,7 @@ export interface PlanOptions {
 export async function planProgram(o: PlanOptions): Promise<Plan> {
   const resources: PlannedResource[] = [];
   // The region the program will resolve (stack config, then the SDK's variables), for ARNs and offerings.
-  const region = o.config["aws:region"] ?? o.env["AWS_REGION"] ?? o.env["AWS_DEFAULT_REGION"] ?? "us-east-1";
+  const region = regionSetting(o.config["aws:region"], o.env)?.region ?? "us-east-1";
   let judgement: CampaignJudgement | undefined;
   pulumi.runtime.setAllConfig(o.config);
   await pulumi.runtime.setMocks(

@@ -6,7 +6,7 @@ import * as aws from "@pulumi/aws";
 import { InputError, UsageError, WindtunnelError } from "../evidence/errors.ts";
 import { formatProblem } from "../evidence/problems.ts";
 import { show } from "../evidence/issues.ts";
-import { regionProblem } from "./instance-types.ts";
+import { regionProblem, regionSetting } from "./instance-types.ts";
 import { decodeConfig, hardStopHours, instanceTypeOf, hardStopMinutes, NAMESPACE, parseStackConfig, stageRuns, type StackConfig } from "./config.ts";
 import { judgeCampaign, type CampaignJudgement } from "./judge-campaign.ts";
 import { campaignTags } from "./tags.ts";
@@ -40,17 +40,6 @@ export interface CampaignOutputs {
   verifyGate?: "on" | "off";
 }
 
-/** Where the node runs: the stack's aws:region, else the AWS SDK's environment variables. */
-function regionSetting(env: ProgramContext["env"]): { key: string; region: string } | undefined {
-  const configured = new pulumi.Config("aws").get("region");
-  if (configured !== undefined) return { key: "aws:region", region: configured };
-  for (const key of ["AWS_REGION", "AWS_DEFAULT_REGION"]) {
-    const region = env[key];
-    if (region !== undefined) return { key, region };
-  }
-  return undefined;
-}
-
 /**
  * `pulumi.Config` read once, validated by the schema the CLI uses, and the region checked against
  * the instance type; every problem at once.
@@ -60,7 +49,7 @@ export function readStackConfig(configName: string, env: ProgramContext["env"]):
   const { raw, problems } = decodeConfig((key) => cfg.get(key));
   const parsed = parseStackConfig(raw);
   const all = [...problems, ...("problems" in parsed ? parsed.problems : [])];
-  const where = regionSetting(env);
+  const where = regionSetting(new pulumi.Config("aws").get("region"), env);
   if (where !== undefined) {
     const type = "config" in parsed ? parsed.config.node.instanceType : instanceTypeOf(raw);
     const problem = regionProblem(type, where.region);

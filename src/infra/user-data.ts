@@ -55,6 +55,12 @@ export const OUT_DIR = "/opt/windtunnel/out";
  */
 export const CONTROL_CHARACTER = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
+/** Where the first control character of `s` is, in words ("U+0000 at index 15"), or undefined. */
+export function controlCharacterAt(s: string): string | undefined {
+  const m = CONTROL_CHARACTER.exec(s);
+  return m ? `U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")} at index ${m.index}` : undefined;
+}
+
 export const byteLength = (s: string): number => new TextEncoder().encode(s).length;
 
 /** Why these inputs cannot become a safe script: every reason, or none. */
@@ -74,8 +80,8 @@ export function userDataProblems(u: UserDataInput): string[] {
     ...Object.entries(u.target).flatMap(([k, v]): [string, string][] => [[`target key ${JSON.stringify(k)}`, k], [`target.${k}`, String(v)]]),
   ];
   for (const [field, v] of text) {
-    const m = v === undefined ? null : CONTROL_CHARACTER.exec(v);
-    if (m) problems.push(`${field}: control character U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")} at index ${m.index} (only tab and newline may appear)`);
+    const at = v === undefined ? undefined : controlCharacterAt(v);
+    if (at !== undefined) problems.push(`${field}: control character ${at} (only tab and newline may appear)`);
   }
   return problems;
 }
