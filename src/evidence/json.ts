@@ -131,6 +131,24 @@ export function findDuplicateKey(text: string): string | undefined {
   return undefined;
 }
 
+/** A whole JSON document (a verdict, a lock, an answer): the value, or what is wrong with it. */
+export type JsonText =
+  | { ok: true; value: unknown }
+  | { ok: false; problem: "syntax" | "too-deep"; message: string }
+  | { ok: false; problem: "duplicate"; key: string; message: string };
+
+/** JSON.parse that also refuses a key written twice and says when nesting overflowed the parser. */
+export function parseJsonText(text: string): JsonText {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return err instanceof RangeError ? { ok: false, problem: "too-deep", message: "nested too deeply to read" } : { ok: false, problem: "syntax", message: (err as Error).message };
+  }
+  const key = findDuplicateKey(text);
+  return key === undefined ? { ok: true, value } : { ok: false, problem: "duplicate", key, message: `${key} is written twice` };
+}
+
 /** One-off convenience form of JsonLineParser (detection, tests). */
 export function parseJsonLine(text: string): JsonLine {
   const p = new JsonLineParser();

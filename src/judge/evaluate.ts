@@ -7,7 +7,7 @@ import { InputError, UsageError } from "../evidence/errors.ts";
 import { detectFormat, openEvidence, readTrajectoryFile, TRAJECTORY_FORMATS, type Detected, type ReadOptions } from "../evidence/read.ts";
 import { parseYaml, validateYaml } from "../evidence/yaml.ts";
 import { readInputFile } from "../evidence/files.ts";
-import { findDuplicateKey } from "../evidence/json.ts";
+import { parseJsonText } from "../evidence/json.ts";
 import { describeIssue } from "../evidence/issues.ts";
 import { loadPolicy, BUILTIN_POLICIES, BUILTIN_POLICY_DIR, type LoadedPolicy } from "../policy/load.ts";
 import { ratesFromEnv, type Rates } from "../cost/rates.ts";
@@ -168,15 +168,12 @@ export function readEnvelopeFile(file: string): { file: string; envelope: Envelo
 /** A JSON file of one of our formats: the value (as the schema checked it) and the sha256 of its bytes. */
 function readJsonFile<S extends z.ZodMiniType>(file: string, schema: S, what: string): { value: z.output<S>; sha256: string } {
   const bytes = readInputFile(file);
-  const text = bytes.toString("utf8");
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw InputError.at(file, 0, "file", err instanceof RangeError ? "nested too deeply to read" : `not JSON: ${(err as Error).message}`, { cause: err });
+  const j = parseJsonText(bytes.toString("utf8"));
+  if (!j.ok) {
+    if (j.problem === "duplicate") throw InputError.at(file, 0, j.key, `written twice in one object; JSON keeps only the last, so the ${what} is ambiguous`);
+    throw InputError.at(file, 0, "file", j.problem === "too-deep" ? j.message : `not JSON: ${j.message}`);
   }
-  const dup = findDuplicateKey(text);
-  if (dup !== undefined) throw InputError.at(file, 0, dup, `written twice in one object; JSON keeps only the last, so the ${what} is ambiguous`);
+  const raw = j.value;
   const r = schema.safeParse(raw);
   if (!r.success) throw new InputError(r.error.issues.map((issue) => ({ file, line: 0, kind: "error" as const, field: issue.path.length > 0 ? issue.path.join(".") : what, message: `not a windtunnel ${what}: ${describeIssue(issue, raw).message}` })));
   return { value: r.data, sha256: createHash("sha256").update(bytes).digest("hex") };

@@ -12,7 +12,7 @@ import { closeSync, constants, openSync, readFileSync, rmSync, writeSync } from 
 import { join } from "node:path";
 import { InputError, UsageError } from "../evidence/errors.ts";
 import { describeIssue } from "../evidence/issues.ts";
-import { findDuplicateKey } from "../evidence/json.ts";
+import { parseJsonText } from "../evidence/json.ts";
 import { lazy } from "../evidence/schemas.ts";
 import { replaceLabFile } from "./lab-dir.ts";
 import { randomUUID } from "node:crypto";
@@ -64,14 +64,9 @@ const alive = (p: number): boolean => {
 export function parseLock(file: string, text: string): LockState | undefined {
   if (text.trim() === "") return undefined;
   const hint = `not a lock windtunnel wrote; if no windtunnel lab run uses this folder, remove ${file} and run again`;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw InputError.at(file, 0, "lock", `not JSON (${(err as Error).message}): ${hint}`, { cause: err });
-  }
-  const dup = findDuplicateKey(text);
-  if (dup !== undefined) throw InputError.at(file, 0, dup, `written twice (which would win?): ${hint}`);
+  const j = parseJsonText(text);
+  if (!j.ok) throw j.problem === "duplicate" ? InputError.at(file, 0, j.key, `written twice (which would win?): ${hint}`) : InputError.at(file, 0, "lock", `not JSON (${j.message}): ${hint}`);
+  const value = j.value;
   const r = lockSchema().safeParse(value);
   if (r.success) return r.data;
   const problems = r.error.issues.map((i) => ({ file, line: 0, kind: "error" as const, ...describeIssue(i, value) }));

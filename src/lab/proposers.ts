@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { execa, parseCommandString } from "execa";
 import { candidateConfig, configFromAnswer, gridConfig, menuSize, menuSizeText, type Config, type KnobValue, type LoadedMenu } from "./menu.ts";
 import { mulberry32 } from "./random.ts";
-import { findDuplicateKey } from "../evidence/json.ts";
+import { parseJsonText } from "../evidence/json.ts";
 
 export type Proposal = { kind: "config"; config: Config } | { kind: "invalid"; reason: string } | { kind: "exhausted"; reason: string };
 
@@ -107,15 +107,9 @@ export function commandProposer(menu: LoadedMenu, command: string, options: Comm
       if (r.exitCode !== 0) return { kind: "invalid", reason: `exited with code ${r.exitCode ?? r.signal}${stderr ? `: ${stderr}` : ""}` };
       const text = r.stdout.trim();
       if (text === "") return { kind: "invalid", reason: "answered nothing (expected one JSON object on stdout)" };
-      let answer: unknown;
-      try {
-        answer = JSON.parse(text);
-      } catch (err) {
-        return { kind: "invalid", reason: `answer is not JSON (${(err as Error).message}): ${clip(text)}` };
-      }
-      const dup = findDuplicateKey(text);
-      if (dup !== undefined) return { kind: "invalid", reason: `answer names ${dup} twice (which value is meant?): ${clip(text)}` };
-      const config = configFromAnswer(menu, answer);
+      const answer = parseJsonText(text);
+      if (!answer.ok) return { kind: "invalid", reason: answer.problem === "duplicate" ? `answer names ${answer.key} twice (which value is meant?): ${clip(text)}` : `answer is not JSON (${answer.message}): ${clip(text)}` };
+      const config = configFromAnswer(menu, answer.value);
       return typeof config === "string" ? { kind: "invalid", reason: `${config}: ${clip(text)}` } : { kind: "config", config };
     },
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseJsonLine } from "../../src/evidence/json.ts";
+import { parseJsonLine, parseJsonText } from "../../src/evidence/json.ts";
 
 describe("parseJsonLine", () => {
   it("parses plain JSON on the fast path", () => {
@@ -39,4 +39,13 @@ describe("parseJsonLine", () => {
     expect(r.message).toMatch(message);
     expect(r.message).not.toContain("\n");
   });
+});
+
+describe("parseJsonText", () => {
+  it.each([
+    ['{"a":{"b":1,"c":2}}', { ok: true, value: { a: { b: 1, c: 2 } } }],
+    ['{"a":1,"a":2}', { ok: false, problem: "duplicate", key: "a" }],
+    ['{"a":{"b":1,"b":2}}', { ok: false, problem: "duplicate", key: "a.b" }],
+    ["{nope", { ok: false, problem: "syntax" }],
+  ])("%s", (text, want) => expect(parseJsonText(text)).toMatchObject(want));
 });

@@ -11,7 +11,7 @@ import { envelopeReading, EnvelopeMonitor } from "../../gates/verify.ts";
 import { fmt } from "../../gates/stats.ts";
 import { readEnvelopeFile } from "../../judge/evaluate.ts";
 import { getBytes, listObjects, readUpdates, type Cursors } from "../../watchdog/bucket.ts";
-import { findDuplicateKey } from "../../evidence/json.ts";
+import { parseJsonText } from "../../evidence/json.ts";
 import type { Io } from "../io.ts";
 
 export interface WatchFlags {
@@ -112,13 +112,10 @@ export function awsProblem(err: unknown, flags: Pick<WatchFlags, "bucket" | "end
 /** What a teardown record says, read leniently: a record the watchdog did not write is shown as such. */
 export function teardownRecord(key: string, bytes: Uint8Array): { reasons: string[]; at: string; cost: number | null } {
   const text = Buffer.from(bytes).toString("utf-8");
-  let r: unknown;
-  try {
-    r = JSON.parse(text);
-  } catch {
-    return { reasons: [`(the record ${key} is not JSON)`], at: "?", cost: null };
-  }
-  if (r === null || typeof r !== "object" || Array.isArray(r) || findDuplicateKey(text) !== undefined) return { reasons: [`(the record ${key} is not a teardown record)`], at: "?", cost: null };
+  const j = parseJsonText(text);
+  if (!j.ok && j.problem !== "duplicate") return { reasons: [`(the record ${key} is not JSON)`], at: "?", cost: null };
+  const r = j.ok ? j.value : undefined;
+  if (r === undefined || r === null || typeof r !== "object" || Array.isArray(r)) return { reasons: [`(the record ${key} is not a teardown record)`], at: "?", cost: null };
   const o = r as Record<string, unknown>;
   // A string is one reason (it was printed letter by letter); anything else is not a reason.
   const reasons = typeof o["reasons"] === "string" ? [o["reasons"]] : Array.isArray(o["reasons"]) ? o["reasons"].map((x) => (typeof x === "string" ? x : JSON.stringify(x))) : ["(no reasons recorded)"];
