@@ -246,14 +246,14 @@ export async function judgeWithOutcomes(i: JudgeInput): Promise<{ verdict: Verdi
   if (i.phases.includes("sanity")) {
     // Each node on its own (its node-<rank>/ folder); runs by tag, else by file name.
     const sources: SanitySource[] = [];
-    for (const [n, c] of i.curves.entries()) {
+    for (const c of i.curves) {
       const { points, sha256 } = await readMetricPoints(c, i.read);
       sources.push(sanitySource(rel(c.file), points));
       used.push({ file: rel(c.file), role: "sanity", format: c.detected.format, sha256 });
     }
     const grouped = groupSanityRuns(sources);
     if (grouped.duplicates.length > 0) {
-      throw new InputError(grouped.duplicates.map((d) => ({ file: d.sources[1] as string, line: 0, field: "tag", kind: "error" as const, message: `run ${JSON.stringify(d.tag)} of ${d.node} is also in ${d.sources.filter((s, k) => k !== 1).join(", ")}; one tag names one run per node (which one is the sanity day's?)` })));
+      throw new InputError(grouped.duplicates.map((d) => ({ file: d.sources[1] as string, line: 0, field: "tag", kind: "error" as const, message: `run ${JSON.stringify(d.tag)} of ${d.node} is also in ${d.sources.filter((_, k) => k !== 1).join(", ")}; one tag names one run per node (which one is the sanity day's?)` })));
     }
     sanity = evaluateSanityNodes(grouped.nodes, policy.policy.sanity);
   }

@@ -4,7 +4,7 @@
 // gates are the same run as `windtunnel gate` on the same files.
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { UsageError } from "../../evidence/errors.ts";
 import { assertNotAnInput, describeWriteError, makeDirs, writeFileAtomic } from "../../evidence/files.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
