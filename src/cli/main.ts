@@ -266,10 +266,12 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option("--until <x>", "end of the envelope on the curve's x axis (default: the policy's horizon × the last point)")
     .option("--calibrate <params=curve>", "a proxy curve at another size (repeat, ≥ 3 sizes): calibrates the size term instead of published constants")
     .option("--fit-to-step <n>", "fit only the points up to this step")
+    .option("--schedule <spec>", "the target run's learning-rate schedule, e.g. total=4000,warmup=100,shape=cosine,cooldown=1,final=0.1 (turns on the annealing law; the window then runs to total)")
     .option("--log-preset <name>", "regex preset for plain training logs")
     .option("--log-regex <regex>", "custom log regex with named groups")
     .option("--format <format>", "table | json", { default: "table" })
     .example("windtunnel forecast runs/curves/c004.jsonl --proxy-params 124e6 --target-params 7e9 --out envelope.json")
+    .example("windtunnel forecast run.log --log-preset modded-nanogpt --fit-to-step 1000 --schedule total=3325,shape=linear,cooldown=1")
     .action(async (curve: string, o: Raw) => {
       const { forecastCommand } = await import("./commands/forecast.ts");
       const out = text("out", o["out"]);
@@ -278,9 +280,14 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       const bytesPerToken = amount("bytes-per-token", o["bytesPerToken"], { positive: true });
       const until = amount("until", o["until"], { positive: true });
       const fitToStep = amount("fit-to-step", o["fitToStep"], { integer: true, positive: true });
+      const scheduleText = text("schedule", o["schedule"]);
+      const { parseSchedule } = await import("../forecast/schedule.ts");
+      const parsed = scheduleText !== undefined ? parseSchedule(scheduleText) : undefined;
+      if (parsed && !parsed.ok) throw new UsageError(`--schedule: ${parsed.reason}`);
       code = await forecastCommand(curve, {
         read: readFlags(o),
         ...(fitToStep !== undefined ? { fitToStep } : {}),
+        ...(parsed?.ok ? { schedule: parsed.schedule } : {}),
         policy: text("policy", o["policy"]) ?? "default",
         calibrate: many(o["calibrate"]).map(String),
         format: choice("format", o["format"], ["table", "json"] as const) ?? "table",

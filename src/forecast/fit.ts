@@ -1,4 +1,4 @@
-// A saturating power law L(x) = a + b·x^(−c), fitted robustly to a loss curve. For a fixed c the
+// A saturating power law L(x) = a + b·x^(−c) with its floor a ≥ 0, fitted robustly to a loss curve. For a fixed c the
 // model is linear in (a, b), so the fit profiles c: weighted least squares for (a, b) at each c,
 // with relative weights 1/y² (residuals in log space, so the band is a fraction of the loss) and
 // Huber weights against spikes, then a golden-section refinement of c. Pure: no I/O.
@@ -71,6 +71,12 @@ function profile(xs: readonly number[], ys: readonly number[], c: number, scale:
     if (!(Math.abs(det) > 1e-300)) return { a: Number.NaN, b: Number.NaN, loss: Infinity };
     b = (sw * suy - su * sy) / det;
     a = (sy - b * su) / sw;
+    // The floor is a loss: never below zero. At a < 0 the constrained optimum is on the
+    // boundary a = 0, where the model is the pure power law b·x^(−c).
+    if (a < 0) {
+      a = 0;
+      b = suu > 0 ? suy / suu : Number.NaN;
+    }
     if (scale <= 0) break;
     w = base.map((bw, i) => {
       const r = Math.abs(((ys[i] as number) - (a + b * (u[i] as number))) / (ys[i] as number)) / scale;

@@ -1,18 +1,21 @@
-// The verify gate: the cloud run's loss against the envelope forecast from Phase 2. It fails when
-// the (lightly smoothed) loss stays outside the ±band for `patience` points in a row, never for
-// one noisy point, and reports the worst excursion and where. A streaming monitor, so the
-// watchdog can feed it a few points per tick and the CLI a whole file. Pure.
+// The verify gate: the cloud run's loss against the envelope forecast from Phase 2, two-sided as
+// the seed says ("land within ~5% of the extrapolation. If it doesn't, your proxy substitution
+// is broken"). The (lightly smoothed) loss fails when it stays outside the allowed band for
+// `patience` points in a row, never for one noisy point:
+//  - above the band: the run is worse than forecast; the watchdog tears the node down;
+//  - below the band: the run is better than the forecast can explain, so the proxy did not stand
+//    in for the target: "investigate"; the watchdog alerts (or tears down, a policy choice) and
+//    goes on judging, since a run can fall below and then diverge.
+// The allowed band is the gate's (±5%) or the forecast's own calibrated band where that is wider:
+// where the forecast cannot tell ±5% apart, the gate says it is too uncertain to verify at ±5%
+// rather than tear down a healthy run on forecast error. A streaming monitor over whole metric
+// points (each read by the envelope's own series rule), so the watchdog can feed it a few points
+// per tick and the CLI a whole file. Pure.
 import type { VerifyPolicy } from "../policy/schema.ts";
-import type { Envelope } from "../forecast/envelope.ts";
-import { expectedAt } from "../forecast/envelope.ts";
+import { bandAt, expectedAt, type Envelope } from "../forecast/envelope.ts";
+import { readPoint, seriesOf, SERIES_WORDS, type ReadablePoint, type Reading } from "../forecast/reading.ts";
 import type { GateResult } from "./types.ts";
-import { fmt } from "./stats.ts";
-
-export interface CloudPoint {
-  step: number;
-  x: number;
-  loss: number;
-}
+import { fmt, minOf } from "./stats.ts";
 
 export interface Excursion {
   step: number;
@@ -21,40 +24,42 @@ export interface Excursion {
   expected: number;
   /** (loss − expected) / expected */
   deviation: number;
+  /** The half-width allowed here: the gate's band, or the forecast's own where wider. */
+  allowed: number;
 }
+
+export type VerifyEnvelope = Pick<Envelope, "points" | "band" | "axis" | "series">;
 
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
-
-/**
- * What the verify gate reads of a metrics point: x on the envelope's axis and the loss of its
- * series (training loss, else validation loss, when the envelope names none). Undefined when the
- * point carries neither. One choice for gate, watchdog and watch.
- */
-export function envelopeReading(env: Pick<Envelope, "axis" | "series">, p: { step: number; tokens?: number | undefined; loss?: number | undefined; val_loss?: number | undefined; val_bpb?: number | undefined }): CloudPoint | undefined {
-  const y = env.series === "val_bpb" ? p.val_bpb : env.series === "val_loss" ? p.val_loss : env.series === "loss" ? p.loss : (p.loss ?? p.val_loss);
-  const x = env.axis === "tokens" ? p.tokens : p.step;
-  return y === undefined || x === undefined ? undefined : { step: p.step, x, loss: y };
-}
+const signed = (x: number): string => `${x > 0 ? "+" : x < 0 ? "−" : ""}${pct(Math.abs(x))}`;
 
 export class EnvelopeMonitor {
   private readonly recent: number[] = [];
-  private streak: Excursion[] = [];
+  /** The last `patience` judged excursions: the sustained deviation is the least of them. */
+  private window: Excursion[] = [];
+  private streakAbove: Excursion[] = [];
+  private streakBelow: Excursion[] = [];
   private judged = 0;
   private before = 0;
   private after = 0;
-  private worst: Excursion | undefined;
-  private worstBelow: Excursion | undefined;
-  private nonFinite: CloudPoint | undefined;
-  /** The x range of every point pushed (judged or not), to say where the curve is. */
+  /** Largest deviation held for `patience` points, on each side (as a positive fraction). */
+  private sustainedAbove: { value: number; at: Excursion } | undefined;
+  private sustainedBelow: { value: number; at: Excursion } | undefined;
+  /** Widest band allowed at a judged point, and where the forecast's own band first exceeded the gate's. */
+  private widest = 0;
+  private uncertainFrom: Excursion | undefined;
+  private nonFinite: { step: number; y: number } | undefined;
+  /** The x range of every point read (judged or not), to say where the curve is. */
   private xMin = Infinity;
   private xMax = -Infinity;
   failedAt: Excursion | undefined;
+  belowAt: Excursion | undefined;
 
   readonly subject: string;
-  private readonly envelope: Pick<Envelope, "points" | "band" | "axis">;
+  private readonly envelope: VerifyEnvelope;
   private readonly policy: VerifyPolicy;
 
-  constructor(subject: string, envelope: Pick<Envelope, "points" | "band" | "axis">, policy: VerifyPolicy) {
+  constructor(subject: string, envelope: VerifyEnvelope, policy: VerifyPolicy) {
     this.subject = subject;
     this.envelope = envelope;
     this.policy = policy;
@@ -66,39 +71,70 @@ export class EnvelopeMonitor {
     return data;
   }
 
-  static restore(subject: string, envelope: Pick<Envelope, "points" | "band" | "axis">, policy: VerifyPolicy, data: Record<string, unknown>): EnvelopeMonitor {
+  static restore(subject: string, envelope: VerifyEnvelope, policy: VerifyPolicy, data: Record<string, unknown>): EnvelopeMonitor {
     return Object.assign(new EnvelopeMonitor(subject, envelope, policy), data);
   }
 
-  push(p: CloudPoint): void {
+  /** A whole metrics point: the envelope's series rule picks what is read (points without it are ignored). */
+  push(p: ReadablePoint): void {
+    const r = readPoint(this.envelope, p);
+    if (r) this.pushReading(r);
+  }
+
+  private pushReading(r: Reading): void {
     if (this.failedAt || this.nonFinite) return;
-    if (!Number.isFinite(p.loss)) {
-      this.nonFinite = p;
+    if (!Number.isFinite(r.y)) {
+      this.nonFinite = { step: r.step, y: r.y };
       return;
     }
-    if (p.x < this.xMin) this.xMin = p.x;
-    if (p.x > this.xMax) this.xMax = p.x;
-    const expected = expectedAt(this.envelope, p.x);
+    if (r.x < this.xMin) this.xMin = r.x;
+    if (r.x > this.xMax) this.xMax = r.x;
+    const expected = expectedAt(this.envelope, r.x);
     if (expected === undefined) {
-      if (p.x < (this.envelope.points[0]?.x ?? 0)) this.before++;
+      if (r.x < (this.envelope.points[0]?.x ?? 0)) this.before++;
       else this.after++;
       return;
     }
-    this.recent.push(p.loss);
+    this.recent.push(r.y);
     if (this.recent.length > this.policy.smooth) this.recent.shift();
     const smoothed = [...this.recent].sort((a, b) => a - b)[this.recent.length >> 1] as number;
-    const e: Excursion = { step: p.step, x: p.x, loss: smoothed, expected, deviation: (smoothed - expected) / expected };
+    const own = bandAt(this.envelope, r.x);
+    const allowed = Math.max(this.policy.band, own);
+    const e: Excursion = { step: r.step, x: r.x, loss: smoothed, expected, deviation: (smoothed - expected) / expected, allowed };
     this.judged++;
-    if (e.deviation > 0 && (!this.worst || e.deviation > this.worst.deviation)) this.worst = e;
-    if (e.deviation < 0 && (!this.worstBelow || e.deviation < this.worstBelow.deviation)) this.worstBelow = e;
-    const out = e.deviation > this.policy.band || (this.policy.direction === "both" && e.deviation < -this.policy.band);
-    this.streak = out ? [...this.streak, e] : [];
-    if (this.streak.length >= this.policy.patience) this.failedAt = this.streak[0];
+    if (allowed > this.widest) this.widest = allowed;
+    if (own > this.policy.band && !this.uncertainFrom) this.uncertainFrom = e;
+    this.window = [...this.window, e].slice(-this.policy.patience);
+    if (this.window.length === this.policy.patience) {
+      const above = minOf(this.window.map((w) => w.deviation));
+      const below = minOf(this.window.map((w) => -w.deviation));
+      if (above > 0 && (!this.sustainedAbove || above > this.sustainedAbove.value)) this.sustainedAbove = { value: above, at: this.window[0] as Excursion };
+      if (below > 0 && (!this.sustainedBelow || below > this.sustainedBelow.value)) this.sustainedBelow = { value: below, at: this.window[0] as Excursion };
+    }
+    this.streakAbove = e.deviation > allowed ? [...this.streakAbove, e] : [];
+    this.streakBelow = this.policy.direction === "both" && e.deviation < -allowed ? [...this.streakBelow, e] : [];
+    if (this.streakAbove.length >= this.policy.patience) this.failedAt = this.streakAbove[0];
+    if (this.streakBelow.length >= this.policy.patience) this.belowAt ??= this.streakBelow[0];
   }
 
-  /** A teardown-worthy failure has been seen (the watchdog stops feeding here). */
+  /** A teardown-worthy failure has been seen: above the band, a non-finite loss, or below it when the policy tears down for that. */
   get failed(): boolean {
-    return this.failedAt !== undefined || this.nonFinite !== undefined;
+    return this.failedAt !== undefined || this.nonFinite !== undefined || (this.belowAt !== undefined && this.policy.below_action === "teardown");
+  }
+
+  /** Sustained below the band (an alert by default, not a teardown). */
+  get below(): boolean {
+    return this.belowAt !== undefined;
+  }
+
+  private get series(): string {
+    return SERIES_WORDS[seriesOf(this.envelope)];
+  }
+
+  /** Where the gate could not verify at its own band, in words (empty when it could). */
+  private uncertainty(): string {
+    const u = this.uncertainFrom;
+    return u ? `; too uncertain to verify at ±${pct(this.policy.band)} from step ${u.step} (${this.envelope.axis} ${fmt(u.x)}) on: the forecast's own band is wider there, up to ±${pct(this.widest)}, and the loss was judged against it` : "";
   }
 
   /**
@@ -107,24 +143,34 @@ export class EnvelopeMonitor {
    * still be before the window, and waits.
    */
   finish(final = false): GateResult {
-    const base = { id: "verify.envelope", phase: "verify" as const, subject: this.subject, op: "≤" as const, threshold: this.policy.band };
-    if (this.nonFinite) return { ...base, status: "fail", measured: "non-finite", step: this.nonFinite.step, message: `loss is ${this.nonFinite.loss} at step ${this.nonFinite.step}` };
-    if (this.failedAt) {
-      const f = this.failedAt;
-      const w = this.worst ?? f;
-      return { ...base, status: "fail", measured: Number(Math.abs(f.deviation).toFixed(4)), step: f.step, message: `loss left the ±${pct(this.policy.band)} band at step ${f.step} (${this.envelope.axis} ${fmt(f.x)}): ${fmt(f.loss)} against ${fmt(f.expected)} expected (${f.deviation > 0 ? "+" : ""}${pct(f.deviation)}) for ${this.policy.patience} points in a row; worst ${w.deviation > 0 ? "+" : ""}${pct(w.deviation)} at step ${w.step}` };
+    const base = { id: "verify.envelope", phase: "verify" as const, subject: this.subject, op: "≤" as const };
+    const n = this.policy.patience;
+    if (this.nonFinite) return { ...base, status: "fail", measured: "non-finite", threshold: this.policy.band, step: this.nonFinite.step, message: `the ${this.series} is ${this.nonFinite.y} at step ${this.nonFinite.step}` };
+    const failure = this.failedAt ? { at: this.failedAt, side: "above" as const } : this.belowAt ? { at: this.belowAt, side: "below" as const } : undefined;
+    if (failure) {
+      const f = failure.at;
+      const held = failure.side === "above" ? this.streakAbove : this.streakBelow;
+      const streak = held.length >= n ? held.slice(0, n) : [f];
+      const least = minOf(streak.map((s) => Math.abs(s.deviation)));
+      const what = failure.side === "above" ? `worse than forecast: the ${this.series} stayed above` : `better than the forecast can explain: the ${this.series} stayed below`;
+      const then = failure.side === "above" ? "" : "; proxy substitution broken: investigate (the Phase 2 proxy did not stand in for this run)";
+      return { ...base, status: "fail", measured: Number(least.toFixed(4)), threshold: Number(f.allowed.toFixed(4)), op: "≤", step: f.step, message: `${what} the ±${pct(f.allowed)} band for ${n} points in a row from step ${f.step} (${this.envelope.axis} ${fmt(f.x)}): ${fmt(f.loss)} against ${fmt(f.expected)} expected (${signed(f.deviation)})${then}` };
     }
     if (this.judged === 0) {
       const first = this.envelope.points[0]?.x ?? 0;
       const last = this.envelope.points[this.envelope.points.length - 1]?.x ?? 0;
-      const where = this.before + this.after === 0 ? "the curve has no point to judge" : `the curve covers ${this.envelope.axis} ${fmt(this.xMin)}–${fmt(this.xMax)} (${this.before} points before the window, ${this.after} after it)`;
-      if (!final) return { ...base, status: "skip", measured: null, message: `no point inside the envelope's window yet: ${where}` };
+      const where = this.before + this.after === 0 ? `the curve has no ${this.series} point to judge` : `the curve covers ${this.envelope.axis} ${fmt(this.xMin)}–${fmt(this.xMax)} (${this.before} points before the window, ${this.after} after it)`;
+      if (!final) return { ...base, status: "skip", measured: null, threshold: this.policy.band, message: `no point inside the envelope's window yet: ${where}` };
       return { ...base, status: "fail", measured: 0, op: "≥", threshold: 1, message: `nothing verified: no point inside the envelope's window (${this.envelope.axis} ${fmt(first)}–${fmt(last)}); ${where}. Is the envelope for this run, on its axis?` };
     }
-    const worst = this.worst;
-    const below = this.worstBelow;
-    const worstAbs = Math.max(worst?.deviation ?? 0, this.policy.direction === "both" ? -(below?.deviation ?? 0) : 0);
-    const note = this.policy.direction === "above" && below && -below.deviation > this.policy.band ? `; better than forecast by up to ${pct(-below.deviation)} (step ${below.step}): not a failure, but the forecast was pessimistic` : "";
-    return { ...base, status: "pass", measured: Number(worstAbs.toFixed(4)), message: `${this.judged} points inside the window stayed within ±${pct(this.policy.band)} for ${this.policy.patience} points in a row${worst ? `; worst +${pct(worst.deviation)} at step ${worst.step}` : ""}${note}` };
+    // The measured value of a pass is the largest deviation held for `patience` points, the
+    // quantity the gate compares: it is within the allowed band, or the gate would have failed.
+    const a = this.sustainedAbove;
+    const b = this.policy.direction === "both" ? this.sustainedBelow : undefined;
+    const worst = !a ? (b ? { ...b, dev: -b.value } : undefined) : !b || a.value >= b.value ? { ...a, dev: a.value } : { ...b, dev: -b.value };
+    const sustained = this.judged < n ? `fewer than ${n} points judged, none sustained` : worst ? `the largest deviation held for ${n} points in a row was ${signed(worst.dev)} from step ${worst.at.step}` : "no deviation was held";
+    const ignored = this.policy.direction === "above" && this.sustainedBelow && this.sustainedBelow.value > this.widest ? `; below the forecast by ${pct(this.sustainedBelow.value)} for ${n} points from step ${this.sustainedBelow.at.step}, not judged (verify.direction is above)` : "";
+    const threshold = Number(this.widest.toFixed(4));
+    return { ...base, status: "pass", measured: Number((worst?.value ?? 0).toFixed(4)), threshold, message: `${this.judged} points inside the window stayed within ±${pct(this.widest)} of the forecast: ${sustained}${ignored}${this.uncertainty()}` };
   }
 }

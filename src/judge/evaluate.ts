@@ -18,7 +18,8 @@ import { CurveMonitor, survivorsGate, type CurveOutcome } from "../gates/stress.
 import { evaluateSpend, type SpendOutcome } from "../gates/spend.ts";
 import { buildVerdict, verdictSchema, type EvidenceRef, type ReadRecord, type Verdict } from "../gates/verdict.ts";
 import { evaluateSanityNodes, groupSanityRuns, sanitySource, type SanitySource } from "../gates/sanity.ts";
-import { envelopeReading, EnvelopeMonitor } from "../gates/verify.ts";
+import { EnvelopeMonitor } from "../gates/verify.ts";
+import { seriesOf, SERIES_WORDS } from "../forecast/reading.ts";
 import { candidateOfFile, curveCoverage, type JudgedCurve } from "../gates/finalists.ts";
 import { envelopeSchema, type Envelope } from "../forecast/envelope.ts";
 import type { MetricPoint } from "../evidence/schemas.ts";
@@ -156,7 +157,8 @@ export async function readMetricPoints(f: EvidenceFile, read: ReadOptions): Prom
 function checkReadable(file: string, points: readonly MetricPoint[], env: Envelope): void {
   if (points.length === 0) return;
   if (env.axis === "tokens" && !points.some((p) => p.tokens !== undefined)) throw InputError.at(file, 0, "tokens", `the envelope is on the tokens axis, but this curve logs no tokens (make the envelope on steps: policy forecast.axis step, or log tokens)`);
-  if (env.series !== undefined && env.series !== "loss" && !points.some((p) => p[env.series as "val_loss" | "val_bpb"] !== undefined)) throw InputError.at(file, 0, env.series, `the envelope forecasts ${env.series}, but this curve logs none`);
+  const series = seriesOf(env);
+  if (!points.some((p) => p[series] !== undefined)) throw InputError.at(file, 0, series, `the envelope forecasts ${series} (${SERIES_WORDS[series]}${env.series === undefined ? ", the default of an envelope that names no series" : ""}), but this curve logs none`);
 }
 
 /** An envelope.json, validated (bad input names the file and the field). */
@@ -183,8 +185,10 @@ function readJsonFile<S extends z.ZodMiniType>(file: string, schema: S, what: st
 function forecastRow(env: Envelope, file: string): GateResult {
   const f = env.fit;
   const shift = env.projection ? `; shifted ${env.projection.shift > 0 ? "+" : ""}${env.projection.shift.toPrecision(3)} ${env.unit} for ${env.projection.n_proxy.toPrecision(3)} → ${env.projection.n_target.toPrecision(3)} params (${env.projection.constants})` : "";
-  const what = f ? `L(x) = ${f.a.toPrecision(4)} + ${f.b.toPrecision(4)}·x^−${f.c.toPrecision(3)} fitted to ${f.n} points of ${env.source?.curve ?? "a Phase 2 curve"} (R² ${f.r2.toFixed(3)})${shift}` : "an envelope written by hand (no fit recorded)";
-  return { id: "verify.forecast", phase: "verify", subject: file, status: "pass", measured: env.band, threshold: null, message: `${what}; ${env.series ?? "loss"} against ${env.axis}, band ±${(env.band * 100).toFixed(2)}% of its own` };
+  const what = f ? `${f.formula}, fitted to ${f.n} points of ${env.source?.curve ?? "a Phase 2 curve"}${typeof f.r2 === "number" ? ` (R² ${f.r2.toFixed(3)})` : ""}${shift}` : `an envelope written by hand (no fit recorded)${shift}`;
+  const first = env.points[0]?.band ?? env.band;
+  const own = first === env.band ? `±${(env.band * 100).toFixed(2)}%` : `±${(first * 100).toFixed(2)}% → ±${(env.band * 100).toFixed(2)}%`;
+  return { id: "verify.forecast", phase: "verify", subject: file, status: "pass", measured: env.band, threshold: null, message: `${what}; ${seriesOf(env)} against ${env.axis}, its own band ${own}${env.coverage !== undefined ? ` (calibrated to hold ${Math.round(env.coverage * 100)}%)` : ""}` };
 }
 
 export interface JudgeInput {
@@ -265,10 +269,7 @@ export async function judgeWithOutcomes(i: JudgeInput): Promise<{ verdict: Verdi
       const { points, sha256 } = await readMetricPoints(c, i.read);
       checkReadable(c.file, points, env);
       const monitor = new EnvelopeMonitor(names[n] as string, env, policy.policy.verify);
-      for (const p of points) {
-        const r = envelopeReading(env, p);
-        if (r) monitor.push(r);
-      }
+      for (const p of points) monitor.push(p);
       // The whole curve is here: a curve that never reached the window verified nothing.
       verify.push(monitor.finish(true));
       used.push({ file: rel(c.file), role: "cloud", format: c.detected.format, sha256 });

@@ -76,15 +76,13 @@ export const policySchema = lazy(() =>
     }),
     forecast: z.strictObject({
       axis: described(z.enum(["auto", "tokens", "step"]), "x axis of the fit and the envelope; auto: tokens when the curve logs them"),
-      series: described(z.enum(["auto", "loss", "val_loss"]), "auto: validation loss when logged, else training loss"),
+      series: described(z.enum(["auto", "loss", "val_loss", "val_bpb"]), "auto: validation loss when the curve logs any (never replaced by training loss), else val_bpb, else training loss"),
       exclude_steps: described(steps(), "warmup: points at or before this step are not fitted"),
-      min_points: described(count(), "refuse to forecast from fewer fitted points"),
-      min_r2: described(fraction(), "refuse a fit whose R² is below this"),
+      min_points: described(count(), "refuse to forecast from fewer points of the chosen series after warmup"),
       constants: described(z.enum(["hoffmann2022", "besiroglu2024"]), "scaling-law constants for the proxy → target size shift"),
       overrides: described(z.nullable(z.strictObject({ A: positive(), alpha: positive() })), "your own size-term constants (A, α) instead"),
       band: z.strictObject({
-        sigmas: described(positive(), "envelope half-width in robust σ of the fit's relative residuals"),
-        floor: described(fraction(), "smallest half-width, as a fraction of the expected loss"),
+        floor: described(fraction(), "smallest half-width of the forecast's own band, as a fraction of the expected loss (the band itself is calibrated by the backtest, to hold 90% of held-out points)"),
       }),
       horizon: described(positive(), "the envelope runs from the last fitted x to this multiple of it"),
     }),
@@ -117,7 +115,8 @@ export const policySchema = lazy(() =>
       band: described(fraction(), "allowed relative distance of the cloud loss from the envelope"),
       patience: described(count(), "consecutive points outside the band before the run fails"),
       smooth: described(count(), "rolling median over this many points first"),
-      direction: described(z.enum(["above", "both"]), "above: only a loss worse than forecast fails; both: any excursion"),
+      direction: described(z.enum(["both", "above"]), "both (the seed's rule): sustained above or below the band fails; above: only a loss worse than forecast fails"),
+      below_action: described(z.enum(["alert", "teardown"]), "what the watchdog does when the loss stays below the band (proxy substitution broken: investigate)"),
     }),
     health: z.strictObject({
       stale_after_minutes: described(positive(), "no new metrics for this long: the watchdog alerts"),

@@ -111,9 +111,15 @@ export function stressSpec(series: readonly Series[], failures: readonly Failure
 export interface ForecastFigure {
   axis: string;
   unit: string;
+  /** The fitted law over the fitted range. */
   fitted?: Series;
+  /** The points that were fitted: the series the forecast read (validation points when validation was fitted). */
   proxy?: Series;
-  envelope: { x: number; expected: number }[];
+  envelope: { x: number; expected: number; band?: number | undefined }[];
+  /** The forecast's stated band (its half-width where the points carry none) and what it is calibrated to cover. */
+  ownBand: number;
+  coverage?: number | undefined;
+  /** The verify gate's band. */
   band: number;
   cloud?: Series;
 }
@@ -121,14 +127,20 @@ export interface ForecastFigure {
 export function forecastSpec(f: ForecastFigure): Spec {
   const yTitle = f.unit === "bpb" ? "loss (bits per byte)" : "loss (nats per token)";
   const xTitle = f.axis === "tokens" ? "tokens" : "step";
-  const band = f.envelope.map((p) => ({ x: p.x, lo: p.expected * (1 - f.band), hi: p.expected * (1 + f.band), expected: p.expected }));
+  const band = f.envelope.map((p) => {
+    const own = p.band ?? f.ownBand;
+    return { x: p.x, lo: p.expected * (1 - f.band), hi: p.expected * (1 + f.band), ownLo: p.expected * (1 - own), ownHi: p.expected * (1 + own), expected: p.expected };
+  });
   const layers: Spec[] = [
-    { data: { values: band }, mark: { type: "area", opacity: 0.25, color: OKABE_ITO[2] }, encoding: { x: { field: "x", type: "quantitative", title: xTitle, scale: { type: "log" } }, y: { field: "lo", type: "quantitative", title: yTitle, scale: { zero: false } }, y2: { field: "hi" } } },
+    { data: { values: band }, mark: { type: "area", opacity: 0.2, color: OKABE_ITO[2] }, encoding: { x: { field: "x", type: "quantitative", title: xTitle, scale: { type: "log" } }, y: { field: "lo", type: "quantitative", title: yTitle, scale: { zero: false } }, y2: { field: "hi" } } },
+    { data: { values: band }, mark: { type: "line", strokeDash: [2, 2], color: OKABE_ITO[4] }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "ownLo", type: "quantitative" } } },
+    { data: { values: band }, mark: { type: "line", strokeDash: [2, 2], color: OKABE_ITO[4] }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "ownHi", type: "quantitative" } } },
     { data: { values: band }, mark: { type: "line", strokeDash: [6, 3], color: OKABE_ITO[2] }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "expected", type: "quantitative" } } },
   ];
   const series = [f.proxy, f.fitted, f.cloud].filter((s): s is Series => s !== undefined);
   if (series.length > 0) layers.push(...curveLayers(series, yTitle, xTitle, true));
-  return { ...base("Forecast: the expected cloud curve", `green: the envelope (dashed) and the verify gate's ±${(f.band * 100).toFixed(0)}% band${f.cloud ? "; the cloud run over it" : "; the cloud curve appears here once it streams"}`), layer: layers };
+  const stated = `dotted: the forecast's own band${f.coverage !== undefined ? ` (calibrated to hold ${Math.round(f.coverage * 100)}% of held-out points)` : ""}`;
+  return { ...base("Forecast: the expected cloud curve", `green: the envelope (dashed) and the verify gate's ±${(f.band * 100).toFixed(0)}% band; ${stated}${f.cloud ? "; the cloud run over it" : "; the cloud curve appears here once it streams"}`), layer: layers };
 }
 
 export function sanitySpec(series: readonly Series[], xTitle: string): Spec {

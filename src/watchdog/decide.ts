@@ -5,9 +5,8 @@
 // the sanity gates once the sanity day's runs are done. A spot interruption is not a divergence.
 import type { MetricPoint } from "../evidence/schemas.ts";
 import type { HealthPolicy, SanityPolicy, StressPolicy, VerifyPolicy } from "../policy/schema.ts";
-import type { Envelope } from "../forecast/envelope.ts";
 import { CurveMonitor, type MonitorSnapshot } from "../gates/stress.ts";
-import { envelopeReading, EnvelopeMonitor } from "../gates/verify.ts";
+import { EnvelopeMonitor, type VerifyEnvelope } from "../gates/verify.ts";
 import { comparisonLoss, evaluateSanityNodes, groupSanityRuns, sanityNodeOf, type SanitySource } from "../gates/sanity.ts";
 import type { GateResult } from "../gates/types.ts";
 
@@ -26,7 +25,7 @@ export interface WatchdogConfig {
   hourlyUsd: number;
   nodes: number;
   policy: WatchdogPolicy;
-  envelope?: Pick<Envelope, "points" | "band" | "axis" | "series">;
+  envelope?: VerifyEnvelope;
 }
 
 export interface NodeEvent {
@@ -109,6 +108,8 @@ export function decide(i: TickInput): Decision {
 
   const reasons: string[] = [];
   const failed: GateResult[] = [];
+  /** Runs sustained below the band: an alert (verify.below_action), the run goes on. */
+  const belowBand: { name: string; gate: GateResult }[] = [];
   for (const b of i.batches) {
     const name = runName(b.key);
     const run = state.runs[b.key];
@@ -117,10 +118,7 @@ export function decide(i: TickInput): Decision {
     const verify = env ? (run?.verify ? EnvelopeMonitor.restore(name, env, config.policy.verify, run.verify) : new EnvelopeMonitor(name, env, config.policy.verify)) : undefined;
     for (const p of b.points) {
       monitor.push(p);
-      if (verify && env) {
-        const r = envelopeReading(env, p);
-        if (r) verify.push(r);
-      }
+      verify?.push(p);
       if (config.stage === "sanity") {
         const byTag = ((state.sanity ??= {})[b.key] ??= {});
         (byTag[p.tag ?? name] ??= []).push([p.step, comparisonLoss(p), p.tokens ?? null, p.time_s ?? null]);
@@ -137,7 +135,7 @@ export function decide(i: TickInput): Decision {
       const g = verify.finish();
       failed.push(g);
       reasons.push(`${name}: ${g.id} at step ${g.step}: ${g.message}`);
-    }
+    } else if (verify?.below) belowBand.push({ name, gate: verify.finish() });
   }
   for (const e of i.events) {
     if (e.event === "spot_interruption") state.interrupted ??= { at: e.time ?? now.toISOString(), detail: e.detail ?? null };
@@ -164,6 +162,7 @@ export function decide(i: TickInput): Decision {
     state.alerted.push(key);
     alerts.push(text);
   };
+  for (const { name, gate } of belowBand) alertOnce(`below:${name}`, `${name}: ${gate.id} at step ${gate.step}: ${gate.message}; the node keeps running (verify.below_action: alert)`);
   if (state.interrupted) alertOnce(`interrupted:${state.interrupted.at}`, `spot interruption at ${state.interrupted.at}: the node is reclaimed by AWS (not a divergence); the last checkpoint is in the bucket`);
 
   if (i.launchedAt) {

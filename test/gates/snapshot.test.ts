@@ -41,8 +41,8 @@ describe("monitor snapshots", () => {
     const whole = new EnvelopeMonitor("c", r.envelope, DEFAULT_POLICY.verify);
     let m = new EnvelopeMonitor("c", r.envelope, DEFAULT_POLICY.verify);
     for (const p of steady) {
-      whole.push({ step: p.step, x: p.tokens as number, loss: p.loss as number });
-      m.push({ step: p.step, x: p.tokens as number, loss: p.loss as number });
+      whole.push(p);
+      m.push(p);
       m = EnvelopeMonitor.restore("c", r.envelope, DEFAULT_POLICY.verify, decodeState(encodeState(m.snapshot())));
     }
     expect(m.finish()).toEqual(whole.finish());

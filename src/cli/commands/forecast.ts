@@ -8,6 +8,8 @@ import { loadPolicy, policyFileOf } from "../../policy/load.ts";
 import { forecast, type Envelope } from "../../forecast/envelope.ts";
 import { evalPowerLaw, fitPowerLaw } from "../../forecast/fit.ts";
 import { calibrateSizeTerm } from "../../forecast/scaling.ts";
+import { chooseSelection, readPoint, SERIES_WORDS } from "../../forecast/reading.ts";
+import type { Schedule } from "../../forecast/schedule.ts";
 import { fmt, minOf } from "../../gates/stats.ts";
 import { classifyEvidence, readMetricPoints } from "../../judge/evaluate.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
@@ -24,6 +26,8 @@ export interface ForecastFlags {
   calibrate: string[];
   /** Fit only the points up to this step (forecast the rest of a curve you already have). */
   fitToStep?: number;
+  /** The target run's learning-rate schedule (--schedule total=…,warmup=…,shape=…). */
+  schedule?: Schedule;
   format: "table" | "json";
   read: ReadOptions;
 }
@@ -46,9 +50,12 @@ export async function forecastCommand(file: string, flags: ForecastFlags, io: Io
     for (const pair of flags.calibrate) {
       const m = /^([\d.eE+]+)=(.+)$/.exec(pair);
       if (!m) throw new UsageError(`--calibrate: expected params=curve, got ${JSON.stringify(pair)}`);
-      const points = (await curvePoints(m[2] as string, flags.read)).filter((p) => p.step > policy.forecast.exclude_steps);
-      const xy = points.map((p) => ({ x: p.tokens ?? p.step, y: (p.val_loss ?? p.loss) as number }));
-      const f = fitPowerLaw(xy, { minPoints: policy.forecast.min_points, minR2: policy.forecast.min_r2 });
+      const all = await curvePoints(m[2] as string, flags.read);
+      // The same series rule as the forecast itself: validation loss when the proxy logs it.
+      const sel = chooseSelection(all, policy.forecast);
+      if (!sel.ok) throw new GateRefusal(`cannot calibrate from ${m[2]}: ${sel.reason}`);
+      const xy = all.filter((p) => p.step > policy.forecast.exclude_steps).map((p) => readPoint(sel.selection, p)).filter((r) => r !== undefined).map((r) => ({ x: r.x, y: r.y }));
+      const f = fitPowerLaw(xy, { minPoints: policy.forecast.min_points });
       if (!f.ok) throw new GateRefusal(`cannot calibrate from ${m[2]}: ${f.reason}`);
       proxies.push({ params: Number(m[1]), fit: f.fit });
     }
@@ -58,17 +65,18 @@ export async function forecastCommand(file: string, flags: ForecastFlags, io: Io
     calibrated = { A: c.fit.b, alpha: c.fit.c };
     io.out(`calibrated size term from ${proxies.length} proxies at x = ${fmt(x)}: A = ${fmt(calibrated.A)}, α = ${fmt(calibrated.alpha)} (R² ${c.fit.r2.toFixed(3)})`);
   }
-  const points = (await curvePoints(file, flags.read)).filter((p) => flags.fitToStep === undefined || p.step <= flags.fitToStep);
+  const points = (await curvePoints(file, flags.read)).filter((p) => flags.fitToStep === undefined || p.step <= (flags.fitToStep as number));
   const r = forecast({
-    points: points.map((p) => ({ step: p.step, ...(p.tokens !== undefined ? { tokens: p.tokens } : {}), ...(p.loss !== undefined ? { loss: p.loss } : {}), val_loss: p.val_loss ?? null, val_bpb: p.val_bpb ?? null })),
+    points,
     policy: policy.forecast,
     ...(flags.proxyParams !== undefined ? { nProxy: flags.proxyParams } : {}),
     ...(flags.targetParams !== undefined ? { nTarget: flags.targetParams } : {}),
     ...(flags.bytesPerToken !== undefined ? { bytesPerToken: flags.bytesPerToken } : {}),
     ...(flags.until !== undefined ? { until: flags.until } : {}),
+    ...(flags.schedule !== undefined ? { schedule: flags.schedule } : {}),
     ...(calibrated ? { calibrated } : {}),
   });
-  if (!r.ok && r.option !== undefined) throw new UsageError(`--${r.option === "until" ? "until" : "bytes-per-token"}: ${r.reason}`);
+  if (!r.ok && r.option !== undefined) throw new UsageError(`--${r.option === "bytesPerToken" ? "bytes-per-token" : r.option}: ${r.reason}`);
   if (!r.ok) throw new GateRefusal(`${file}: no forecast: ${r.reason}`);
   const env: Envelope = { ...r.envelope, source: { curve: basename(file) } };
   if (flags.out !== undefined) await writeFileAtomic(flags.out, `${JSON.stringify(env, null, 2)}\n`);
@@ -76,14 +84,29 @@ export async function forecastCommand(file: string, flags: ForecastFlags, io: Io
     io.out(JSON.stringify(env, null, 2));
     return 0;
   }
-  const f = r.fit;
-  const first = env.points[0];
-  const last = env.points[env.points.length - 1];
-  io.out(`windtunnel forecast: ${basename(file)} · ${r.series} against ${r.axis} · after step ${policy.forecast.exclude_steps}`);
-  io.out(`  fit      L(x) = ${fmt(f.a)} + ${fmt(f.b)} · x^−${fmt(f.c)}   over ${f.n} points, x ${fmt(f.xRange[0])}–${fmt(f.xRange[1])}`);
-  io.out(`  quality  R² ${f.r2.toFixed(4)} · residuals σ ${(f.sigmaRel * 100).toFixed(3)}% (robust), worst ${(f.maxRel * 100).toFixed(2)}%`);
-  io.out(env.projection ? `  target   ${fmt(env.projection.n_proxy)} → ${fmt(env.projection.n_target)} params: ${env.projection.shift > 0 ? "+" : ""}${fmt(env.projection.shift)} ${env.unit} (${env.projection.constants}: ${env.projection.source})` : "  target   no size shift (give --proxy-params and --target-params)");
-  io.out(`  envelope ${fmt(first?.expected ?? 0)} at ${r.axis} ${fmt(first?.x ?? 0)} → ${fmt(last?.expected ?? 0)} at ${fmt(last?.x ?? 0)}, band ±${(env.band * 100).toFixed(2)}% (the verify gate allows ±${(policy.verify.band * 100).toFixed(0)}%)`);
+  for (const line of describeForecast(env, policy.verify.band, policy.forecast.exclude_steps)) io.out(line);
   if (flags.out !== undefined) io.out(`  wrote ${flags.out}`);
   return 0;
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+
+/** What a forecast says, in lines: shared by `forecast` and the demo. */
+export function describeForecast(env: Envelope, verifyBand: number, excluded: number): string[] {
+  const f = env.fit;
+  const first = env.points[0];
+  const last = env.points[env.points.length - 1];
+  const lines = [`windtunnel forecast: ${env.source?.curve ?? "a curve"} · ${SERIES_WORDS[env.series ?? "loss"]} against ${env.axis} · after step ${excluded}`];
+  if (f) {
+    lines.push(`  law      ${f.formula}   over ${f.n} points, ${env.axis} ${fmt(f.x_range[0])}–${fmt(f.x_range[1])} (R² ${f.r2.toFixed(4)})`);
+    lines.push(`  lr       ${f.lr === "none" ? "not logged and no --schedule: schedule-free laws only (they cannot foresee a learning-rate decay)" : f.lr === "logged" ? "the curve's own, held at its last value past it (name the run's schedule with --schedule)" : f.lr}`);
+    lines.push(`  chosen   by a rolling-origin backtest on the curve: ${f.candidates.map((c) => `${c.formula.replace(/^L = /, "")} → error ${c.backtest_error === null ? "—" : pct(c.backtest_error)}, weight ${(c.weight * 100).toFixed(0)}%`).join("; ")}`);
+  }
+  lines.push(env.projection ? `  target   ${fmt(env.projection.n_proxy)} → ${fmt(env.projection.n_target)} params: ${env.projection.shift > 0 ? "+" : ""}${fmt(env.projection.shift)} ${env.unit} (${env.projection.constants}: ${env.projection.source})` : "  target   no size shift (give --proxy-params and --target-params)");
+  const bandFirst = first?.band ?? env.band;
+  lines.push(`  envelope ${fmt(first?.expected ?? 0)} at ${env.axis} ${fmt(first?.x ?? 0)} → ${fmt(last?.expected ?? 0)} at ${fmt(last?.x ?? 0)}; its own band ±${pct(bandFirst)} → ±${pct(env.band)}${env.coverage !== undefined ? `, calibrated to hold ${Math.round(env.coverage * 100)}% of held-out points` : ""}`);
+  const wide = env.points.find((q) => (q.band ?? env.band) > verifyBand);
+  if (wide) lines.push(`  note     the band is wider than the verify gate's ±${pct(verifyBand)} from ${env.axis} ${fmt(wide.x)} on: there the forecast is too uncertain to verify at ±${pct(verifyBand)}, and the gate judges against the band instead (fit a longer Phase 2, or verify a shorter window)`);
+  else lines.push(`  verify   the band stays within the verify gate's ±${pct(verifyBand)} over the whole window`);
+  return lines;
 }

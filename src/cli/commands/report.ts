@@ -15,7 +15,7 @@ import { extendedReport } from "../../cost/campaign.ts";
 import { campaignFailed, LOCAL_PHASES, type Phase } from "../../gates/types.ts";
 import { verdictDigest, type Verdict } from "../../gates/verdict.ts";
 import { forecast, type Envelope } from "../../forecast/envelope.ts";
-import { evalPowerLaw } from "../../forecast/fit.ts";
+import { readPoint, SERIES_WORDS, type LossSeries } from "../../forecast/reading.ts";
 import { groupSanityRuns, sanitySource, type SanitySource } from "../../gates/sanity.ts";
 import { classifyEvidence, curveNames, judge, judgeWithOutcomes, readCampaignFile, readEnvelopeFile, readMetricPoints, type EvidenceFile } from "../../judge/evaluate.ts";
 import { FIGURE_IDS, failuresOf, forecastSpec, moneySpec, sanitySpec, stressSpec, sweepSpec, type Series, type Spec, type SweepCandidate } from "../../report/figures.ts";
@@ -34,15 +34,23 @@ export interface ReportFlags {
   cloud?: string;
   sanity: string[];
   title?: string;
+  /** Why there is no forecast (the caller tried one and it refused): the report says so. */
+  forecastNote?: string;
   read: ReadOptions;
 }
 
 /** Points a figure draws per curve: min–max buckets keep every spike. */
 const BUCKETS = 400;
 
-const lossSeries = (name: string, points: readonly MetricPoint[], axis: "step" | "tokens" = "step"): Series => {
+/** A curve as a figure draws it: the stress gates' series (training loss, else validation loss) by step. */
+const lossSeries = (name: string, points: readonly MetricPoint[]): Series => {
   const useLoss = points.some((p) => p.loss !== undefined);
-  const xy = points.map((p) => ({ x: axis === "tokens" ? (p.tokens ?? Number.NaN) : p.step, y: (useLoss ? p.loss : p.val_loss) ?? Number.NaN })).filter((p) => Number.isFinite(p.x));
+  return readSeries(name, points, { axis: "step", series: useLoss ? "loss" : "val_loss" });
+};
+
+/** A curve on a forecast's series and axis: the core's one reading rule. */
+const readSeries = (name: string, points: readonly MetricPoint[], sel: { axis: "step" | "tokens"; series?: LossSeries | undefined }): Series => {
+  const xy = points.map((p) => readPoint(sel, p)).filter((r) => r !== undefined).map((r) => ({ x: r.x, y: r.y }));
   return { name, points: minMaxDownsample(xy, BUCKETS) };
 };
 
@@ -112,7 +120,7 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
     const alive = verdict.stress?.curves.filter((c) => c.survived).map((c) => c.subject) ?? [];
     const pick = curves.find((c) => alive.includes(c.name)) ?? curves[0];
     if (pick) {
-      const r = forecast({ points: pick.points.map((p) => ({ step: p.step, ...(p.tokens !== undefined ? { tokens: p.tokens } : {}), ...(p.loss !== undefined ? { loss: p.loss } : {}), val_loss: p.val_loss ?? null, val_bpb: p.val_bpb ?? null })), policy: policy.forecast });
+      const r = forecast({ points: pick.points, policy: policy.forecast });
       if (r.ok) env = { ...r.envelope, source: { curve: pick.name } };
       else envWhy = `no forecast from ${pick.name}: ${r.reason}`;
     }
@@ -130,23 +138,29 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
   if (env) {
     const axis = env.axis;
     const f = env.fit;
-    const source = curves.find((c) => c.name === env?.source?.curve);
+    // `forecast` records the curve's file name; the report names curves without the extension.
+    const sourceName = env.source?.curve;
+    const source = curves.find((c) => sourceName !== undefined && (c.name === sourceName || c.name === sourceName.replace(/\.(jsonl|log|txt)$/, "")));
+    const what = SERIES_WORDS[env.series ?? "loss"];
     specs.push({
       id: "forecast",
       title: "The forecast",
-      caption: f ? `L(x) = ${f.a.toPrecision(4)} + ${f.b.toPrecision(4)}·x^−${f.c.toPrecision(3)} fitted to ${f.n} points (R² ${f.r2.toFixed(3)})${env.projection ? `, shifted ${env.projection.shift.toPrecision(3)} ${env.unit} to ${env.projection.n_target.toPrecision(3)} parameters (${env.projection.constants})` : ""}.` : "A hand-written envelope.",
+      caption: `${f ? `${f.formula}, fitted to ${f.n} ${what} points${typeof f.r2 === "number" ? ` (R² ${f.r2.toFixed(3)})` : ""}` : "A hand-written envelope"}${env.projection ? `, shifted ${env.projection.shift.toPrecision(3)} ${env.unit} to ${env.projection.n_target.toPrecision(3)} parameters (${env.projection.constants})` : ""}. Its own band: ±${((env.points[0]?.band ?? env.band) * 100).toFixed(1)}% → ±${(env.band * 100).toFixed(1)}%${env.coverage !== undefined ? `, calibrated to hold ${Math.round(env.coverage * 100)}% of held-out points` : ""}; the verify gate's: ±${(policy.verify.band * 100).toFixed(0)}%${env.band > policy.verify.band ? " (narrower than the forecast's own at the end: too uncertain to verify at that band there)" : ""}.`,
       spec: forecastSpec({
         axis,
         unit: env.unit,
         envelope: env.points,
+        ownBand: env.band,
+        coverage: env.coverage,
         band: policy.verify.band,
-        ...(f ? { fitted: { name: "fit", points: Array.from({ length: 80 }, (_, k) => f.xRange[0] * (f.xRange[1] / f.xRange[0]) ** (k / 79)).map((x) => ({ x, y: evalPowerLaw(f, x) })) } } : {}),
-        ...(source ? { proxy: lossSeries(`Phase 2: ${source.name}`, source.points.filter((p) => p.step > policy.forecast.exclude_steps), axis) } : {}),
-        ...(cloudPoints ? { cloud: lossSeries("cloud run", cloudPoints, axis) } : {}),
+        ...(f && Array.isArray(f.curve) ? { fitted: { name: "fitted law", points: f.curve } } : {}),
+        // The points that were fitted: the envelope's own series (validation points when validation was fitted).
+        ...(source ? { proxy: readSeries(`Phase 2: ${source.name} (${what})`, source.points.filter((p) => p.step > policy.forecast.exclude_steps), env) } : {}),
+        ...(cloudPoints ? { cloud: readSeries("cloud run", cloudPoints, env) } : {}),
       }),
     });
   } else if (curves.length > 0) {
-    notes.push(`Forecast: ${envWhy || "none given"} (windtunnel forecast --out envelope.json, then report --envelope).`);
+    notes.push(`Forecast: ${flags.forecastNote ?? (envWhy || "none given")} (windtunnel forecast --out envelope.json, then report --envelope).`);
   }
 
   // The sanity day.

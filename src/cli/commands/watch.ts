@@ -5,9 +5,10 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import * as asciichart from "asciichart";
 import { UsageError } from "../../evidence/errors.ts";
-import { expectedAt, type Envelope } from "../../forecast/envelope.ts";
+import { bandAt, expectedAt, type Envelope } from "../../forecast/envelope.ts";
+import { readPoint } from "../../forecast/reading.ts";
 import { loadPolicy } from "../../policy/load.ts";
-import { envelopeReading, EnvelopeMonitor } from "../../gates/verify.ts";
+import { EnvelopeMonitor } from "../../gates/verify.ts";
 import { fmt } from "../../gates/stats.ts";
 import { readEnvelopeFile } from "../../judge/evaluate.ts";
 import { getBytes, listObjects, readUpdates, type Cursors } from "../../watchdog/bucket.ts";
@@ -34,6 +35,8 @@ interface Curve {
   xs: number[];
   ys: number[];
   lastStep: number;
+  /** The verify gate over every point so far (whole points: the envelope's own series rule reads them). */
+  verify?: EnvelopeMonitor;
 }
 
 export interface Destroyer {
@@ -58,7 +61,7 @@ export const automationDestroy: Destroyer = async (stack, dir, io) => {
  * x (asciichart draws series index by index and has no gaps, so only the shared range is drawn).
  * Each column shows the curve's highest loss in it: spikes stay visible when downsampled.
  */
-export function chart(curve: Curve, env: Envelope | undefined, width: number, height: number, color = false): string {
+export function chart(curve: Curve, env: Envelope | undefined, width: number, height: number, color = false, band = 0.05): string {
   if (curve.xs.length === 0) return "(no points yet)";
   const first = curve.xs[0] as number;
   const last = curve.xs[curve.xs.length - 1] as number;
@@ -79,12 +82,13 @@ export function chart(curve: Curve, env: Envelope | undefined, width: number, he
   });
   const series = [loss];
   if (overlap && env) {
-    const mid = cols.map((x) => expectedAt(env, x) as number);
-    series.push(mid.map((m) => m * 1.05), mid.map((m) => m * 0.95));
+    // The band the verify gate allows: its own, or the forecast's where that is wider.
+    const mid = cols.map((x) => ({ m: expectedAt(env, x) as number, b: Math.max(band, bandAt(env, x)) }));
+    series.push(mid.map(({ m, b }) => m * (1 + b)), mid.map(({ m, b }) => m * (1 - b)));
   }
   const finite = series.flat().filter(Number.isFinite);
   if (finite.length !== series.flat().length) return "(the curve has non-finite values: see the gates below)";
-  const label = overlap ? `${env?.axis} ${fmt(lo)}–${fmt(hi)}: the loss (highest per column) and the envelope ±5%` : `${env ? `${env.axis} ` : ""}${fmt(lo)}–${fmt(hi)}: the loss (highest per column)${env ? "; not yet in the envelope's window" : ""}`;
+  const label = overlap ? `${env?.axis} ${fmt(lo)}–${fmt(hi)}: the loss (highest per column) and the band the verify gate allows (±${fmt(band * 100)}%, or the forecast's own where wider)` : `${env ? `${env.axis} ` : ""}${fmt(lo)}–${fmt(hi)}: the loss (highest per column)${env ? "; not yet in the envelope's window" : ""}`;
   return `${asciichart.plot(series, { height, ...(color ? { colors: [undefined, asciichart.lightgreen, asciichart.lightgreen] } : {}), format: (v: number) => v.toFixed(3).padStart(8) })}\n${" ".repeat(10)}${label}`;
 }
 
@@ -131,7 +135,7 @@ export function runLabel(key: string, prefix: string): string {
 function envelopeNote(env: Envelope, x: number | undefined, band: number): string {
   if (x === undefined) return "";
   const e = expectedAt(env, x);
-  if (e !== undefined) return ` (envelope ${fmt(e)} ± ${fmt(band * 100)}%)`;
+  if (e !== undefined) return ` (envelope ${fmt(e)} ± ${fmt(Math.max(band, bandAt(env, x)) * 100)}%)`;
   return x < (env.points[0]?.x ?? 0) ? " (before the envelope's window)" : " (past the envelope's window)";
 }
 
@@ -167,12 +171,14 @@ async function watchLoop(flags: WatchFlags, io: Io, destroy: Destroyer): Promise
     const u = await readUpdates(s3, flags.bucket, prefix, cursors);
     cursors = u.cursors;
     for (const b of u.batches) {
-      const c = curves.get(b.key) ?? { xs: [], ys: [], lastStep: 0 };
+      const c: Curve = curves.get(b.key) ?? { xs: [], ys: [], lastStep: 0, ...(env ? { verify: new EnvelopeMonitor(runLabel(b.key, prefix), env, policy.verify) } : {}) };
       for (const p of b.points) {
-        const r = envelopeReading(env ?? { axis: "step" }, p);
+        c.verify?.push(p);
+        // Drawn on the envelope's series and axis; without one, the training loss (else validation loss) by step.
+        const r = readPoint(env ?? { axis: "step", series: p.loss !== undefined ? "loss" : "val_loss" }, p);
         if (r === undefined) continue;
         c.xs.push(r.x);
-        c.ys.push(r.loss);
+        c.ys.push(r.y);
         c.lastStep = p.step;
       }
       curves.set(b.key, c);
@@ -192,12 +198,10 @@ async function watchLoop(flags: WatchFlags, io: Io, destroy: Destroyer): Promise
       lines.push("");
       const label = runLabel(key, prefix);
       lines.push(`${label}: ${c.xs.length} points, step ${c.lastStep}, loss ${lastY !== undefined ? fmt(lastY) : "—"}${env ? envelopeNote(env, c.xs[c.xs.length - 1], policy.verify.band) : ""}`);
-      lines.push(chart(c, env, flags.width, flags.height, tty));
-      if (env) {
-        const m = new EnvelopeMonitor(label, env, policy.verify);
-        c.xs.forEach((x, i) => m.push({ step: i, x, loss: c.ys[i] as number }));
-        const g = m.finish();
-        lines.push(`verify: ${g.status} — ${g.message.replace(/ at step \d+/g, "")}`);
+      lines.push(chart(c, env, flags.width, flags.height, tty, policy.verify.band));
+      if (c.verify) {
+        const g = c.verify.finish();
+        lines.push(`verify: ${g.status} — ${g.message}`);
       }
     }
     for (const r of records) {
