@@ -1,24 +1,32 @@
-// The forecast's accuracy claim in the README, as a test on the real public curves: predicting the
-// later part of a run from its early part must beat "the last value stays flat".
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
+// The forecast's accuracy claims in the README, as tests on the real public curves (the same code
+// as `npm run accuracy`, without the reference trainer's curves, which that command makes).
 import { expect, it } from "vitest";
-import { evaluate } from "../../bench/forecast-accuracy.ts";
+import { evaluateAll, fixtureCurves, summarise, type Case } from "../../bench/forecast-accuracy.ts";
 import { describeWithSharedFixtures } from "../helpers/shared.ts";
 
 describeWithSharedFixtures("forecast accuracy on real curves", (fixtures) => {
-  it("beats the naive forecast on the 48 modded-nanogpt runs and the 60K-step GPT-2 medium run", async () => {
-    const groups = join(fixtures, "curves/modded-nanogpt-optimizers");
-    const runs = [];
-    for (const g of readdirSync(groups)) for (const f of readdirSync(join(groups, g))) runs.push(await evaluate(join(groups, g, f), "modded-nanogpt", (t) => t / 2));
-    runs.push(await evaluate(join(fixtures, "curves/modded-nanogpt-speedrun/gpt2-medium-60k-val.log"), "tel", () => 10_000));
-    expect(runs).toHaveLength(49);
-    const judged = runs.filter((r): r is Exclude<typeof r, { refused: string }> => !("refused" in r));
-    expect(judged).toHaveLength(49);
-    const better = judged.filter((r) => r.forecastMean < r.naiveMean).length;
-    expect(better).toBeGreaterThanOrEqual(45);
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
-    expect(median(judged.map((r) => r.forecastMean))).toBeLessThan(0.05);
-    expect(median(judged.map((r) => r.forecastMean))).toBeLessThan(median(judged.map((r) => r.naiveMean)));
-  });
+  let cases: Case[] = [];
+  const all = async (): Promise<Case[]> => (cases.length > 0 ? cases : (cases = evaluateAll(await fixtureCurves(fixtures))));
+
+  it("fitted to step 1000, the 48 GPT-2-small runs end within 2.5% (median) and 4% (worst), at least as close as the best simple baseline on ≥ 40 of 48", async () => {
+    const s = summarise(await all());
+    expect(s.of).toBe(48);
+    expect(s.median1000).toBeLessThanOrEqual(0.025);
+    expect(s.worst1000).toBeLessThanOrEqual(0.04);
+    expect(s.wins).toBeGreaterThanOrEqual(40);
+  }, 60_000);
+
+  it("refuses no curve with ≥ 5 validation points after warmup; a refusal names the validation points it found", async () => {
+    const cs = await all();
+    expect(summarise(cs).wrongRefusals).toEqual([]);
+    const refused = cs.filter((c) => c.refused !== undefined);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const c of refused) expect(c.refused).toMatch(/^too few points to forecast from: \d validation loss points? after step \d+ \(steps? [\d, ]+\); at least 5 are needed/);
+  }, 60_000);
+
+  it("the stated band holds ≥ 85% of held-out points on every data set, and the two-sided gate at ±5% fails no healthy run from its step-1000 forecast", async () => {
+    const s = summarise(await all());
+    for (const c of s.coverage) expect(c.share, c.set).toBeGreaterThanOrEqual(0.85);
+    expect(s.verifyFailures).toEqual([]);
+  }, 60_000);
 });
