@@ -3,7 +3,7 @@
 // menu, stress the finalists the sweep gate picks, gate everything against the example campaign
 // plan, price it, and say what the cloud step would be allowed to do. All evidence stays in one
 // folder; running the demo again resumes it.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +14,7 @@ import { usd } from "../../gates/stats.ts";
 import type { Verdict } from "../../gates/verdict.ts";
 import { labSweepCommand, stressPhase, EXIT_INTERRUPTED } from "./lab.ts";
 import { gateCommand, costCommand } from "./index.ts";
+import { GateRefusal } from "../../evidence/errors.ts";
 import type { Io } from "../io.ts";
 
 const ROOT = packageRoot();
@@ -33,6 +34,13 @@ export interface DemoFlags {
   menu?: string;
   candidates: number;
   parallel?: number;
+}
+
+/** The best finalist that survived the stress gates: the first surviving curve in the finalists' (rank) order. */
+function bestFinalist(verdictFile: string, curves: readonly string[]): string | undefined {
+  const verdict = JSON.parse(readFileSync(verdictFile, "utf8")) as Verdict;
+  const alive = new Set(verdict.stress?.curves.filter((c) => c.survived).map((c) => c.subject) ?? []);
+  return curves.find((f) => alive.has(basename(f).replace(/\.jsonl$/, "")));
 }
 
 function heading(io: Io, title: string): void {
@@ -60,6 +68,25 @@ export async function demoCommand(flags: DemoFlags, io: Io): Promise<number> {
   const curves = stressed.curves;
   const verdictFile = join(dir, "verdict.json");
   const gated = await gateCommand([join(dir, TRAJECTORY), ...curves, DEMO_CAMPAIGN], { phase: curves.length > 0 ? "all" : "sweep,spend", policy: DEMO_POLICY, out: verdictFile, format: "table" }, io);
+
+  // The forecast the verify gate will hold the cloud run to, from the best surviving finalist.
+  heading(io, "The forecast: the best finalist's curve → envelope.json (the verify gate's expected cloud curve)");
+  const envelopeFile = join(dir, "envelope.json");
+  const forecastFrom = bestFinalist(verdictFile, curves);
+  let forecastNote: string | undefined;
+  if (forecastFrom === undefined) {
+    forecastNote = "no finalist survived the stress test: nothing to forecast from";
+    io.out(forecastNote);
+  } else {
+    const { forecastCommand } = await import("./forecast.ts");
+    try {
+      await forecastCommand(forecastFrom, { policy: DEMO_POLICY, out: envelopeFile, calibrate: [], format: "table", read: {} }, io);
+    } catch (err) {
+      if (!(err instanceof GateRefusal)) throw err;
+      forecastNote = `the forecast refused: ${err.message}`;
+      io.out(forecastNote);
+    }
+  }
 
   heading(io, "The campaign's economics (the seed's arithmetic)");
   await costCommand({}, io);
@@ -89,10 +116,11 @@ export async function demoCommand(flags: DemoFlags, io: Io): Promise<number> {
   io.out("");
   const { reportCommand } = await import("./report.ts");
   const reportFile = join(dir, "report.html");
-  await reportCommand([join(dir, TRAJECTORY), ...curves, DEMO_CAMPAIGN], { out: reportFile, format: "html", policy: DEMO_POLICY, sanity: [], read: {}, title: `windtunnel demo: ${basename(menu)}` }, io);
+  const envelope = forecastNote === undefined && existsSync(envelopeFile) ? { envelope: envelopeFile } : {};
+  await reportCommand([join(dir, TRAJECTORY), ...curves, DEMO_CAMPAIGN], { out: reportFile, format: "html", policy: DEMO_POLICY, sanity: [], read: {}, title: `windtunnel demo: ${basename(menu)}`, ...envelope, ...(forecastNote !== undefined ? { forecastNote } : {}) }, io);
   io.out(`Open the report: ${reportFile}`);
   io.out("");
-  io.out(`Evidence in ${dir}/: ${TRAJECTORY} (Phase 1), ${CURVES}/ (Phase 2 curves), ${STRESS_LOG}, sweep/ (each candidate's config, metrics and log), verdict.json`);
+  io.out(`Evidence in ${dir}/: ${TRAJECTORY} (Phase 1), ${CURVES}/ (Phase 2 curves), ${STRESS_LOG}, sweep/ (each candidate's config, metrics and log), verdict.json${forecastNote === undefined ? ", envelope.json (the forecast)" : ""}`);
   io.out(`Check it again any time: windtunnel gate --check ${verdictFile}`);
   if (typeof spend?.measured === "number" && verdict.pass) io.out(`Forecast cloud spend: ${usd(spend.measured)}.`);
   return gated;
