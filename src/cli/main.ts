@@ -267,6 +267,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option("--calibrate <params=curve>", "a proxy curve at another size (repeat, ≥ 3 sizes): calibrates the size term instead of published constants")
     .option("--fit-to-step <n>", "fit only the points up to this step")
     .option("--schedule <spec>", "the target run's learning-rate schedule, e.g. total=4000,warmup=100,shape=cosine,cooldown=1,final=0.1 (turns on the annealing law; the window then runs to total)")
+    .option("--stack <Pulumi.stack.yaml>", "take the target run's schedule from the stack's windtunnel:schedule (the run pulumi up creates)")
     .option("--log-preset <name>", "regex preset for plain training logs")
     .option("--log-regex <regex>", "custom log regex with named groups")
     .option("--format <format>", "table | json", { default: "table" })
@@ -282,12 +283,15 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       const fitToStep = amount("fit-to-step", o["fitToStep"], { integer: true, positive: true });
       const scheduleText = text("schedule", o["schedule"]);
       const { parseSchedule } = await import("../forecast/schedule.ts");
+      const stack = text("stack", o["stack"]);
+      if (stack !== undefined && scheduleText !== undefined) throw new UsageError("--schedule and --stack both name the schedule: give one");
       const parsed = scheduleText !== undefined ? parseSchedule(scheduleText) : undefined;
       if (parsed && !parsed.ok) throw new UsageError(`--schedule: ${parsed.reason}`);
       code = await forecastCommand(curve, {
         read: readFlags(o),
         ...(fitToStep !== undefined ? { fitToStep } : {}),
         ...(parsed?.ok ? { schedule: parsed.schedule } : {}),
+        ...(stack !== undefined ? { stack } : {}),
         policy: text("policy", o["policy"]) ?? "default",
         calibrate: many(o["calibrate"]).map(String),
         format: choice("format", o["format"], ["table", "json"] as const) ?? "table",

@@ -6,6 +6,7 @@
 import "../evidence/zod-setup.ts";
 import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
+import { describeIssue } from "../evidence/issues.ts";
 
 export const scheduleSchema = lazy(() =>
   z.strictObject({
@@ -51,8 +52,11 @@ export function parseSchedule(text: string): { ok: true; schedule: Schedule } | 
   if (raw["shape"] === "constant" && !text.includes("cooldown")) raw["cooldown_frac"] = 0;
   const r = scheduleSchema().safeParse(raw);
   if (!r.success) {
-    const issue = r.error.issues[0];
-    return { ok: false, reason: `${issue?.path.join(".") || "schedule"}: ${issue?.message ?? "invalid"} (e.g. total=4000,warmup=100,shape=cosine,cooldown=1,final=0.1)` };
+    const issue = r.error.issues[0] as z.core.$ZodIssue;
+    const d = describeIssue(issue, raw);
+    const short = Object.entries(names).find(([, v]) => v === issue.path[0])?.[0] ?? d.field;
+    return { ok: false, reason: `${short}: ${d.message} (e.g. total=4000,warmup=100,shape=cosine,cooldown=1,final=0.1)` };
   }
+  if (r.data.warmup_steps >= r.data.total_steps) return { ok: false, reason: `warmup: ${r.data.warmup_steps} steps of warmup in a run of ${r.data.total_steps} leave no schedule after it` };
   return { ok: true, schedule: r.data };
 }

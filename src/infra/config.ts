@@ -3,6 +3,7 @@
 // YAML file itself (with line and column), so both refuse the same config with the same words.
 // No Pulumi import here: the CLI loads this without the Pulumi SDK.
 import "../evidence/zod-setup.ts";
+import { scheduleSchema } from "../forecast/schedule.ts";
 import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
 import { describeIssue } from "../evidence/issues.ts";
@@ -102,6 +103,7 @@ export const stackConfigSchema = lazy(() =>
     ),
     envelope: described(z.optional(nonEmpty()), "stage full: the forecast (windtunnel forecast --out envelope.json) the watchdog holds the cloud loss to; without it the verify gate is off"),
     target: described(z._default(z.record(scriptText(), z.union([z.number(), z.string()]).check(noControlCharacters())), {}), "the target architecture (params, layers, d_model, …), passed to the container as WINDTUNNEL_TARGET"),
+    schedule: described(z.optional(scheduleSchema()), "the target run's learning-rate schedule: windtunnel forecast --stack forecasts for it, and stage full refuses an envelope forecast for another"),
     alertEmail: described(z.string().check(z.regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: "expected an e-mail address" })), "budget alerts go to an SNS topic with this address subscribed"),
     checkpointRetentionDays: described(z._default(count(), 30), "checkpoints/ objects (and old versions of any object) expire after this many days"),
     metricsIntervalS: described(z._default(z.int().check(z.minimum(10), z.maximum(3600)), 60), "seconds between metric uploads from the node"),
@@ -142,6 +144,7 @@ export const KEY_ENCODING: { readonly [K in keyof StackConfig]-?: "string" | "js
   sanity: "json",
   envelope: "string",
   target: "json",
+  schedule: "json",
   alertEmail: "string",
   checkpointRetentionDays: "json",
   metricsIntervalS: "json",

@@ -2,8 +2,11 @@
 // campaign's resources. A failing gate, changed evidence or a bad config stops it before a single
 // resource is registered. `pulumi up` runs it through index.ts; `windtunnel plan` runs it offline.
 import * as pulumi from "@pulumi/pulumi";
+import { isDeepStrictEqual } from "node:util";
+import { scheduleSchema, type Schedule } from "../forecast/schedule.ts";
+import type { Envelope } from "../forecast/envelope.ts";
 import * as aws from "@pulumi/aws";
-import { InputError, UsageError, WindtunnelError } from "../evidence/errors.ts";
+import { GateRefusal, InputError, UsageError, WindtunnelError } from "../evidence/errors.ts";
 import { formatProblem } from "../evidence/problems.ts";
 import { show } from "../evidence/issues.ts";
 import { regionProblem, regionSetting } from "./instance-types.ts";
@@ -70,6 +73,15 @@ async function checkOffered(instanceType: string, region: string, configName: st
   throw InputError.at(configName, 0, "aws:region", `AWS reports no ${instanceType} offering in ${region} (DescribeInstanceTypeOfferings, location type region); choose a region that offers it: aws ec2 describe-instance-type-offerings --location-type region --filters Name=instance-type,Values=${instanceType} --region <region>`);
 }
 
+/** An envelope forecast for another learning-rate schedule than the stack's run would hold it to the wrong curve. */
+export function checkEnvelopeSchedule(envelope: Envelope, schedule: Schedule | undefined, file: string): void {
+  if (schedule === undefined) return;
+  const same = envelope.schedule !== undefined && isDeepStrictEqual(scheduleSchema().parse(envelope.schedule), schedule);
+  if (same) return;
+  const had = envelope.schedule === undefined ? "no schedule" : JSON.stringify(envelope.schedule);
+  throw new GateRefusal(`refused: ${file} was forecast for ${had}, but windtunnel:schedule is ${JSON.stringify(schedule)}; forecast for the run the stack creates (windtunnel forecast <curve> --stack <this stack file> --out ${file}); nothing was created.`);
+}
+
 export async function campaignProgram(ctx: ProgramContext): Promise<CampaignOutputs> {
   const { config: c, region: configuredRegion } = readStackConfig(ctx.configName, ctx.env);
   const judged: CampaignJudgement = await judgeCampaign(c, ctx);
@@ -80,6 +92,8 @@ export async function campaignProgram(ctx: ProgramContext): Promise<CampaignOutp
 
   const region = configuredRegion;
   if (region === undefined) throw new UsageError("aws:region is not set: pulumi config set aws:region us-east-1");
+  const envelope = c.envelope !== undefined ? readEnvelopeFile(resolve(ctx.baseDir, c.envelope)).envelope : undefined;
+  if (envelope && c.envelope !== undefined) checkEnvelopeSchedule(envelope, c.schedule, c.envelope);
   await checkOffered(c.node.instanceType, region, ctx.configName);
   const tags = campaignTags(c.campaign, stage, { "windtunnel:verdict": judged.digest.slice(0, 16) });
   const prefix = c.campaign;
@@ -105,7 +119,6 @@ export async function campaignProgram(ctx: ProgramContext): Promise<CampaignOutp
     tags,
   });
   const policy = judged.policy;
-  const envelope = c.envelope !== undefined ? readEnvelopeFile(resolve(ctx.baseDir, c.envelope)).envelope : undefined;
   const watchdog = new Watchdog(`${name}-watchdog`, {
     campaign: c.campaign,
     bucketName: store.bucketName,

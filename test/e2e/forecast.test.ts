@@ -5,6 +5,7 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { REPO } from "../helpers/shared.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
+import type { Envelope } from "../../src/forecast/envelope.ts";
 
 const BIN = join(REPO, "src", "cli", "bin.ts");
 const CLOUD = join(REPO, "test/fixtures/cloud");
@@ -35,6 +36,52 @@ describe("windtunnel forecast → gate --phase verify", () => {
     expect(bad.exitCode).toBe(1);
     expect(bad.stdout).toMatch(/verify\.envelope/);
     expect(bad.stdout).toMatch(/worse than forecast: the training loss stayed above the ±\d\.\d\d% band for 5 points in a row from step 9\d\d/);
+  });
+
+  it("an envelope's fit survives a write and a read: the gate's forecast row shows the law, the points, the source and the band", async () => {
+    const env = join(tmp.dir(), "envelope.json");
+    const f = await wt(["forecast", join(CLOUD, "verify-steady.jsonl"), "--fit-to-step", "600", "--until", "384000", "--out", env]);
+    expect(f.exitCode, f.stderr).toBe(0);
+    const written = JSON.parse(readFileSync(env, "utf8")) as Envelope;
+    const { readEnvelopeFile } = await import("../../src/judge/evaluate.ts");
+    const back = readEnvelopeFile(env).envelope;
+    // Every key the forecast wrote comes back: the fit (law, candidates, band), the projection and the source.
+    expect(back).toEqual(written);
+    expect(back.fit?.candidates.length).toBeGreaterThan(0);
+    expect(back.source).toEqual({ curve: "verify-steady.jsonl" });
+    const g = await wt(["gate", "--phase", "verify", "--envelope", env, join(CLOUD, "verify-steady.jsonl"), "--format", "json"]);
+    const row = (JSON.parse(g.stdout) as { gates: { id: string; message: string }[] }).gates.find((r) => r.id === "verify.forecast");
+    expect(row?.message).toBe(`${written.fit?.formula}, fitted to 22 points of verify-steady.jsonl (R² ${written.fit?.r2.toFixed(3)}); loss against tokens, its own band ±${((written.points[0]?.band as number) * 100).toFixed(2)}% → ±${(written.band * 100).toFixed(2)}% (calibrated to hold 90%)`);
+    expect(row?.message).not.toContain("written by hand");
+  });
+
+  it("--stack takes the target run's schedule from the stack file; a stack without one is a usage error", async () => {
+    const dir = tmp.dir();
+    const { stringify } = await import("yaml");
+    const { stackConfig } = await import("../helpers/stack.ts");
+    const schedule = { total_steps: 1500, warmup_steps: 50, shape: "cosine", cooldown_frac: 1, final_frac: 0.1 };
+    writeFileSync(join(dir, "Pulumi.yaml"), "name: windtunnel\nruntime: nodejs\n");
+    const file = (name: string, over: Record<string, unknown>) => {
+      const f = join(dir, `Pulumi.${name}.yaml`);
+      writeFileSync(f, stringify({ config: { "aws:region": "us-east-1", ...Object.fromEntries(Object.entries(stackConfig(over)).map(([k, v]) => [`windtunnel:${k}`, v])) } }));
+      return f;
+    };
+    const env = join(dir, "envelope.json");
+    const r = await wt(["forecast", join(CLOUD, "verify-steady.jsonl"), "--fit-to-step", "600", "--stack", file("with", { schedule }), "--out", env]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const e = JSON.parse(readFileSync(env, "utf8")) as Envelope;
+    expect(e.schedule).toEqual(schedule);
+    expect(e.fit?.lr).toBe("logged, then the schedule");
+    expect(e.points.at(-1)?.x).toBe(1500 * 256);
+    const none = await wt(["forecast", join(CLOUD, "verify-steady.jsonl"), "--stack", file("without", {})]);
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr).toContain("the stack names no windtunnel:schedule");
+    const both = await wt(["forecast", join(CLOUD, "verify-steady.jsonl"), "--stack", file("with2", { schedule }), "--schedule", "total=1500"]);
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr).toContain("--schedule and --stack both name the schedule");
+    const bad = await wt(["forecast", join(CLOUD, "verify-steady.jsonl"), "--schedule", "total=1500,shape=sine"]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/^windtunnel: --schedule: shape: expected one of [^\n]*, got "sine" [^\n]*$/);
   });
 
   it("refuses to forecast from too few points, naming the points it found (exit 1)", async () => {

@@ -473,6 +473,31 @@ describe("stage full after a passing sanity day", () => {
     expect(config.config.envelope.points).toHaveLength(200);
   });
 
+  it("with windtunnel:schedule, an envelope forecast for another schedule (or none) is refused before anything is created; one made with --stack passes", async () => {
+    const dir = tmp.dir();
+    writeFileSync(join(dir, "policy.yaml"), "extends: default\nsanity:\n  fp8: {reference: fp64, candidate: bf16}\n  parallel: {reference: fp64, layouts: [shards2]}\n");
+    const { forecast } = await import("../../src/forecast/envelope.ts");
+    const { DEFAULT_POLICY } = await import("../helpers/policy.ts");
+    const steady = readFileSync(join(CLOUD, "verify-steady.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { step: number; loss: number; tokens: number; lr: number });
+    const schedule = { total_steps: 1500, warmup_steps: 50, shape: "cosine" as const, cooldown_frac: 1, final_frac: 0.1 };
+    const plain = forecast({ points: steady.filter((p) => p.step <= 600), policy: DEFAULT_POLICY.forecast });
+    const other = forecast({ points: steady.filter((p) => p.step <= 600), policy: DEFAULT_POLICY.forecast, schedule: { ...schedule, shape: "linear" } });
+    const right = forecast({ points: steady.filter((p) => p.step <= 600), policy: DEFAULT_POLICY.forecast, schedule });
+    if (!plain.ok || !other.ok || !right.ok) throw new Error("no forecast");
+    const base = { stage: "full", policy: join(dir, "policy.yaml"), envelope: join(dir, "envelope.json"), schedule, sanity: { metrics: [join(CLOUD, "sanity-{fp64,bf16,shards2}.jsonl")] } };
+    for (const [env, why] of [[plain.envelope, "was forecast for no schedule"], [other.envelope, 'was forecast for {"total_steps":1500,"warmup_steps":50,"shape":"linear"']] as const) {
+      writeFileSync(join(dir, "envelope.json"), JSON.stringify(env));
+      const r = await run(stackConfig(base));
+      expect(r.error?.message).toContain(why);
+      expect(r.error?.message).toContain("nothing was created");
+      expect(recorded).toEqual([]);
+    }
+    writeFileSync(join(dir, "envelope.json"), JSON.stringify(right.envelope));
+    const ok = await run(stackConfig(base));
+    expect(ok.error).toBeUndefined();
+    expect(ok.outputs["verifyGate"]).toBe("on");
+  });
+
   it("the bundled handler is one ES module that exports the Lambda handler", async () => {
     const { bundleHandler } = await import("../../src/infra/watchdog.ts");
     const code = await bundleHandler();

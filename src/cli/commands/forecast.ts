@@ -28,6 +28,8 @@ export interface ForecastFlags {
   fitToStep?: number;
   /** The target run's learning-rate schedule (--schedule total=…,warmup=…,shape=…). */
   schedule?: Schedule;
+  /** A stack file whose windtunnel:schedule names it instead (--stack). */
+  stack?: string;
   format: "table" | "json";
   read: ReadOptions;
 }
@@ -41,8 +43,14 @@ async function curvePoints(file: string, read: ReadOptions) {
 
 export async function forecastCommand(file: string, flags: ForecastFlags, io: Io): Promise<number> {
   if ((flags.proxyParams === undefined) !== (flags.targetParams === undefined)) throw new UsageError("--proxy-params and --target-params go together (or neither: no size shift)");
-  if (flags.out !== undefined) assertNotAnInput("--out", [flags.out], [file, ...[policyFileOf(flags.policy)].filter((f): f is string => f !== undefined), ...flags.calibrate.map((pair) => pair.replace(/^[^=]*=/, ""))]);
+  if (flags.out !== undefined) assertNotAnInput("--out", [flags.out], [file, ...[policyFileOf(flags.policy), flags.stack].filter((f): f is string => f !== undefined), ...flags.calibrate.map((pair) => pair.replace(/^[^=]*=/, ""))]);
   const policy = (await loadPolicy(flags.policy)).policy;
+  let schedule = flags.schedule;
+  if (flags.stack !== undefined) {
+    const { readStackFile } = await import("../../infra/stack-file.ts");
+    schedule = (await readStackFile(flags.stack)).config.schedule;
+    if (schedule === undefined) throw new UsageError(`--stack ${flags.stack}: the stack names no windtunnel:schedule (the target run's learning-rate schedule), so there is nothing to forecast for; add it, or give --schedule`);
+  }
   let calibrated: { A: number; alpha: number } | undefined;
   if (flags.calibrate.length > 0) {
     // Each proxy's own fit, read at the x all of them reached: the size term's data points.
@@ -73,7 +81,7 @@ export async function forecastCommand(file: string, flags: ForecastFlags, io: Io
     ...(flags.targetParams !== undefined ? { nTarget: flags.targetParams } : {}),
     ...(flags.bytesPerToken !== undefined ? { bytesPerToken: flags.bytesPerToken } : {}),
     ...(flags.until !== undefined ? { until: flags.until } : {}),
-    ...(flags.schedule !== undefined ? { schedule: flags.schedule } : {}),
+    ...(schedule !== undefined ? { schedule } : {}),
     ...(calibrated ? { calibrated } : {}),
   });
   if (!r.ok && r.option !== undefined) throw new UsageError(`--${r.option === "bytesPerToken" ? "bytes-per-token" : r.option}: ${r.reason}`);
