@@ -2,6 +2,7 @@
 // same run with a real divergence (the learning rate × 30 at step 900) fails right there.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { forecast, type Envelope } from "../../src/forecast/envelope.ts";
 import { EnvelopeMonitor } from "../../src/gates/verify.ts";
@@ -86,6 +87,21 @@ describe("verify gate on really trained cloud-like runs", () => {
     const n = judge(steady, narrow);
     expect(n.threshold).toBe(0.05);
     expect(n.message).not.toContain("too uncertain");
+  });
+
+  it("every row is a sentence that matches its ✓/✗: a pass never shows a value past its threshold, a fail always does", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 59 }), fc.integer({ min: 1, max: 20 }), fc.double({ min: 0.7, max: 1.4, noNaN: true }), fc.constantFrom("both" as const, "above" as const), (from, length, factor, direction) => {
+        const bent = steady.map((p, i) => (i >= from && i < from + length ? { ...p, loss: p.loss * factor } : p));
+        const r = judge(bent, env, { ...DEFAULT_POLICY.verify, direction });
+        const m = r.measured as number;
+        const t = r.threshold as number;
+        if (r.status === "pass") return m <= t && /^\d+ points inside the window stayed within ±\d+\.\d\d% of the forecast: /.test(r.message) && r.message.includes(`±${(t * 100).toFixed(2)}%`);
+        if (r.status === "fail") return m > t && /^(worse than forecast: the training loss stayed above|better than the forecast can explain: the training loss stayed below) the ±\d+\.\d\d% band for 5 points in a row from step \d+/.test(r.message) && (factor > 1 || direction === "both");
+        return false;
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("a NaN fails at once; a run that has not reached the window is skipped", () => {
