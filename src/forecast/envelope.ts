@@ -30,7 +30,8 @@ export const envelopeSchema = lazy(() =>
     ),
     // What the envelope came from, kept through a read so the gate can say it (the verify gate
     // itself reads only points, band, axis and series).
-    fit: described(z.optional(z.looseObject({ law: z.string(), formula: z.string(), n: z.number() })), "the fitted law: its formula, the candidates and their backtest errors (windtunnel forecast)"),
+    // Any object: an envelope written by an older windtunnel recorded another fit (a, b, c), and the gate needs none of it.
+    fit: described(z.optional(z.looseObject({ law: z.optional(z.string()), formula: z.optional(z.string()), n: z.optional(z.number()) })), "the fitted law: its formula, the candidates and their backtest errors (windtunnel forecast)"),
     projection: described(z.optional(z.nullable(z.looseObject({ constants: z.string(), source: z.string(), n_proxy: positiveNumber(), n_target: positiveNumber(), shift_nats: z.number(), shift: z.number() }))), "the proxy → target size shift, or null for none"),
     source: described(z.optional(z.looseObject({ curve: z.string(), sha256: z.optional(z.string()) })), "the Phase 2 curve fitted"),
     schedule: described(z.optional(z.looseObject({})), "the target run's learning-rate schedule the forecast assumed"),
@@ -57,6 +58,31 @@ export function expectedAt(env: Pick<Envelope, "points">, x: number): number | u
   if (b.x === a.x) return a.expected;
   const t = (Math.log(x) - Math.log(a.x)) / (Math.log(b.x) - Math.log(a.x));
   return a.expected + t * (b.expected - a.expected);
+}
+
+/** Where an envelope came from, in words: its law and points, an older windtunnel's fit, or none (hand-written). */
+export function describeFit(env: Pick<Envelope, "fit" | "source">): string {
+  const f = env.fit as Partial<FitRecord> | undefined;
+  if (!f) return "an envelope written by hand (no fit recorded)";
+  if (typeof f.formula !== "string") return "a fit recorded by an older windtunnel (no formula; forecast again to see its law and band)";
+  return `${f.formula}, fitted to ${f.n} points of ${env.source?.curve ?? "a Phase 2 curve"}${typeof f.r2 === "number" ? ` (R² ${f.r2.toFixed(3)})` : ""}`;
+}
+
+/**
+ * What the forecast assumed of the run's learning rate, as the verify gate says it beside a
+ * failure (a decay the forecast did not know of lowers the loss below it; a wrong schedule moves
+ * it either way). Undefined for a hand-written envelope.
+ */
+export function assumptionOf(env: { fit?: { lr?: unknown } | undefined; schedule?: Record<string, unknown> | undefined }): string | undefined {
+  const s = env.schedule;
+  if (s && typeof s["total_steps"] === "number") {
+    const decay = s["shape"] === "constant" ? "constant after warmup" : `${String(s["shape"])} decay over the last ${Math.round(Number(s["cooldown_frac"]) * 100)}% to ${Math.round(Number(s["final_frac"]) * 100)}% of the peak`;
+    return `the forecast assumed the learning-rate schedule ${decay}, ${s["total_steps"]} steps, ${s["warmup_steps"]} of warmup (is that this run's?)`;
+  }
+  const lr = env.fit?.lr;
+  if (lr === "none") return "the forecast knew no learning-rate schedule (a decay it did not know of lowers the loss below it: forecast with --schedule or --stack)";
+  if (lr === "logged") return "the forecast held the proxy's last logged learning rate past its curve (name this run's schedule: forecast with --schedule or --stack)";
+  return undefined;
 }
 
 /** The forecast's own band at x (relative half-width): the points' bands in log x, else the envelope's one band. */
@@ -113,6 +139,9 @@ export interface ForecastInput {
 /** A refusal; `option` names the caller's input at fault (a usage error), else the curve is. */
 export type ForecastOutcome = { ok: true; envelope: Envelope & { fit: FitRecord }; series: LossSeries; axis: "tokens" | "step" } | { ok: false; reason: string; option?: "until" | "bytesPerToken" | "schedule" };
 
+/** The most steps a forecast on the learning rate follows (its sums are per step). */
+export const MAX_STEPS = 5_000_000;
+
 /** Tokens per step of a curve (the median ratio), to put a step-based law on the tokens axis. */
 function tokensPerStep(points: readonly ReadablePoint[]): number | undefined {
   const r = points.filter((p) => p.step > 0 && p.tokens !== undefined && p.tokens > 0).map((p) => (p.tokens as number) / p.step).sort((a, b) => a - b);
@@ -136,6 +165,8 @@ function loggedLr(points: readonly ReadablePoint[], n: number): { lr: Float64Arr
   return { lr, lastStep: (logged[logged.length - 1] as { step: number }).step };
 }
 
+const x0Of = (rs: readonly Reading[]): number => minOf(rs.map((r) => r.x));
+
 export function forecast(i: ForecastInput): ForecastOutcome {
   const p = i.policy;
   const chosen = chooseSelection(i.points, p);
@@ -143,17 +174,28 @@ export function forecast(i: ForecastInput): ForecastOutcome {
   const sel = chosen.selection;
   const unit = sel.series === "val_bpb" ? "bpb" : "nats";
   const warm = Math.max(p.exclude_steps, i.schedule?.warmup_steps ?? 0);
-  const found = i.points.filter((q) => q.step > warm).map((q) => readPoint(sel, q)).filter((r): r is Reading => r !== undefined && Number.isFinite(r.y) && Number.isFinite(r.x) && r.x > 0 && r.y > 0);
-  if (found.length < p.min_points) return { ok: false, reason: `too few points to forecast from: ${describeFound(sel, found, warm)}; at least ${p.min_points} are needed (forecast.min_points)` };
+  const read = i.points.filter((q) => q.step > warm).map((q) => readPoint(sel, q)).filter((r): r is Reading => r !== undefined && Number.isFinite(r.y) && Number.isFinite(r.x));
+  const found = read.filter((r) => r.x > 0 && r.y > 0);
+  if (found.length < p.min_points) {
+    const zero = read.length - found.length;
+    const why = zero > 0 ? ` (${zero} more with ${read.some((r) => !(r.x > 0)) ? `${sel.axis} ≤ 0${sel.axis === "tokens" ? ": tokens must count the tokens consumed" : ""}` : "a loss ≤ 0"})` : "";
+    return { ok: false, reason: `too few points to forecast from: ${describeFound(sel, found, warm)}${why}; at least ${p.min_points} are needed (forecast.min_points)` };
+  }
   const from = maxOf(found.map((r) => r.x));
 
   // The annealing law runs on steps: on the tokens axis, the curve's tokens per step converts.
   const tps = sel.axis === "tokens" ? tokensPerStep(i.points) : 1;
   if (tps === undefined) return { ok: false, reason: "axis tokens: the curve logs no tokens" };
   const until = i.until ?? (i.schedule ? i.schedule.total_steps * tps : from * p.horizon);
-  if (!(until > from)) return { ok: false, option: "until", reason: `${until} is not after the last fitted point (${sel.axis} ${from}): the envelope's window runs from there to --until` };
+  const lastStep = maxOf(found.map((r) => r.step));
+  if (!(until > from)) {
+    if (i.until === undefined && i.schedule) return { ok: false, option: "schedule", reason: `total=${i.schedule.total_steps} is not after the last fitted step (${lastStep}): the window runs from there to the schedule's end; give the target run's total steps, or --until` };
+    return { ok: false, option: "until", reason: `${until} is not after the last fitted point (${sel.axis} ${from}): the envelope's window runs from there to --until` };
+  }
   if (i.schedule && until / tps > i.schedule.total_steps * 1.0001) return { ok: false, option: "schedule", reason: `the window runs to step ${Math.round(until / tps)}, past the schedule's total_steps ${i.schedule.total_steps}` };
   const steps = Math.ceil(until / tps) + 1;
+  // The annealing sums are kept per step: bounded, so a mistyped total cannot take the machine's memory.
+  if ((i.schedule || i.points.some((q) => q.lr !== undefined)) && steps > MAX_STEPS) return { ok: false, option: i.until === undefined && i.schedule ? "schedule" : "until", reason: `the window runs to step ${Math.round(until / tps)}: more than ${MAX_STEPS.toLocaleString("en-US")} steps, the most a forecast on the learning rate follows` };
   const own = loggedLr(i.points, steps);
   let lr: Float64Array | undefined;
   let lrFrom: FitRecord["lr"] = "none";
@@ -178,6 +220,8 @@ export function forecast(i: ForecastInput): ForecastOutcome {
   const fit = r.fit;
   const toLaw = (x: number): number => (lr ? x / tps : x);
   const predict = (x: number): number => fit.predict(toLaw(x));
+  // A curve that rises over its fitted range forecasts a divergence: nothing to hold a run to.
+  if (!(predict(from) < predict(x0Of(found)))) return { ok: false, reason: `the curve does not fall over the fitted range (${describeFound(sel, found, warm)}): the fit rises from ${predict(x0Of(found)).toPrecision(4)} to ${predict(from).toPrecision(4)}, and a forecast would expect a divergence` };
   const band = (x: number): number => Math.min(1, Math.max(p.band.floor, fit.band(toLaw(x))));
   // R² is reported, not a reason to refuse: on a late, flat stretch the seed noise is most of the
   // variance and R² is low though the forecast is good; the band carries that noise instead.
@@ -203,7 +247,7 @@ export function forecast(i: ForecastInput): ForecastOutcome {
     return { x: sig(x), expected: sig(predict(x) + shift), band: sig(band(x)) };
   });
   if (points.some((q) => !(q.expected > 0))) return { ok: false, reason: "the projected loss is not positive over the window: the size shift is larger than the curve allows" };
-  const x0 = minOf(found.map((q) => q.x));
+  const x0 = x0Of(found);
   const best = fit.candidates.reduce((a, b) => (b.weight > a.weight ? b : a));
   const record: FitRecord = {
     law: fit.chosen,

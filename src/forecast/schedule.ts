@@ -16,7 +16,11 @@ export const scheduleSchema = lazy(() =>
     cooldown_frac: described(z.number().check(z.nonnegative(), z.maximum(1)), "the share of the steps at the end over which the rate decays (1: from the first step after warmup)"),
     final_frac: described(z.number().check(z.nonnegative(), z.maximum(1)), "the rate at the last step, as a share of the peak"),
     power: described(z.optional(z.number().check(z.positive())), "shape power: the exponent (default 1)"),
-  }),
+  }).check(
+    z.refine((s) => s.warmup_steps < s.total_steps, { error: "warmup_steps must be fewer than total_steps (no schedule would follow the warmup)", path: ["warmup_steps"] }),
+    z.refine((s) => s.total_steps <= 5_000_000, { error: "at most 5,000,000 steps (the forecast follows the rate step by step)", path: ["total_steps"] }),
+    z.refine((s) => s.power === undefined || s.shape === "power", { error: "power is the exponent of shape power only", path: ["power"] }),
+  ),
 );
 
 export type Schedule = z.infer<ReturnType<typeof scheduleSchema>>;
@@ -43,11 +47,16 @@ export function lrAt(s: Schedule, step: number): number {
 export function parseSchedule(text: string): { ok: true; schedule: Schedule } | { ok: false; reason: string } {
   const names: Record<string, keyof Schedule> = { total: "total_steps", warmup: "warmup_steps", shape: "shape", cooldown: "cooldown_frac", final: "final_frac", power: "power" };
   const raw: Record<string, unknown> = { warmup_steps: 0, cooldown_frac: 1, final_frac: 0 };
-  for (const part of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+  const given = new Set<string>();
+  for (const part of text.split(",").map((p) => p.trim())) {
     const m = /^([a-z_]+)=(.+)$/.exec(part);
     const key = m ? (names[m[1] as string] ?? (Object.values(names).includes(m[1] as keyof Schedule) ? (m[1] as keyof Schedule) : undefined)) : undefined;
-    if (!m || key === undefined) return { ok: false, reason: `${JSON.stringify(part)}: expected key=value with key one of ${Object.keys(names).join(", ")}` };
-    raw[key] = key === "shape" ? m[2] : Number(m[2]);
+    if (!m || key === undefined) return { ok: false, reason: `${JSON.stringify(part)}: expected key=value with key one of ${Object.keys(names).join(", ")}, e.g. total=4000,warmup=100,shape=cosine,cooldown=1,final=0.1` };
+    if (given.has(key)) return { ok: false, reason: `${m[1]} is given twice` };
+    given.add(key);
+    const value = m[2] as string;
+    if (key !== "shape" && !/^(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i.test(value)) return { ok: false, reason: `${m[1]}: expected a number, got ${JSON.stringify(value)}` };
+    raw[key] = key === "shape" ? value : Number(value);
   }
   if (raw["shape"] === "constant" && !text.includes("cooldown")) raw["cooldown_frac"] = 0;
   const r = scheduleSchema().safeParse(raw);
@@ -57,6 +66,5 @@ export function parseSchedule(text: string): { ok: true; schedule: Schedule } | 
     const short = Object.entries(names).find(([, v]) => v === issue.path[0])?.[0] ?? d.field;
     return { ok: false, reason: `${short}: ${d.message} (e.g. total=4000,warmup=100,shape=cosine,cooldown=1,final=0.1)` };
   }
-  if (r.data.warmup_steps >= r.data.total_steps) return { ok: false, reason: `warmup: ${r.data.warmup_steps} steps of warmup in a run of ${r.data.total_steps} leave no schedule after it` };
   return { ok: true, schedule: r.data };
 }

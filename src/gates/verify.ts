@@ -12,7 +12,7 @@
 // points (each read by the envelope's own series rule), so the watchdog can feed it a few points
 // per tick and the CLI a whole file. Pure.
 import type { VerifyPolicy } from "../policy/schema.ts";
-import { bandAt, expectedAt, type Envelope } from "../forecast/envelope.ts";
+import { assumptionOf, bandAt, expectedAt, type Envelope } from "../forecast/envelope.ts";
 import { readPoint, seriesOf, SERIES_WORDS, type ReadablePoint, type Reading } from "../forecast/reading.ts";
 import type { GateResult } from "./types.ts";
 import { fmt, minOf } from "./stats.ts";
@@ -28,24 +28,36 @@ export interface Excursion {
   allowed: number;
 }
 
-export type VerifyEnvelope = Pick<Envelope, "points" | "band" | "axis" | "series">;
+/** What the verify gate reads of an envelope; `assumption` says what the forecast assumed of the run (its learning rate). */
+export type VerifyEnvelope = Pick<Envelope, "points" | "band" | "axis" | "series"> & { assumption?: string | undefined };
 
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 const signed = (x: number): string => `${x > 0 ? "+" : x < 0 ? "−" : ""}${pct(Math.abs(x))}`;
 
+type Side = "above" | "below";
+interface Held {
+  /** The deviation every point of the window kept (as a positive fraction on its side). */
+  value: number;
+  side: Side;
+  at: Excursion;
+}
+
 export class EnvelopeMonitor {
   private readonly recent: number[] = [];
-  /** The last `patience` judged excursions: the sustained deviation is the least of them. */
+  /**
+   * The shortest run of the latest judged points that counts as sustained: at least `patience`
+   * points spanning at least `min_span_steps` steps (so 5 points of a per-step log are not 5
+   * minutes of a validation log). Both the failure and the measured value of a pass are read over it.
+   */
   private window: Excursion[] = [];
-  private streakAbove: Excursion[] = [];
-  private streakBelow: Excursion[] = [];
   private judged = 0;
+  private judgedCertain = 0;
   private before = 0;
   private after = 0;
-  /** Largest deviation held for `patience` points, on each side (as a positive fraction). */
-  private sustainedAbove: { value: number; at: Excursion } | undefined;
-  private sustainedBelow: { value: number; at: Excursion } | undefined;
-  /** Widest band allowed at a judged point, and where the forecast's own band first exceeded the gate's. */
+  /** Largest deviation held over a sustained window of points judged at the gate's own band. */
+  private heldCertain: Held | undefined;
+  /** … and over any window, where the forecast's band was wider (reported, not compared with ±band). */
+  private heldAny: Held | undefined;
   private widest = 0;
   private uncertainFrom: Excursion | undefined;
   private nonFinite: { step: number; y: number } | undefined;
@@ -61,7 +73,7 @@ export class EnvelopeMonitor {
 
   constructor(subject: string, envelope: VerifyEnvelope, policy: VerifyPolicy) {
     this.subject = subject;
-    this.envelope = envelope;
+    this.envelope = { ...envelope, assumption: envelope.assumption ?? assumptionOf(envelope as Partial<Envelope>) };
     this.policy = policy;
   }
 
@@ -102,19 +114,28 @@ export class EnvelopeMonitor {
     const allowed = Math.max(this.policy.band, own);
     const e: Excursion = { step: r.step, x: r.x, loss: smoothed, expected, deviation: (smoothed - expected) / expected, allowed };
     this.judged++;
+    if (own <= this.policy.band) this.judgedCertain++;
     if (allowed > this.widest) this.widest = allowed;
     if (own > this.policy.band && !this.uncertainFrom) this.uncertainFrom = e;
-    this.window = [...this.window, e].slice(-this.policy.patience);
-    if (this.window.length === this.policy.patience) {
-      const above = minOf(this.window.map((w) => w.deviation));
-      const below = minOf(this.window.map((w) => -w.deviation));
-      if (above > 0 && (!this.sustainedAbove || above > this.sustainedAbove.value)) this.sustainedAbove = { value: above, at: this.window[0] as Excursion };
-      if (below > 0 && (!this.sustainedBelow || below > this.sustainedBelow.value)) this.sustainedBelow = { value: below, at: this.window[0] as Excursion };
+    // The shortest sustained window ending here.
+    this.window.push(e);
+    const long = (w: readonly Excursion[]): boolean => w.length >= this.policy.patience && (w[w.length - 1] as Excursion).step - (w[0] as Excursion).step >= this.policy.min_span_steps;
+    while (this.window.length > 1 && long(this.window.slice(1))) this.window.shift();
+    if (!long(this.window)) return;
+    const w = this.window;
+    const first = w[0] as Excursion;
+    const certain = w.every((q) => q.allowed === this.policy.band);
+    for (const side of this.policy.direction === "both" ? (["above", "below"] as const) : (["above"] as const)) {
+      const s = side === "above" ? 1 : -1;
+      const value = minOf(w.map((q) => s * q.deviation));
+      if (value > 0 && (!this.heldAny || value > this.heldAny.value)) this.heldAny = { value, side, at: first };
+      if (certain && value > 0 && (!this.heldCertain || value > this.heldCertain.value)) this.heldCertain = { value, side, at: first };
+      // Out of the band at every point of a sustained window: the gate fails.
+      if (w.every((q) => s * q.deviation > q.allowed)) {
+        if (side === "above") this.failedAt = first;
+        else this.belowAt ??= first;
+      }
     }
-    this.streakAbove = e.deviation > allowed ? [...this.streakAbove, e] : [];
-    this.streakBelow = this.policy.direction === "both" && e.deviation < -allowed ? [...this.streakBelow, e] : [];
-    if (this.streakAbove.length >= this.policy.patience) this.failedAt = this.streakAbove[0];
-    if (this.streakBelow.length >= this.policy.patience) this.belowAt ??= this.streakBelow[0];
   }
 
   /** A teardown-worthy failure has been seen: above the band, a non-finite loss, or below it when the policy tears down for that. */
@@ -131,10 +152,19 @@ export class EnvelopeMonitor {
     return SERIES_WORDS[seriesOf(this.envelope)];
   }
 
-  /** Where the gate could not verify at its own band, in words (empty when it could). */
-  private uncertainty(): string {
-    const u = this.uncertainFrom;
-    return u ? `; too uncertain to verify at ±${pct(this.policy.band)} from step ${u.step} (${this.envelope.axis} ${fmt(u.x)}) on: the forecast's own band is wider there, up to ±${pct(this.widest)}, and the loss was judged against it` : "";
+  /** "step 950" on the step axis, "step 950 (tokens 243200)" on the tokens axis. */
+  private where(e: { step: number; x: number }): string {
+    return this.envelope.axis === "tokens" ? `step ${e.step} (tokens ${fmt(e.x)})` : `step ${e.step}`;
+  }
+
+  /** The failing window (the shortest sustained one from where the failure starts), as its least deviation. */
+  private failure(side: Side, f: Excursion): GateResult {
+    const base = { id: "verify.envelope", phase: "verify" as const, subject: this.subject, op: "≤" as const };
+    const what = side === "above" ? `worse than forecast: the ${this.series} stayed above` : `better than the forecast can explain: the ${this.series} stayed below`;
+    const then = side === "above" ? "" : "; proxy substitution broken: investigate (the Phase 2 proxy did not stand in for this run)";
+    const held = `${this.policy.patience} points in a row${this.policy.min_span_steps > 0 ? ` over ≥ ${this.policy.min_span_steps} steps` : ""}`;
+    const assumed = this.envelope.assumption ? `; ${this.envelope.assumption}` : "";
+    return { ...base, status: "fail", measured: Number(Math.abs(f.deviation).toFixed(4)), threshold: Number(f.allowed.toFixed(4)), step: f.step, message: `${what} the ±${pct(f.allowed)} band for ${held} from ${this.where(f)}: ${fmt(f.loss)} against ${fmt(f.expected)} expected (${signed(f.deviation)})${then}${assumed}` };
   }
 
   /**
@@ -146,16 +176,8 @@ export class EnvelopeMonitor {
     const base = { id: "verify.envelope", phase: "verify" as const, subject: this.subject, op: "≤" as const };
     const n = this.policy.patience;
     if (this.nonFinite) return { ...base, status: "fail", measured: "non-finite", threshold: this.policy.band, step: this.nonFinite.step, message: `the ${this.series} is ${this.nonFinite.y} at step ${this.nonFinite.step}` };
-    const failure = this.failedAt ? { at: this.failedAt, side: "above" as const } : this.belowAt ? { at: this.belowAt, side: "below" as const } : undefined;
-    if (failure) {
-      const f = failure.at;
-      const held = failure.side === "above" ? this.streakAbove : this.streakBelow;
-      const streak = held.length >= n ? held.slice(0, n) : [f];
-      const least = minOf(streak.map((s) => Math.abs(s.deviation)));
-      const what = failure.side === "above" ? `worse than forecast: the ${this.series} stayed above` : `better than the forecast can explain: the ${this.series} stayed below`;
-      const then = failure.side === "above" ? "" : "; proxy substitution broken: investigate (the Phase 2 proxy did not stand in for this run)";
-      return { ...base, status: "fail", measured: Number(least.toFixed(4)), threshold: Number(f.allowed.toFixed(4)), op: "≤", step: f.step, message: `${what} the ±${pct(f.allowed)} band for ${n} points in a row from step ${f.step} (${this.envelope.axis} ${fmt(f.x)}): ${fmt(f.loss)} against ${fmt(f.expected)} expected (${signed(f.deviation)})${then}` };
-    }
+    if (this.failedAt) return this.failure("above", this.failedAt);
+    if (this.belowAt) return this.failure("below", this.belowAt);
     if (this.judged === 0) {
       const first = this.envelope.points[0]?.x ?? 0;
       const last = this.envelope.points[this.envelope.points.length - 1]?.x ?? 0;
@@ -163,14 +185,19 @@ export class EnvelopeMonitor {
       if (!final) return { ...base, status: "skip", measured: null, threshold: this.policy.band, message: `no point inside the envelope's window yet: ${where}` };
       return { ...base, status: "fail", measured: 0, op: "≥", threshold: 1, message: `nothing verified: no point inside the envelope's window (${this.envelope.axis} ${fmt(first)}–${fmt(last)}); ${where}. Is the envelope for this run, on its axis?` };
     }
-    // The measured value of a pass is the largest deviation held for `patience` points, the
-    // quantity the gate compares: it is within the allowed band, or the gate would have failed.
-    const a = this.sustainedAbove;
-    const b = this.policy.direction === "both" ? this.sustainedBelow : undefined;
-    const worst = !a ? (b ? { ...b, dev: -b.value } : undefined) : !b || a.value >= b.value ? { ...a, dev: a.value } : { ...b, dev: -b.value };
-    const sustained = this.judged < n ? `fewer than ${n} points judged, none sustained` : worst ? `the largest deviation held for ${n} points in a row was ${signed(worst.dev)} from step ${worst.at.step}` : "no deviation was held";
-    const ignored = this.policy.direction === "above" && this.sustainedBelow && this.sustainedBelow.value > this.widest ? `; below the forecast by ${pct(this.sustainedBelow.value)} for ${n} points from step ${this.sustainedBelow.at.step}, not judged (verify.direction is above)` : "";
-    const threshold = Number(this.widest.toFixed(4));
-    return { ...base, status: "pass", measured: Number((worst?.value ?? 0).toFixed(4)), threshold, message: `${this.judged} points inside the window stayed within ±${pct(this.widest)} of the forecast: ${sustained}${ignored}${this.uncertainty()}` };
+    const band = `±${pct(this.policy.band)}`;
+    const describe = (h: Held | undefined): string => (h ? `${signed(h.side === "above" ? h.value : -h.value)} from ${this.where(h.at)}` : "none");
+    const sustained = `held for ${n} points in a row${this.policy.min_span_steps > 0 ? ` over ≥ ${this.policy.min_span_steps} steps` : ""}`;
+    const uncertain = this.uncertainFrom;
+    const wider = uncertain ? `; from ${this.where(uncertain)} on the forecast's own band is wider than ${band} (up to ±${pct(this.widest)}): too uncertain to verify at ${band} there, so those ${this.judged - this.judgedCertain} points were judged against that band and stayed within it (largest deviation ${sustained}: ${describe(this.heldAny)})` : "";
+    const past = this.after > 0 ? `; ${this.after} later points are past the envelope's window (${this.envelope.axis} > ${fmt(this.envelope.points[this.envelope.points.length - 1]?.x ?? 0)}) and were not verified` : "";
+    const ignored = this.policy.direction === "above" ? " (verify.direction: above; a run below the forecast is not judged)" : "";
+    if (this.judgedCertain === 0) {
+      // Nothing could be held to ±5%: not a pass. The loss did stay within the forecast's band.
+      return { ...base, status: "skip", measured: null, threshold: this.policy.band, message: `too uncertain to verify at ${band}: the forecast's own band is wider than ${band} over the whole window (±${pct(bandAt(this.envelope, this.envelope.points[0]?.x ?? 0))} → ±${pct(this.widest)}); the ${this.judged} points judged against it stayed within it (largest deviation ${sustained}: ${describe(this.heldAny)})${past}. Fit a longer Phase 2, or forecast a shorter window` };
+    }
+    // The measured value of a pass is the largest deviation held over a sustained window judged at
+    // the gate's band: within it, or the gate would have failed.
+    return { ...base, status: "pass", measured: Number((this.heldCertain?.value ?? 0).toFixed(4)), threshold: this.policy.band, message: `${this.judgedCertain} points verified within ${band} of the forecast${ignored}: largest deviation ${sustained}: ${describe(this.heldCertain)}${wider}${past}` };
   }
 }

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isDeepStrictEqual } from "node:util";
 import { scheduleSchema, type Schedule } from "../forecast/schedule.ts";
-import type { Envelope } from "../forecast/envelope.ts";
+import { assumptionOf, type Envelope } from "../forecast/envelope.ts";
 import * as aws from "@pulumi/aws";
 import { GateRefusal, InputError, UsageError, WindtunnelError } from "../evidence/errors.ts";
 import { formatProblem } from "../evidence/problems.ts";
@@ -132,7 +132,7 @@ export async function campaignProgram(ctx: ProgramContext): Promise<CampaignOutp
       hourlyUsd: c.node.hourlyUsd,
       nodes: c.node.count,
       policy: { stress: policy.stress, verify: policy.verify, sanity: policy.sanity, health: policy.health },
-      ...(envelope ? { envelope: { points: envelope.points, band: envelope.band, axis: envelope.axis, ...(envelope.series ? { series: envelope.series } : {}) } } : {}),
+      ...(envelope ? { envelope: { points: envelope.points, band: envelope.band, axis: envelope.axis, ...(envelope.series ? { series: envelope.series } : {}), ...(assumptionOf(envelope) ? { assumption: assumptionOf(envelope) } : {}) } } : {}),
     },
     code: await bundleHandler(),
     tags,

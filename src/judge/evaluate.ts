@@ -21,7 +21,7 @@ import { evaluateSanityNodes, groupSanityRuns, sanitySource, type SanitySource }
 import { EnvelopeMonitor } from "../gates/verify.ts";
 import { seriesOf, SERIES_WORDS } from "../forecast/reading.ts";
 import { candidateOfFile, curveCoverage, type JudgedCurve } from "../gates/finalists.ts";
-import { envelopeSchema, type Envelope } from "../forecast/envelope.ts";
+import { describeFit, envelopeSchema, type Envelope } from "../forecast/envelope.ts";
 import type { MetricPoint } from "../evidence/schemas.ts";
 import type * as z from "zod/mini";
 import pkg from "../../package.json" with { type: "json" };
@@ -183,9 +183,8 @@ function readJsonFile<S extends z.ZodMiniType>(file: string, schema: S, what: st
 
 /** The forecast behind a verify verdict, as a row of the gate table (it judges nothing itself). */
 function forecastRow(env: Envelope, file: string): GateResult {
-  const f = env.fit;
   const shift = env.projection ? `; shifted ${env.projection.shift > 0 ? "+" : ""}${env.projection.shift.toPrecision(3)} ${env.unit} for ${env.projection.n_proxy.toPrecision(3)} → ${env.projection.n_target.toPrecision(3)} params (${env.projection.constants})` : "";
-  const what = f ? `${f.formula}, fitted to ${f.n} points of ${env.source?.curve ?? "a Phase 2 curve"}${typeof f.r2 === "number" ? ` (R² ${f.r2.toFixed(3)})` : ""}${shift}` : `an envelope written by hand (no fit recorded)${shift}`;
+  const what = `${describeFit(env)}${shift}`;
   const first = env.points[0]?.band ?? env.band;
   const own = first === env.band ? `±${(env.band * 100).toFixed(2)}%` : `±${(first * 100).toFixed(2)}% → ±${(env.band * 100).toFixed(2)}%`;
   return { id: "verify.forecast", phase: "verify", subject: file, status: "pass", measured: env.band, threshold: null, message: `${what}; ${seriesOf(env)} against ${env.axis}, its own band ${own}${env.coverage !== undefined ? ` (calibrated to hold ${Math.round(env.coverage * 100)}%)` : ""}` };

@@ -114,6 +114,7 @@ export const policySchema = lazy(() =>
     verify: z.strictObject({
       band: described(fraction(), "allowed relative distance of the cloud loss from the envelope"),
       patience: described(count(), "consecutive points outside the band before the run fails"),
+      min_span_steps: described(z.int().check(z.nonnegative()), "… and those points must span at least this many steps (5 points of a per-step log are a blip)"),
       smooth: described(count(), "rolling median over this many points first"),
       direction: described(z.enum(["both", "above"]), "both (the seed's rule): sustained above or below the band fails; above: only a loss worse than forecast fails"),
       below_action: described(z.enum(["alert", "teardown"]), "what the watchdog does when the loss stays below the band (proxy substitution broken: investigate)"),

@@ -132,7 +132,7 @@ export function forecastSpec(f: ForecastFigure): Spec {
     return { x: p.x, lo: p.expected * (1 - f.band), hi: p.expected * (1 + f.band), ownLo: p.expected * (1 - own), ownHi: p.expected * (1 + own), expected: p.expected };
   });
   const layers: Spec[] = [
-    { data: { values: band }, mark: { type: "area", opacity: 0.2, color: OKABE_ITO[2] }, encoding: { x: { field: "x", type: "quantitative", title: xTitle, scale: { type: "log" } }, y: { field: "lo", type: "quantitative", title: yTitle, scale: { zero: false } }, y2: { field: "hi" } } },
+    { data: { values: band }, mark: { type: "area", opacity: 0.2, color: OKABE_ITO[2] }, encoding: { x: { field: "x", type: "quantitative", title: xTitle, scale: { type: "log", nice: false } }, y: { field: "lo", type: "quantitative", title: yTitle, scale: { zero: false } }, y2: { field: "hi" } } },
     { data: { values: band }, mark: { type: "line", strokeDash: [2, 2], color: OKABE_ITO[4] }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "ownLo", type: "quantitative" } } },
     { data: { values: band }, mark: { type: "line", strokeDash: [2, 2], color: OKABE_ITO[4] }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "ownHi", type: "quantitative" } } },
     { data: { values: band }, mark: { type: "line", strokeDash: [6, 3], color: OKABE_ITO[2] }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "expected", type: "quantitative" } } },

@@ -35,7 +35,7 @@ describe("windtunnel forecast → gate --phase verify", () => {
     const bad = await wt(["gate", "--phase", "verify", "--envelope", env, join(CLOUD, "verify-lr-jump.jsonl"), "--format", "markdown"]);
     expect(bad.exitCode).toBe(1);
     expect(bad.stdout).toMatch(/verify\.envelope/);
-    expect(bad.stdout).toMatch(/worse than forecast: the training loss stayed above the ±\d\.\d\d% band for 5 points in a row from step 9\d\d/);
+    expect(bad.stdout).toMatch(/worse than forecast: the training loss stayed above the ±\d\.\d\d% band for 5 points in a row over ≥ 100 steps from step 9\d\d/);
   });
 
   it("an envelope's fit survives a write and a read: the gate's forecast row shows the law, the points, the source and the band", async () => {
@@ -82,6 +82,30 @@ describe("windtunnel forecast → gate --phase verify", () => {
     const bad = await wt(["forecast", join(CLOUD, "verify-steady.jsonl"), "--schedule", "total=1500,shape=sine"]);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/^windtunnel: --schedule: shape: expected one of [^\n]*, got "sine" [^\n]*$/);
+  });
+
+  it("red-team cases: an older envelope's fit, a rising curve, a schedule that ends before the fit, points past the window", async () => {
+    const dir = tmp.dir();
+    // An envelope of the previous release (fit {a, b, c}, no law): read, and said to be old.
+    const old = { envelope_version: 1, axis: "tokens", unit: "nats", series: "loss", band: 0.01, points: [{ x: 153600, expected: 2.96 }, { x: 384000, expected: 2.91 }], fit: { a: 2.5, b: 40, c: 0.3, n: 22, r2: 0.98, x_axis: "tokens" } };
+    writeFileSync(join(dir, "old.json"), JSON.stringify(old));
+    const g = await wt(["gate", "--phase", "verify", "--envelope", join(dir, "old.json"), join(CLOUD, "verify-steady.jsonl"), "--format", "json"]);
+    expect(g.exitCode, g.stderr).toBe(0);
+    expect(g.stdout).toContain("a fit recorded by an older windtunnel (no formula; forecast again to see its law and band)");
+    // A curve that rises is refused: its forecast would expect a divergence.
+    writeFileSync(join(dir, "rising.jsonl"), `${Array.from({ length: 60 }, (_, i) => JSON.stringify({ step: 100 + 10 * i, loss: 2 + 0.001 * i })).join("\n")}\n`);
+    const rising = await wt(["forecast", join(dir, "rising.jsonl")]);
+    expect(rising.exitCode).toBe(1);
+    expect(rising.stderr).toContain("the curve does not fall over the fitted range");
+    // A schedule whose total is the fitted curve's own end names --schedule, not --until.
+    const early = await wt(["forecast", join(CLOUD, "verify-steady.jsonl"), "--fit-to-step", "600", "--schedule", "total=500,shape=cosine"]);
+    expect(early.exitCode).toBe(2);
+    expect(early.stderr).toContain("--schedule: total=500 is not after the last fitted step (600)");
+    // A cloud curve longer than the envelope's window: the later points are said not verified.
+    const env = join(dir, "short.json");
+    expect((await wt(["forecast", join(CLOUD, "verify-steady.jsonl"), "--fit-to-step", "600", "--until", "250000", "--out", env])).exitCode).toBe(0);
+    const past = await wt(["gate", "--phase", "verify", "--envelope", env, join(CLOUD, "verify-steady.jsonl"), "--format", "json"]);
+    expect(past.stdout).toMatch(/; \d+ later points are past the envelope's window \(tokens > 250000\) and were not verified/);
   });
 
   it("refuses to forecast from too few points, naming the points it found (exit 1)", async () => {

@@ -14,7 +14,7 @@ import { ratesFromEnv } from "../../cost/rates.ts";
 import { extendedReport } from "../../cost/campaign.ts";
 import { campaignFailed, LOCAL_PHASES, type Phase } from "../../gates/types.ts";
 import { verdictDigest, type Verdict } from "../../gates/verdict.ts";
-import { forecast, type Envelope } from "../../forecast/envelope.ts";
+import { assumptionOf, describeFit, forecast, type Envelope } from "../../forecast/envelope.ts";
 import { readPoint, SERIES_WORDS, type LossSeries } from "../../forecast/reading.ts";
 import { groupSanityRuns, sanitySource, type SanitySource } from "../../gates/sanity.ts";
 import { classifyEvidence, curveNames, judge, judgeWithOutcomes, readCampaignFile, readEnvelopeFile, readMetricPoints, type EvidenceFile } from "../../judge/evaluate.ts";
@@ -145,7 +145,7 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
     specs.push({
       id: "forecast",
       title: "The forecast",
-      caption: `${f ? `${f.formula}, fitted to ${f.n} ${what} points${typeof f.r2 === "number" ? ` (R² ${f.r2.toFixed(3)})` : ""}` : "A hand-written envelope"}${env.projection ? `, shifted ${env.projection.shift.toPrecision(3)} ${env.unit} to ${env.projection.n_target.toPrecision(3)} parameters (${env.projection.constants})` : ""}. Its own band: ±${((env.points[0]?.band ?? env.band) * 100).toFixed(1)}% → ±${(env.band * 100).toFixed(1)}%${env.coverage !== undefined ? `, calibrated to hold ${Math.round(env.coverage * 100)}% of held-out points` : ""}; the verify gate's: ±${(policy.verify.band * 100).toFixed(0)}%${env.band > policy.verify.band ? " (narrower than the forecast's own at the end: too uncertain to verify at that band there)" : ""}.`,
+      caption: `${describeFit(env)} (${what})${env.projection ? `, shifted ${env.projection.shift.toPrecision(3)} ${env.unit} to ${env.projection.n_target.toPrecision(3)} parameters (${env.projection.constants})` : "; no size shift: the proxy's own curve extended, not the target's (forecast --proxy-params --target-params)"}${assumptionOf(env) ? `; ${assumptionOf(env)}` : ""}. Its own band: ±${((env.points[0]?.band ?? env.band) * 100).toFixed(1)}% → ±${(env.band * 100).toFixed(1)}%${env.coverage !== undefined ? `, calibrated to hold ${Math.round(env.coverage * 100)}% of held-out points` : ""}; the verify gate's: ±${(policy.verify.band * 100).toFixed(0)}%${env.band > policy.verify.band ? " (narrower than the forecast's own at the end: too uncertain to verify at that band there)" : ""}.`,
       spec: forecastSpec({
         axis,
         unit: env.unit,
