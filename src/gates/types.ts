@@ -7,10 +7,13 @@ export const PHASES: readonly Phase[] = ["sweep", "stress", "spend", "sanity", "
 /** What `--phase all` means: the gates judged before any booking, from local evidence. */
 export const LOCAL_PHASES: readonly Phase[] = ["sweep", "stress", "spend"];
 
+/** The watchdog's own gates (dead-man switch, exit status, hours cap) run only in the account, never in `gate`. */
+export type GatePhase = Phase | "health";
+
 export interface GateResult {
   /** Stable id, e.g. "sweep.coverage.distinct", "stress.divergence". */
   id: string;
-  phase: Phase;
+  phase: GatePhase;
   /** What was judged: the trajectory, a curve, the campaign plan. */
   subject: string;
   /** "skip": not evaluated, with the reason in `message` (never counted as a pass of the evidence). */

@@ -157,7 +157,7 @@ export function coverageProblems(v: Pick<Verdict, "phases" | "evidence" | "gates
     for (const role of NEEDS[phase]) if (!v.evidence.some((e) => e.role === role)) problems.push(`phase ${phase} lists no ${role} evidence`);
     if (!v.gates.some((g) => g.phase === phase)) problems.push(`phase ${phase} has no gate result`);
   }
-  const strays = [...new Set(v.gates.filter((g) => !v.phases.includes(g.phase)).map((g) => g.phase))];
+  const strays = [...new Set(v.gates.filter((g) => !(v.phases as readonly string[]).includes(g.phase)).map((g) => g.phase))];
   for (const phase of strays) problems.push(`gate results of phase ${phase}, which the verdict does not claim`);
   return problems;
 }

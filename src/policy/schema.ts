@@ -124,6 +124,7 @@ export const policySchema = lazy(() =>
       teardown_after_stale_minutes: described(positive(), "no new metrics for this long: the watchdog tears the node down (the dead-man switch)"),
       first_metrics_within_minutes: described(positive(), "after launch, the first metrics may take this long (image pull, compilation) before silence counts"),
       hours_cap_grace_minutes: described(z.number().check(z.nonnegative()), "past the hours cap by this much (the node's own timer failed): teardown"),
+      failed_run_grace_minutes: described(z.number().check(z.nonnegative()), "stage full: a node that reported a non-zero status is torn down after this long if it has not stopped itself (its final upload and power-off come first)"),
     }),
     spend: z.strictObject({
       allowed_instance_types: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),

@@ -68,7 +68,7 @@ export async function readUpdates(s3: S3Client, bucket: string, prefix: string, 
       for (const l of got.lines) {
         try {
           const e = JSON.parse(l) as NodeEvent;
-          if (typeof e.event === "string") out.events.push(e);
+          if (typeof e.event === "string") out.events.push({ ...e, key: o.key });
         } catch {
           out.problems.push(`${o.key}: an events line that is not JSON`);
         }

@@ -1,13 +1,15 @@
-// The watchdog's decision, pure: given what it knew after the last tick, what arrived since, the
-// time and whether the campaign's nodes are up, return continue | alert | teardown with reasons,
-// and the state to keep. The gates are the shared engine's: the stress monitors (non-finite,
-// divergence, grad-norm blowup) on every run, the verify gate against the envelope in stage full,
-// the sanity gates once the sanity day's runs are done. A spot interruption is not a divergence.
+// The watchdog's decision, pure and composition only: given what it knew after the last tick, what
+// arrived since, the time and whether the campaign's nodes are up, it feeds the shared gates and
+// returns continue | alert | teardown with reasons, and the state to keep. The gates: the stress
+// monitors (non-finite, divergence, grad-norm blowup) on every run, the verify gate against the
+// envelope in stage full, the sanity gates once every node's runs are done, and the health gates
+// (dead-man switch and exit status per node, the hours cap). A spot interruption is not a divergence.
 import type { MetricPoint } from "../evidence/schemas.ts";
 import type { HealthPolicy, SanityPolicy, StressPolicy, VerifyPolicy } from "../policy/schema.ts";
 import { CurveMonitor, type MonitorSnapshot } from "../gates/stress.ts";
 import { EnvelopeMonitor, type VerifyEnvelope } from "../gates/verify.ts";
 import { comparisonLoss, evaluateSanityNodes, groupSanityRuns, sanityNodeOf, type SanitySource } from "../gates/sanity.ts";
+import { healthGates, nodeNames, type NodeFacts } from "../gates/health.ts";
 import type { GateResult } from "../gates/types.ts";
 
 export interface WatchdogPolicy {
@@ -31,8 +33,11 @@ export interface WatchdogConfig {
 export interface NodeEvent {
   time?: string;
   instance_id?: string;
+  node_rank?: number;
   event: string;
   detail?: unknown;
+  /** The bucket object it was read from (its node-<rank> folder names the node). */
+  key?: string;
 }
 
 interface RunState {
@@ -54,11 +59,10 @@ export interface WatchdogState {
    * gates; keyed by metrics object, then tag, so each node's runs are judged on their own.
    */
   sanity?: Record<string, Record<string, [number, number, number | null, number | null][]>>;
-  lastNewPointAt?: string;
+  /** What the health gates know of each node (node-<rank>). */
+  nodes: Record<string, NodeFacts>;
   /** Alerts already sent, by key, so each is sent once. */
   alerted: string[];
-  interrupted?: { at: string; detail: unknown };
-  nodeDone?: string;
   teardown?: { at: string; reasons: string[] };
 }
 
@@ -89,28 +93,30 @@ export interface Decision {
 const minutes = (a: Date, b: Date): number => (a.getTime() - b.getTime()) / 60_000;
 
 export function initialState(now: Date): WatchdogState {
-  return { version: 1, firstTickAt: now.toISOString(), ticks: 0, cursors: {}, runs: {}, alerted: [] };
+  return { version: 1, firstTickAt: now.toISOString(), ticks: 0, cursors: {}, runs: {}, nodes: {}, alerted: [] };
 }
 
 /** The run a metrics object holds: its file name without the extension. */
 export const runName = (key: string): string => (key.split("/").pop() ?? key).replace(/\.metrics\.jsonl$|\.jsonl$/, "");
 
-export function decide(i: TickInput): Decision {
-  const { config, now } = i;
-  const h = config.policy.health;
-  let state: WatchdogState = i.state ? structuredClone(i.state) : initialState(now);
-  // A node launched after the last teardown is a new run of this stage: start over.
-  if (state.teardown && i.launchedAt && i.launchedAt.getTime() > Date.parse(state.teardown.at)) state = initialState(now);
-  state.ticks++;
-  const costSoFarUsd = i.launchedAt ? Number(((minutes(now, i.launchedAt) / 60) * config.hourlyUsd * config.nodes).toFixed(2)) : null;
-  const done = (action: Action, reasons: string[], alerts: string[] = [], failed: GateResult[] = []): Decision => ({ action, reasons, alerts, state, failed, costSoFarUsd });
-  if (state.teardown) return done("continue", [`already torn down at ${state.teardown.at}: ${state.teardown.reasons.join("; ")}`]);
+/** The node an object or event belongs to: its node-<rank> folder, else its rank, else node-0 (one node). */
+export function nodeOf(key: string | undefined, rank?: number): string {
+  const folder = key === undefined ? undefined : /(?:^|\/)(node-\d+)\//.exec(key)?.[1];
+  return folder ?? (typeof rank === "number" && Number.isInteger(rank) && rank >= 0 ? `node-${rank}` : "node-0");
+}
 
-  const reasons: string[] = [];
+/** A status from a node_done detail: a whole number, else undefined (not reported). */
+const statusOf = (detail: unknown): number | undefined => {
+  const s = detail !== null && typeof detail === "object" ? (detail as Record<string, unknown>)["status"] : undefined;
+  return typeof s === "number" && Number.isInteger(s) ? s : undefined;
+};
+
+/** Feed the new points to each run's stress and verify monitors; the failures that decide a teardown, and runs below the band (alerts). */
+function judgeRuns(config: WatchdogConfig, state: WatchdogState, batches: TickInput["batches"], now: Date): { failed: GateResult[]; reasons: string[]; below: { name: string; gate: GateResult }[] } {
   const failed: GateResult[] = [];
-  /** Runs sustained below the band: an alert (verify.below_action), the run goes on. */
-  const belowBand: { name: string; gate: GateResult }[] = [];
-  for (const b of i.batches) {
+  const reasons: string[] = [];
+  const below: { name: string; gate: GateResult }[] = [];
+  for (const b of batches) {
     const name = runName(b.key);
     const run = state.runs[b.key];
     const monitor = run ? CurveMonitor.restore(name, config.policy.stress, run.monitor) : new CurveMonitor(name, config.policy.stress);
@@ -125,7 +131,7 @@ export function decide(i: TickInput): Decision {
       }
     }
     state.runs[b.key] = { monitor: monitor.snapshot(), ...(verify ? { verify: verify.snapshot() } : {}), points: (run?.points ?? 0) + b.points.length, ...(b.points.length > 0 ? { last: b.points[b.points.length - 1] } : run?.last ? { last: run.last } : {}) };
-    if (b.points.length > 0) state.lastNewPointAt = now.toISOString();
+    if (b.points.length > 0) (state.nodes[nodeOf(b.key)] ??= {}).lastPointAt = now.toISOString();
     const health = monitor.decisiveFailure();
     if (health) {
       failed.push(health);
@@ -135,50 +141,72 @@ export function decide(i: TickInput): Decision {
       const g = verify.finish();
       failed.push(g);
       reasons.push(`${name}: ${g.id} at step ${g.step}: ${g.message}`);
-    } else if (verify?.below) belowBand.push({ name, gate: verify.finish() });
+    } else if (verify?.below) below.push({ name, gate: verify.finish() });
   }
-  for (const e of i.events) {
-    if (e.event === "spot_interruption") state.interrupted ??= { at: e.time ?? now.toISOString(), detail: e.detail ?? null };
-    if (e.event === "node_done") state.nodeDone ??= e.time ?? now.toISOString();
-  }
+  return { failed, reasons, below };
+}
 
-  // The sanity day, judged once its runs are done.
-  if (config.stage === "sanity" && state.nodeDone && state.sanity) {
-    const sources: SanitySource[] = Object.entries(state.sanity).flatMap(([key, byTag]) =>
-      Object.entries(byTag).map(([tag, pts]) => ({ name: key, node: sanityNodeOf(key), defaultTag: tag, points: pts.map(([step, loss, tokens, time_s]) => ({ step, loss, tag, ...(tokens !== null ? { tokens } : {}), ...(time_s !== null ? { time_s } : {}) })) })),
-    );
-    const grouped = groupSanityRuns(sources);
-    // The same tag in two objects of one node: neither can be taken as the sanity day's run.
-    for (const d of grouped.duplicates) reasons.push(`sanity day: ${d.node} has more than one run tagged ${JSON.stringify(d.tag)} (${d.sources.join(", ")}); it cannot be judged`);
-    for (const g of evaluateSanityNodes(grouped.nodes, config.policy.sanity).filter((x) => x.status === "fail")) {
-      failed.push(g);
-      reasons.push(`sanity day: ${g.id} (${g.subject}): ${g.message}`);
+/** What the nodes said (done, with a status; a spot notice), kept per node. */
+function recordEvents(state: WatchdogState, events: readonly NodeEvent[], now: Date): void {
+  for (const e of events) {
+    const facts = (state.nodes[nodeOf(e.key, e.node_rank)] ??= {});
+    if (e.event === "spot_interruption") facts.interruptedAt ??= e.time ?? now.toISOString();
+    if (e.event === "node_done" && facts.doneAt === undefined) {
+      facts.doneAt = e.time ?? now.toISOString();
+      const status = statusOf(e.detail);
+      // A node_done that says no status is taken as a failure: the script always writes one.
+      facts.status = status ?? 1;
     }
   }
+}
 
+/** The sanity day, judged once every node of the stage has reported its runs done. */
+function judgeSanity(config: WatchdogConfig, state: WatchdogState): { failed: GateResult[]; reasons: string[] } {
+  const failed: GateResult[] = [];
+  const reasons: string[] = [];
+  const done = nodeNames(config.nodes, state.nodes).every((n) => state.nodes[n]?.doneAt !== undefined);
+  if (config.stage !== "sanity" || !done || !state.sanity) return { failed, reasons };
+  const sources: SanitySource[] = Object.entries(state.sanity).flatMap(([key, byTag]) =>
+    Object.entries(byTag).map(([tag, pts]) => ({ name: key, node: sanityNodeOf(key), defaultTag: tag, points: pts.map(([step, loss, tokens, time_s]) => ({ step, loss, tag, ...(tokens !== null ? { tokens } : {}), ...(time_s !== null ? { time_s } : {}) })) })),
+  );
+  const grouped = groupSanityRuns(sources);
+  // The same tag in two objects of one node: neither can be taken as the sanity day's run.
+  for (const d of grouped.duplicates) reasons.push(`sanity day: ${d.node} has more than one run tagged ${JSON.stringify(d.tag)} (${d.sources.join(", ")}); it cannot be judged`);
+  for (const g of evaluateSanityNodes(grouped.nodes, config.policy.sanity).filter((x) => x.status === "fail")) {
+    failed.push(g);
+    reasons.push(`sanity day: ${g.id} (${g.subject}): ${g.message}`);
+  }
+  return { failed, reasons };
+}
+
+export function decide(i: TickInput): Decision {
+  const { config, now } = i;
+  let state: WatchdogState = i.state ? structuredClone(i.state) : initialState(now);
+  state.nodes ??= {};
+  // A node launched after the last teardown is a new run of this stage: start over.
+  if (state.teardown && i.launchedAt && i.launchedAt.getTime() > Date.parse(state.teardown.at)) state = initialState(now);
+  state.ticks++;
+  const costSoFarUsd = i.launchedAt ? Number(((minutes(now, i.launchedAt) / 60) * config.hourlyUsd * config.nodes).toFixed(2)) : null;
+  const done = (action: Action, reasons: string[], alerts: string[] = [], failed: GateResult[] = []): Decision => ({ action, reasons, alerts, state, failed, costSoFarUsd });
+  if (state.teardown) return done("continue", [`already torn down at ${state.teardown.at}: ${state.teardown.reasons.join("; ")}`]);
+
+  const runs = judgeRuns(config, state, i.batches, now);
+  recordEvents(state, i.events, now);
+  const sanity = judgeSanity(config, state);
+  const health = healthGates({ now, launchedAt: i.launchedAt, stage: config.stage, nodes: config.nodes, hoursCap: config.hoursCap, facts: state.nodes, policy: config.policy.health });
+  const healthFailed = health.gates.filter((g) => g.status === "fail");
+
+  const failed = [...runs.failed, ...sanity.failed, ...healthFailed];
+  const reasons = [...runs.reasons, ...sanity.reasons, ...healthFailed.map((g) => g.message)];
   const alerts: string[] = [];
   const alertOnce = (key: string, text: string): void => {
     if (state.alerted.includes(key)) return;
     state.alerted.push(key);
     alerts.push(text);
   };
-  for (const { name, gate } of belowBand) alertOnce(`below:${name}`, `${name}: ${gate.id} at step ${gate.step}: ${gate.message}; the node keeps running (verify.below_action: alert)`);
-  if (state.interrupted) alertOnce(`interrupted:${state.interrupted.at}`, `spot interruption at ${state.interrupted.at}: the node is reclaimed by AWS (not a divergence); the last checkpoint is in the bucket`);
-
-  if (i.launchedAt) {
-    // The backstop for the node's own timer: past its hours cap.
-    const over = minutes(now, i.launchedAt) - config.hoursCap * 60;
-    if (over > h.hours_cap_grace_minutes) reasons.push(`past its hours cap: up ${(minutes(now, i.launchedAt) / 60).toFixed(1)} h against a cap of ${config.hoursCap} h (the node's own timer did not stop it)`);
-    // The dead-man switch, unless the node finished or AWS took it.
-    if (!state.nodeDone && !state.interrupted) {
-      const since = state.lastNewPointAt ? new Date(state.lastNewPointAt) : i.launchedAt;
-      const grace = state.lastNewPointAt ? 0 : h.first_metrics_within_minutes;
-      const silent = minutes(now, since);
-      const what = state.lastNewPointAt ? `no new metrics for ${silent.toFixed(0)} min (last at ${state.lastNewPointAt})` : `no metrics at all ${silent.toFixed(0)} min after launch`;
-      if (silent > grace + h.teardown_after_stale_minutes) reasons.push(`silent: ${what}`);
-      else if (silent > grace + h.stale_after_minutes) alertOnce(`stale:${state.lastNewPointAt ?? "never"}`, `stale: ${what}; teardown after ${grace + h.teardown_after_stale_minutes} min`);
-    }
-  }
+  for (const { name, gate } of runs.below) alertOnce(`below:${name}`, `${name}: ${gate.id} at step ${gate.step}: ${gate.message}; the node keeps running (verify.below_action: alert)`);
+  for (const [node, f] of Object.entries(state.nodes)) if (f.interruptedAt) alertOnce(`interrupted:${node}:${f.interruptedAt}`, `spot interruption of ${node} at ${f.interruptedAt}: the node is reclaimed by AWS (not a divergence); the last checkpoint is in the bucket`);
+  for (const a of health.alerts) alertOnce(a.key, a.text);
 
   if (reasons.length > 0) {
     state.teardown = { at: now.toISOString(), reasons };

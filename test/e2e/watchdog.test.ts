@@ -138,11 +138,11 @@ describeWithMoto("watchdog against moto_server", (moto: () => Moto) => {
     expect((await tick(aws, s.target, new Date(t0))).decision.action).toBe("continue");
     const stale = await tick(aws, s.target, new Date(t0 + 20 * MIN));
     expect(stale.decision.action).toBe("alert");
-    expect(await inbox(s.queueUrl)).toEqual([expect.stringMatching(/^stale: no new metrics for 20 min/)]);
+    expect(await inbox(s.queueUrl)).toEqual([expect.stringMatching(/^stale: node-0: no new metrics for 20 min/)]);
     expect((await tick(aws, s.target, new Date(t0 + 30 * MIN))).decision.action).toBe("continue");
     expect(await inbox(s.queueUrl)).toEqual([]);
     expect((await tick(aws, s.target, new Date(t0 + 50 * MIN))).decision.action).toBe("teardown");
-    await expectTornDown(s, /silent: no new metrics for 50 min/);
+    await expectTornDown(s, /silent: node-0: no new metrics for 50 min/);
   });
 
   it("a node past its hours cap is torn down (the node's own timer failed)", async () => {
@@ -158,7 +158,7 @@ describeWithMoto("watchdog against moto_server", (moto: () => Moto) => {
     await put(s.bucket, "camp/full/node-0/events.jsonl", `${JSON.stringify({ time: "2026-11-26T01:00:00Z", event: "spot_interruption", detail: { action: "terminate" } })}\n`);
     const t0 = Date.now();
     expect((await tick(aws, s.target, new Date(t0))).decision.action).toBe("alert");
-    expect(await inbox(s.queueUrl)).toEqual([expect.stringMatching(/^spot interruption at 2026-11-26T01:00:00Z.*not a divergence/)]);
+    expect(await inbox(s.queueUrl)).toEqual([expect.stringMatching(/^spot interruption of node-0 at 2026-11-26T01:00:00Z.*not a divergence/)]);
     expect((await tick(aws, s.target, new Date(t0 + 120 * MIN))).decision.action).toBe("continue");
     expect(await state(s.node)).toBe("running");
   });
