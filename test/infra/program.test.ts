@@ -250,7 +250,7 @@ describe("passing evidence, one spot node (stage sanity)", () => {
     });
     const config = JSON.parse(one("aws:s3/bucketObjectv2:BucketObjectv2").inputs.content);
     expect(config).toMatchObject({ bucket: "wt-test-7b-abc123", prefix: "test-7b", topicArn: "arn:aws:mock:::wt-test-7b-alerts-abc123", config: { campaign: "test-7b", stage: "sanity", hoursCap: 24, hourlyUsd: 28, nodes: 1 } });
-    expect(config.config.policy.health).toEqual({ stale_after_minutes: 15, teardown_after_stale_minutes: 45, first_metrics_within_minutes: 60, hours_cap_grace_minutes: 10 });
+    expect(config.config.policy.health).toEqual({ stale_after_minutes: 15, teardown_after_stale_minutes: 45, first_metrics_within_minutes: 60, hours_cap_grace_minutes: 10, failed_run_grace_minutes: 10 });
     expect(config.config.envelope).toBeUndefined();
   });
 
