@@ -2,6 +2,7 @@
 // encrypted, never public, TLS only, with old checkpoints expiring. The bucket outlives
 // `pulumi destroy` (retainOnDelete): it holds the evidence of what the money bought.
 import * as pulumi from "@pulumi/pulumi";
+import { checkpointsPrefix } from "../campaign/layout.ts";
 import * as aws from "@pulumi/aws";
 import { tlsOnlyBucketPolicy } from "./policies.ts";
 
@@ -39,7 +40,7 @@ export class ArtifactStore extends pulumi.ComponentResource {
     new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
       bucket,
       rules: [
-        { id: "expire-old-checkpoints", status: "Enabled", filter: { prefix: `${args.prefix}/checkpoints/` }, expiration: { days } },
+        { id: "expire-old-checkpoints", status: "Enabled", filter: { prefix: checkpointsPrefix(args.prefix) }, expiration: { days } },
         { id: "expire-noncurrent-versions", status: "Enabled", filter: { prefix: "" }, noncurrentVersionExpiration: { noncurrentDays: days } },
         { id: "abort-incomplete-uploads", status: "Enabled", filter: { prefix: "" }, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
       ],

@@ -3,6 +3,7 @@
 // YAML file itself (with line and column), so both refuse the same config with the same words.
 // No Pulumi import here: the CLI loads this without the Pulumi SDK.
 import "../evidence/zod-setup.ts";
+import { WATCHDOG_FOLDER } from "../campaign/layout.ts";
 import { scheduleSchema } from "../forecast/schedule.ts";
 import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
@@ -45,7 +46,12 @@ const imageRef = () =>
 const IMAGE_REFERENCE = /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,})?$/;
 
 // Campaign ids go into bucket names, IAM names and tags: lower case, short, DNS-safe.
-const campaignId = () => z.string().check(z.regex(/^[a-z][a-z0-9-]{1,28}[a-z0-9]$/, { error: "expected 3–30 characters of a-z, 0-9 and -, starting with a letter" }));
+const campaignId = () =>
+  z.string().check(
+    z.regex(/^[a-z][a-z0-9-]{1,28}[a-z0-9]$/, { error: "expected 3–30 characters of a-z, 0-9 and -, starting with a letter" }),
+    // The campaign's prefix is its id: "watchdog" would put the node's writable prefix over the watchdog's own keys.
+    z.refine((id) => id !== WATCHDOG_FOLDER, { error: `"${WATCHDOG_FOLDER}" is reserved (the watchdog's own keys live under ${WATCHDOG_FOLDER}/ in the bucket)` }),
+  );
 
 export const DEFAULT_INSTANCE_TYPE = "p5.48xlarge";
 

@@ -1,7 +1,7 @@
 // IAM and resource policy documents, as pure functions of plain strings, so each is tested on its
 // own and the components only wire Outputs into them. Least privilege: the node writes its own
 // campaign prefix and reads its own image; nothing else.
-import { CAMPAIGN_TAG } from "./tags.ts";
+import { CAMPAIGN_TAG, campaignPrefix, watchdogRoot } from "../campaign/layout.ts";
 
 export interface PolicyDocument {
   Version: "2012-10-17";
@@ -86,9 +86,9 @@ export function budgetTopicPolicy(topicArn: string, accountId: string): PolicyDo
 export function watchdogRolePolicy(o: { bucketArn: string; campaign: string; topicArn: string; logGroupArn: string }): PolicyDocument {
   const tagged = { StringEquals: { [`aws:ResourceTag/${CAMPAIGN_TAG}`]: o.campaign } };
   return doc(
-    { Sid: "ReadCampaignMetrics", Effect: "Allow", Action: "s3:GetObject", Resource: `${o.bucketArn}/${o.campaign}/*` },
-    { Sid: "KeepWatchdogState", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: `${o.bucketArn}/watchdog/${o.campaign}/*` },
-    { Sid: "ListCampaignPrefixes", Effect: "Allow", Action: "s3:ListBucket", Resource: o.bucketArn, Condition: { StringLike: { "s3:prefix": [`${o.campaign}/*`, `watchdog/${o.campaign}/*`] } } },
+    { Sid: "ReadCampaignMetrics", Effect: "Allow", Action: "s3:GetObject", Resource: `${o.bucketArn}/${campaignPrefix(o.campaign)}/*` },
+    { Sid: "KeepWatchdogState", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: `${o.bucketArn}/${watchdogRoot(o.campaign)}*` },
+    { Sid: "ListCampaignPrefixes", Effect: "Allow", Action: "s3:ListBucket", Resource: o.bucketArn, Condition: { StringLike: { "s3:prefix": [`${campaignPrefix(o.campaign)}/*`, `${watchdogRoot(o.campaign)}*`] } } },
     { Sid: "NotifyCampaignTopic", Effect: "Allow", Action: "sns:Publish", Resource: o.topicArn },
     { Sid: "FindCampaignNodes", Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeSpotInstanceRequests"], Resource: "*" },
     { Sid: "TerminateOnlyCampaignNodes", Effect: "Allow", Action: "ec2:TerminateInstances", Resource: "arn:aws:ec2:*:*:instance/*", Condition: tagged },

@@ -12,7 +12,7 @@ import { show } from "../evidence/issues.ts";
 import { regionProblem, regionSetting } from "./instance-types.ts";
 import { decodeConfig, hardStopHours, instanceTypeOf, hardStopMinutes, NAMESPACE, parseStackConfig, stageRuns, type StackConfig } from "./config.ts";
 import { judgeCampaign, type CampaignJudgement } from "./judge-campaign.ts";
-import { campaignTags } from "./tags.ts";
+import { campaignPrefix, campaignTags } from "../campaign/layout.ts";
 import { ArtifactStore } from "./artifact-store.ts";
 import { SpendGuard } from "./spend-guard.ts";
 import { TrainingNode } from "./training-node.ts";
@@ -96,7 +96,7 @@ export async function campaignProgram(ctx: ProgramContext): Promise<CampaignOutp
   if (envelope && c.envelope !== undefined) checkEnvelopeSchedule(envelope, c.schedule, c.envelope);
   await checkOffered(c.node.instanceType, region, ctx.configName);
   const tags = campaignTags(c.campaign, stage, { "windtunnel:verdict": judged.digest.slice(0, 16) });
-  const prefix = c.campaign;
+  const prefix = campaignPrefix(c.campaign);
   const name = `wt-${c.campaign}`;
 
   const store = new ArtifactStore(`${name}-store`, { campaign: c.campaign, prefix, tags, checkpointRetentionDays: c.checkpointRetentionDays });

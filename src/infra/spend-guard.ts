@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { budgetTopicPolicy } from "./policies.ts";
-import { budgetTagFilter } from "./tags.ts";
+import { budgetTagFilter } from "../campaign/layout.ts";
 
 export interface SpendGuardArgs {
   campaign: string;

@@ -2,6 +2,8 @@
 // a laptop staying open. The handler (src/watchdog/handler.ts) is bundled with esbuild when the
 // program runs, scheduled by EventBridge, and allowed to terminate only its campaign's instances.
 import * as pulumi from "@pulumi/pulumi";
+import { watchdogConfigKey } from "../campaign/layout.ts";
+import { watchdogTargetSchema } from "../campaign/watchdog-config.ts";
 import * as aws from "@pulumi/aws";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -68,7 +70,7 @@ export class Watchdog extends pulumi.ComponentResource {
     super(WATCHDOG, name, {}, opts);
     const child = { parent: this };
     const fnName = `wt-${args.campaign}-watchdog`;
-    this.configKey = `watchdog/${args.campaign}/${args.config.stage}/config.json`;
+    this.configKey = watchdogConfigKey(args.campaign, args.config.stage);
     const logs = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/aws/lambda/${fnName}`, retentionInDays: args.logRetentionDays ?? 30, tags: args.tags }, child);
     const role = new aws.iam.Role(`${name}-role`, { namePrefix: `wt-${args.campaign}-watchdog-`, assumeRolePolicy: JSON.stringify(trustPolicy("lambda.amazonaws.com")), tags: args.tags }, child);
     new aws.iam.RolePolicy(`${name}-role-policy`, {
@@ -79,7 +81,8 @@ export class Watchdog extends pulumi.ComponentResource {
       bucket: args.bucketName,
       key: this.configKey,
       contentType: "application/json",
-      content: pulumi.all([args.bucketName, args.topicArn]).apply(([bucket, topicArn]) => JSON.stringify({ bucket, prefix: args.prefix, topicArn, config: args.config })),
+      // Checked with the schema the handler reads it with: a config it would refuse is never deployed.
+      content: pulumi.all([args.bucketName, args.topicArn]).apply(([bucket, topicArn]) => JSON.stringify(watchdogTargetSchema().parse({ bucket, prefix: args.prefix, topicArn, config: args.config }))),
       tags: args.tags,
     }, child);
     const bundleKiB = Math.round(Buffer.byteLength(args.code) / 1024);

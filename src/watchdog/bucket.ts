@@ -6,6 +6,7 @@ import { Diagnostics } from "../evidence/problems.ts";
 import { metricsMapper } from "../evidence/formats/metrics.ts";
 import type { MetricPoint } from "../evidence/schemas.ts";
 import type { NodeEvent } from "./decide.ts";
+import { objectKind } from "../campaign/layout.ts";
 
 export type Cursors = Record<string, { bytes: number; line: number }>;
 
@@ -56,8 +57,8 @@ export async function readUpdates(s3: S3Client, bucket: string, prefix: string, 
   const cursors = { ...previous };
   const out: Updates = { cursors, batches: [], events: [], problems: [], bytesRead: 0 };
   for (const o of await listObjects(s3, bucket, prefix)) {
-    const isMetrics = o.key.endsWith(".metrics.jsonl");
-    const isEvents = o.key.endsWith("/events.jsonl");
+    const isMetrics = objectKind(o.key) === "metrics";
+    const isEvents = objectKind(o.key) === "events";
     if (!isMetrics && !isEvents) continue;
     const cursor = cursors[o.key] ?? { bytes: 0, line: 1 };
     const got = await readNew(s3, bucket, o.key, o.size, cursor);

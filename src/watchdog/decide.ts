@@ -5,30 +5,16 @@
 // envelope in stage full, the sanity gates once every node's runs are done, and the health gates
 // (dead-man switch and exit status per node, the hours cap). A spot interruption is not a divergence.
 import type { MetricPoint } from "../evidence/schemas.ts";
-import type { HealthPolicy, SanityPolicy, StressPolicy, VerifyPolicy } from "../policy/schema.ts";
+import type { WatchdogConfig } from "../campaign/watchdog-config.ts";
 import { CurveMonitor, type MonitorSnapshot } from "../gates/stress.ts";
 import { EnvelopeMonitor, type VerifyEnvelope } from "../gates/verify.ts";
 import { comparisonLoss, evaluateSanityNodes, groupSanityRuns, sanityNodeOf, type SanitySource } from "../gates/sanity.ts";
 import { healthGates, nodeNames, type NodeFacts } from "../gates/health.ts";
+import { nodeOfKey, runOfKey } from "../campaign/layout.ts";
 import type { GateResult } from "../gates/types.ts";
 
-export interface WatchdogPolicy {
-  stress: StressPolicy;
-  verify: VerifyPolicy;
-  sanity: SanityPolicy;
-  health: HealthPolicy;
-}
-
-export interface WatchdogConfig {
-  campaign: string;
-  stage: "sanity" | "full";
-  /** Hours a node may live in this stage (its own timer's setting). */
-  hoursCap: number;
-  hourlyUsd: number;
-  nodes: number;
-  policy: WatchdogPolicy;
-  envelope?: VerifyEnvelope;
-}
+/** The watchdog's config: the campaign contract's schema (src/campaign/watchdog-config.ts), which the stack and the handler both check. */
+export type { WatchdogConfig } from "../campaign/watchdog-config.ts";
 
 export interface NodeEvent {
   time?: string;
@@ -97,13 +83,8 @@ export function initialState(now: Date): WatchdogState {
 }
 
 /** The run a metrics object holds: its file name without the extension. */
-export const runName = (key: string): string => (key.split("/").pop() ?? key).replace(/\.metrics\.jsonl$|\.jsonl$/, "");
-
-/** The node an object or event belongs to: its node-<rank> folder, else its rank, else node-0 (one node). */
-export function nodeOf(key: string | undefined, rank?: number): string {
-  const folder = key === undefined ? undefined : /(?:^|\/)(node-\d+)\//.exec(key)?.[1];
-  return folder ?? (typeof rank === "number" && Number.isInteger(rank) && rank >= 0 ? `node-${rank}` : "node-0");
-}
+export const runName = runOfKey;
+export const nodeOf = nodeOfKey;
 
 /** A status from a node_done detail: a whole number, else undefined (not reported). */
 const statusOf = (detail: unknown): number | undefined => {

@@ -5,6 +5,7 @@ import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { tick, type Clients, type TickResult, type TickTarget } from "./tick.ts";
+import { parseWatchdogTarget } from "../campaign/watchdog-config.ts";
 
 /** Standard retry mode: exponential backoff with jitter for throttling and 5xx, a few attempts. */
 const CLIENT = { maxAttempts: 5, retryMode: "standard" } as const;
@@ -12,9 +13,12 @@ const CLIENT = { maxAttempts: 5, retryMode: "standard" } as const;
 let clients: Clients | undefined;
 let target: TickTarget | undefined;
 
+/** The config the stack wrote, checked with the contract's schema: a config this handler cannot read is an error before any tick. */
 export async function loadTarget(s3: S3Client, bucket: string, key: string): Promise<TickTarget> {
   const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return JSON.parse(await (r.Body?.transformToString("utf-8") ?? Promise.resolve("{}"))) as TickTarget;
+  const parsed = parseWatchdogTarget(await (r.Body?.transformToString("utf-8") ?? Promise.resolve("")));
+  if (!parsed.ok) throw new Error(`s3://${bucket}/${key} is not a watchdog config this handler reads: ${parsed.problems.slice(0, 5).join("; ")}`);
+  return parsed.target;
 }
 
 export async function handler(): Promise<{ action: string; reasons: string[]; terminated: string[]; bytesRead: number }> {

@@ -9,7 +9,7 @@ import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { CancelSpotInstanceRequestsCommand, DescribeInstancesCommand, DescribeSpotInstanceRequestsCommand, TerminateInstancesCommand, type EC2Client } from "@aws-sdk/client-ec2";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { decodeState, encodeState } from "../gates/snapshot.ts";
-import { CAMPAIGN_TAG } from "../infra/tags.ts";
+import { CAMPAIGN_TAG, stagePrefix, teardownKey, watchdogStateKey } from "../campaign/layout.ts";
 import { decide, type Decision, type WatchdogConfig, type WatchdogState } from "./decide.ts";
 import { getBytes, readUpdates } from "./bucket.ts";
 
@@ -39,7 +39,7 @@ export interface TickResult {
 }
 
 /** Where the watchdog keeps its own files: outside the node's prefix, which the node may write. */
-export const stateKey = (t: TickTarget): string => `watchdog/${t.config.campaign}/${t.config.stage}/state.json`;
+export const stateKey = (t: TickTarget): string => watchdogStateKey(t.config.campaign, t.config.stage);
 
 async function liveInstances(ec2: EC2Client, campaign: string): Promise<{ ids: string[]; launchedAt: Date | undefined }> {
   const ids: string[] = [];
@@ -67,7 +67,7 @@ async function openSpotRequests(ec2: EC2Client, campaign: string): Promise<strin
 export async function tick(c: Clients, t: TickTarget, now: Date = new Date()): Promise<TickResult> {
   const raw = await getBytes(c.s3, t.bucket, stateKey(t));
   const state = raw === undefined ? undefined : decodeState<WatchdogState>(Buffer.from(raw).toString("utf-8"));
-  const { cursors, batches, events, problems, bytesRead } = await readUpdates(c.s3, t.bucket, `${t.prefix}/${t.config.stage}/`, state?.cursors ?? {});
+  const { cursors, batches, events, problems, bytesRead } = await readUpdates(c.s3, t.bucket, stagePrefix(t.prefix, t.config.stage), state?.cursors ?? {});
   const live = await liveInstances(c.ec2, t.config.campaign);
   const decision = decide({ config: t.config, state, now, launchedAt: live.launchedAt, batches, events });
   decision.state.cursors = cursors;
@@ -98,7 +98,7 @@ export async function tick(c: Clients, t: TickTarget, now: Date = new Date()): P
       cost_so_far_usd: decision.costSoFarUsd,
       last_metrics: Object.fromEntries(Object.entries(decision.state.runs).map(([k, r]) => [k, r.last ?? null])),
     };
-    result.recordKey = `watchdog/${t.config.campaign}/${t.config.stage}/teardown-${now.toISOString().replace(/[:.]/g, "-")}.json`;
+    result.recordKey = teardownKey(t.config.campaign, t.config.stage, now);
     await c.s3.send(new PutObjectCommand({ Bucket: t.bucket, Key: result.recordKey, Body: encodeState(record), ContentType: "application/json" }));
     await c.sns.send(new PublishCommand({ TopicArn: t.topicArn, Subject: subject("torn down"), Message: [`Torn down at ${record.at}.`, ...decision.reasons.map((r) => `- ${r}`), `Terminated: ${result.terminated.join(", ") || "nothing was running"}.`, `Cost so far: ${record.cost_so_far_usd === null ? "unknown" : `$${record.cost_so_far_usd}`}.`, `Record: s3://${t.bucket}/${result.recordKey}`].join("\n") }));
   }

@@ -13,6 +13,7 @@ import { fmt } from "../../gates/stats.ts";
 import { readEnvelopeFile } from "../../judge/evaluate.ts";
 import { getBytes, listObjects, readUpdates, type Cursors } from "../../watchdog/bucket.ts";
 import { parseJsonText } from "../../evidence/json.ts";
+import { stagePrefix, teardownPrefix } from "../../campaign/layout.ts";
 import type { Io } from "../io.ts";
 
 export interface WatchFlags {
@@ -166,7 +167,7 @@ async function watchLoop(flags: WatchFlags, io: Io, destroy: Destroyer): Promise
   let cursors: Cursors = {};
   const seenRecords = new Set<string>();
   const tty = process.stdout.isTTY === true;
-  const prefix = `${flags.campaign}/${flags.stage}/`;
+  const prefix = stagePrefix(flags.campaign, flags.stage);
   for (;;) {
     const u = await readUpdates(s3, flags.bucket, prefix, cursors);
     cursors = u.cursors;
@@ -184,7 +185,7 @@ async function watchLoop(flags: WatchFlags, io: Io, destroy: Destroyer): Promise
       curves.set(b.key, c);
     }
     const records: { key: string; reasons: string[]; at: string; cost?: number | null }[] = [];
-    for (const o of await listObjects(s3, flags.bucket, `watchdog/${flags.campaign}/${flags.stage}/teardown-`)) {
+    for (const o of await listObjects(s3, flags.bucket, teardownPrefix(flags.campaign, flags.stage))) {
       const bytes = await getBytes(s3, flags.bucket, o.key);
       if (!bytes) continue;
       records.push({ key: o.key, ...teardownRecord(o.key, bytes) });

@@ -1,0 +1,83 @@
+// The campaign contract against the IAM policies the program writes, without mocks: every key the
+// node's `aws s3 sync` and the watchdog use (from the contract module) is checked against the
+// policies' statements with a small evaluator of IAM's S3 resource matching (`*` and `?` in ARNs,
+// StringLike on s3:prefix), and so is what each must not touch.
+import { describe, expect, it } from "vitest";
+import { campaignPrefix, checkpointsPrefix, eventsKey, metricsKey, nodePrefix, stagePrefix, teardownKey, watchdogConfigKey, watchdogStateKey } from "../../src/campaign/layout.ts";
+import { parseWatchdogTarget } from "../../src/campaign/watchdog-config.ts";
+import { nodeRolePolicy, watchdogRolePolicy } from "../../src/infra/policies.ts";
+import { parseStackConfig } from "../../src/infra/config.ts";
+import { stackConfig } from "../helpers/stack.ts";
+import { DEFAULT_POLICY } from "../helpers/policy.ts";
+
+interface Statement { Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string | string[]>> }
+const BUCKET = "arn:aws:s3:::wt-gpt7b-artifacts-1234";
+
+/** IAM's ARN wildcard match: `*` any run of characters, `?` one. */
+const like = (pattern: string, value: string): boolean => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`).test(value);
+const list = (x: string | string[]): string[] => (Array.isArray(x) ? x : [x]);
+
+/** Whether an Allow statement of the document permits `action` on the object `key` (GetObject/PutObject), or a ListBucket with `prefix`. */
+function allows(doc: { Statement: Statement[] }, action: string, req: { key?: string; listPrefix?: string }): boolean {
+  return doc.Statement.some((s) => {
+    if (s.Effect !== "Allow" || !list(s.Action).some((a) => like(a, action))) return false;
+    if (req.key !== undefined) return list(s.Resource).some((r) => like(r, `${BUCKET}/${req.key}`));
+    if (!list(s.Resource).includes(BUCKET)) return false;
+    const prefixes = s.Condition?.["StringLike"]?.["s3:prefix"];
+    return prefixes === undefined || list(prefixes).some((p) => like(p, req.listPrefix ?? ""));
+  });
+}
+
+describe("the campaign contract and the IAM policies", () => {
+  const campaign = "gpt7b";
+  const prefix = campaignPrefix(campaign);
+  const node = nodeRolePolicy({ bucketArn: BUCKET, prefix, image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/pretrain:v1" }) as unknown as { Statement: Statement[] };
+  const watchdog = watchdogRolePolicy({ bucketArn: BUCKET, campaign, topicArn: "arn:aws:sns:us-east-1:123456789012:t", logGroupArn: "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/x" }) as unknown as { Statement: Statement[] };
+
+  it("the node may sync exactly its own keys: metrics, events and checkpoints under its campaign's prefix", () => {
+    for (const stage of ["sanity", "full"]) {
+      for (const rank of [0, 3]) {
+        // `aws s3 sync $OUT s3://$BUCKET/<node prefix>/` lists the destination prefix, then puts each file.
+        expect(allows(node, "s3:ListBucket", { listPrefix: nodePrefix(prefix, stage, rank) })).toBe(true);
+        for (const key of [metricsKey(prefix, stage, rank, "train"), eventsKey(prefix, stage, rank)]) {
+          expect(allows(node, "s3:PutObject", { key }), key).toBe(true);
+        }
+      }
+    }
+    expect(allows(node, "s3:PutObject", { key: `${checkpointsPrefix(prefix)}step-1000/model.pt` })).toBe(true);
+    expect(allows(node, "s3:GetObject", { key: `${checkpointsPrefix(prefix)}step-1000/model.pt` })).toBe(true);
+  });
+
+  it("the node may not touch the watchdog's keys, another campaign's prefix, or delete anything", () => {
+    for (const key of [watchdogStateKey(campaign, "full"), watchdogConfigKey(campaign, "full"), teardownKey(campaign, "full", new Date()), metricsKey(campaignPrefix("other"), "full", 0, "train")]) {
+      expect(allows(node, "s3:PutObject", { key }), key).toBe(false);
+    }
+    expect(allows(node, "s3:DeleteObject", { key: metricsKey(prefix, "full", 0, "train") })).toBe(false);
+    expect(allows(node, "s3:ListBucket", { listPrefix: "watchdog/" })).toBe(false);
+    expect(allows(node, "s3:ListBucket", { listPrefix: "other/" })).toBe(false);
+  });
+
+  it("the watchdog reads the nodes' keys and writes only its own", () => {
+    expect(allows(watchdog, "s3:ListBucket", { listPrefix: stagePrefix(prefix, "full") })).toBe(true);
+    expect(allows(watchdog, "s3:GetObject", { key: metricsKey(prefix, "full", 1, "train") })).toBe(true);
+    expect(allows(watchdog, "s3:GetObject", { key: eventsKey(prefix, "sanity", 0) })).toBe(true);
+    for (const key of [watchdogStateKey(campaign, "full"), teardownKey(campaign, "sanity", new Date())]) expect(allows(watchdog, "s3:PutObject", { key }), key).toBe(true);
+    expect(allows(watchdog, "s3:GetObject", { key: watchdogConfigKey(campaign, "full") })).toBe(true);
+    expect(allows(watchdog, "s3:PutObject", { key: metricsKey(prefix, "full", 0, "train") })).toBe(false);
+    expect(allows(watchdog, "s3:PutObject", { key: watchdogStateKey("other", "full") })).toBe(false);
+  });
+
+  it("no campaign may be named after the watchdog's folder (its prefix would cover the watchdog's keys)", () => {
+    const r = parseStackConfig(stackConfig({ campaign: "watchdog" }));
+    expect("problems" in r && r.problems.map((p) => p.message).join(" ")).toContain('"watchdog" is reserved');
+  });
+
+  it("the handler refuses a config it cannot read, naming the field", () => {
+    const good = { bucket: "b", prefix: "gpt7b", topicArn: "arn:t", config: { campaign: "gpt7b", stage: "full", hoursCap: 24, hourlyUsd: 55, nodes: 1, policy: { stress: DEFAULT_POLICY.stress, verify: DEFAULT_POLICY.verify, sanity: DEFAULT_POLICY.sanity, health: DEFAULT_POLICY.health } } };
+    expect(parseWatchdogTarget(JSON.stringify(good)).ok).toBe(true);
+    const { health: _h, ...noHealth } = good.config.policy;
+    const bad = parseWatchdogTarget(JSON.stringify({ ...good, config: { ...good.config, policy: noHealth } }));
+    expect(bad).toMatchObject({ ok: false, problems: [expect.stringContaining("config.policy.health")] });
+    expect(parseWatchdogTarget("{")).toMatchObject({ ok: false, problems: [expect.stringMatching(/^not JSON/)] });
+  });
+});
