@@ -63,6 +63,23 @@ export function controlCharacterAt(s: string): string | undefined {
 
 export const byteLength = (s: string): number => new TextEncoder().encode(s).length;
 
+/**
+ * What each name the script writes may hold. They land inside shell quotes, JSON strings, S3 keys
+ * and file names on the node; a charset with no quote, backslash, space, `$` or newline keeps them
+ * inert in all four without escaping (issue 15: a campaign with a newline executed, a run named
+ * `x"y` wrote invalid events JSON). The stack schema is stricter still; this is the renderer's own floor.
+ */
+const NAME_RULES: readonly [field: string, pick: (u: UserDataInput) => string | undefined, rule: RegExp, expected: string][] = [
+  ["campaign", (u) => u.campaign, /^[a-z0-9][a-z0-9-]*$/, "a-z, 0-9 and -, starting with a letter or digit"],
+  ["stage", (u) => u.stage, /^(sanity|full)$/, "sanity or full"],
+  ["bucket", (u) => u.bucket, /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name (3–63 characters of a-z, 0-9, . and -)"],
+  ["prefix", (u) => u.prefix, /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/, "segments of A-Z, a-z, 0-9, ., _ and - separated by /"],
+  ["region", (u) => u.region, /^[a-z0-9-]+$/, "a region name (a-z, 0-9 and -)"],
+  ["masterAddr", (u) => u.masterAddr, /^[A-Za-z0-9.:-]*$/, "an IP address or host name"],
+  ["verdictDigest", (u) => u.verdictDigest, /^[0-9a-f]{64}$/, "a sha256 digest (64 hex digits)"],
+];
+const RUN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
 /** Why these inputs cannot become a safe script: every reason, or none. */
 export function userDataProblems(u: UserDataInput): string[] {
   const problems: string[] = [];
@@ -83,6 +100,60 @@ export function userDataProblems(u: UserDataInput): string[] {
     const at = v === undefined ? undefined : controlCharacterAt(v);
     if (at !== undefined) problems.push(`${field}: control character ${at} (only tab and newline may appear)`);
   }
+  for (const [field, pick, rule, expected] of NAME_RULES) {
+    const v = pick(u);
+    if (v !== undefined && !rule.test(v)) problems.push(`${field}: expected ${expected}, got ${JSON.stringify(v)}`);
+  }
+  u.runs.forEach((r, i) => {
+    if (!RUN_NAME.test(r.name)) problems.push(`runs[${i}].name: expected A-Z, a-z, 0-9, ., _ and -, starting with a letter or digit, got ${JSON.stringify(r.name)}`);
+  });
+  return problems;
+}
+
+/**
+ * Where the script keeps its files and how long it waits. Production uses the defaults; the
+ * tests that execute the script point the two root paths at a temp folder and shorten the waits.
+ */
+export interface RenderOptions {
+  /** @default LOG_FILE */
+  logFile?: string;
+  /** @default OUT_DIR */
+  outDir?: string;
+  /** Seconds between spot-notice polls (may be fractional). @default SPOT_POLL_S */
+  spotPollS?: number;
+  /** Waits between the tries of IMDS and of the final upload: one more try than waits. @default RETRY_WAITS_S */
+  retryWaitsS?: readonly number[];
+  /** Every aws call's `--cli-connect-timeout`. @default AWS_CONNECT_TIMEOUT_S */
+  awsConnectTimeoutS?: number;
+  /** Every aws call's `--cli-read-timeout` (0 would mean none). @default AWS_READ_TIMEOUT_S */
+  awsReadTimeoutS?: number;
+  /** AWS_MAX_ATTEMPTS (standard retry mode) for every aws call. @default AWS_MAX_ATTEMPTS */
+  awsMaxAttempts?: number;
+}
+
+/**
+ * Issue 15: an unreachable S3 cost ~12 s per sync with the CLI's defaults (and a silent one the
+ * read timeout's 60 s per attempt). Bounded, the final upload's 4 tries take at most ~4 × 3 × 40 s
+ * plus 14 s of waits: under the 5-minute grace, and the power-off comes after it either way.
+ */
+export const RETRY_WAITS_S: readonly number[] = [2, 4, 8];
+export const AWS_CONNECT_TIMEOUT_S = 10;
+export const AWS_READ_TIMEOUT_S = 30;
+export const AWS_MAX_ATTEMPTS = 3;
+
+function optionProblems(o: RenderOptions): string[] {
+  const problems: string[] = [];
+  for (const [field, v] of [["logFile", o.logFile], ["outDir", o.outDir]] as const) {
+    if (v !== undefined && !/^\/[A-Za-z0-9._/-]+$/.test(v)) problems.push(`options.${field}: expected an absolute path of A-Z, a-z, 0-9, ., _, - and /, got ${JSON.stringify(v)}`);
+  }
+  const positive = (field: string, v: number | undefined, whole: boolean): void => {
+    if (v !== undefined && !(Number.isFinite(v) && v > 0 && (!whole || Number.isInteger(v)))) problems.push(`options.${field}: expected a ${whole ? "whole " : ""}number > 0, got ${v}`);
+  };
+  positive("spotPollS", o.spotPollS, false);
+  o.retryWaitsS?.forEach((w, i) => positive(`retryWaitsS[${i}]`, w, false));
+  positive("awsConnectTimeoutS", o.awsConnectTimeoutS, true);
+  positive("awsReadTimeoutS", o.awsReadTimeoutS, true);
+  positive("awsMaxAttempts", o.awsMaxAttempts, true);
   return problems;
 }
 
@@ -90,10 +161,10 @@ export function userDataProblems(u: UserDataInput): string[] {
  * The script, or an Error naming every reason it cannot be one. The stack schema refuses the
  * same inputs first, with their config keys; reaching this throw means a caller skipped it.
  */
-export function renderUserData(u: UserDataInput): string {
-  const problems = userDataProblems(u);
+export function renderUserData(u: UserDataInput, o: RenderOptions = {}): string {
+  const problems = [...userDataProblems(u), ...optionProblems(o)];
   if (problems.length > 0) throw new Error(`renderUserData: ${problems.join("; ")}`);
-  const script = render(u);
+  const script = render(u, o);
   const size = byteLength(script);
   if (size > EC2_USER_DATA_LIMIT_BYTES) throw new Error(`renderUserData: the script is ${size} bytes, over EC2's limit of ${EC2_USER_DATA_LIMIT_BYTES} bytes (before base64)`);
   return script;
@@ -104,16 +175,18 @@ export function userDataBytes(u: UserDataInput): number {
   return byteLength(render(u));
 }
 
-function render(u: UserDataInput): string {
+function render(u: UserDataInput, o: RenderOptions = {}): string {
   const ecr = ecrRepositoryOf(u.image);
   const runs = u.runs.map((r) => `run_stage ${shq(r.name)} ${shq(r.command)}`).join("\n");
+  const waits = o.retryWaitsS ?? RETRY_WAITS_S;
+  const upload = 'upload to s3://$BUCKET/$PREFIX/';
   return `#!/bin/bash
+# windtunnel node bootstrap, generated by windtunnel (src/infra/user-data.ts); the Pulumi stack owns it.
 # The stage commands are single-quoted on purpose: they expand inside the container (NNODES, …).
 # shellcheck disable=SC2016
-# windtunnel node bootstrap: campaign ${u.campaign}, stage ${u.stage}, node ${u.rank + 1} of ${u.nodes}.
-# Generated by windtunnel (src/infra/user-data.ts); the Pulumi stack owns it. Log: ${LOG_FILE}
 set -euo pipefail
-exec > >(tee -a ${LOG_FILE}) 2>&1
+# Every line the script and its commands print goes to the log and the console, stamped in UTC.
+exec > >(export TZ=UTC; while IFS= read -r l || [ -n "$l" ]; do printf '%(%Y-%m-%dT%H:%M:%SZ)T %s\\n' -1 "$l"; done | tee -a ${shq(o.logFile ?? LOG_FILE)}) 2>&1
 
 readonly CAMPAIGN=${shq(u.campaign)}
 readonly STAGE=${shq(u.stage)}
@@ -128,69 +201,152 @@ readonly MASTER_PORT=29500
 readonly METRICS_INTERVAL_S=${u.metricsIntervalS}
 readonly VERDICT=${shq(u.verdictDigest)}
 readonly TARGET=${shq(JSON.stringify(u.target))}
-readonly OUT=${OUT_DIR}
+readonly OUT=${shq(o.outDir ?? OUT_DIR)}
+readonly SPOT_POLL_S=${o.spotPollS ?? SPOT_POLL_S}
+readonly RETRY_WAITS_S=(${waits.join(" ")})
 
 # The hard stop comes first, before anything can fail: the node powers off at its hours cap and,
 # with instance-initiated shutdown set to terminate, cannot outlive its budget.
 shutdown -P +${u.hardStopMinutes} "windtunnel: hours cap reached"
 
-mkdir -p "$OUT"
+export AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=${o.awsMaxAttempts ?? AWS_MAX_ATTEMPTS}
+INSTANCE_ID=unknown
+FIRST_FAILURE=0
+LOOPS=()
+RUN_PID=""
+NAP=""
 
-imds() {
-  local token
-  token="$(curl -sS -f -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')"
-  curl -sS -f -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"
+say() { echo "windtunnel: $*"; }
+
+# The names are a safe charset (the renderer checks); this is for what IMDS sends.
+json_str() {
+  local s=$1
+  s=\${s//\\\\/\\\\\\\\}; s=\${s//\\"/\\\\\\"}; s=\${s//$'\\n'/\\\\n}; s=\${s//$'\\r'/\\\\r}; s=\${s//$'\\t'/\\\\t}
+  printf '"%s"' "$s"
 }
-
-INSTANCE_ID="$(imds instance-id)"
-readonly INSTANCE_ID
-${u.rank === 0 ? 'MASTER_ADDR="$(imds local-ipv4)"' : `MASTER_ADDR=${shq(u.masterAddr ?? "")}`}
-readonly MASTER_ADDR
 
 event() {
   printf '{"time":"%s","instance_id":"%s","node_rank":%d,"event":"%s","detail":%s}\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$INSTANCE_ID" "$NODE_RANK" "$1" "\${2:-null}" >> "$OUT/events.jsonl"
 }
 
-ship() {
-  aws s3 sync --only-show-errors --region "$REGION" "$OUT" "s3://$BUCKET/$PREFIX/" || echo "windtunnel: upload to s3://$BUCKET/$PREFIX/ failed; retrying next interval"
+# Timeouts and a bounded retry on every call: a dead endpoint costs seconds (issue 15).
+awsc() { aws --cli-connect-timeout ${o.awsConnectTimeoutS ?? AWS_CONNECT_TIMEOUT_S} --cli-read-timeout ${o.awsReadTimeoutS ?? AWS_READ_TIMEOUT_S} "$@"; }
+
+ship() { awsc s3 sync --only-show-errors --region "$REGION" "$OUT" "s3://$BUCKET/$PREFIX/"; }
+
+# The last upload: a few tries with backoff, then the power-off goes ahead without it.
+final_ship() {
+  local try=1 wait
+  for wait in "\${RETRY_WAITS_S[@]}" ""; do
+    ship && return 0
+    [ -n "$wait" ] || break
+    say "final ${upload} failed (try $try); retrying in $wait s"
+    sleep "$wait"
+    try=$((try + 1))
+  done
+  say "final ${upload} failed after $try tries; powering off without it"
+  return 1
+}
+
+# A sleep that a TERM to the loop ends at once, with the loop.
+nap() {
+  sleep "$1" &
+  NAP=$!
+  wait "$NAP"
+}
+
+imds_once() {
+  local token
+  token="$(curl -sS -f --connect-timeout 2 --max-time 5 -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')" || return
+  curl -sS -f --connect-timeout 2 --max-time 5 -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"
+}
+
+# IMDS may not answer in the first seconds of boot: a few tries with backoff, then fail.
+imds() {
+  local try=1 wait status=0
+  for wait in "\${RETRY_WAITS_S[@]}" ""; do
+    if imds_once "$1"; then return 0; else status=$?; fi
+    [ -n "$wait" ] || break
+    say "IMDS $1 failed (exit $status), try $try of $((\${#RETRY_WAITS_S[@]} + 1)); retrying in $wait s" >&2
+    sleep "$wait"
+    try=$((try + 1))
+  done
+  say "IMDS $1 failed (exit $status) after $try tries" >&2
+  return "$status"
 }
 
 ship_every_interval() {
+  trap 'kill "$NAP" 2>/dev/null; exit 0' TERM
   while true; do
-    sleep "$METRICS_INTERVAL_S"
-    ship
+    nap "$METRICS_INTERVAL_S"
+    ship || say "${upload} failed; retrying next interval"
   done
+}
+
+# True once AWS has given notice; the first to see it records it. Runs check it before they start.
+spot_noticed() {
+  local notice
+  [ ! -e "$OUT/spot-notice.json" ] || return 0
+  notice="$(imds_once spot/instance-action 2>/dev/null)" || return 1
+  mkdir "$OUT/.spot" 2>/dev/null || return 0
+  printf '%s\\n' "$notice" > "$OUT/spot-notice.json" || true
+  if [[ $notice != "{"*"}" || $notice == *$'\\n'* ]]; then notice="$(json_str "$notice")"; fi
+  event spot_interruption "$notice" || say "could not record spot_interruption"
 }
 
 # AWS gives two minutes' notice; the trainer checkpoints on SIGUSR1, and the record tells the
-# watchdog that this stop is an interruption, not a divergence.
+# watchdog that this stop is an interruption, not a divergence. Every container running after
+# the notice gets the signal once: a run can start between its check and the notice.
 watch_spot_interruption() {
-  local notice
+  local id signalled="" shipped=""
+  trap 'kill "$NAP" 2>/dev/null; exit 0' TERM
+  until spot_noticed; do nap "$SPOT_POLL_S"; done
   while true; do
-    if notice="$(imds spot/instance-action 2>/dev/null)"; then
-      event spot_interruption "$notice"
+    id="$(docker ps -q --filter 'name=^windtunnel-run$' 2>/dev/null)" || id=""
+    if [ -n "$id" ] && [ "$id" != "$signalled" ]; then
       docker kill --signal=SIGUSR1 windtunnel-run >/dev/null 2>&1 || true
-      ship
-      return 0
+      signalled=$id
     fi
-    sleep ${SPOT_POLL_S}
+    [ -n "$shipped" ] || { ship || true; shipped=1; }
+    nap "$SPOT_POLL_S"
   done
 }
 
+# Runs on every exit and must not abort: each step is guarded and the power-off is always
+# reached. The status: the first failed stage's, else the script's own (a signal is 128 + n).
 finish() {
-  local status=$?
-  event node_done "{\\"status\\":$status}"
-  ship
-  jobs -p | xargs -r kill 2>/dev/null || true
-  shutdown -P +${GRACE_MINUTES} "windtunnel: runs ended (status $status)"
+  local status=$? pid
+  set +e
+  trap '' HUP INT TERM
+  [ "$FIRST_FAILURE" -eq 0 ] || status=$FIRST_FAILURE
+  for pid in "\${LOOPS[@]}" \${RUN_PID:+"$RUN_PID"}; do kill "$pid" 2>/dev/null; done
+  [ \${#LOOPS[@]} -eq 0 ] || wait "\${LOOPS[@]}" 2>/dev/null
+  say "runs ended (status $status); shipping and powering off in ${GRACE_MINUTES} minutes"
+  event node_done "{\\"status\\":$status}" || say "could not record node_done (status $status)"
+  final_ship
+  shutdown -P +${GRACE_MINUTES} "windtunnel: runs ended (status $status)" || say "could not schedule the power-off; the hard stop stands"
+  exit "$status"
 }
 trap finish EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -p "$OUT"
+id="$(imds instance-id)"
+[[ $id =~ ^i-[0-9a-f]+$ ]] || { say "IMDS gave no instance id: $id"; exit 1; }
+INSTANCE_ID=$id
+readonly INSTANCE_ID
+${u.rank === 0 ? 'MASTER_ADDR="$(imds local-ipv4)"' : `MASTER_ADDR=${shq(u.masterAddr ?? "")}`}
+readonly MASTER_ADDR
 
 event node_started "{\\"stage\\":\\"$STAGE\\",\\"verdict\\":\\"$VERDICT\\"}"
 ship_every_interval &
+LOOPS+=("$!")
 watch_spot_interruption &
+LOOPS+=("$!")
 ${ecr ? `
-aws ecr get-login-password --region ${shq(ecr.region)} | docker login --username AWS --password-stdin ${shq(ecr.registry)}` : ""}
+awsc ecr get-login-password --region ${shq(ecr.region)} | docker login --username AWS --password-stdin ${shq(ecr.registry)}` : ""}
 # "--" ends docker's options (spf13/pflag): an image named "-v/:/host" stays an image.
 docker pull -- "$IMAGE"
 
@@ -203,7 +359,14 @@ shopt -u nullglob
 ` : ""}
 run_stage() {
   local name=$1 command=$2 status=0
+  if spot_noticed; then
+    event run_skipped "{\\"name\\":\\"$name\\",\\"reason\\":\\"spot interruption\\"}"
+    say "run $name skipped: the node has a spot interruption notice"
+    return 0
+  fi
   event run_started "{\\"name\\":\\"$name\\"}"
+  say "run $name started"
+  # In the background, so that a signal to this script is handled now, not when the run ends.
   docker run --name windtunnel-run --rm --gpus all --network host --ipc host \\
     --ulimit memlock=-1 --ulimit stack=67108864 "\${DEVICES[@]}" \\
     -v "$OUT:/out" \\
@@ -211,9 +374,14 @@ run_stage() {
     -e WINDTUNNEL_METRICS="/out/$name.metrics.jsonl" -e WINDTUNNEL_CHECKPOINTS="$CHECKPOINTS" \\
     -e WINDTUNNEL_TARGET="$TARGET" -e AWS_REGION="$REGION" \\
     -e NODE_RANK="$NODE_RANK" -e NNODES="$NNODES" -e MASTER_ADDR="$MASTER_ADDR" -e MASTER_PORT="$MASTER_PORT" \\
-    -- "$IMAGE" /bin/bash -lc "$command" || status=$?
+    -- "$IMAGE" /bin/bash -lc "$command" &
+  RUN_PID=$!
+  wait "$RUN_PID" || status=$?
+  RUN_PID=""
+  [ "$FIRST_FAILURE" -ne 0 ] || FIRST_FAILURE=$status
+  say "run $name ended (status $status)"
   event run_ended "{\\"name\\":\\"$name\\",\\"status\\":$status}"
-  ship
+  ship || say "${upload} failed; retrying next interval"
 }
 
 ${runs}

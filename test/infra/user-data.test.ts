@@ -5,7 +5,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { EC2_USER_DATA_LIMIT_BYTES, hardStopOf, LOG_FILE, MIN_HARD_STOP_MINUTES, OUT_DIR, renderUserData, shq, userDataBytes, type UserDataInput } from "../../src/infra/user-data.ts";
+import { EC2_USER_DATA_LIMIT_BYTES, hardStopOf, MIN_HARD_STOP_MINUTES, renderUserData, shq, userDataBytes, type UserDataInput } from "../../src/infra/user-data.ts";
+import { NODE_FIXTURES } from "../helpers/node-script.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
 
 const base: UserDataInput = {
@@ -62,17 +63,20 @@ describe("user data", () => {
 
   it("polls the spot notice every 5 s, ships metrics every interval, and powers off when the runs end", () => {
     const s = renderUserData({ ...base, metricsIntervalS: 30 });
-    expect(s).toContain("imds spot/instance-action");
-    expect(s).toMatch(/^ {4}sleep 5$/m);
+    expect(s).toContain("imds_once spot/instance-action");
+    expect(s).toContain("readonly SPOT_POLL_S=5");
+    expect(s).toContain('until spot_noticed; do nap "$SPOT_POLL_S"; done');
     expect(s).toContain("readonly METRICS_INTERVAL_S=30");
-    expect(s).toContain('aws s3 sync --only-show-errors --region "$REGION" "$OUT" "s3://$BUCKET/$PREFIX/"');
+    expect(s).toContain('awsc s3 sync --only-show-errors --region "$REGION" "$OUT" "s3://$BUCKET/$PREFIX/"');
+    expect(s).toContain("awsc() { aws --cli-connect-timeout 10 --cli-read-timeout 30 ");
+    expect(s).toContain("export AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=3");
     expect(s).toContain("trap finish EXIT");
     expect(s).toMatch(/shutdown -P \+5 "windtunnel: runs ended/);
     expect(s).toContain("readonly PREFIX='test-7b/sanity/node-0'");
   });
 
   it("logs in to ECR only for an ECR image, and uses IMDSv2 tokens", () => {
-    expect(renderUserData(base)).toContain("aws ecr get-login-password --region 'us-east-1' | docker login --username AWS --password-stdin '123456789012.dkr.ecr.us-east-1.amazonaws.com'");
+    expect(renderUserData(base)).toContain("awsc ecr get-login-password --region 'us-east-1' | docker login --username AWS --password-stdin '123456789012.dkr.ecr.us-east-1.amazonaws.com'");
     expect(renderUserData({ ...base, image: "nvcr.io/nvidia/pytorch:25.01-py3" })).not.toContain("ecr get-login-password");
     expect(renderUserData(base)).toContain("X-aws-ec2-metadata-token-ttl-seconds");
   });
@@ -84,38 +88,27 @@ describe("user data", () => {
   });
 });
 
-// Run the rendered script for real, with tiny stand-ins on PATH for what only a node has (IMDS,
-// the AWS CLI, docker, shutdown). Each stand-in that matters records its argv, so the test sees
-// exactly what docker and shutdown were asked to do.
-const FIELD = "\x1f";
-const RECORD = "\x1e";
-const RECORDER = `{ printf '%s' "\${0##*/}"; for a in "$@"; do printf '\\037%s' "$a"; done; printf '\\036'; } >> "$STUB_LOG"`;
+// Run the rendered script for real, with the node's stand-ins (test/fixtures/node: docker, curl
+// for IMDS, shutdown; each records its argv) and two more here: an aws that only answers the ECR
+// login (test/infra/user-data-run.test.ts runs the real CLI against moto) and a short sleep;
+// docker records each run without running its command (STUB_DOCKER_RUN_EXIT).
 const STUBS: Record<string, string> = {
-  docker: `${RECORDER}\n[ "$1" = login ] && cat > /dev/null\nexit 0`,
-  shutdown: `${RECORDER}\nexit 0`,
-  aws: `[ "$1" = ecr ] && echo password\nexit 0`,
-  curl: `case "\${*: -1}" in
-  */api/token) echo token ;;
-  */instance-id) echo i-0123456789abcdef0 ;;
-  */local-ipv4) echo 10.0.0.9 ;;
-  *) exit 22 ;;
-esac`,
-  // The background loops sleep between polls; the run is over in well under a second.
+  aws: `for a; do [ "$a" = ecr ] && echo password; done\nexit 0`,
   sleep: `exec /usr/bin/sleep 0.05`,
 };
 
 function runScript(dir: string, u: UserDataInput): { status: number | null; output: string; calls: string[][] } {
   const bin = join(dir, "bin");
   mkdirSync(bin, { recursive: true });
+  mkdirSync(join(dir, "state"), { recursive: true });
   for (const [name, body] of Object.entries(STUBS)) {
     writeFileSync(join(bin, name), `#!/bin/bash\n${body}\n`);
     chmodSync(join(bin, name), 0o755);
   }
   const log = join(dir, "calls");
-  const script = renderUserData(u).replaceAll(LOG_FILE, join(dir, "windtunnel.log")).replaceAll(OUT_DIR, join(dir, "out"));
-  writeFileSync(join(dir, "user-data.sh"), script);
-  const r = spawnSync("bash", [join(dir, "user-data.sh")], { env: { PATH: `${bin}:${process.env["PATH"] ?? ""}`, STUB_LOG: log }, encoding: "utf8", timeout: 30_000 });
-  const calls = existsSync(log) ? readFileSync(log, "utf8").split(RECORD).filter((x) => x !== "").map((x) => x.split(FIELD)) : [];
+  writeFileSync(join(dir, "user-data.sh"), renderUserData(u, { logFile: join(dir, "windtunnel.log"), outDir: join(dir, "out"), retryWaitsS: [0.05] }));
+  const r = spawnSync("bash", [join(dir, "user-data.sh")], { env: { PATH: `${bin}:${NODE_FIXTURES}:${process.env["PATH"] ?? ""}`, STUB_LOG: log, STUB_STATE: join(dir, "state"), STUB_DOCKER_RUN_EXIT: "0" }, encoding: "utf8", timeout: 30_000 });
+  const calls = existsSync(log) ? readFileSync(log, "utf8").split("\x1e").filter((x) => x !== "").map((x) => x.split("\x1f")) : [];
   return { status: r.status, output: r.stdout + r.stderr, calls };
 }
 
