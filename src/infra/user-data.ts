@@ -4,6 +4,7 @@
 // interruption notice polled every 5 s (checkpoint signal + a record in the bucket), the stage's
 // commands in the user's container, and a power-off (= terminate) when they end or the script fails.
 import type { Stage } from "./config.ts";
+import { checkpointsPrefix, EVENTS_FILE, METRICS_SUFFIX, nodePrefix } from "../campaign/layout.ts";
 import { ecrRepositoryOf } from "./policies.ts";
 
 export interface UserDataInput {
@@ -191,8 +192,8 @@ exec > >(export TZ=UTC; while IFS= read -r l || [ -n "$l" ]; do printf '%(%Y-%m-
 readonly CAMPAIGN=${shq(u.campaign)}
 readonly STAGE=${shq(u.stage)}
 readonly BUCKET=${shq(u.bucket)}
-readonly PREFIX=${shq(`${u.prefix}/${u.stage}/node-${u.rank}`)}
-readonly CHECKPOINTS=${shq(`s3://${u.bucket}/${u.prefix}/checkpoints/`)}
+readonly PREFIX=${shq(nodePrefix(u.prefix, u.stage, u.rank).replace(/\/$/, ""))}
+readonly CHECKPOINTS=${shq(`s3://${u.bucket}/${checkpointsPrefix(u.prefix)}`)}
 readonly REGION=${shq(u.region)}
 readonly IMAGE=${shq(u.image)}
 readonly NODE_RANK=${u.rank}
@@ -226,7 +227,7 @@ json_str() {
 }
 
 event() {
-  printf '{"time":"%s","instance_id":"%s","node_rank":%d,"event":"%s","detail":%s}\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$INSTANCE_ID" "$NODE_RANK" "$1" "\${2:-null}" >> "$OUT/events.jsonl"
+  printf '{"time":"%s","instance_id":"%s","node_rank":%d,"event":"%s","detail":%s}\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$INSTANCE_ID" "$NODE_RANK" "$1" "\${2:-null}" >> "$OUT/${EVENTS_FILE}"
 }
 
 # Timeouts and a bounded retry on every call: a dead endpoint costs seconds (issue 15).
@@ -371,7 +372,7 @@ run_stage() {
     --ulimit memlock=-1 --ulimit stack=67108864 "\${DEVICES[@]}" \\
     -v "$OUT:/out" \\
     -e WINDTUNNEL_CAMPAIGN="$CAMPAIGN" -e WINDTUNNEL_STAGE="$STAGE" -e WINDTUNNEL_TAG="$name" \\
-    -e WINDTUNNEL_METRICS="/out/$name.metrics.jsonl" -e WINDTUNNEL_CHECKPOINTS="$CHECKPOINTS" \\
+    -e WINDTUNNEL_METRICS="/out/$name${METRICS_SUFFIX}" -e WINDTUNNEL_CHECKPOINTS="$CHECKPOINTS" \\
     -e WINDTUNNEL_TARGET="$TARGET" -e AWS_REGION="$REGION" \\
     -e NODE_RANK="$NODE_RANK" -e NNODES="$NNODES" -e MASTER_ADDR="$MASTER_ADDR" -e MASTER_PORT="$MASTER_PORT" \\
     -- "$IMAGE" /bin/bash -lc "$command" &

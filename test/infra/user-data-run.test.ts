@@ -100,6 +100,37 @@ if (!hasAwsCli()) {
       expect(nodeDone(events)).toEqual([{ status: 7 }]);
     }, T);
 
+    // Defects 1 and 2 end to end: what the failed node shipped, read by real watchdog ticks. The
+    // tick used to say `continue` with no alert; now it alerts at once and tears down a node still
+    // up past the grace (stage full), or fails the sanity day at once.
+    it.each([
+      { stage: "full" as const, first: "alert", later: "teardown" },
+      { stage: "sanity" as const, first: "teardown", later: "teardown" },
+    ])("a failed stage command (exit 7), then watchdog ticks in stage $stage: $first, then $later", async ({ stage, first, later }) => {
+      const { EC2Client, RunInstancesCommand, DescribeInstancesCommand } = await import("@aws-sdk/client-ec2");
+      const { SNSClient, CreateTopicCommand } = await import("@aws-sdk/client-sns");
+      const { S3Client } = await import("@aws-sdk/client-s3");
+      const { tick } = await import("../../src/watchdog/tick.ts");
+      const { DEFAULT_POLICY } = await import("../helpers/policy.ts");
+      const aws = { endpoint: moto().endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } };
+      const clients = { s3: new S3Client({ ...aws, forcePathStyle: true }), ec2: new EC2Client(aws), sns: new SNSClient(aws) };
+      const launched = await clients.ec2.send(new RunInstancesCommand({ ImageId: "ami-12c6146b", MinCount: 1, MaxCount: 1, InstanceType: "p5.48xlarge", TagSpecifications: [{ ResourceType: "instance", Tags: [{ Key: "windtunnel:campaign", Value: base.campaign }] }] }));
+      const id = launched.Instances?.[0]?.InstanceId as string;
+      const topic = await clients.sns.send(new CreateTopicCommand({ Name: "alerts" }));
+      const r = await runNodeScript(tmp.dir(), { input: { ...base, stage, runs: [{ name: "train", command: 'echo "{\\"step\\":1,\\"loss\\":2.5}" > "$WINDTUNNEL_METRICS"; exit 7' }] }, endpoint: moto().endpoint });
+      expect(r.status, r.output).toBe(7);
+      const target = { bucket: BUCKET, prefix: base.prefix, topicArn: topic.TopicArn as string, config: { campaign: base.campaign, stage, hoursCap: 24, hourlyUsd: 55.04, nodes: 1, policy: { stress: DEFAULT_POLICY.stress, verify: DEFAULT_POLICY.verify, sanity: DEFAULT_POLICY.sanity, health: DEFAULT_POLICY.health } } };
+      const done = Date.parse(r.events.find((e) => e.event === "node_done")?.time ?? "");
+      const t1 = await tick(clients, target, new Date(done + 60_000));
+      expect(t1.decision.action).toBe(first);
+      expect([...t1.decision.alerts, ...t1.decision.reasons].join(" ")).toMatch(/node-0 ended with status 7/);
+      const t2 = first === "teardown" ? t1 : await tick(clients, target, new Date(done + (DEFAULT_POLICY.health.failed_run_grace_minutes + 1) * 60_000));
+      expect(t2.decision.action).toBe(later);
+      expect(t2.decision.failed.map((g) => g.id)).toContain("health.exit_status");
+      const state = (await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations?.[0]?.Instances?.[0]?.State?.Name;
+      expect(state).toBe("terminated");
+    }, T);
+
     // Defect 2 (kept): a failed pull is a failed node, and the record of it reaches the bucket.
     it("a failed docker pull ships node_done with a non-zero status and starts no run", async () => {
       const r = await runNodeScript(tmp.dir(), { input: base, endpoint: moto().endpoint, cues: { pullExit: 1 } });
