@@ -88,7 +88,7 @@ describe("user data", () => {
   });
 });
 
-// Run the rendered script for real, with the node's stand-ins (test/fixtures/node: docker, curl
+// Run the rendered script for real, with the node's stand-ins (src/rehearse/bin: docker, curl
 // for IMDS, shutdown; each records its argv) and two more here: an aws that only answers the ECR
 // login (test/infra/user-data-run.test.ts runs the real CLI against moto) and a short sleep;
 // docker records each run without running its command (STUB_DOCKER_RUN_EXIT).
