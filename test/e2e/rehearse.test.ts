@@ -90,7 +90,7 @@ suite("windtunnel rehearse", () => {
   }, T);
 
   it("silent: a run that hangs after its first metrics is torn down by the dead-man switch, exit 1", async () => {
-    const r = await run("silent", ["--minutes-per-second", "30"]);
+    const r = await run("silent", ["--minutes-per-second", "20"]);
     expect(r.exitCode).toBe(1);
     expect(gateIds(r)).toEqual(["health.dead_man"]);
     // 45 minutes of silence: not before, and the stale alert came first.
@@ -120,13 +120,22 @@ suite("windtunnel rehearse", () => {
 
   it("hours-cap: a node whose timers never fire is torn down past the cap by health.hours_cap, exit 1", async () => {
     const r = await run("hours-cap", ["--minutes-per-second", "10"]);
+    expect(r.timeline.some((e) => e.text.startsWith("shutdown -P +5") && e.text.endsWith("ignored (hours-cap: the node's own timers do not fire)"))).toBe(true);
     expect(r.exitCode).toBe(1);
     expect(gateIds(r)).toEqual(["health.hours_cap"]);
     expect(r.teardown?.minute).toBeGreaterThan(24 * 60 + 10);
   }, T);
 
   it("two nodes, stage full: rank 0 hangs while rank 1 finishes; the dead-man switch tears down node-0", async () => {
-    const r = await run("silent", ["--stage", "full", "--minutes-per-second", "30"], { node: { count: 2, hourlyUsd: 28, subnetId: "subnet-0123456789abcdef0", market: "on-demand" }, budgetUsd: 12000 });
+    // Stage full re-judges the sanity day first: a passing one, from the reference trainer.
+    const day = join(tmp.dir(), "sanity-day", "node-0");
+    mkdirSync(day, { recursive: true });
+    for (const tag of ["bf16", "fp8", "tp2pp2"]) {
+      const t = spawnSync(process.execPath, [join(REPO, "examples", "trainer", "train.ts")], { env: { ...process.env, WINDTUNNEL_STEPS: "100", WINDTUNNEL_LOG_EVERY: "5", WINDTUNNEL_METRICS: join(day, `${tag}.metrics.jsonl`) } });
+      expect(t.status).toBe(0);
+    }
+    // 10 simulated minutes a second: at 30 an aws CLI call (~1 s) is half an hour of the node's life.
+    const r = await run("silent", ["--stage", "full", "--minutes-per-second", "10"], { node: { count: 2, hourlyUsd: 28, subnetId: "subnet-0123456789abcdef0", market: "on-demand" }, budgetUsd: 12000, sanity: { metrics: [join(day, "*.metrics.jsonl")] } });
     expect(r.exitCode).toBe(1);
     expect(r.teardown?.gates.filter((g) => g.status === "fail").map((g) => [g.id, g.subject])).toEqual([["health.dead_man", "node-0"]]);
     expect(r.nodes.map((n) => [n.node, n.status, n.endedBy])).toEqual([["node-0", undefined, "watchdog"], ["node-1", 0, "power-off"]]);
