@@ -409,7 +409,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option("--timeout <s>", "give up after this many real seconds", { default: 600 })
     .option("--format <format>", "table | json", { default: "table" })
     .example("windtunnel rehearse --stack example --command 'node examples/trainer/train.ts' --steps 60 --minutes-per-second 10")
-    .example("windtunnel rehearse --stack example --command 'node examples/trainer/train.ts' --scenario silent --minutes-per-second 30")
+    .example("windtunnel rehearse --stack example --command 'node examples/trainer/train.ts' --scenario silent --minutes-per-second 20")
     .action(async (o: Raw) => {
       const { rehearseCommand } = await import("./commands/rehearse.ts");
       const stackFile = text("stack-file", o["stackFile"]);

@@ -54,7 +54,7 @@ export function renderRehearsal(r: Rehearsal, code: number): string {
   if (r.sanity) lines.push(`  sanity:    ${r.sanity.failed.length > 0 ? `failed: ${r.sanity.failed.map((g) => `${g.id} (${g.subject}): ${g.message}`).join("; ")}` : r.sanity.judged ? "passed: every node finished and no sanity gate failed" : "not judged: not every node finished its runs"}`);
   for (const n of r.nodes) lines.push(`  ${n.node}:    ${n.status !== undefined ? `runs ended with status ${n.status}` : "never reported its runs done"}${n.spotNotice ? ", spot notice received" : ""}; ${n.endedAt !== undefined ? `${n.endedBy} at ${hm(n.endedAt)}` : "still up"}`);
   lines.push(`  teardown:  ${r.teardown ? `at ${hm(r.teardown.minute)} by ${[...new Set(r.teardown.gates.map((g) => `${g.id}${g.subject ? ` (${g.subject})` : ""}`))].join(", ")}: ${r.teardown.reasons.join("; ")}` : "none: the watchdog never tore the node down"}`);
-  if (r.alerts.length > 0) lines.push(`  alerts:    ${r.alerts.length} (${r.alerts.map((a) => a.split(":")[0]).join(", ")})`);
+  if (r.alerts.length > 0) lines.push(`  alerts:    ${r.alerts.length} (${r.alerts.map((a) => a.split(": ")[0]).join(", ")})`);
   lines.push(`  cost:      ${usd(r.costUsd)} (${r.nodes.length} × ${usd(r.hourlyUsd)}/h for the simulated node-hours)`);
   lines.push("", code === 0 ? "windtunnel rehearse: OK — the run behaved as the stack expects" : `windtunnel rehearse: the real node${r.nodes.length > 1 ? "s" : ""} would be ${r.teardown ? "torn down" : "left failed"} (exit 1)`);
   return lines.join("\n");
