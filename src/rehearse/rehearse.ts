@@ -68,6 +68,8 @@ export interface Rehearsal {
   simulatedMinutes: number;
   timeline: TimelineEntry[];
   ticks: number;
+  /** Every tick's decision, in order. */
+  decisions: { minute: number; action: string; reasons: string[]; alerts: string[] }[];
   nodes: NodeOutcome[];
   /** What the watchdog read: points per metrics object, and lines it could not read. */
   metrics: { key: string; points: number }[];
@@ -128,6 +130,15 @@ export async function rehearse(o: RehearseOptions): Promise<Rehearsal> {
   let moto: MotoServer | undefined;
   const running: RunningNode[] = [];
   const started = Date.now();
+  // The nodes run in their own process groups: a Ctrl-C must not leave them (or moto) behind.
+  const interrupted = (): void => {
+    for (const n of running) n.kill();
+    moto?.stop();
+    rmSync(work, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   try {
     moto = await startMoto();
     const aws = { endpoint: moto.endpoint, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } };
@@ -179,14 +190,14 @@ export async function rehearse(o: RehearseOptions): Promise<Rehearsal> {
     const powerOff: (number | undefined)[] = nodes.map(() => undefined);
     const powerWhy: NodeOutcome["endedBy"][] = nodes.map(() => undefined);
     const ended = (i: number): boolean => outcomes[i]?.endedAt !== undefined;
-    const end = async (i: number, by: NodeOutcome["endedBy"], terminate: boolean): Promise<void> => {
+    const end = async (i: number, by: NodeOutcome["endedBy"], terminate: boolean, at = minute()): Promise<void> => {
       const n = outcomes[i];
       if (!n || n.endedAt !== undefined) return;
       if (terminate) await clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: [n.instanceId] }));
       running[i]?.kill();
-      n.endedAt = minute();
+      n.endedAt = at;
       n.endedBy = by;
-      say("rehearsal", `${n.node} (${n.instanceId}) ${by === "watchdog" ? "terminated by the watchdog: its script is killed" : by === "rehearsal end" ? "still up when the rehearsal ended" : `terminated (${by})`}`);
+      say("rehearsal", `${n.node} (${n.instanceId}) ${by === "watchdog" ? "terminated by the watchdog: its script is killed" : by === "rehearsal end" ? "still up when the rehearsal ended" : `terminated (${by})`}`, at);
     };
     let spotSent = false;
     let jumped = false;
@@ -195,6 +206,7 @@ export async function rehearse(o: RehearseOptions): Promise<Rehearsal> {
     let lastState: Awaited<ReturnType<typeof tick>>["decision"]["state"] | undefined;
     let problems: string[] = [];
     let ticks = 0;
+    const decisions: Rehearsal["decisions"] = [];
     let sanityJudged = false;
     let timedOut = false;
     const period = Math.max(100, (2 / o.minutesPerSecond) * 1000);
@@ -262,20 +274,24 @@ export async function rehearse(o: RehearseOptions): Promise<Rehearsal> {
       lastState = r.decision.state;
       problems = [...problems, ...r.problems];
       const d = r.decision;
+      const at = minute(now.getTime());
+      // The table shows a tick when its action changes; the JSON has every one.
+      if (d.action !== decisions.at(-1)?.action && d.action !== "teardown") say("watchdog", `tick ${ticks}: ${d.action}`, at);
+      decisions.push({ minute: at, action: d.action, reasons: d.reasons, alerts: d.alerts });
       for (const a of d.alerts) {
         alerts.push(a);
-        say("watchdog", `alert: ${a}`);
+        say("watchdog", `alert: ${a}`, at);
       }
       if (!sanityJudged && stage === "sanity" && outcomes.every((_, i) => d.state.nodes[nodeName(i)]?.doneAt !== undefined)) sanityJudged = true;
       if (d.action === "teardown") {
-        say("watchdog", `teardown: ${d.reasons.join("; ")}`);
+        say("watchdog", `tick ${ticks}: teardown: ${d.reasons.join("; ")}`, at);
         const raw = r.recordKey ? await getBytes(clients.s3, bucket, r.recordKey) : undefined;
         const record: unknown = raw ? JSON.parse(Buffer.from(raw).toString("utf8")) : null;
-        teardown = { minute: minute(now.getTime()), reasons: d.reasons, gates: d.failed, record };
-        for (let i = 0; i < nodes.length; i++) if (r.terminated.includes(outcomes[i]?.instanceId ?? "")) await end(i, "watchdog", false);
-        say("watchdog", `teardown record s3://${bucket}/${r.recordKey}: terminated ${r.terminated.join(", ") || "nothing (no instance was up)"}, cost so far ${d.costSoFarUsd === null ? "unknown" : `$${d.costSoFarUsd}`}`);
+        teardown = { minute: at, reasons: d.reasons, gates: d.failed, record };
+        for (let i = 0; i < nodes.length; i++) if (r.terminated.includes(outcomes[i]?.instanceId ?? "")) await end(i, "watchdog", false, at);
+        say("watchdog", `teardown record s3://${bucket}/${r.recordKey}: terminated ${r.terminated.join(", ") || "nothing (no instance was up)"}, cost so far ${d.costSoFarUsd === null ? "unknown" : `$${d.costSoFarUsd}`}`, at);
         break;
-      } else if (d.action === "continue" && ticks === 1) say("watchdog", "tick: continue");
+      }
       if (finalTick) break;
       if (outcomes.every((n) => n.endedAt !== undefined) && running.every((n) => !n.alive())) finalTick = true;
       if (minute() > limitMin || Date.now() - started > o.timeoutS * 1000) {
@@ -292,13 +308,15 @@ export async function rehearse(o: RehearseOptions): Promise<Rehearsal> {
     const sanityFailed = (teardown?.gates ?? []).filter((g) => g.phase === "sanity");
     return {
       stack: s.stack, stage, scenario: o.scenario, campaign: c.campaign, minutesPerSecond: o.minutesPerSecond,
-      wallMs: Date.now() - started, simulatedMinutes, timeline: timeline.sort((a, b) => a.minute - b.minute), ticks, nodes: outcomes,
+      wallMs: Date.now() - started, simulatedMinutes, timeline: timeline.sort((a, b) => a.minute - b.minute), ticks, decisions, nodes: outcomes,
       metrics: Object.entries(lastState?.runs ?? {}).map(([key, run]) => ({ key, points: run.points })),
       problems, alerts, ...(teardown ? { teardown } : {}),
       ...(stage === "sanity" ? { sanity: { judged: sanityJudged || sanityFailed.length > 0, failed: sanityFailed } } : {}),
       costUsd: Number(((upMinutes / 60) * c.node.hourlyUsd).toFixed(2)), hourlyUsd: c.node.hourlyUsd, timedOut,
     };
   } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
     for (const n of running) n.kill();
     moto?.stop();
     // WINDTUNNEL_REHEARSE_KEEP=1 keeps the nodes' folders (logs, out, call logs) to look at.
