@@ -2,7 +2,7 @@
 // own program renders the node's user data (as `windtunnel plan` does); moto_server plays AWS
 // (bucket, topic, one tagged instance per node); bash runs the script with the stand-ins; the real
 // watchdog tick runs on a compressed clock. Nothing here judges: the tick and its gates do.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -13,7 +13,7 @@ import { planProgram, type Plan } from "../infra/plan.ts";
 import { renderUserData, shq, type RenderOptions, type UserDataInput } from "../infra/user-data.ts";
 import { hardStopMinutes, stageRuns, type StackConfig } from "../infra/config.ts";
 import { efaCards } from "../infra/instance-types.ts";
-import { campaignPrefix, campaignTags, nodeName, watchdogConfigKey } from "../campaign/layout.ts";
+import { campaignPrefix, campaignTags, METRICS_SUFFIX, nodeName, watchdogConfigKey } from "../campaign/layout.ts";
 import { loadTarget } from "../watchdog/handler.ts";
 import { tick, type TickTarget } from "../watchdog/tick.ts";
 import { getBytes } from "../watchdog/bucket.ts";
@@ -84,6 +84,7 @@ export interface Rehearsal {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const wroteMetrics = (out: string): boolean => existsSync(out) && readdirSync(out).some((f) => f.endsWith(METRICS_SUFFIX) && statSync(join(out, f)).size > 0);
 
 /** The stack's commands wrapped by the fault injector, for the program to render. */
 function wrappedContainer(c: StackConfig, command: string | undefined): Record<string, unknown> {
@@ -247,10 +248,14 @@ export async function rehearse(o: RehearseOptions): Promise<Rehearsal> {
         seenCalls[i] = calls.length;
       }
       // Scenario cues that depend on what has happened.
-      if (o.scenario === "spot" && !spotSent && lastState && Object.values(lastState.runs).some((r) => r.points > 0) && running[0]) {
+      // Mid-run: once node-0's first run has written metrics.
+      if (o.scenario === "spot" && !spotSent && running[0] && wroteMetrics(running[0].out)) {
         writeFileSync(join(running[0].state, "spot-notice"), JSON.stringify({ action: "terminate", time: new Date(simMs() + 2 * 60_000).toISOString() }));
         spotSent = true;
-        const reclaim = simMs() + 2 * 60_000;
+        // AWS reclaims two minutes after the notice, but here never sooner than 5 real seconds:
+        // the node's aws calls are not compressed (a ship takes ~1 s here as on AWS), and a
+        // shorter deadline would judge the compression, not the script.
+        const reclaim = simMs() + Math.max(2, 5 * o.minutesPerSecond) * 60_000;
         powerOff[0] = Math.min(powerOff[0] ?? Infinity, reclaim);
         powerWhy[0] = "spot reclaim";
         say("rehearsal", `IMDS serves node-0 a spot notice: AWS reclaims it at minute ${minute(reclaim)}`);

@@ -55,12 +55,22 @@ suite("windtunnel rehearse", () => {
   }
 
   async function run(scenario: string, extra: string[] = [], over: Record<string, unknown> = {}): Promise<Result> {
-    const r = await execa(process.execPath, [BIN, "rehearse", "--stack-file", stack(over), "--command", TRAINER, "--steps", "100", "--scenario", scenario, "--format", "json", "--timeout", "60", ...extra], { reject: false, cwd: REPO });
+    const r = await execa(process.execPath, [BIN, "rehearse", "--stack-file", stack(over), "--command", TRAINER, ...(extra.includes("--steps") ? [] : ["--steps", "100"]), "--scenario", scenario, "--format", "json", "--timeout", "60", ...extra], { reject: false, cwd: REPO });
     expect(r.stderr).toBe("");
     const out = JSON.parse(r.stdout) as Result;
     expect(out.exitCode).toBe(r.exitCode);
     console.log(`[rehearse] ${scenario}: exit ${r.exitCode}, ${(out.wallMs / 1000).toFixed(1)} s of rehearsal`);
     return out;
+  }
+  /** Stage full re-judges the sanity day first: a passing one, from the reference trainer. */
+  function sanityDay(): string {
+    const day = join(tmp.dir(), "sanity-day", "node-0");
+    mkdirSync(day, { recursive: true });
+    for (const tag of ["bf16", "fp8", "tp2pp2"]) {
+      const t = spawnSync(process.execPath, [join(REPO, "examples", "trainer", "train.ts")], { env: { ...process.env, WINDTUNNEL_STEPS: "100", WINDTUNNEL_LOG_EVERY: "5", WINDTUNNEL_METRICS: join(day, `${tag}.metrics.jsonl`) } });
+      expect(t.status).toBe(0);
+    }
+    return join(day, "*.metrics.jsonl");
   }
   const events = (r: Result, node = "node-0"): string[] => r.timeline.filter((e) => e.source === node && !e.text.startsWith("shutdown")).map((e) => e.text.split(" ")[0] ?? "");
   const gateIds = (r: Result): string[] => (r.teardown?.record.gates ?? []).map((g) => g.id);
@@ -107,15 +117,27 @@ suite("windtunnel rehearse", () => {
     expect(r.timeline.some((e) => e.text === 'node_done {"status":7}')).toBe(true);
   }, T);
 
-  // A spot interruption is AWS reclaiming the node, not a failure of the run: the watchdog alerts
-  // and does not tear down, so the rehearsal exits 0 (the resumed run is the user's next step).
-  it("spot: IMDS serves a notice mid-run; the run checkpoints, the watchdog alerts and does not tear down, exit 0", async () => {
-    const r = await run("spot", ["--minutes-per-second", "10"]);
+  // A spot interruption is AWS reclaiming the node, not a failure of the run: the rehearsal's exit
+  // follows the watchdog. Stage full: it alerts and does not tear down, exit 0.
+  it("spot, stage full: IMDS serves a notice mid-run; the run checkpoints, the watchdog alerts and does not tear down, exit 0", async () => {
+    const r = await run("spot", ["--stage", "full", "--steps", "1000", "--minutes-per-second", "10"], { sanity: { metrics: [sanityDay()] } });
     expect(r.exitCode).toBe(0);
     expect(r.teardown).toBeUndefined();
-    expect(events(r)).toContain("spot_interruption");
+    expect(events(r)).toEqual(expect.arrayContaining(["spot_interruption", "node_done"]));
     expect(r.alerts.some((a) => a.startsWith("spot interruption of node-0"))).toBe(true);
-    expect(r.nodes[0]).toMatchObject({ spotNotice: true, endedBy: "spot reclaim" });
+    // The checkpointed run ends with 0: the node powers itself off, or AWS takes it first.
+    expect(r.nodes[0]).toMatchObject({ spotNotice: true, status: 0 });
+    expect(["power-off", "spot reclaim"]).toContain(r.nodes[0]?.endedBy);
+  }, T);
+
+  // Stage sanity, as the watchdog is today: the node skips its later runs and reports done, and
+  // the sanity gates then judge the interrupted day (no fp8 run) and tear it down, exit 1.
+  it("spot, stage sanity: the later runs are skipped and the sanity gates judge the interrupted day, exit 1", async () => {
+    const r = await run("spot", ["--steps", "1000", "--minutes-per-second", "10"]);
+    expect(events(r)).toEqual(expect.arrayContaining(["spot_interruption", "run_skipped"]));
+    expect(r.alerts.some((a) => a.startsWith("spot interruption of node-0"))).toBe(true);
+    expect(r.exitCode).toBe(1);
+    expect(gateIds(r)).toContain("sanity.fp8.gap");
   }, T);
 
   it("hours-cap: a node whose timers never fire is torn down past the cap by health.hours_cap, exit 1", async () => {
@@ -127,15 +149,7 @@ suite("windtunnel rehearse", () => {
   }, T);
 
   it("two nodes, stage full: rank 0 hangs while rank 1 finishes; the dead-man switch tears down node-0", async () => {
-    // Stage full re-judges the sanity day first: a passing one, from the reference trainer.
-    const day = join(tmp.dir(), "sanity-day", "node-0");
-    mkdirSync(day, { recursive: true });
-    for (const tag of ["bf16", "fp8", "tp2pp2"]) {
-      const t = spawnSync(process.execPath, [join(REPO, "examples", "trainer", "train.ts")], { env: { ...process.env, WINDTUNNEL_STEPS: "100", WINDTUNNEL_LOG_EVERY: "5", WINDTUNNEL_METRICS: join(day, `${tag}.metrics.jsonl`) } });
-      expect(t.status).toBe(0);
-    }
-    // 10 simulated minutes a second: at 30 an aws CLI call (~1 s) is half an hour of the node's life.
-    const r = await run("silent", ["--stage", "full", "--minutes-per-second", "10"], { node: { count: 2, hourlyUsd: 28, subnetId: "subnet-0123456789abcdef0", market: "on-demand" }, budgetUsd: 12000, sanity: { metrics: [join(day, "*.metrics.jsonl")] } });
+    const r = await run("silent", ["--stage", "full", "--minutes-per-second", "10"], { node: { count: 2, hourlyUsd: 28, subnetId: "subnet-0123456789abcdef0", market: "on-demand" }, budgetUsd: 12000, sanity: { metrics: [sanityDay()] } });
     expect(r.exitCode).toBe(1);
     expect(r.teardown?.gates.filter((g) => g.status === "fail").map((g) => [g.id, g.subject])).toEqual([["health.dead_man", "node-0"]]);
     expect(r.nodes.map((n) => [n.node, n.status, n.endedBy])).toEqual([["node-0", undefined, "watchdog"], ["node-1", 0, "power-off"]]);
