@@ -48,6 +48,7 @@ export function spawnNode(n: NodeSpawn): RunningNode {
     STUB_STATE: state,
     STUB_CLOCK: n.clockFile,
     STUB_REHEARSE_PATH: n.env["PATH"] ?? "/usr/bin:/bin",
+    STUB_REHEARSE_TMP: n.dir,
     ...n.cues,
     AWS_ENDPOINT_URL: n.endpoint,
     AWS_ACCESS_KEY_ID: "testing",
