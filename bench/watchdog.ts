@@ -16,7 +16,7 @@ import { bundleHandler } from "../src/infra/watchdog.ts";
 import { loadPolicy } from "../src/policy/load.ts";
 import { CurveMonitor } from "../src/gates/stress.ts";
 import type { MetricPoint } from "../src/evidence/schemas.ts";
-import { hasMoto, startMoto } from "../test/helpers/moto-server.ts";
+import { hasMoto, startMoto } from "../src/rehearse/moto-server.ts";
 
 export interface Row { measure: string; ours: string; base: string; ratio: number; target: string; ok: boolean }
 

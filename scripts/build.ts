@@ -1,7 +1,7 @@
 // npm run build: bundle the CLI with esbuild into dist/ (one small entry, one lazily loaded chunk
 // for the commands, lazy chunks for what only some runs need), and precompute the built-in gate
 // policies so `windtunnel gate` does not parse and validate gates/default.yaml on every run.
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { build } from "esbuild";
@@ -41,6 +41,8 @@ await build({
   banner: { js: "import{createRequire as __wtRequire}from'node:module';const require=__wtRequire(import.meta.url);" },
   define: { WINDTUNNEL_PRECOMPILED_POLICIES: JSON.stringify(JSON.stringify(precompiled)) },
 });
+// The node's stand-ins for `windtunnel rehearse`: shell scripts, copied with their modes.
+cpSync("src/rehearse/bin", "dist/rehearse-bin", { recursive: true });
 // The watchdog's Lambda bundle, for the Pulumi program run from the package (it has no sources).
 const { bundleHandler, PREBUILT } = await import("../src/infra/watchdog.ts");
 writeFileSync(PREBUILT, await bundleHandler());

@@ -11,6 +11,9 @@ import { PRESETS } from "../cost/campaign.ts";
 import { processIo, type Io } from "./io.ts";
 import pkg from "../../package.json" with { type: "json" };
 
+/** The rehearsal's scenarios (kept here so `--help` does not load the rehearsal). */
+const SCENARIO_NAMES = ["healthy", "diverge", "nan", "silent", "fail", "spot", "hours-cap"] as const;
+
 export const EXIT = { ok: 0, gateFailed: 1, badInput: 2, internal: 70 } as const;
 
 type Raw = Record<string, unknown>;
@@ -390,6 +393,40 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         format: choice("format", o["format"], ["table", "json"] as const) ?? "table",
         ...(stackFile !== undefined ? { stackFile } : {}),
         ...(evidenceDir !== undefined ? { evidenceDir } : {}),
+      }, io);
+    });
+
+  cli
+    .command("rehearse", "Phase 3 on this machine before any money is spent: the stack's own user data run against moto_server, with the real watchdog on a compressed clock")
+    .option("--stack <name>", "the stack: stacks/Pulumi.<name>.yaml", { default: "example" })
+    .option("--stack-file <file>", "a stack file elsewhere")
+    .option("--stage <stage>", "sanity | full (default: the stack's)")
+    .option("--runtime <runtime>", "host: the stage commands run on this machine (docker: not supported yet)", { default: "host" })
+    .option("--scenario <scenario>", `the fault to inject: ${SCENARIO_NAMES.join(" | ")}`, { default: "healthy" })
+    .option("--steps <n>", "a step cap, passed to the run as WINDTUNNEL_STEPS")
+    .option("--command <cmd>", "replaces every command of the stage, e.g. the reference trainer: node examples/trainer/train.ts")
+    .option("--minutes-per-second <m>", "simulated minutes per real second (the watchdog ticks every 2 simulated minutes)", { default: 1 })
+    .option("--timeout <s>", "give up after this many real seconds", { default: 600 })
+    .option("--format <format>", "table | json", { default: "table" })
+    .example("windtunnel rehearse --stack example --command 'node examples/trainer/train.ts' --steps 60 --minutes-per-second 10")
+    .example("windtunnel rehearse --stack example --command 'node examples/trainer/train.ts' --scenario silent --minutes-per-second 20")
+    .action(async (o: Raw) => {
+      const { rehearseCommand } = await import("./commands/rehearse.ts");
+      const stackFile = text("stack-file", o["stackFile"]);
+      const stage = choice("stage", o["stage"], ["sanity", "full"] as const);
+      const steps = amount("steps", o["steps"], { integer: true, positive: true });
+      const command = text("command", o["command"]);
+      code = await rehearseCommand({
+        stack: text("stack", o["stack"]) ?? "example",
+        runtime: choice("runtime", o["runtime"], ["host", "docker"] as const) ?? "host",
+        scenario: choice("scenario", o["scenario"], SCENARIO_NAMES) ?? "healthy",
+        minutesPerSecond: amount("minutes-per-second", o["minutesPerSecond"], { positive: true, max: 600 }) as number,
+        timeoutS: amount("timeout", o["timeout"], { positive: true }) as number,
+        format: choice("format", o["format"], ["table", "json"] as const) ?? "table",
+        ...(stackFile !== undefined ? { stackFile } : {}),
+        ...(stage !== undefined ? { stage } : {}),
+        ...(steps !== undefined ? { steps } : {}),
+        ...(command !== undefined ? { command } : {}),
       }, io);
     });
 

@@ -120,6 +120,8 @@ export interface RenderOptions {
   logFile?: string;
   /** @default OUT_DIR */
   outDir?: string;
+  /** Seconds between metric uploads (may be fractional; `windtunnel rehearse` compresses time). @default the input's metricsIntervalS */
+  metricsIntervalS?: number;
   /** Seconds between spot-notice polls (may be fractional). @default SPOT_POLL_S */
   spotPollS?: number;
   /** Waits between the tries of IMDS and of the final upload: one more try than waits. @default RETRY_WAITS_S */
@@ -151,6 +153,7 @@ function optionProblems(o: RenderOptions): string[] {
     if (v !== undefined && !(Number.isFinite(v) && v > 0 && (!whole || Number.isInteger(v)))) problems.push(`options.${field}: expected a ${whole ? "whole " : ""}number > 0, got ${v}`);
   };
   positive("spotPollS", o.spotPollS, false);
+  positive("metricsIntervalS", o.metricsIntervalS, false);
   o.retryWaitsS?.forEach((w, i) => positive(`retryWaitsS[${i}]`, w, false));
   positive("awsConnectTimeoutS", o.awsConnectTimeoutS, true);
   positive("awsReadTimeoutS", o.awsReadTimeoutS, true);
@@ -199,7 +202,7 @@ readonly IMAGE=${shq(u.image)}
 readonly NODE_RANK=${u.rank}
 readonly NNODES=${u.nodes}
 readonly MASTER_PORT=29500
-readonly METRICS_INTERVAL_S=${u.metricsIntervalS}
+readonly METRICS_INTERVAL_S=${o.metricsIntervalS ?? u.metricsIntervalS}
 readonly VERDICT=${shq(u.verdictDigest)}
 readonly TARGET=${shq(JSON.stringify(u.target))}
 readonly OUT=${shq(o.outDir ?? OUT_DIR)}

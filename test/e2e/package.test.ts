@@ -38,7 +38,7 @@ describe("the published package", () => {
     } finally {
       rmSync(figs, { recursive: true, force: true });
     }
-    for (const needed of ["dist/bin.js", "dist/trainer.js", "dist/watchdog-handler.mjs", "Pulumi.yaml", "stacks/Pulumi.example.yaml", "examples/menu.yaml", "examples/menu-diverging.yaml", "examples/demo-policy.yaml", "examples/trainer/model.ts", "gates/default.yaml", "gates/strict.yaml", "examples/demo/trajectory.jsonl", "examples/demo/curves/c078.jsonl", "examples/demo/campaign.yaml", "package.json", "README.md"]) {
+    for (const needed of ["dist/bin.js", "dist/trainer.js", "dist/watchdog-handler.mjs", "dist/rehearse-bin/rehearse-run", "dist/rehearse-bin/docker", "Pulumi.yaml", "stacks/Pulumi.example.yaml", "examples/menu.yaml", "examples/menu-diverging.yaml", "examples/demo-policy.yaml", "examples/trainer/model.ts", "gates/default.yaml", "gates/strict.yaml", "examples/demo/trajectory.jsonl", "examples/demo/curves/c078.jsonl", "examples/demo/campaign.yaml", "package.json", "README.md"]) {
       expect(files).toContain(needed);
     }
     expect(files.some((f) => f.startsWith("test/") || f.startsWith("src/"))).toBe(false);

@@ -2,7 +2,7 @@
 // stopped afterwards. Where moto_server is missing the tests skip with a notice; under CI=true
 // its absence fails them.
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { hasMoto, startMoto, type MotoServer } from "./moto-server.ts";
+import { hasMoto, startMoto, type MotoServer } from "../../src/rehearse/moto-server.ts";
 
 export type Moto = Pick<MotoServer, "endpoint" | "reset">;
 

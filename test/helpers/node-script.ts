@@ -1,13 +1,15 @@
-// Runs the rendered user data for real: bash executes the script with test/fixtures/node first on
+// Runs the rendered user data for real: bash executes the script with src/rehearse/bin first on
 // PATH (docker, curl for IMDS, shutdown) and the real aws CLI talking to moto_server, in a temp
 // folder that holds the log, the out folder, the stand-ins' state and their call log.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { renderUserData, type RenderOptions, type UserDataInput } from "../../src/infra/user-data.ts";
+import { standInsDir } from "../../src/rehearse/stand-ins.ts";
 
-export const NODE_FIXTURES = resolve(import.meta.dirname, "../fixtures/node");
+/** The stand-ins `windtunnel rehearse` ships: the tests use the same files. */
+export const NODE_FIXTURES = standInsDir();
 export const hasAwsCli = (): boolean => spawnSync("aws", ["--version"], { stdio: "ignore" }).status === 0;
 
 /** Waits short enough that a scenario takes seconds; the production values are the defaults. */

@@ -1,5 +1,5 @@
 // The node's bootstrap script executed for real (issue 15): bash runs the rendered user data with
-// stand-ins for docker, IMDS (curl) and shutdown from test/fixtures/node, and the real aws CLI
+// stand-ins for docker, IMDS (curl) and shutdown from src/rehearse/bin, and the real aws CLI
 // shipping to moto_server; each scenario checks what landed in the bucket and what was powered off.
 // Without moto_server or the aws CLI these skip with a notice; under CI=true they fail.
 import { createServer, type Server, type Socket } from "node:net";

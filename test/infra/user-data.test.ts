@@ -61,6 +61,14 @@ describe("user data", () => {
     expect(s.split("\n")[firstCommand]).toMatch(/^shutdown -P \+10560 /);
   });
 
+  // windtunnel rehearse compresses time: the node ships every interval of simulated time.
+  it("a render option overrides the upload interval (fractional seconds), and refuses one that is not > 0", () => {
+    const s = renderUserData({ ...base, metricsIntervalS: 30 }, { metricsIntervalS: 0.5 });
+    expect(s).toContain("readonly METRICS_INTERVAL_S=0.5");
+    expect(s.replace("readonly METRICS_INTERVAL_S=0.5", "readonly METRICS_INTERVAL_S=30")).toBe(renderUserData({ ...base, metricsIntervalS: 30 }));
+    expect(() => renderUserData(base, { metricsIntervalS: 0 })).toThrow("options.metricsIntervalS: expected a number > 0, got 0");
+  });
+
   it("polls the spot notice every 5 s, ships metrics every interval, and powers off when the runs end", () => {
     const s = renderUserData({ ...base, metricsIntervalS: 30 });
     expect(s).toContain("imds_once spot/instance-action");
@@ -88,7 +96,7 @@ describe("user data", () => {
   });
 });
 
-// Run the rendered script for real, with the node's stand-ins (test/fixtures/node: docker, curl
+// Run the rendered script for real, with the node's stand-ins (src/rehearse/bin: docker, curl
 // for IMDS, shutdown; each records its argv) and two more here: an aws that only answers the ECR
 // login (test/infra/user-data-run.test.ts runs the real CLI against moto) and a short sleep;
 // docker records each run without running its command (STUB_DOCKER_RUN_EXIT).

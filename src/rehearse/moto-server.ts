@@ -1,5 +1,5 @@
-// moto_server, a real local AWS API, on 127.0.0.1 at a free port: started and stopped by the
-// watchdog's tests (test/helpers/moto.ts) and its benchmark (bench/watchdog.ts).
+// moto_server, a real local AWS API, on 127.0.0.1 at a free port: started and stopped by
+// `windtunnel rehearse`, the watchdog's tests (test/helpers/moto.ts) and its benchmark (bench/watchdog.ts).
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 
