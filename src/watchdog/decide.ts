@@ -147,6 +147,9 @@ function judgeSanity(config: WatchdogConfig, state: WatchdogState): { failed: Ga
   const reasons: string[] = [];
   const done = nodeNames(config.nodes, state.nodes).every((n) => state.nodes[n]?.doneAt !== undefined);
   if (config.stage !== "sanity" || !done || !state.sanity) return { failed, reasons };
+  // A node AWS reclaimed skipped its later runs: its day is incomplete, not failed (the spot
+  // alert says so); judging it would tear down for "no fp8 run" what AWS is taking anyway.
+  if (Object.values(state.nodes).some((f) => f.interruptedAt !== undefined)) return { failed, reasons };
   const sources: SanitySource[] = Object.entries(state.sanity).flatMap(([key, byTag]) =>
     Object.entries(byTag).map(([tag, pts]) => ({ name: key, node: sanityNodeOf(key), defaultTag: tag, points: pts.map(([step, loss, tokens, time_s]) => ({ step, loss, tag, ...(tokens !== null ? { tokens } : {}), ...(time_s !== null ? { time_s } : {}) })) })),
   );

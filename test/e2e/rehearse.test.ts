@@ -130,14 +130,14 @@ suite("windtunnel rehearse", () => {
     expect(["power-off", "spot reclaim"]).toContain(r.nodes[0]?.endedBy);
   }, T);
 
-  // Stage sanity, as the watchdog is today: the node skips its later runs and reports done, and
-  // the sanity gates then judge the interrupted day (no fp8 run) and tear it down, exit 1.
-  it("spot, stage sanity: the later runs are skipped and the sanity gates judge the interrupted day, exit 1", async () => {
+  // Stage sanity: the node skips its later runs and reports done; an interrupted day is
+  // incomplete, not failed, so the sanity gates do not judge it (the spot alert says what happened).
+  it("spot, stage sanity: the later runs are skipped, the day is not judged as failed, the watchdog alerts, exit 0", async () => {
     const r = await run("spot", ["--steps", "1000", "--minutes-per-second", "10"]);
     expect(events(r)).toEqual(expect.arrayContaining(["spot_interruption", "run_skipped"]));
     expect(r.alerts.some((a) => a.startsWith("spot interruption of node-0"))).toBe(true);
-    expect(r.exitCode).toBe(1);
-    expect(gateIds(r)).toContain("sanity.fp8.gap");
+    expect(r.teardown).toBeUndefined();
+    expect(r.exitCode).toBe(0);
   }, T);
 
   it("hours-cap: a node whose timers never fire is torn down past the cap by health.hours_cap, exit 1", async () => {
