@@ -2,7 +2,7 @@
 // own program renders the node's user data (as `windtunnel plan` does); moto_server plays AWS
 // (bucket, topic, one tagged instance per node); bash runs the script with the stand-ins; the real
 // watchdog tick runs on a compressed clock. Nothing here judges: the tick and its gates do.
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -38,6 +38,10 @@ export interface RehearseOptions {
   timeoutS: number;
   cwd: string;
   env: Readonly<Record<string, string | undefined>>;
+  /** Stack config keys to replace (e.g. the evidence's paths, as `plan --evidence-dir` does). */
+  overrides?: Record<string, unknown>;
+  /** Copy each node's out folder (its metrics and events) to <saveOutputs>/node-<rank>/ (e.g. the sanity day, for stage full). */
+  saveOutputs?: string;
 }
 
 export interface TimelineEntry {
@@ -115,7 +119,7 @@ function nodeInputs(s: StackFile, plan: Plan): { input: UserDataInput; rendered:
 }
 
 export async function rehearse(o: RehearseOptions): Promise<Rehearsal> {
-  const over = o.stage !== undefined ? { "windtunnel:stage": o.stage } : {};
+  const over = { ...(o.overrides ?? {}), ...(o.stage !== undefined ? { "windtunnel:stage": o.stage } : {}) };
   const first = await readStackFile(o.stackFile, over);
   const s = await readStackFile(o.stackFile, { ...over, "windtunnel:container": wrappedContainer(first.config, o.command) });
   const c = s.config;
@@ -308,6 +312,12 @@ export async function rehearse(o: RehearseOptions): Promise<Rehearsal> {
     }
     for (let i = 0; i < nodes.length; i++) if (!ended(i)) await end(i, "rehearsal end", false);
     await Promise.all(running.map((n) => Promise.race([n.exited, sleep(3000)])));
+    if (o.saveOutputs !== undefined) {
+      for (let rank = 0; rank < nodes.length; rank++) {
+        const out = join(work, nodeName(rank), "out");
+        if (existsSync(out)) cpSync(out, join(o.saveOutputs, nodeName(rank)), { recursive: true });
+      }
+    }
     const simulatedMinutes = minute();
     const upMinutes = outcomes.reduce((sum, n) => sum + (n.endedAt ?? simulatedMinutes), 0);
     const sanityFailed = (teardown?.gates ?? []).filter((g) => g.phase === "sanity");

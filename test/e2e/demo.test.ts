@@ -35,6 +35,11 @@ describe("windtunnel demo", () => {
     // It ends with the report, one self-contained file.
     expect(r.stdout).toMatch(/Open the report: .*report\.html/);
     expect(existsSync(join(dir, "report.html"))).toBe(true);
+    // Phase 3 rehearsed (moto_server is here under CI=true): a healthy sanity day, then stage full from its metrics.
+    expect(r.stdout).toMatch(/windtunnel rehearse: stack example, stage sanity, scenario healthy/);
+    expect(r.stdout).toMatch(/windtunnel rehearse: stack example, stage full, scenario healthy/);
+    expect(r.stdout).toMatch(/^Rehearsal: the sanity day passed and the full run ran to its end untouched \(\$[\d.,]+ of simulated node time\)\.$/m);
+    for (const run of ["bf16", "fp8", "tp2pp2"]) expect(existsSync(join(dir, "rehearsal", "sanity-day", "node-0", `${run}.metrics.jsonl`)), run).toBe(true);
     const check = await execa(process.execPath, [join(REPO, "src/cli/bin.ts"), "gate", "--check", join(dir, "verdict.json")], { reject: false });
     expect(check.exitCode, check.stdout).toBe(0);
   });
@@ -55,6 +60,8 @@ describe("windtunnel demo", () => {
     expect(r.stdout).toContain("refused: the evidence does not pass (stress.survivors (3 curves)); nothing was created.");
     expect(r.stdout).toMatch(/^✗ stress\.survivors: 0 of 3 pass every stress gate/m);
     expect(r.stdout).not.toMatch(/pulumi up would create/);
+    // Booked anyway, in the rehearsal: the watchdog tears the finalist's run down.
+    expect(r.stdout).toMatch(/^Rehearsal: booked anyway, c\d+ would have been torn down at simulated minute [\d.]+ \(stress\.divergence\), \$[\d.,]+ of node time\.$/m);
   });
 
   it("with too few candidates for a finalist, ends on the refusal, not on plan's missing curves (exit 1)", async () => {

@@ -3,14 +3,16 @@
 // menu, stress the finalists the sweep gate picks, gate everything against the example campaign
 // plan, price it, and say what the cloud step would be allowed to do. All evidence stays in one
 // folder; running the demo again resumes it.
-import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { packageRoot } from "../../evidence/package-root.ts";
 import { TRAJECTORY } from "../../lab/sweep.ts";
 import { CURVES, STRESS_LOG } from "../../lab/stress.ts";
 import { usd } from "../../gates/stats.ts";
+import { shq } from "../../infra/user-data.ts";
 import type { Verdict } from "../../gates/verdict.ts";
 import { labSweepCommand, stressPhase, EXIT_INTERRUPTED } from "./lab.ts";
 import { gateCommand, costCommand } from "./index.ts";
@@ -22,6 +24,8 @@ export const DEMO_MENU = join(ROOT, "examples", "menu.yaml");
 export const DEMO_POLICY = join(ROOT, "examples", "demo-policy.yaml");
 export const DEMO_CAMPAIGN = join(ROOT, "examples", "demo", "campaign.yaml");
 export const DEMO_STACK = join(ROOT, "stacks", "Pulumi.example.yaml");
+/** The committed sample evidence (passes the default policy): what unlocks the stack in the diverging menu's rehearsal. */
+const SAMPLE_EVIDENCE = join(ROOT, "examples", "demo");
 
 /** The reference trainer as a command: the bundled JavaScript in a package, the TypeScript in a checkout. */
 export function referenceTrainer(): string[] {
@@ -34,6 +38,50 @@ export interface DemoFlags {
   menu?: string;
   candidates: number;
   parallel?: number;
+}
+
+/** The reference trainer as one shell command (the stack's commands are shell strings). */
+const trainerCommand = (config?: string): string => `${config !== undefined ? `WINDTUNNEL_CONFIG_FILE=${shq(config)} ` : ""}${referenceTrainer().map(shq).join(" ")}`;
+
+/**
+ * The rehearsal of Phase 3 (windtunnel rehearse), when moto_server and the aws CLI are here:
+ * passing evidence rehearses a healthy sanity day, then stage full from that day's metrics;
+ * a failing sweep rehearses what booking its finalist anyway would have done (the sample
+ * evidence unlocks the stack, the finalist's recipe is the command) and shows the teardown.
+ * Returns a one-line summary for the end of the demo.
+ */
+async function rehearsePhase3(dir: string, curves: readonly string[], pass: boolean, io: Io): Promise<string | undefined> {
+  const { hasMoto } = await import("../../rehearse/moto-server.ts");
+  const { rehearse } = await import("../../rehearse/rehearse.ts");
+  const { renderRehearsal, exitCodeOf } = await import("./rehearse.ts");
+  const { evidenceOverride } = await import("./plan.ts");
+  heading(io, "Phase 3, rehearsed: windtunnel rehearse on stacks/Pulumi.example.yaml (moto_server, the reference trainer on the host)");
+  if (!hasMoto() || spawnSync("aws", ["--version"], { stdio: "ignore" }).status !== 0) {
+    io.out('not rehearsed: it needs moto_server and the aws CLI on PATH (pip install "moto[server]" awscli)');
+    return undefined;
+  }
+  const common = { stackFile: DEMO_STACK, minutesPerSecond: 10, timeoutS: 180, cwd: process.cwd(), env: io.env };
+  const show = (r: Awaited<ReturnType<typeof rehearse>>): number => {
+    const code = exitCodeOf(r);
+    io.out(renderRehearsal(r, code));
+    return code;
+  };
+  if (pass && curves.length > 0) {
+    const day = resolve(dir, "rehearsal", "sanity-day");
+    rmSync(day, { recursive: true, force: true });
+    const sanity = await rehearse({ ...common, stage: "sanity", scenario: "healthy", steps: 200, command: trainerCommand(), overrides: evidenceOverride(dir), saveOutputs: day });
+    const s = show(sanity);
+    io.out("");
+    const full = await rehearse({ ...common, stage: "full", scenario: "healthy", steps: 300, command: trainerCommand(), overrides: { ...evidenceOverride(dir), "windtunnel:sanity": { metrics: [join(day, "node-*", "*.metrics.jsonl")] } } });
+    const f = show(full);
+    return `Rehearsal: the sanity day ${s === 0 ? "passed" : "did not pass"} and the full run ${f === 0 ? "ran to its end untouched" : "would have been torn down"} (${usd(sanity.costUsd + full.costUsd)} of simulated node time).`;
+  }
+  // The sweep refused to book. Had the finalist been booked anyway: its recipe as the sanity day's command.
+  const finalist = curves[0] !== undefined ? curves[0].replace(/\.jsonl$/, ".config.json") : undefined;
+  if (finalist === undefined || !existsSync(finalist)) return undefined;
+  const r = await rehearse({ ...common, stage: "sanity", scenario: "healthy", steps: 1000, command: trainerCommand(finalist), overrides: evidenceOverride(SAMPLE_EVIDENCE) });
+  show(r);
+  return `Rehearsal: booked anyway, ${basename(finalist, ".config.json")} ${r.teardown ? `would have been torn down at simulated minute ${r.teardown.minute} (${[...new Set(r.teardown.gates.map((g) => g.id))].join(", ")}), ${usd(r.costUsd)} of node time` : "was not torn down"}.`;
 }
 
 /** The best finalist that survived the stress gates: the first surviving curve in the finalists' (rank) order. */
@@ -112,6 +160,11 @@ export async function demoCommand(flags: DemoFlags, io: Io): Promise<number> {
     const { planCommand } = await import("./plan.ts");
     await planCommand({ stackFile: DEMO_STACK, evidenceDir: dir, format: "table", quietGates: true }, io);
   }
+  // Phase 3 rehearsed on this machine: the example stack's own user data against moto_server, the
+  // reference trainer on the host as the container's command, the real watchdog on a compressed clock.
+  io.out("");
+  const rehearsal = await rehearsePhase3(dir, curves, verdict.pass, io);
+
   // The evidence as one file a lead can read (and forward): figures, the gate table, the digest.
   io.out("");
   const { reportCommand } = await import("./report.ts");
@@ -123,5 +176,6 @@ export async function demoCommand(flags: DemoFlags, io: Io): Promise<number> {
   io.out(`Evidence in ${dir}/: ${TRAJECTORY} (Phase 1), ${CURVES}/ (Phase 2 curves), ${STRESS_LOG}, sweep/ (each candidate's config, metrics and log), verdict.json${forecastNote === undefined ? ", envelope.json (the forecast)" : ""}`);
   io.out(`Check it again any time: windtunnel gate --check ${verdictFile}`);
   if (typeof spend?.measured === "number" && verdict.pass) io.out(`Forecast cloud spend: ${usd(spend.measured)}.`);
+  if (rehearsal) io.out(rehearsal);
   return gated;
 }

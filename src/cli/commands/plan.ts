@@ -28,7 +28,7 @@ function stackFileOf(flags: PlanFlags): string {
   return file;
 }
 
-function evidenceOverride(dir: string): Record<string, unknown> {
+export function evidenceOverride(dir: string): Record<string, unknown> {
   const abs = resolve(dir);
   const verdict = join(abs, "verdict.json");
   return { "windtunnel:evidence": { trajectory: join(abs, "trajectory.jsonl"), curves: [join(abs, "curves", "*.jsonl")], ...(existsSync(verdict) ? { verdict } : {}) } };
