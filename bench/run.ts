@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { stringify } from "yaml";
-import { watchdogRows } from "./watchdog.ts";
+import { rehearsalRows, watchdogRows } from "./watchdog.ts";
 import { writeMetricsFile } from "./metrics-file.ts";
 
 const { values } = parseArgs({ options: { lines: { type: "string", default: "1000000" }, repeats: { type: "string", default: "3" }, starts: { type: "string", default: "21" } } });
@@ -178,6 +178,12 @@ try {
 
   // 6. The watchdog (bench/watchdog.ts).
   for (const r of await watchdogRows(ROOT, REPEATS)) row(r.measure, r.ours, r.base, r.ratio, r.target, r.ok);
+
+  // 8. The rehearsal (windtunnel rehearse) of a bench stack: a healthy sanity day of the reference
+  //    trainer, wall time against `plan` (which it runs first); and on the fail scenario, the node's
+  //    own time from the failing command's end to its power-off call, against the watchdog's
+  //    failed-run grace plus one metrics upload (what a node may take before it is torn down anyway).
+  for (const r of await rehearsalRows(dir, median(planMs))) row(r.measure, r.ours, r.base, r.ratio, r.target, r.ok);
 
   console.log(`node ${process.version} · median of ${REPEATS} runs (ingest, stress, lab) and ${STARTS} starts (gate), alternating with the baseline\n`);
   console.log("| measure | windtunnel | baseline (same run) | ratio | target |");

@@ -5,7 +5,8 @@
 //  - detection latency in a simulated run: metrics every minute, a tick every 2 minutes, the real
 //    LR-jump stress curve; ticks from the first tick that could see the failure to the teardown
 //    (target 0: the first tick that sees it), and what the node costs meanwhile.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { stringify } from "yaml";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
@@ -141,4 +142,42 @@ export async function watchdogRows(root: string, repeats: number): Promise<Row[]
     ok: lag === 0,
   });
   return rows;
+}
+
+/** Rows of the rehearsal: a healthy sanity day's wall time, and a failed node's time to its power-off call. */
+export async function rehearsalRows(dir: string, planMs: number): Promise<Row[]> {
+  if (!hasMoto()) {
+    console.log("bench: moto_server not found; the rehearsal rows need it (pip install 'moto[server]')");
+    return [];
+  }
+  // The bench stack with the sanity day the default policy judges: bf16, fp8 and a TP/PP layout.
+  const sample = join(import.meta.dirname, "../examples/demo");
+  const stackFile = join(dir, "Pulumi.rehearse.yaml");
+  writeFileSync(stackFile, stringify({ config: {
+    "aws:region": "us-east-1",
+    "windtunnel:campaign": "bench-7b", "windtunnel:stage": "sanity",
+    "windtunnel:evidence": { trajectory: join(sample, "trajectory.jsonl"), curves: [join(sample, "curves/*.jsonl")] },
+    "windtunnel:budgetUsd": 6000, "windtunnel:hours": 168, "windtunnel:hoursCap": 200,
+    "windtunnel:node": { hourlyUsd: 28 },
+    "windtunnel:container": { image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/p:1", command: "python train.py", sanityCommands: ["bf16", "fp8", "tp2pp2"].map((name) => ({ name, command: "python train.py" })) },
+    "windtunnel:alertEmail": "lead@example.com",
+  } }));
+  const { rehearse } = await import("../src/rehearse/rehearse.ts");
+  const policy = (await loadPolicy("default")).policy;
+  const trainer = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(import.meta.dirname, "../examples/trainer/train.ts"))}`;
+  const common = { stackFile, steps: 200, command: trainer, minutesPerSecond: 10, timeoutS: 120, cwd: process.cwd(), env: process.env };
+  const day = join(dir, "sanity-day");
+  const healthy = await rehearse({ ...common, stage: "sanity", scenario: "healthy", saveOutputs: day });
+  const healthyOk = healthy.teardown === undefined && healthy.nodes.every((n) => n.status === 0);
+  // Stage full (from that sanity day): the watchdog gives a failed node its grace, so its own power-off is seen.
+  const failed = await rehearse({ ...common, stage: "full", scenario: "fail", overrides: { "windtunnel:sanity": { metrics: [join(day, "node-*", "*.metrics.jsonl")] } } });
+  // Simulated minutes run at minutesPerSecond; the node's own work (its final upload) runs in real time.
+  const ended = failed.timeline.find((e) => e.source === "node-0" && /^run_ended .*"status":7/.test(e.text));
+  const off = failed.timeline.find((e) => e.source === "node-0" && /^shutdown -P \+5 /.test(e.text));
+  const seconds = ended && off ? (off.minute - ended.minute) / common.minutesPerSecond : Number.NaN;
+  const budget = policy.health.failed_run_grace_minutes * 60 + 60;
+  return [
+    { measure: "`windtunnel rehearse`, healthy: the bench stack's sanity day, the reference trainer × 200 steps a run, moto_server, the real watchdog tick at 10 simulated min/s; whole rehearsal", ours: `${(healthy.wallMs / 1000).toFixed(1)} s, ${healthyOk ? "no teardown, status 0" : "NOT healthy"}`, base: `\`windtunnel plan\` on the same stack: ${(planMs / 1000).toFixed(2)} s`, ratio: healthy.wallMs / planMs, target: "< 30 s, healthy", ok: healthy.wallMs < 30_000 && healthyOk },
+    { measure: "the node script, a stage command that exits 7: from its end to the power-off call (the final upload to moto_server in between), real time", ours: Number.isFinite(seconds) ? `${seconds.toFixed(1)} s` : "not seen", base: `failed_run_grace_minutes + one 60 s upload: ${budget} s`, ratio: seconds / budget, target: "< grace + one sync", ok: Number.isFinite(seconds) && seconds < budget },
+  ];
 }
