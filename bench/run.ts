@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
-import { stringify } from "yaml";
 import { rehearsalRows, watchdogRows } from "./watchdog.ts";
+import { SAMPLE, writeBenchStack } from "./stack.ts";
 import { writeMetricsFile } from "./metrics-file.ts";
 
 const { values } = parseArgs({ options: { lines: { type: "string", default: "1000000" }, repeats: { type: "string", default: "3" }, starts: { type: "string", default: "21" } } });
@@ -135,17 +135,8 @@ try {
 
   // 5. `windtunnel plan`: the Pulumi program offline under the mock runtime, on the sample evidence
   //    (100-candidate trajectory, three 1,000-step curves), against `gate` on the same evidence.
-  const stackFile = join(dir, "Pulumi.bench.yaml");
-  const sample = join(ROOT, "examples/demo");
-  writeFileSync(stackFile, stringify({ config: {
-    "aws:region": "us-east-1",
-    "windtunnel:campaign": "bench-7b", "windtunnel:stage": "sanity",
-    "windtunnel:evidence": { trajectory: join(sample, "trajectory.jsonl"), curves: [join(sample, "curves/*.jsonl")] },
-    "windtunnel:budgetUsd": 6000, "windtunnel:hours": 168, "windtunnel:hoursCap": 200,
-    "windtunnel:node": { hourlyUsd: 28 },
-    "windtunnel:container": { image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/p:1", command: "python train.py", sanityCommands: [{ name: "bf16", command: "python train.py" }] },
-    "windtunnel:alertEmail": "lead@example.com",
-  } }));
+  const stackFile = writeBenchStack(join(dir, "Pulumi.bench.yaml"));
+  const sample = SAMPLE;
   const planMs: number[] = [];
   const planGateMs: number[] = [];
   const planArgs = ["src/cli/bin.ts", "plan", "--stack-file", stackFile];

@@ -5,8 +5,8 @@
 //  - detection latency in a simulated run: metrics every minute, a tick every 2 minutes, the real
 //    LR-jump stress curve; ticks from the first tick that could see the failure to the teardown
 //    (target 0: the first tick that sees it), and what the node costs meanwhile.
-import { readFileSync, writeFileSync } from "node:fs";
-import { stringify } from "yaml";
+import { readFileSync } from "node:fs";
+import { writeBenchStack } from "./stack.ts";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
@@ -151,17 +151,7 @@ export async function rehearsalRows(dir: string, planMs: number): Promise<Row[]>
     return [];
   }
   // The bench stack with the sanity day the default policy judges: bf16, fp8 and a TP/PP layout.
-  const sample = join(import.meta.dirname, "../examples/demo");
-  const stackFile = join(dir, "Pulumi.rehearse.yaml");
-  writeFileSync(stackFile, stringify({ config: {
-    "aws:region": "us-east-1",
-    "windtunnel:campaign": "bench-7b", "windtunnel:stage": "sanity",
-    "windtunnel:evidence": { trajectory: join(sample, "trajectory.jsonl"), curves: [join(sample, "curves/*.jsonl")] },
-    "windtunnel:budgetUsd": 6000, "windtunnel:hours": 168, "windtunnel:hoursCap": 200,
-    "windtunnel:node": { hourlyUsd: 28 },
-    "windtunnel:container": { image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/p:1", command: "python train.py", sanityCommands: ["bf16", "fp8", "tp2pp2"].map((name) => ({ name, command: "python train.py" })) },
-    "windtunnel:alertEmail": "lead@example.com",
-  } }));
+  const stackFile = writeBenchStack(join(dir, "Pulumi.rehearse.yaml"), ["bf16", "fp8", "tp2pp2"]);
   const { rehearse } = await import("../src/rehearse/rehearse.ts");
   const policy = (await loadPolicy("default")).policy;
   const trainer = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(import.meta.dirname, "../examples/trainer/train.ts"))}`;
