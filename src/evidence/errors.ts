@@ -55,3 +55,8 @@ export class GateRefusal extends WindtunnelError {
     this.name = "GateRefusal";
   }
 }
+
+/** An exhaustive switch's unreachable default: the compiler proves it is never called. */
+export function assertNever(x: never): never {
+  throw new Error(`unexpected value ${String(x)}`);
+}

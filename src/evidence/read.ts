@@ -3,7 +3,7 @@
 import { closeSync, readSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { Diagnostics } from "./problems.ts";
-import { InputError } from "./errors.ts";
+import { assertNever, InputError } from "./errors.ts";
 import { DEFAULT_MAX_LINE_CHARS, readLines, type LineOptions } from "./lines.ts";
 import { describeFileError, openRegularFile } from "./files.ts";
 import { parseJsonLine } from "./json.ts";
@@ -185,9 +185,6 @@ export async function openEvidence(file: string, options: ReadOptions = {}): Pro
   }
 }
 
-export function assertNever(x: never): never {
-  throw new Error(`unexpected value ${String(x)}`);
-}
 
 export interface TrajectoryFile {
   rows: TrajectoryRow[];

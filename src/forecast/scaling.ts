@@ -19,7 +19,6 @@ export const SCALING_CONSTANTS = {
   hoffmann2022: { E: 1.69, A: 406.4, B: 410.7, alpha: 0.34, beta: 0.28, source: "Hoffmann et al. 2022, Training Compute-Optimal Large Language Models, approach 3" },
   besiroglu2024: { E: 1.8172, A: 482.01, B: 2085.43, alpha: 0.3478, beta: 0.3658, source: "Besiroglu et al. 2024, Chinchilla Scaling: A replication attempt" },
 } as const satisfies Record<string, ScalingConstants>;
-export type ConstantsName = keyof typeof SCALING_CONSTANTS;
 
 /** The model-size term's change from the proxy to the target, in nats per token. */
 export function sizeShift(nProxy: number, nTarget: number, k: Pick<ScalingConstants, "A" | "alpha">): number {

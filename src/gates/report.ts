@@ -2,7 +2,7 @@
 // Pure, so the CLI and the Pulumi program print the very same report. Plain string layout rather
 // than a table library: a verdict has ~40 rows, and a boxed table with wrapped cells cost more to
 // draw (~16 ms) than the whole gate run is allowed to take.
-import type { GateResult } from "./types.ts";
+import { campaignFailures, type GateResult } from "./types.ts";
 import type { Verdict } from "./verdict.ts";
 import { fmt, maxOf, usd } from "./stats.ts";
 
@@ -21,7 +21,7 @@ function threshold(r: GateResult): string {
 }
 
 function headline(v: Verdict): string {
-  const failed = v.gates.filter((g) => g.status === "fail" && g.scope !== "candidate").length;
+  const failed = campaignFailures(v.gates).length;
   const rejected = v.stress?.curves.filter((c) => !c.survived).length ?? 0;
   const result = v.pass ? "PASS" : `FAIL (${failed} gate${failed === 1 ? "" : "s"})`;
   const curves = v.stress ? ` · ${rejected} of ${v.stress.curves.length} finalist curve${v.stress.curves.length === 1 ? "" : "s"} rejected` : "";
@@ -80,7 +80,7 @@ export function renderTable(v: Verdict): string {
 const cell = (s: string): string => s.replaceAll("|", "\\|").replaceAll("\n", " ");
 
 export function renderMarkdown(v: Verdict): string {
-  const lines = [`### ${v.pass ? "✅" : "❌"} ${headline(v).replace(/^windtunnel gate: /, "windtunnel gate: ")}`, "", "| | gate | subject | measured | threshold | why |", "|---|---|---|---|---|---|"];
+  const lines = [`### ${v.pass ? "✅" : "❌"} ${headline(v)}`, "", "| | gate | subject | measured | threshold | why |", "|---|---|---|---|---|---|"];
   for (const g of v.gates) lines.push(`| ${MARK[g.status]} | \`${g.id}\` | ${cell(g.subject)} | ${cell(measured(g))} | ${cell(threshold(g))} | ${cell(g.step !== undefined && g.status === "fail" ? `step ${g.step}: ${g.message}` : g.message)} |`);
   const ranking = v.sweep?.ranking ?? [];
   if (ranking.length > 0) {

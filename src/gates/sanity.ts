@@ -9,7 +9,7 @@
 import type { SanityPolicy } from "../policy/schema.ts";
 import { judged, type GateResult } from "./types.ts";
 import { candidateOfFile } from "./finalists.ts";
-import { fmt } from "./stats.ts";
+import { fmt, pct as percent } from "./stats.ts";
 
 export interface SanityPoint {
   step: number;
@@ -20,7 +20,7 @@ export interface SanityPoint {
 
 export type SanityRuns = ReadonlyMap<string, readonly SanityPoint[]>;
 
-const pct = (x: number): string => `${(x * 100).toFixed(3)}%`;
+const pct = (x: number): string => percent(x, 3);
 const base = (id: string, subject: string) => ({ id, phase: "sanity" as const, subject });
 
 function missing(id: string, subject: string, tag: string, runs: SanityRuns): GateResult {

@@ -59,6 +59,11 @@ export function usd(x: number, table = false): string {
 }
 
 /** A number for people: 4 significant digits, no exponent for ordinary magnitudes. */
+/** A fraction as a percentage: fixed to `digits` decimals, or to 4 significant digits (fmt) when none are given. */
+export function pct(x: number, digits?: number): string {
+  return `${digits === undefined ? fmt(x * 100) : (x * 100).toFixed(digits)}%`;
+}
+
 export function fmt(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   if (x !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e6)) return x.toExponential(2);

@@ -4,7 +4,7 @@
 import type { MetricPoint } from "../evidence/schemas.ts";
 import type { StressPolicy } from "../policy/schema.ts";
 import { judged, type GateResult } from "./types.ts";
-import { fmt, median, minOf } from "./stats.ts";
+import { fmt, median, minOf, pct } from "./stats.ts";
 
 export type CurveSeries = "loss" | "val_loss";
 
@@ -403,5 +403,4 @@ function removeSorted(xs: number[], v: number): void {
   xs.splice(lowerBound(xs, v), 1);
 }
 
-const pct = (x: number): string => `${fmt(x * 100)}%`;
 const round = (x: number): number => Number(x.toFixed(4));

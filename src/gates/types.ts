@@ -33,8 +33,11 @@ export interface GateResult {
   scope?: "candidate";
 }
 
+/** The failures that fail the campaign (a candidate's failure rejects only that finalist). */
+export const campaignFailures = (results: readonly GateResult[]): GateResult[] => results.filter((r) => r.status === "fail" && r.scope !== "candidate");
+
 /** A verdict passes when no campaign-level gate failed. */
-export const campaignFailed = (results: readonly GateResult[]): boolean => results.some((r) => r.status === "fail" && r.scope !== "candidate");
+export const campaignFailed = (results: readonly GateResult[]): boolean => campaignFailures(results).length > 0;
 
 
 /** Pass when `ok`, else fail: the common shape of a threshold gate. */

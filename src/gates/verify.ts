@@ -15,7 +15,7 @@ import type { VerifyPolicy } from "../policy/schema.ts";
 import { assumptionOf, bandAt, expectedAt, type Envelope } from "../forecast/envelope.ts";
 import { readPoint, seriesOf, SERIES_WORDS, type ReadablePoint, type Reading } from "../forecast/reading.ts";
 import type { GateResult } from "./types.ts";
-import { fmt, minOf } from "./stats.ts";
+import { fmt, minOf, pct as percent } from "./stats.ts";
 
 export interface Excursion {
   step: number;
@@ -31,7 +31,7 @@ export interface Excursion {
 /** What the verify gate reads of an envelope; `assumption` says what the forecast assumed of the run (its learning rate). */
 export type VerifyEnvelope = Pick<Envelope, "points" | "band" | "axis" | "series"> & { assumption?: string | undefined };
 
-const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+const pct = (x: number): string => percent(x, 2);
 const signed = (x: number): string => `${x > 0 ? "+" : x < 0 ? "−" : ""}${pct(Math.abs(x))}`;
 
 type Side = "above" | "below";

@@ -300,4 +300,3 @@ export function campaignPlanOf(c: StackConfig): CampaignPlan {
 }
 
 /** The gates every launch needs (stage full will add the sanity gates). */
-export const LAUNCH_PHASES = ["sweep", "stress", "spend"] as const;

@@ -6,13 +6,14 @@ import { createHash } from "node:crypto";
 import { globSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { GateRefusal, InputError } from "../evidence/errors.ts";
+import { campaignFailures, LOCAL_PHASES } from "../gates/types.ts";
 import { ratesFromEnv } from "../cost/rates.ts";
 import { loadPolicy, policyRefAt } from "../policy/load.ts";
 import type { Policy } from "../policy/schema.ts";
 import { checkVerdict, verdictDigest, type Verdict } from "../gates/verdict.ts";
 import { renderTable } from "../gates/report.ts";
 import { campaignFromPlan, classifyEvidence, judge, readVerdictFile } from "../judge/evaluate.ts";
-import { campaignPlanOf, LAUNCH_PHASES, NAMESPACE, type StackConfig } from "./config.ts";
+import { campaignPlanOf, NAMESPACE, type StackConfig } from "./config.ts";
 
 export interface CampaignJudgement {
   verdict: Verdict;
@@ -86,7 +87,7 @@ export async function judgeCampaign(c: StackConfig, ctx: JudgeContext): Promise<
   const policyRef = policyRefAt(c.policy, ctx.baseDir);
   const policy = await loadPolicy(policyRef);
   const verdict = await judge({
-    phases: LAUNCH_PHASES,
+    phases: LOCAL_PHASES,
     policyRef,
     policy,
     trajectory: evidence.trajectory,
@@ -97,7 +98,7 @@ export async function judgeCampaign(c: StackConfig, ctx: JudgeContext): Promise<
     base: ctx.baseDir,
   });
   // Candidate-scope failures (one finalist rejected) do not fail the campaign; name what does.
-  const failed = verdict.gates.filter((g) => g.status === "fail" && g.scope !== "candidate");
+  const failed = campaignFailures(verdict.gates);
   if (!verdict.pass) {
     const names = [...new Set(failed.map((g) => `${g.id}${g.step !== undefined ? ` (${g.subject}, step ${g.step})` : g.subject.includes(":") ? "" : ` (${g.subject})`}`))];
     throw new GateRefusal(`${renderTable(verdict)}\nrefused: the evidence does not pass (${names.join("; ")}); nothing was created.`);

@@ -8,6 +8,7 @@ import type { NodeConfig, Stage } from "./config.ts";
 import { nodeRolePolicy, trustPolicy } from "./policies.ts";
 import { renderUserData, type UserDataInput } from "./user-data.ts";
 import { efaCards } from "./instance-types.ts";
+import { assertNever } from "../evidence/errors.ts";
 
 /** The public SSM parameter naming the latest AWS Deep Learning Base OSS Nvidia Driver GPU AMI. */
 export const DLAMI_PARAMETER = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-24.04/latest/ami-id";
@@ -137,6 +138,3 @@ export function marketOptions(n: NodeConfig): Pick<aws.ec2.LaunchTemplateArgs, "
   }
 }
 
-function assertNever(x: never): never {
-  throw new Error(`unexpected ${String(x)}`);
-}

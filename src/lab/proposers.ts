@@ -23,7 +23,6 @@ export interface Proposer {
   next(ctx: ProposalContext): Promise<Proposal>;
 }
 
-export const PROPOSERS = ["grid", "random"] as const;
 
 /** The most an external proposer may print before it has answered too much. */
 const MAX_ANSWER_BYTES = 1 << 20;

@@ -10,7 +10,7 @@ import { evalPowerLaw, fitPowerLaw } from "../../forecast/fit.ts";
 import { calibrateSizeTerm } from "../../forecast/scaling.ts";
 import { chooseSelection, readPoint, SERIES_WORDS } from "../../forecast/reading.ts";
 import type { Schedule } from "../../forecast/schedule.ts";
-import { fmt, minOf } from "../../gates/stats.ts";
+import { fmt, minOf, pct as percent } from "../../gates/stats.ts";
 import { classifyEvidence, readMetricPoints } from "../../judge/evaluate.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
 import type { Io } from "../io.ts";
@@ -97,7 +97,7 @@ export async function forecastCommand(file: string, flags: ForecastFlags, io: Io
   return 0;
 }
 
-const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+const pct = (x: number): string => percent(x, 2);
 
 /** What a forecast says, in lines: shared by `forecast` and the demo. */
 export function describeForecast(env: Envelope, verifyBand: number, excluded: number): string[] {
