@@ -83,8 +83,16 @@ export class EnvelopeMonitor {
     return data;
   }
 
+  /**
+   * A monitor resumed from a snapshot: only the fields a fresh monitor has are taken, so a state
+   * written by another version neither adds stray fields nor leaves one undefined (a field it
+   * lacks keeps its fresh value).
+   */
   static restore(subject: string, envelope: VerifyEnvelope, policy: VerifyPolicy, data: Record<string, unknown>): EnvelopeMonitor {
-    return Object.assign(new EnvelopeMonitor(subject, envelope, policy), data);
+    const m = new EnvelopeMonitor(subject, envelope, policy);
+    const own = m as unknown as Record<string, unknown>;
+    for (const k of Object.keys(m.snapshot())) if (k in data && data[k] !== undefined) own[k] = data[k];
+    return m;
   }
 
   /** A whole metrics point: the envelope's series rule picks what is read (points without it are ignored). */

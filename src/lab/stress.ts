@@ -131,16 +131,20 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
   checkTrainerCommand(o.command, o.cwd);
   prepareLabDir(o.dir);
   const lock = LabLock.acquire(o.dir);
-  const logFile = join(o.dir, STRESS_LOG);
-  let earlier: Map<string, StressRecord>;
+  // Whatever fails from here on (an edited stress.jsonl, a journal that cannot be opened, a
+  // trainer that cannot start), the folder is free again afterwards.
   try {
-    const repaired = repairTornTail(logFile);
-    if (repaired) o.events?.note?.(`${STRESS_LOG}: ${describeRepair(repaired)}`);
-    earlier = new Map(readRecords(logFile).map((r) => [r.id, r] as const));
-  } catch (err) {
-    lock.release(); // an edited stress.jsonl is refused; the folder is free again
-    throw err;
+    return await stressLocked(o, lock);
+  } finally {
+    lock.release();
   }
+}
+
+async function stressLocked(o: StressOptions, lock: LabLock): Promise<StressResult> {
+  const logFile = join(o.dir, STRESS_LOG);
+  const repaired = repairTornTail(logFile);
+  if (repaired) o.events?.note?.(`${STRESS_LOG}: ${describeRepair(repaired)}`);
+  const earlier = new Map(readRecords(logFile).map((r) => [r.id, r] as const));
   const done = o.candidates.map((c) => earlier.get(c.id)).filter((r): r is StressRecord => r !== undefined && r.environmental !== true && existsSync(join(o.dir, r.curve)));
   const retried = o.candidates.filter((c) => earlier.get(c.id)?.environmental === true).length;
   if (retried > 0) o.events?.note?.(`retrying ${retried} run(s) whose trainer could not be started`);
@@ -224,7 +228,6 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
     }, o.signal);
   } finally {
     journal.close();
-    lock.release();
   }
   const order = new Map(o.candidates.map((c, i) => [c.id, i] as const));
   records.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));

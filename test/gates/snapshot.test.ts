@@ -49,6 +49,20 @@ describe("monitor snapshots", () => {
     expect(m.finish().status).toBe("fail");
   });
 
+  it("envelope monitor: a snapshot from another version (a field missing, a stray one) restores to fresh defaults, never undefined", async () => {
+    const steady = await read("cloud", "verify-steady.jsonl");
+    const r = forecast({ points: steady.filter((p) => p.step <= 600), policy: DEFAULT_POLICY.forecast });
+    if (!r.ok) throw new Error(r.reason);
+    const m = new EnvelopeMonitor("c", r.envelope, DEFAULT_POLICY.verify);
+    for (const p of steady.slice(0, 30)) m.push(p);
+    const { window: _w, judged: _j, ...older } = m.snapshot() as Record<string, unknown>;
+    const back = EnvelopeMonitor.restore("c", r.envelope, DEFAULT_POLICY.verify, { ...older, renamedField: 1 });
+    expect((back as unknown as Record<string, unknown>)["renamedField"]).toBeUndefined();
+    expect((back.snapshot() as { window: unknown[] }).window).toEqual([]);
+    for (const p of steady.slice(30)) back.push(p);
+    expect(back.finish().status).toBe("pass");
+  });
+
   it("keeps NaN and ±Infinity through JSON", () => {
     expect(decodeState(encodeState({ a: Number.NaN, b: [Infinity, -Infinity, 1], c: { $num: 2 } }))).toEqual({ a: Number.NaN, b: [Infinity, -Infinity, 1], c: { $num: 2 } });
   });
