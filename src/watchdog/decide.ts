@@ -82,10 +82,6 @@ export function initialState(now: Date): WatchdogState {
   return { version: 1, firstTickAt: now.toISOString(), ticks: 0, cursors: {}, runs: {}, nodes: {}, alerted: [] };
 }
 
-/** The run a metrics object holds: its file name without the extension. */
-export const runName = runOfKey;
-export const nodeOf = nodeOfKey;
-
 /** A status from a node_done detail: a whole number, else undefined (not reported). */
 const statusOf = (detail: unknown): number | undefined => {
   const s = detail !== null && typeof detail === "object" ? (detail as Record<string, unknown>)["status"] : undefined;
@@ -98,7 +94,7 @@ function judgeRuns(config: WatchdogConfig, state: WatchdogState, batches: TickIn
   const reasons: string[] = [];
   const below: { name: string; gate: GateResult }[] = [];
   for (const b of batches) {
-    const name = runName(b.key);
+    const name = runOfKey(b.key);
     const run = state.runs[b.key];
     const monitor = run ? CurveMonitor.restore(name, config.policy.stress, run.monitor) : new CurveMonitor(name, config.policy.stress);
     const env = config.stage === "full" ? config.envelope : undefined;
@@ -112,7 +108,7 @@ function judgeRuns(config: WatchdogConfig, state: WatchdogState, batches: TickIn
       }
     }
     state.runs[b.key] = { monitor: monitor.snapshot(), ...(verify ? { verify: verify.snapshot() } : {}), points: (run?.points ?? 0) + b.points.length, ...(b.points.length > 0 ? { last: b.points[b.points.length - 1] } : run?.last ? { last: run.last } : {}) };
-    if (b.points.length > 0) (state.nodes[nodeOf(b.key)] ??= {}).lastPointAt = now.toISOString();
+    if (b.points.length > 0) (state.nodes[nodeOfKey(b.key)] ??= {}).lastPointAt = now.toISOString();
     const health = monitor.decisiveFailure();
     if (health) {
       failed.push(health);
@@ -130,7 +126,7 @@ function judgeRuns(config: WatchdogConfig, state: WatchdogState, batches: TickIn
 /** What the nodes said (done, with a status; a spot notice), kept per node. */
 function recordEvents(state: WatchdogState, events: readonly NodeEvent[], now: Date): void {
   for (const e of events) {
-    const facts = (state.nodes[nodeOf(e.key, e.node_rank)] ??= {});
+    const facts = (state.nodes[nodeOfKey(e.key, e.node_rank)] ??= {});
     if (e.event === "spot_interruption") facts.interruptedAt ??= e.time ?? now.toISOString();
     if (e.event === "node_done" && facts.doneAt === undefined) {
       facts.doneAt = e.time ?? now.toISOString();
