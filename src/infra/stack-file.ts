@@ -3,8 +3,8 @@
 // the program's own region check) first, so a bad value is reported at its file:line:col rather
 // than as a key path only.
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { InputError } from "../evidence/errors.ts";
+import { dirname, join, relative, resolve } from "node:path";
+import { InputError, UsageError } from "../evidence/errors.ts";
 import { readInputFile } from "../evidence/files.ts";
 import { parseYaml, yamlProblems } from "../evidence/yaml.ts";
 import type * as z from "zod/mini";
@@ -28,6 +28,18 @@ export function projectDirOf(from: string): string {
     if (existsSync(join(dir, "Pulumi.yaml"))) return dir;
     if (dirname(dir) === dir) return resolve(from);
   }
+}
+
+/** The stack file a command names: --stack-file as given (it must exist), else stacks/Pulumi.<--stack>.yaml of the project. */
+export function stackFileOf(flags: { stack?: string | undefined; stackFile?: string | undefined }): string {
+  if (flags.stackFile !== undefined) {
+    if (!existsSync(flags.stackFile)) throw new UsageError(`--stack-file: no file ${flags.stackFile}`);
+    return flags.stackFile;
+  }
+  const name = flags.stack ?? "example";
+  const file = join(projectDirOf(process.cwd()), "stacks", `Pulumi.${name}.yaml`);
+  if (!existsSync(file)) throw new UsageError(`--stack: no stack file ${relative(process.cwd(), file)}; give --stack-file, or copy stacks/Pulumi.example.yaml to stacks/Pulumi.${name}.yaml`);
+  return file;
 }
 
 export async function readStackFile(file: string, overrides: Readonly<Record<string, unknown>> = {}): Promise<StackFile> {

@@ -2,10 +2,10 @@
 // no CLI, no credentials). Exit 0 with the plan, 1 when the program refuses, 2 for a bad config.
 import { existsSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { GateRefusal, UsageError } from "../../evidence/errors.ts";
+import { GateRefusal } from "../../evidence/errors.ts";
 import { renderTable } from "../../gates/report.ts";
 import { maxOf, usd } from "../../gates/stats.ts";
-import { readStackFile, projectDirOf } from "../../infra/stack-file.ts";
+import { readStackFile, stackFileOf } from "../../infra/stack-file.ts";
 import { planProgram, OFFLINE, type Plan } from "../../infra/plan.ts";
 import { describeResource } from "../../infra/describe.ts";
 import type { Io } from "../io.ts";
@@ -18,14 +18,6 @@ export interface PlanFlags {
   format: "table" | "json";
   /** Leave out the gate table (the demo has just printed it). */
   quietGates?: boolean;
-}
-
-function stackFileOf(flags: PlanFlags): string {
-  if (flags.stackFile !== undefined) return flags.stackFile;
-  const name = flags.stack ?? "example";
-  const file = join(projectDirOf(process.cwd()), "stacks", `Pulumi.${name}.yaml`);
-  if (!existsSync(file)) throw new UsageError(`no stack file ${relative(process.cwd(), file)}; give --stack-file, or copy stacks/Pulumi.example.yaml to stacks/Pulumi.${name}.yaml`);
-  return file;
 }
 
 export function evidenceOverride(dir: string): Record<string, unknown> {

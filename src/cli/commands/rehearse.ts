@@ -2,10 +2,9 @@
 // the rehearsal's timeline and verdict. Exit 0 when the run behaved as the stack expects (no
 // teardown; every node done with status 0, or reclaimed by a spot interruption the watchdog only
 // alerted on), 1 when the watchdog would tear the real node down (or a node failed), 2 on bad input.
-import { existsSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { GateRefusal, UsageError } from "../../evidence/errors.ts";
-import { projectDirOf } from "../../infra/stack-file.ts";
+import { stackFileOf } from "../../infra/stack-file.ts";
 import { usd } from "../../gates/stats.ts";
 import { hasMoto } from "../../rehearse/moto-server.ts";
 import { rehearse, type Rehearsal, type Scenario } from "../../rehearse/rehearse.ts";
@@ -23,17 +22,6 @@ export interface RehearseFlags {
   minutesPerSecond: number;
   timeoutS: number;
   format: "table" | "json";
-}
-
-function stackFileOf(flags: RehearseFlags): string {
-  if (flags.stackFile !== undefined) {
-    if (!existsSync(flags.stackFile)) throw new UsageError(`--stack-file: no file ${flags.stackFile}`);
-    return flags.stackFile;
-  }
-  const name = flags.stack ?? "example";
-  const file = join(projectDirOf(process.cwd()), "stacks", `Pulumi.${name}.yaml`);
-  if (!existsSync(file)) throw new UsageError(`--stack: no stack file ${relative(process.cwd(), file)}; give --stack-file, or copy stacks/Pulumi.example.yaml to stacks/Pulumi.${name}.yaml`);
-  return file;
 }
 
 /** 0: behaved as the stack expects; 1: the real node would be torn down, or a node failed. */
