@@ -14,7 +14,8 @@ import { InputError, UsageError } from "../evidence/errors.ts";
 import { describeIssue } from "../evidence/issues.ts";
 import { parseJsonText } from "../evidence/json.ts";
 import { lazy } from "../evidence/schemas.ts";
-import { replaceLabFile } from "./lab-dir.ts";
+import { prepareLabDir, replaceLabFile } from "./lab-dir.ts";
+import { checkTrainerCommand } from "./trainer.ts";
 import { randomUUID } from "node:crypto";
 import { canVerifyProcesses, identify, judgeOrphan, LAB_RUN_VARIABLE, processState, type ProcessIdentity } from "./process-identity.ts";
 
@@ -178,4 +179,19 @@ function ownerAlive(prev: LockState): boolean {
     if (typeof now === "object") return now.start === prev.start;
   }
   return alive(prev.pid);
+}
+
+/**
+ * How `lab sweep` and `lab stress` start: the trainer command is runnable, the folder holds only
+ * what windtunnel writes, and the lab's lock is held for `work` and released whatever it throws.
+ */
+export async function withLab<T>(o: { command: readonly string[]; cwd?: string | undefined; dir: string }, work: (lock: LabLock) => Promise<T>): Promise<T> {
+  checkTrainerCommand(o.command, o.cwd);
+  prepareLabDir(o.dir);
+  const lock = LabLock.acquire(o.dir);
+  try {
+    return await work(lock);
+  } finally {
+    lock.release();
+  }
 }

@@ -17,10 +17,9 @@ import { CurveMonitor } from "../gates/stress.ts";
 import { evaluateSweep, type SweepOutcome } from "../gates/sweep.ts";
 import type { Policy } from "../policy/schema.ts";
 import { describeRepair, Journal, repairTornTail } from "./journal.ts";
-import { prepareLabDir } from "./lab-dir.ts";
-import { describeSpared, LabLock } from "./lock.ts";
+import { describeSpared, withLab, type LabLock } from "./lock.ts";
 import type { Config } from "./menu.ts";
-import { checkTrainerCommand, runTrainer, type TrainerOutcome } from "./trainer.ts";
+import { runTrainer, type TrainerOutcome } from "./trainer.ts";
 import { Slots } from "./slots.ts";
 
 export const STRESS_LOG = "stress.jsonl";
@@ -128,16 +127,9 @@ function readRecords(file: string): StressRecord[] {
 }
 
 export async function runStress(o: StressOptions): Promise<StressResult> {
-  checkTrainerCommand(o.command, o.cwd);
-  prepareLabDir(o.dir);
-  const lock = LabLock.acquire(o.dir);
   // Whatever fails from here on (an edited stress.jsonl, a journal that cannot be opened, a
   // trainer that cannot start), the folder is free again afterwards.
-  try {
-    return await stressLocked(o, lock);
-  } finally {
-    lock.release();
-  }
+  return withLab(o, (lock) => stressLocked(o, lock));
 }
 
 async function stressLocked(o: StressOptions, lock: LabLock): Promise<StressResult> {

@@ -11,11 +11,11 @@ import { parseJsonLine } from "../evidence/json.ts";
 import { InputError, UsageError } from "../evidence/errors.ts";
 import { trajectoryRecordSchema, type TrajectoryRow } from "../evidence/schemas.ts";
 import { dropLines, Journal, repairTornTail, type Repair } from "./journal.ts";
-import { prepareLabDir, writeLabFile } from "./lab-dir.ts";
-import { LabLock, type Spared } from "./lock.ts";
+import { writeLabFile } from "./lab-dir.ts";
+import { withLab, type LabLock, type Spared } from "./lock.ts";
 import { baselineConfig, type Config, type LoadedMenu } from "./menu.ts";
 import type { Proposer } from "./proposers.ts";
-import { checkTrainerCommand, runTrainer, type TrainerOutcome } from "./trainer.ts";
+import { runTrainer, type TrainerOutcome } from "./trainer.ts";
 import { Slots } from "./slots.ts";
 
 export interface SweepOptions {
@@ -151,15 +151,10 @@ function retryTask(line: string): Task {
 }
 
 export async function runSweep(o: SweepOptions): Promise<SweepResult> {
-  checkTrainerCommand(o.command, o.cwd);
-  prepareLabDir(o.dir);
-  const lock = LabLock.acquire(o.dir);
-  try {
+  return withLab(o, (lock) => {
     checkManifest(o);
-    return await sweep(o, lock);
-  } finally {
-    lock.release();
-  }
+    return sweep(o, lock);
+  });
 }
 
 async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
