@@ -320,7 +320,8 @@ export async function rehearse(o: RehearseOptions): Promise<Rehearsal> {
     }
     const simulatedMinutes = minute();
     const upMinutes = outcomes.reduce((sum, n) => sum + (n.endedAt ?? simulatedMinutes), 0);
-    const sanityFailed = (teardown?.gates ?? []).filter((g) => g.phase === "sanity");
+    // In stage sanity a node that ended with a non-zero status fails the day too (health.exit_status).
+    const sanityFailed = (teardown?.gates ?? []).filter((g) => g.status === "fail" && (g.phase === "sanity" || (stage === "sanity" && g.id === "health.exit_status")));
     return {
       stack: s.stack, stage, scenario: o.scenario, campaign: c.campaign, minutesPerSecond: o.minutesPerSecond,
       wallMs: Date.now() - started, simulatedMinutes, timeline: timeline.sort((a, b) => a.minute - b.minute), ticks, decisions, nodes: outcomes,

@@ -27,7 +27,7 @@ interface Result {
   metrics: { key: string; points: number }[];
   alerts: string[];
   teardown?: { minute: number; gates: { id: string; subject: string; status: string }[]; record: { record: string; terminated: string[]; gates: { id: string }[] } };
-  sanity?: { judged: boolean; failed: unknown[] };
+  sanity?: { judged: boolean; failed: { id: string }[] };
   costUsd: number;
 }
 
@@ -115,6 +115,8 @@ suite("windtunnel rehearse", () => {
     expect(gateIds(r)).toContain("health.exit_status");
     expect(r.nodes[0]?.status).toBe(7);
     expect(r.timeline.some((e) => e.text === 'node_done {"status":7}')).toBe(true);
+    // The verdict's sanity line says the day failed, and why (it said "passed" beside the teardown).
+    expect(r.sanity?.failed.map((g) => g.id)).toEqual(["health.exit_status"]);
   }, T);
 
   // A spot interruption is AWS reclaiming the node, not a failure of the run: the rehearsal's exit
