@@ -2,7 +2,7 @@
 // Lambda reads, validated on both sides by this one schema. The handler used to cast whatever
 // JSON it found; a config from another version of the stack, or a hand-edited one, is now refused
 // with the field named before any tick runs.
-import "../evidence/zod-setup.ts";
+import "../common/zod-setup.ts";
 import * as z from "zod/mini";
 import { lazy } from "../evidence/schemas.ts";
 import { policySchema } from "../policy/schema.ts";

@@ -4,7 +4,7 @@
 // The argument parser is cac: it loads in ~2 ms, where commander also pulled in child_process,
 // net and the stream stack (~14 ms), and `windtunnel gate` must start almost as fast as node.
 import { cac } from "cac";
-import { InputError, UsageError, WindtunnelError } from "../evidence/errors.ts";
+import { InputError, UsageError, WindtunnelError } from "../common/errors.ts";
 import { FORMATS, LOG_PRESETS, STATUSES, type EvidenceFormat, type Status } from "../evidence/names.ts";
 import { parseAmount } from "../cost/rates.ts";
 import { PRESETS } from "../cost/campaign.ts";

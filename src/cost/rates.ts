@@ -1,7 +1,7 @@
 // The seed's cost inputs, read from the same environment variables with the same defaults
 // (evidence/cost_arithmetic.py in manavsehgal/ai-field-notes), so a user's existing habit of
 // `H100_HOURLY_USD=3.50 python3 cost_arithmetic.py` carries over unchanged.
-import { UsageError } from "../evidence/errors.ts";
+import { UsageError } from "../common/errors.ts";
 import { parseNumberText } from "../evidence/numbers.ts";
 
 export interface Rates {

@@ -4,8 +4,8 @@
 // Windows tools write them.
 import { closeSync, readSync } from "node:fs";
 import type { Hash } from "node:crypto";
-import { describeFileError, openRegularFile } from "./files.ts";
-import type { Diagnostics } from "./problems.ts";
+import { describeFileError, openRegularFile } from "../common/files.ts";
+import type { Diagnostics } from "../common/problems.ts";
 
 export interface LineBatch {
   /** Line number (1-based) of `lines[0]`; the rest follow consecutively. */

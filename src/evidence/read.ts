@@ -2,10 +2,10 @@
 // right adapter, and hand back rows plus the diagnostics gathered on the way.
 import { closeSync, readSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { Diagnostics } from "./problems.ts";
-import { assertNever, InputError } from "./errors.ts";
+import { Diagnostics } from "../common/problems.ts";
+import { assertNever, InputError } from "../common/errors.ts";
 import { DEFAULT_MAX_LINE_CHARS, readLines, type LineOptions } from "./lines.ts";
-import { describeFileError, openRegularFile } from "./files.ts";
+import { describeFileError, openRegularFile } from "../common/files.ts";
 import { parseJsonLine } from "./json.ts";
 import type { MetricPoint, TrajectoryRow } from "./schemas.ts";
 import { metricsJsonl } from "./formats/metrics.ts";

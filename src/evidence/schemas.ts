@@ -1,7 +1,7 @@
 // The evidence formats windtunnel owns, as zod schemas: the single source for validation, for
 // the TypeScript types and for the published JSON Schema (`windtunnel schema <name>`), so a
 // Python trainer can validate its own output against exactly what we accept.
-import "./zod-setup.ts";
+import "../common/zod-setup.ts";
 import * as z from "zod/mini";
 import { STATUSES, type Status } from "./names.ts";
 

@@ -1,8 +1,8 @@
 // One file in, one verdict out: stream it through its reader, fold a summary, keep the problems.
 // Shared by `windtunnel validate` and the demo; gates count the same unreadable rows later.
 import { openEvidence, type EvidenceFormat, type ReadOptions } from "./read.ts";
-import { InputError } from "./errors.ts";
-import type { Problem } from "./problems.ts";
+import { InputError } from "../common/errors.ts";
+import type { Problem } from "../common/problems.ts";
 import { MetricsFold, TrajectoryFold, type MetricsSummary, type TrajectorySummary } from "./summary.ts";
 import type { AgentLoopInfo } from "./formats/agent-loop.ts";
 import type { TsvInfo } from "./formats/results-tsv.ts";

@@ -8,9 +8,9 @@
 // its LineCounter, to point at the key or value at fault. Syntax errors come from js-yaml's marks.
 import { CORE_SCHEMA, load, YAMLException } from "js-yaml";
 import type * as z from "zod/mini";
-import { InputError } from "./errors.ts";
+import { InputError } from "../common/errors.ts";
 import { describeIssue } from "./issues.ts";
-import type { Problem } from "./problems.ts";
+import type { Problem } from "../common/problems.ts";
 
 export interface YamlFile {
   file: string;

@@ -3,7 +3,7 @@
 // laws of laws.ts, chosen by a backtest on the curve, then the proxy → target size shift), or
 // written by hand: the verify gate reads only `points` (and their `band`), `band`, `axis` and
 // `series`; `fit`, `projection` and `source` say where it came from and survive a read.
-import "../evidence/zod-setup.ts";
+import "../common/zod-setup.ts";
 import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
 import type { ForecastPolicy } from "../policy/schema.ts";

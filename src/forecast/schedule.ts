@@ -3,7 +3,7 @@
 // steps to `final_frac` of the peak. The schedule-aware law reads the learning rate from it
 // (relative to the peak: the law's constants absorb the peak). A curve that logs `lr` is read
 // from its own log instead. Pure.
-import "../evidence/zod-setup.ts";
+import "../common/zod-setup.ts";
 import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
 import { describeIssue } from "../evidence/issues.ts";

@@ -4,7 +4,7 @@
 import type { SpendPolicy } from "../policy/schema.ts";
 import type { Rates } from "../cost/rates.ts";
 import { extendedReport } from "../cost/campaign.ts";
-import { forecastUsd, type CampaignPlan } from "../cost/plan.ts";
+import { forecastUsd, type CampaignPlan } from "../cost/campaign-plan.ts";
 import { judged, type GateResult } from "./types.ts";
 import { usd } from "./stats.ts";
 

@@ -4,7 +4,7 @@
 // verdict whose inputs changed, whose evidence does not cover its phases, or whose recorded
 // outcome is not what the gates give: a verdict's own `pass` is never taken on trust.
 import { createHash } from "node:crypto";
-import "../evidence/zod-setup.ts";
+import "../common/zod-setup.ts";
 import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
 import { STATUSES, type Status } from "../evidence/names.ts";

@@ -2,13 +2,13 @@
 // the Pulumi program validates what `pulumi.Config` hands it, and `windtunnel plan` validates the
 // YAML file itself (with line and column), so both refuse the same config with the same words.
 // No Pulumi import here: the CLI loads this without the Pulumi SDK.
-import "../evidence/zod-setup.ts";
+import "../common/zod-setup.ts";
 import { WATCHDOG_FOLDER } from "../campaign/layout.ts";
 import { scheduleSchema } from "../forecast/schedule.ts";
 import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
 import { describeIssue } from "../evidence/issues.ts";
-import { MARKETS, type CampaignPlan } from "../cost/plan.ts";
+import { MARKETS, type CampaignPlan } from "../cost/campaign-plan.ts";
 import { byteLength, controlCharacterAt, EC2_USER_DATA_LIMIT_BYTES, MIN_HARD_STOP_MINUTES, userDataBytes, type UserDataInput } from "./user-data.ts";
 import { efaCards } from "./instance-types.ts";
 

@@ -5,13 +5,13 @@
 import { createHash } from "node:crypto";
 import { globSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
-import { GateRefusal, InputError } from "../evidence/errors.ts";
+import { GateRefusal, InputError } from "../common/errors.ts";
 import { campaignFailures, LOCAL_PHASES } from "../gates/types.ts";
 import { ratesFromEnv } from "../cost/rates.ts";
 import { loadPolicy, policyRefAt } from "../policy/load.ts";
 import type { Policy } from "../policy/schema.ts";
 import { checkVerdict, verdictDigest, type Verdict } from "../gates/verdict.ts";
-import { renderTable } from "../gates/report.ts";
+import { renderTable } from "../gates/table.ts";
 import { campaignFromPlan, classifyEvidence, judge, readVerdictFile } from "../judge/evaluate.ts";
 import { campaignPlanOf, NAMESPACE, type StackConfig } from "./config.ts";
 

@@ -4,8 +4,8 @@
 // than as a key path only.
 import { existsSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { InputError, UsageError } from "../evidence/errors.ts";
-import { readInputFile } from "../evidence/files.ts";
+import { InputError, UsageError } from "../common/errors.ts";
+import { readInputFile } from "../common/files.ts";
 import { parseYaml, yamlProblems } from "../evidence/yaml.ts";
 import type * as z from "zod/mini";
 import { encodeConfigValue, instanceTypeOf, NAMESPACE, stackConfigSchema, type StackConfig } from "./config.ts";

@@ -8,7 +8,7 @@ import type { NodeConfig, Stage } from "./config.ts";
 import { nodeRolePolicy, trustPolicy } from "./policies.ts";
 import { renderUserData, type UserDataInput } from "./user-data.ts";
 import { efaCards } from "./instance-types.ts";
-import { assertNever } from "../evidence/errors.ts";
+import { assertNever } from "../common/errors.ts";
 
 /** The public SSM parameter naming the latest AWS Deep Learning Base OSS Nvidia Driver GPU AMI. */
 export const DLAMI_PARAMETER = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-24.04/latest/ami-id";

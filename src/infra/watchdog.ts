@@ -8,7 +8,7 @@ import * as aws from "@pulumi/aws";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { packageRoot } from "../evidence/package-root.ts";
+import { packageRoot } from "../common/package-root.ts";
 import { trustPolicy, watchdogRolePolicy } from "./policies.ts";
 import type { WatchdogConfig } from "../watchdog/decide.ts";
 

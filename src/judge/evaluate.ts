@@ -3,15 +3,15 @@
 // this, so a campaign is judged the same way wherever it is judged.
 import { createHash } from "node:crypto";
 import { basename, extname, relative, resolve } from "node:path";
-import { InputError, UsageError } from "../evidence/errors.ts";
+import { InputError, UsageError } from "../common/errors.ts";
 import { detectFormat, openEvidence, readTrajectoryFile, TRAJECTORY_FORMATS, type Detected, type ReadOptions } from "../evidence/read.ts";
 import { parseYaml, validateYaml } from "../evidence/yaml.ts";
-import { readInputFile } from "../evidence/files.ts";
+import { readInputFile } from "../common/files.ts";
 import { parseJsonText } from "../evidence/json.ts";
 import { describeIssue } from "../evidence/issues.ts";
 import { loadPolicy, BUILTIN_POLICIES, BUILTIN_POLICY_DIR, type LoadedPolicy } from "../policy/load.ts";
 import { ratesFromEnv, type Rates } from "../cost/rates.ts";
-import { campaignPlanSchema, type CampaignPlan } from "../cost/plan.ts";
+import { campaignPlanSchema, type CampaignPlan } from "../cost/campaign-plan.ts";
 import type { GateResult, Phase } from "../gates/types.ts";
 import { evaluateSweep, type SweepOutcome } from "../gates/sweep.ts";
 import { CurveMonitor, survivorsGate, type CurveOutcome } from "../gates/stress.ts";

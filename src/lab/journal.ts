@@ -5,7 +5,7 @@
 // newline alone is missing.
 import { closeSync, constants, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
-import { makeDirs } from "../evidence/files.ts";
+import { makeDirs } from "../common/files.ts";
 import { parseJsonLine } from "../evidence/json.ts";
 import { openForWriting, replaceLabFile } from "./lab-dir.ts";
 

@@ -5,9 +5,9 @@
 // sub-folders checked with lstat, so a link planted after the scan cannot redirect a write either.
 // (--dir itself may be a link: that is the user's choice, made on the command line.)
 import { accessSync, closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, lstatSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, writeSync } from "node:fs";
-import { describeWriteError, makeDirs } from "../evidence/files.ts";
+import { describeWriteError, makeDirs } from "../common/files.ts";
 import { basename, dirname, join } from "node:path";
-import { UsageError } from "../evidence/errors.ts";
+import { UsageError } from "../common/errors.ts";
 
 /** How many offending entries a refusal lists (a folder full of links says so in ten lines). */
 const SHOWN = 10;

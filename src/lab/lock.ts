@@ -6,11 +6,11 @@
 // The lock is a file anyone who can write the folder can edit, so what it says is checked before
 // it is acted on: a trainer's process group is killed only if its leader is still the process
 // this lab started (process-identity.ts); anything else is reported and left alone.
-import "../evidence/zod-setup.ts";
+import "../common/zod-setup.ts";
 import * as z from "zod/mini";
 import { closeSync, constants, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { InputError, UsageError } from "../evidence/errors.ts";
+import { InputError, UsageError } from "../common/errors.ts";
 import { describeIssue } from "../evidence/issues.ts";
 import { parseJsonText } from "../evidence/json.ts";
 import { lazy } from "../evidence/schemas.ts";

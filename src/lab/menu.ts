@@ -1,9 +1,9 @@
 // The recipe-lab menu (examples/menu.yaml): which knobs a Phase 1 sweep may turn and to what, the
 // baseline every candidate is measured against, and the target's shape that every proxy keeps
 // (seed §2.3, proxy substitution: same activation, head_dim, FFN ratio; a fraction of the size).
-import "../evidence/zod-setup.ts";
+import "../common/zod-setup.ts";
 import * as z from "zod/mini";
-import { readInputFile } from "../evidence/files.ts";
+import { readInputFile } from "../common/files.ts";
 import { canonicalJson } from "../evidence/hash.ts";
 import { described, lazy } from "../evidence/schemas.ts";
 import { parseYaml, validateYaml } from "../evidence/yaml.ts";

@@ -4,7 +4,7 @@
 // last line without its newline waits for the next poll, or is reported as torn at the end.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { DEFAULT_MAX_LINE_CHARS, type LineBatch } from "../evidence/lines.ts";
-import { Diagnostics } from "../evidence/problems.ts";
+import { Diagnostics } from "../common/problems.ts";
 import { metricsMapper } from "../evidence/formats/metrics.ts";
 import type { MetricPoint } from "../evidence/schemas.ts";
 

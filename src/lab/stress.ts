@@ -4,13 +4,13 @@
 // is stopped there: on a desk GPU that is hours saved, and its curve still shows why.
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
-import "../evidence/zod-setup.ts";
+import "../common/zod-setup.ts";
 import * as z from "zod/mini";
 import { readTrajectoryFile } from "../evidence/read.ts";
-import { InputError } from "../evidence/errors.ts";
+import { InputError } from "../common/errors.ts";
 import { describeIssue } from "../evidence/issues.ts";
 import { parseJsonLine } from "../evidence/json.ts";
-import type { Problem } from "../evidence/problems.ts";
+import type { Problem } from "../common/problems.ts";
 import { lazy } from "../evidence/schemas.ts";
 import { configHash } from "../evidence/hash.ts";
 import { CurveMonitor } from "../gates/stress.ts";

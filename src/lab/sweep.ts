@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { configHash, canonicalJson } from "../evidence/hash.ts";
 import { readTrajectoryFile } from "../evidence/read.ts";
 import { parseJsonLine } from "../evidence/json.ts";
-import { InputError, UsageError } from "../evidence/errors.ts";
+import { InputError, UsageError } from "../common/errors.ts";
 import { trajectoryRecordSchema, type TrajectoryRow } from "../evidence/schemas.ts";
 import { dropLines, Journal, repairTornTail, type Repair } from "./journal.ts";
 import { writeLabFile } from "./lab-dir.ts";

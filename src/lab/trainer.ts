@@ -7,9 +7,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, closeSync, constants, openSync, readSync, fstatSync, lstatSync, rmSync, statSync } from "node:fs";
 import { delimiter, dirname, join, resolve } from "node:path";
-import { UsageError } from "../evidence/errors.ts";
+import { UsageError } from "../common/errors.ts";
 import type { MetricPoint } from "../evidence/schemas.ts";
-import { formatProblem } from "../evidence/problems.ts";
+import { formatProblem } from "../common/problems.ts";
 import { ensureRealDir, openForWriting, writeLabFile } from "./lab-dir.ts";
 import { MetricsTail } from "./metrics-tail.ts";
 import type { Config } from "./menu.ts";

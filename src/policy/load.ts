@@ -3,11 +3,11 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { createHash } from "node:crypto";
-import { InputError } from "../evidence/errors.ts";
+import { InputError } from "../common/errors.ts";
 import { canonicalJson } from "../evidence/hash.ts";
 import { parseYaml, validateYaml, yamlProblems, type YamlFile } from "../evidence/yaml.ts";
-import { readInputFile } from "../evidence/files.ts";
-import { packageRoot } from "../evidence/package-root.ts";
+import { readInputFile } from "../common/files.ts";
+import { packageRoot } from "../common/package-root.ts";
 import { policyFileSchema, policySchema, type Policy } from "./schema.ts";
 
 /** gates/ of the installed package: the built-in policies `default` and `strict`. */

@@ -1,7 +1,7 @@
 // The gate policy: every threshold the gates use, as data reviewed like code (gates/*.yaml).
 // One zod definition gives the complete policy a gate run needs, the partial form a file that
 // `extends` another may take, the TypeScript type and the published JSON Schema.
-import "../evidence/zod-setup.ts";
+import "../common/zod-setup.ts";
 import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
 

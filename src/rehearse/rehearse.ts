@@ -9,7 +9,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client
 import { EC2Client, RunInstancesCommand, TerminateInstancesCommand, type _InstanceType } from "@aws-sdk/client-ec2";
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { readStackFile, type StackFile } from "../infra/stack-file.ts";
-import { planProgram, type Plan } from "../infra/plan.ts";
+import { planProgram, type Plan } from "../infra/preview.ts";
 import { renderUserData, shq, type RenderOptions, type UserDataInput } from "../infra/user-data.ts";
 import { hardStopMinutes, stageRuns, type StackConfig } from "../infra/config.ts";
 import { efaCards } from "../infra/instance-types.ts";
@@ -123,7 +123,7 @@ export async function rehearse(o: RehearseOptions): Promise<Rehearsal> {
   const first = await readStackFile(o.stackFile, over);
   const s = await readStackFile(o.stackFile, { ...over, "windtunnel:container": wrappedContainer(first.config, o.command) });
   const c = s.config;
-  if (c.stage === "plan") throw new (await import("../evidence/errors.ts")).UsageError(`${o.stackFile}: windtunnel:stage is plan, which boots no node; give --stage sanity or --stage full`);
+  if (c.stage === "plan") throw new (await import("../common/errors.ts")).UsageError(`${o.stackFile}: windtunnel:stage is plan, which boots no node; give --stage sanity or --stage full`);
   const stage = c.stage;
   const configName = relative(o.cwd, resolve(o.stackFile)) || o.stackFile;
   const plan = await planProgram({ stack: s.stack, config: s.encoded, baseDir: s.projectDir, configName, env: o.env });

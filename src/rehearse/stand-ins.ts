@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { packageRoot } from "../evidence/package-root.ts";
+import { packageRoot } from "../common/package-root.ts";
 
 /** The folder put first on the node script's PATH. */
 export function standInsDir(): string {

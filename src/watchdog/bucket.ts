@@ -2,7 +2,7 @@
 // ranged GET of the new bytes only), complete lines only, so a torn last line is read whole next
 // time. Shared by the watchdog's tick and `windtunnel watch`.
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import { Diagnostics } from "../evidence/problems.ts";
+import { Diagnostics } from "../common/problems.ts";
 import { metricsMapper } from "../evidence/formats/metrics.ts";
 import type { MetricPoint } from "../evidence/schemas.ts";
 import type { NodeEvent } from "./decide.ts";

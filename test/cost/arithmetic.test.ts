@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { seedReport } from "../../src/cost/arithmetic.ts";
 import { ratesFromEnv } from "../../src/cost/rates.ts";
-import { UsageError } from "../../src/evidence/errors.ts";
+import { UsageError } from "../../src/common/errors.ts";
 import { describeWithSharedFixtures } from "../helpers/shared.ts";
 
 /** Every key of `want`, recursively, equals the same key of `got`. */

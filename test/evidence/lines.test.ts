@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { readLines } from "../../src/evidence/lines.ts";
-import { Diagnostics } from "../../src/evidence/problems.ts";
+import { Diagnostics } from "../../src/common/problems.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
 
 const tmp = useTmpDir();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { evaluateSpend } from "../../src/gates/spend.ts";
 import { ratesFromEnv } from "../../src/cost/rates.ts";
-import { campaignPlanSchema, type CampaignPlan } from "../../src/cost/plan.ts";
+import { campaignPlanSchema, type CampaignPlan } from "../../src/cost/campaign-plan.ts";
 import { DEFAULT_POLICY } from "../helpers/policy.ts";
 import { usd } from "../../src/gates/stats.ts";
 import { campaignFailed, type GateResult } from "../../src/gates/types.ts";

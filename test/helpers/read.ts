@@ -1,7 +1,7 @@
 // Read crafted evidence from a string through the real streaming readers.
 import { openEvidence, type ReadOptions } from "../../src/evidence/read.ts";
 import type { MetricPoint, TrajectoryRow } from "../../src/evidence/schemas.ts";
-import type { Problem } from "../../src/evidence/problems.ts";
+import type { Problem } from "../../src/common/problems.ts";
 
 export interface Read {
   format: string;

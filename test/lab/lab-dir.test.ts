@@ -3,10 +3,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFil
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
-import { UsageError } from "../../src/evidence/errors.ts";
+import { UsageError } from "../../src/common/errors.ts";
 import { Journal } from "../../src/lab/journal.ts";
 import { ensureRealDir, intrudersIn, openForWriting, prepareLabDir, replaceLabFile, writeLabFile } from "../../src/lab/lab-dir.ts";
-import { describeWriteError } from "../../src/evidence/files.ts";
+import { describeWriteError } from "../../src/common/files.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
 
 const tmp = useTmpDir();

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { InputError, UsageError } from "../../src/evidence/errors.ts";
+import { InputError, UsageError } from "../../src/common/errors.ts";
 import { LabLock, parseLock } from "../../src/lab/lock.ts";
 import { identify, judgeOrphan, parseCmdline, parseStat, processState } from "../../src/lab/process-identity.ts";
 import { useTmpDir } from "../helpers/tmp.ts";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { configFromAnswer, gridConfig, knobValueProblem, loadMenu, menuSize, menuSizeText, type KnobValue } from "../../src/lab/menu.ts";
 import { gridProposer, randomProposer } from "../../src/lab/proposers.ts";
 import { configHash } from "../../src/evidence/hash.ts";
-import { InputError } from "../../src/evidence/errors.ts";
+import { InputError } from "../../src/common/errors.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
 import { REPO } from "../helpers/shared.ts";
 import { join } from "node:path";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadPolicy } from "../../src/policy/load.ts";
-import { InputError } from "../../src/evidence/errors.ts";
+import { InputError } from "../../src/common/errors.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
 
 const tmp = useTmpDir();

@@ -3,7 +3,7 @@
 import { ratesFromEnv } from "../../cost/rates.ts";
 import { seedReport } from "../../cost/arithmetic.ts";
 import { extendedReport, PRESETS, type Campaign } from "../../cost/campaign.ts";
-import { UsageError } from "../../evidence/errors.ts";
+import { UsageError } from "../../common/errors.ts";
 import { months, num, ratio, usd } from "../render.ts";
 import type { Io } from "../io.ts";
 

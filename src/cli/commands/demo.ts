@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { packageRoot } from "../../evidence/package-root.ts";
+import { packageRoot } from "../../common/package-root.ts";
 import { TRAJECTORY } from "../../lab/sweep.ts";
 import { CURVES, STRESS_LOG } from "../../lab/stress.ts";
 import { usd } from "../../gates/stats.ts";
@@ -16,7 +16,7 @@ import { shq } from "../../infra/user-data.ts";
 import type { Verdict } from "../../gates/verdict.ts";
 import { labSweepCommand, stressPhase, EXIT_INTERRUPTED } from "./lab.ts";
 import { gateCommand, costCommand } from "./index.ts";
-import { GateRefusal } from "../../evidence/errors.ts";
+import { GateRefusal } from "../../common/errors.ts";
 import type { Io } from "../io.ts";
 
 const ROOT = packageRoot();

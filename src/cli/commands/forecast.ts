@@ -2,8 +2,8 @@
 // (the expected cloud curve with its band) for the verify gate. Exit 0 with a forecast, 1 when it
 // refuses (too few points, no convergence, a poor fit), 2 for bad input.
 import { basename } from "node:path";
-import { GateRefusal, UsageError } from "../../evidence/errors.ts";
-import { assertNotAnInput, writeFileAtomic } from "../../evidence/files.ts";
+import { GateRefusal, UsageError } from "../../common/errors.ts";
+import { assertNotAnInput, writeFileAtomic } from "../../common/files.ts";
 import { loadPolicy, policyFileOf } from "../../policy/load.ts";
 import { forecast, type Envelope } from "../../forecast/envelope.ts";
 import { evalPowerLaw, fitPowerLaw } from "../../forecast/fit.ts";

@@ -3,15 +3,15 @@
 // `windtunnel gate --check verdict.json` re-hashes and refuses a verdict whose inputs changed.
 import { existsSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
-import { InputError, UsageError } from "../../evidence/errors.ts";
+import { InputError, UsageError } from "../../common/errors.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
-import { assertNotAnInput, sha256File, unreadableReason, writeFileAtomic } from "../../evidence/files.ts";
+import { assertNotAnInput, sha256File, unreadableReason, writeFileAtomic } from "../../common/files.ts";
 import { loadPolicy, policyFileOf, policyRefAt, type LoadedPolicy } from "../../policy/load.ts";
 import pkg from "../../../package.json" with { type: "json" };
 import { ratesFromEnv } from "../../cost/rates.ts";
 import { LOCAL_PHASES, PHASES, type Phase } from "../../gates/types.ts";
 import { checkVerdict, coverageProblems, outcomeDifferences } from "../../gates/verdict.ts";
-import { renderMarkdown, renderTable } from "../../gates/report.ts";
+import { renderMarkdown, renderTable } from "../../gates/table.ts";
 import { classifyEvidence, judge, readCampaignFile, readEnvelopeFile, readVerdictFile, rejudge } from "../../judge/evaluate.ts";
 import { FIGURE_IDS } from "../../report/figures.ts";
 import type { Io } from "../io.ts";

@@ -2,7 +2,7 @@
 // and Phase 2 on the local box, with a live progress line, Ctrl-C that stops cleanly, and a
 // re-run of the same command that resumes.
 import { join, resolve } from "node:path";
-import { UsageError } from "../../evidence/errors.ts";
+import { UsageError } from "../../common/errors.ts";
 import { fmt } from "../../gates/stats.ts";
 import { loadPolicy, type LoadedPolicy } from "../../policy/load.ts";
 import { ratesFromEnv } from "../../cost/rates.ts";

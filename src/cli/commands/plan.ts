@@ -2,11 +2,11 @@
 // no CLI, no credentials). Exit 0 with the plan, 1 when the program refuses, 2 for a bad config.
 import { existsSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { GateRefusal } from "../../evidence/errors.ts";
-import { renderTable } from "../../gates/report.ts";
+import { GateRefusal } from "../../common/errors.ts";
+import { renderTable } from "../../gates/table.ts";
 import { maxOf, usd } from "../../gates/stats.ts";
 import { readStackFile, stackFileOf } from "../../infra/stack-file.ts";
-import { planProgram, OFFLINE, type Plan } from "../../infra/plan.ts";
+import { planProgram, OFFLINE, type Plan } from "../../infra/preview.ts";
 import { describeResource } from "../../infra/describe.ts";
 import type { Io } from "../io.ts";
 

@@ -3,7 +3,7 @@
 // teardown; every node done with status 0, or reclaimed by a spot interruption the watchdog only
 // alerted on), 1 when the watchdog would tear the real node down (or a node failed), 2 on bad input.
 import { join } from "node:path";
-import { GateRefusal, UsageError } from "../../evidence/errors.ts";
+import { GateRefusal, UsageError } from "../../common/errors.ts";
 import { stackFileOf } from "../../infra/stack-file.ts";
 import { usd } from "../../gates/stats.ts";
 import { hasMoto } from "../../rehearse/moto-server.ts";

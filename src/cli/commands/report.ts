@@ -5,8 +5,8 @@
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { UsageError } from "../../evidence/errors.ts";
-import { assertNotAnInput, describeWriteError, makeDirs, writeFileAtomic } from "../../evidence/files.ts";
+import { UsageError } from "../../common/errors.ts";
+import { assertNotAnInput, describeWriteError, makeDirs, writeFileAtomic } from "../../common/files.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
 import type { MetricPoint } from "../../evidence/schemas.ts";
 import { loadPolicy, policyFileOf } from "../../policy/load.ts";

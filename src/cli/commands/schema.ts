@@ -1,12 +1,12 @@
 // `windtunnel schema <name>`: the JSON Schema of our formats, for trainers and CI that validate their own files.
 import { jsonSchemaOf, metricPointSchema, trajectoryRecordSchema } from "../../evidence/schemas.ts";
 import { policySchema } from "../../policy/schema.ts";
-import { campaignPlanSchema } from "../../cost/plan.ts";
+import { campaignPlanSchema } from "../../cost/campaign-plan.ts";
 import { verdictSchema } from "../../gates/verdict.ts";
 import { menuSchema } from "../../lab/menu.ts";
 import { stackConfigSchema } from "../../infra/config.ts";
 import { envelopeSchema } from "../../forecast/envelope.ts";
-import { UsageError } from "../../evidence/errors.ts";
+import { UsageError } from "../../common/errors.ts";
 import type { Io } from "../io.ts";
 
 const SCHEMAS = {

@@ -1,6 +1,6 @@
 // `windtunnel validate <file>…`: a summary per file, or precise errors; exit 0 valid, 2 invalid.
 import { validateFile, type FileReport } from "../../evidence/validate.ts";
-import { formatProblem } from "../../evidence/problems.ts";
+import { formatProblem } from "../../common/problems.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
 import { counts, num } from "../render.ts";
 import type { Io } from "../io.ts";

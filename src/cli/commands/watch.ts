@@ -4,7 +4,7 @@
 // the stack through Pulumi's Automation API. Exit 0 while healthy, 1 once the watchdog tore it down.
 import { S3Client } from "@aws-sdk/client-s3";
 import * as asciichart from "asciichart";
-import { UsageError } from "../../evidence/errors.ts";
+import { UsageError } from "../../common/errors.ts";
 import { bandAt, expectedAt, type Envelope } from "../../forecast/envelope.ts";
 import { readPoint } from "../../forecast/reading.ts";
 import { loadPolicy } from "../../policy/load.ts";

@@ -1,11 +1,11 @@
 // The seed article's agent-loop trajectory.jsonl: a `_meta` header carrying the baseline, one
 // record per iteration (`candidate_cfg`, `val_bpb`, `stage`, `decision`), and a trailing summary
 // record (`stage: loop_complete`) that is not an iteration.
-import "../zod-setup.ts";
+import "../../common/zod-setup.ts";
 import * as z from "zod/mini";
 import { lazy, metricNumber, type Status, type TrajectoryRow } from "../schemas.ts";
 import { configHash, MAX_CONFIG_DEPTH, nestedDeeperThan } from "../hash.ts";
-import type { Diagnostics } from "../problems.ts";
+import type { Diagnostics } from "../../common/problems.ts";
 import type { LineBatch } from "../lines.ts";
 import { mapJsonl, validRecord } from "./common.ts";
 import type { TrajectoryOptions } from "./options.ts";

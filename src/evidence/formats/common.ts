@@ -1,5 +1,5 @@
 // Small pieces every adapter shares: step ordering, JSON-object lines and the number syntax of logs.
-import type { Diagnostics } from "../problems.ts";
+import type { Diagnostics } from "../../common/problems.ts";
 import type { LineBatch } from "../lines.ts";
 import type * as z from "zod/mini";
 import { JsonLineParser, overflow } from "../json.ts";

@@ -2,9 +2,9 @@
 // trainers that never wrote JSON (nanoGPT-style prints) are still evidence. Lines that do not
 // match are ignored and counted; a line that matches but carries a bad number is an error.
 import { NON_NEGATIVE, type MetricPoint } from "../schemas.ts";
-import type { Diagnostics } from "../problems.ts";
+import type { Diagnostics } from "../../common/problems.ts";
 import type { LineBatch } from "../lines.ts";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../../common/errors.ts";
 import { LOG_PRESETS, type LogPreset } from "../names.ts";
 import { StepOrder } from "./common.ts";
 import { parseNumberText } from "../numbers.ts";

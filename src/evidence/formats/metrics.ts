@@ -1,6 +1,6 @@
 // windtunnel's own metrics JSONL: one point per line, as the trainer protocol writes it.
 import { metricPointSchema, type MetricPoint } from "../schemas.ts";
-import type { Diagnostics } from "../problems.ts";
+import type { Diagnostics } from "../../common/problems.ts";
 import type { LineBatch } from "../lines.ts";
 import type { JsonLineParser } from "../json.ts";
 import { StepOrder, jsonlMapper, mapBatches, validRecord } from "./common.ts";

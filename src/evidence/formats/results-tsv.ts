@@ -6,7 +6,7 @@
 import { NON_NEGATIVE, type Status, type TrajectoryRow } from "../schemas.ts";
 import { configHash } from "../hash.ts";
 import { show } from "../issues.ts";
-import type { Diagnostics } from "../problems.ts";
+import type { Diagnostics } from "../../common/problems.ts";
 import type { LineBatch } from "../lines.ts";
 import { parseNumberText } from "../numbers.ts";
 import type { TrajectoryOptions } from "./options.ts";

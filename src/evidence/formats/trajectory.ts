@@ -1,7 +1,7 @@
 // windtunnel's own Phase 1 trajectory JSONL: one evaluated candidate per line (written by `lab sweep`).
 import { trajectoryRecordSchema, type TrajectoryRow } from "../schemas.ts";
 import { configHash, MAX_CONFIG_DEPTH, nestedDeeperThan } from "../hash.ts";
-import type { Diagnostics } from "../problems.ts";
+import type { Diagnostics } from "../../common/problems.ts";
 import type { LineBatch } from "../lines.ts";
 import { mapJsonl, validRecord } from "./common.ts";
 import type { TrajectoryOptions } from "./options.ts";

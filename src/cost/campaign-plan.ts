@@ -1,6 +1,6 @@
 // The campaign plan: what you intend to book. The same schema is read from a YAML file by
 // `windtunnel gate --phase spend` and (later) from the Pulumi stack's config.
-import "../evidence/zod-setup.ts";
+import "../common/zod-setup.ts";
 import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
 

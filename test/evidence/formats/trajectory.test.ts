@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { readFile } from "../helpers/read.ts";
-import { useTmpDir } from "../helpers/tmp.ts";
-import { configHash } from "../../src/evidence/hash.ts";
+import { readFile } from "../../helpers/read.ts";
+import { useTmpDir } from "../../helpers/tmp.ts";
+import { configHash } from "../../../src/evidence/hash.ts";
 
 const tmp = useTmpDir();
 const row = (o: Record<string, unknown>): string => JSON.stringify({ id: "a", config: { lr: 1 }, val_bpb: 1.5, status: "ok", ...o });

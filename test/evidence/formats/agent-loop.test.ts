@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { readFile } from "../helpers/read.ts";
-import { useTmpDir } from "../helpers/tmp.ts";
-import { openEvidence } from "../../src/evidence/read.ts";
+import { readFile } from "../../helpers/read.ts";
+import { useTmpDir } from "../../helpers/tmp.ts";
+import { openEvidence } from "../../../src/evidence/read.ts";
 
 const tmp = useTmpDir();
 const base = { n_layer: 24, d_model: 1024, lr: 0.0003, steps: 60, seed: 0 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { readFile } from "../helpers/read.ts";
-import { useTmpDir } from "../helpers/tmp.ts";
+import { readFile } from "../../helpers/read.ts";
+import { useTmpDir } from "../../helpers/tmp.ts";
 
 const tmp = useTmpDir();
 const jsonl = (...lines: string[]): string => `${lines.join("\n")}\n`;

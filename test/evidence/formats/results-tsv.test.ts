@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { splitTsv } from "../../src/evidence/formats/results-tsv.ts";
-import { readFile } from "../helpers/read.ts";
-import { useTmpDir } from "../helpers/tmp.ts";
+import { splitTsv } from "../../../src/evidence/formats/results-tsv.ts";
+import { readFile } from "../../helpers/read.ts";
+import { useTmpDir } from "../../helpers/tmp.ts";
 
 const tmp = useTmpDir();
 const HEADER = ["exp_id", "parent_exp", "hypothesis", "status", "val_bpb", "train_s", "notes"].join("\t");

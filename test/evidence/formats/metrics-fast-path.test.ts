@@ -1,8 +1,8 @@
 // The ingest fast path may only accept what the zod schema accepts, and must build the same point.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { isPlainPoint, toPoint } from "../../src/evidence/formats/metrics.ts";
-import { metricPointSchema } from "../../src/evidence/schemas.ts";
+import { isPlainPoint, toPoint } from "../../../src/evidence/formats/metrics.ts";
+import { metricPointSchema } from "../../../src/evidence/schemas.ts";
 
 const value = fc.oneof(
   fc.integer({ min: -5, max: 5 }),

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { readFile } from "../helpers/read.ts";
-import { useTmpDir } from "../helpers/tmp.ts";
-import { logPattern } from "../../src/evidence/formats/log.ts";
-import { UsageError } from "../../src/evidence/errors.ts";
+import { readFile } from "../../helpers/read.ts";
+import { useTmpDir } from "../../helpers/tmp.ts";
+import { logPattern } from "../../../src/evidence/formats/log.ts";
+import { UsageError } from "../../../src/common/errors.ts";
 
 const tmp = useTmpDir();
 
