@@ -51,12 +51,11 @@ function statusMap(v: unknown): Record<string, Status> | undefined {
 }
 
 /** The evidence-reading options shared by validate and gate. */
-function readFlags(o: Raw) {
-  return {
-    ...(o["statusMap"] !== undefined ? { statusMap: statusMap(o["statusMap"]) } : {}),
-    ...(o["logPreset"] !== undefined ? { logPreset: choice("log-preset", o["logPreset"], Object.keys(LOG_PRESETS)) } : {}),
-    ...(o["logRegex"] !== undefined ? { logRegex: text("log-regex", o["logRegex"]) } : {}),
-  };
+function readFlags(o: Raw): { statusMap?: Record<string, Status>; logPreset?: string; logRegex?: string } {
+  const map = statusMap(o["statusMap"]);
+  const preset = choice("log-preset", o["logPreset"], Object.keys(LOG_PRESETS));
+  const regex = text("log-regex", o["logRegex"]);
+  return { ...(map ? { statusMap: map } : {}), ...(preset !== undefined ? { logPreset: preset } : {}), ...(regex !== undefined ? { logRegex: regex } : {}) };
 }
 
 /** Every `--name` (as typed, kebab-case) that takes a value, across the commands. */

@@ -89,7 +89,7 @@ function keysIn(prefix: string): string[] {
 }
 
 function patternOf(options: Pick<ReadOptions, "logPreset" | "logRegex">): LogPattern {
-  return logPattern({ preset: options.logPreset, regex: options.logRegex });
+  return logPattern({ ...(options.logPreset !== undefined ? { preset: options.logPreset } : {}), ...(options.logRegex !== undefined ? { regex: options.logRegex } : {}) });
 }
 
 /**

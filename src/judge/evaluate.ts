@@ -304,7 +304,7 @@ export async function judgeWithOutcomes(i: JudgeInput): Promise<{ verdict: Verdi
 
 /** A verdict.json, checked to be one (bad input names the file and the field). */
 export function readVerdictFile(file: string): Verdict {
-  return readJsonFile(file, verdictSchema(), "verdict").value as Verdict;
+  return readJsonFile(file, verdictSchema(), "verdict").value as unknown as Verdict;
 }
 
 /** The reading options a verdict records (only those that change what is read). */

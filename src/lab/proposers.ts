@@ -89,7 +89,7 @@ export function commandProposer(menu: LoadedMenu, command: string, options: Comm
       }
       const r = await execa(file, args, {
         input,
-        cwd: options.cwd,
+        ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
         env: { WINDTUNNEL_MENU: menu.file, WINDTUNNEL_PROPOSAL: String(ctx.n) },
         timeout: options.timeoutMs ?? 120_000,
         reject: false,

@@ -195,7 +195,7 @@ export async function rehearse(o: RehearseOptions): Promise<Rehearsal> {
     const powerOff: (number | undefined)[] = nodes.map(() => undefined);
     const powerWhy: NodeOutcome["endedBy"][] = nodes.map(() => undefined);
     const ended = (i: number): boolean => outcomes[i]?.endedAt !== undefined;
-    const end = async (i: number, by: NodeOutcome["endedBy"], terminate: boolean, at = minute()): Promise<void> => {
+    const end = async (i: number, by: NonNullable<NodeOutcome["endedBy"]>, terminate: boolean, at = minute()): Promise<void> => {
       const n = outcomes[i];
       if (!n || n.endedAt !== undefined) return;
       if (terminate) await clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: [n.instanceId] }));
@@ -274,7 +274,7 @@ export async function rehearse(o: RehearseOptions): Promise<Rehearsal> {
       }
       for (let i = 0; i < nodes.length; i++) {
         const at = powerOff[i];
-        if (at !== undefined && at <= simMs() && !ended(i)) await end(i, powerWhy[i], true);
+        if (at !== undefined && at <= simMs() && !ended(i)) await end(i, powerWhy[i] ?? "power-off", true);
       }
 
       const now = new Date(simMs());
