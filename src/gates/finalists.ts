@@ -50,7 +50,7 @@ export function curveCoverage(curves: readonly JudgedCurve[], finalists: readonl
     }
   }
   const once = copies.length > 0 ? `; ${copies.join(", ")}: one run, counted once` : "";
-  const base = { id: "stress.coverage", phase: "stress" as const, subject: `${curves.length} curve${curves.length === 1 ? "" : "s"}` };
+  const base = { id: "stress.coverage" as const, phase: "stress" as const, subject: `${curves.length} curve${curves.length === 1 ? "" : "s"}` };
   if (finalists === undefined) {
     const counted = curves.filter((c) => !isCopy.has(c)).map((c) => c.outcome);
     return { counted, result: { ...base, status: "skip", measured: null, threshold: null, message: `not tied to a sweep: no trajectory was given, so nothing checks that these are its finalists' curves (give the trajectory too)${once}` } };

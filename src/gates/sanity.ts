@@ -8,6 +8,7 @@
 // as the bucket lays them out), and one tag names one run per node.
 import type { SanityPolicy } from "../policy/schema.ts";
 import { judged, type GateResult } from "./types.ts";
+import type { GateId } from "./phases.ts";
 import { candidateOfFile } from "./finalists.ts";
 import { fmt, pct as percent } from "./stats.ts";
 
@@ -21,9 +22,9 @@ export interface SanityPoint {
 export type SanityRuns = ReadonlyMap<string, readonly SanityPoint[]>;
 
 const pct = (x: number): string => percent(x, 3);
-const base = (id: string, subject: string) => ({ id, phase: "sanity" as const, subject });
+const base = (id: GateId<"sanity">, subject: string) => ({ id, phase: "sanity" as const, subject });
 
-function missing(id: string, subject: string, tag: string, runs: SanityRuns): GateResult {
+function missing(id: GateId<"sanity">, subject: string, tag: string, runs: SanityRuns): GateResult {
   return { ...base(id, subject), status: "fail", measured: null, threshold: null, message: `no run tagged ${JSON.stringify(tag)} (runs: ${[...runs.keys()].join(", ") || "none"})` };
 }
 
@@ -55,7 +56,7 @@ function area(steps: readonly number[], ys: readonly number[]): number {
   return s;
 }
 
-function nonFiniteGate(id: string, subject: string, tag: string, p: SanityPoint): GateResult {
+function nonFiniteGate(id: GateId<"sanity">, subject: string, tag: string, p: SanityPoint): GateResult {
   return { ...base(id, subject), status: "fail", measured: "non-finite", threshold: null, step: p.step, message: `the ${tag} run's loss is ${p.loss} at step ${p.step}` };
 }
 

@@ -4,6 +4,7 @@
 import type { MetricPoint } from "../evidence/schemas.ts";
 import type { StressPolicy } from "../policy/schema.ts";
 import { judged, type GateResult } from "./types.ts";
+import type { GateId } from "./phases.ts";
 import { fmt, median, minOf, pct } from "./stats.ts";
 
 export type CurveSeries = "loss" | "val_loss";
@@ -379,7 +380,7 @@ export function survivorsGate(outcomes: readonly CurveOutcome[], policy: StressP
   });
 }
 
-function skip(id: string, subject: string, message: string): GateResult {
+function skip(id: GateId<"stress">, subject: string, message: string): GateResult {
   return { id, phase: "stress", subject, status: "skip", measured: null, threshold: null, message };
 }
 

@@ -1,18 +1,13 @@
 // What every gate returns: a value, never an exception. Shells (CLI, Pulumi program, watchdog)
 // decide what a failure means for them.
 
-export type GateStatus = "pass" | "fail" | "skip";
-export type Phase = "sweep" | "stress" | "spend" | "sanity" | "verify";
-export const PHASES: readonly Phase[] = ["sweep", "stress", "spend", "sanity", "verify"];
-/** What `--phase all` means: the gates judged before any booking, from local evidence. */
-export const LOCAL_PHASES: readonly Phase[] = ["sweep", "stress", "spend"];
+import type { GateId, GatePhase } from "./phases.ts";
 
-/** The watchdog's own gates (dead-man switch, exit status, hours cap) run only in the account, never in `gate`. */
-export type GatePhase = Phase | "health";
+export type GateStatus = "pass" | "fail" | "skip";
 
 export interface GateResult {
   /** Stable id, e.g. "sweep.coverage.distinct", "stress.divergence". */
-  id: string;
+  id: GateId;
   phase: GatePhase;
   /** What was judged: the trajectory, a curve, the campaign plan. */
   subject: string;

@@ -9,15 +9,18 @@ import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
 import { STATUSES, type Status } from "../evidence/names.ts";
 import type { Rates } from "../cost/rates.ts";
-import { campaignFailed, PHASES, type GateResult, type Phase } from "./types.ts";
+import { campaignFailed, type GateResult } from "./types.ts";
+import { EVIDENCE_ROLES, GATE_IDS, PHASE_INFO, PHASES, type GateId, type Phase } from "./phases.ts";
 import type { SweepOutcome } from "./sweep.ts";
 import type { CurveOutcome } from "./stress.ts";
 import type { SpendOutcome } from "./spend.ts";
 
 const sha256 = () => z.string().check(z.regex(/^[0-9a-f]{64}$/));
-const phase = () => z.enum(PHASES as [Phase, ...Phase[]]);
+const phase = () => z.enum(PHASES);
+/** The ids a verdict may carry: every phase's but the watchdog's own. */
+const VERDICT_GATE_IDS = PHASES.flatMap((p) => GATE_IDS[p]) as [GateId<Phase>, ...GateId<Phase>[]];
 const gateResultSchema = () => z.object({
-  id: z.string(),
+  id: z.enum(VERDICT_GATE_IDS),
   phase: phase(),
   subject: z.string(),
   status: z.enum(["pass", "fail", "skip"]),
@@ -29,7 +32,7 @@ const gateResultSchema = () => z.object({
   scope: z.optional(z.literal("candidate")),
 });
 
-export const EVIDENCE_ROLES = ["trajectory", "curve", "campaign", "sanity", "cloud", "envelope"] as const;
+export { EVIDENCE_ROLES };
 
 /** What --check needs from a verdict file (other keys are kept in the file, ignored here). */
 export const verdictSchema = lazy(() =>
@@ -138,15 +141,6 @@ export function checkVerdict(v: Verdict, now: { evidence: ReadonlyMap<string, st
   return problems;
 }
 
-/** The evidence each phase needs, by role: what a verdict must list to have judged anything. */
-const NEEDS: Record<Phase, readonly (typeof EVIDENCE_ROLES)[number][]> = {
-  sweep: ["trajectory"],
-  stress: ["curve"],
-  spend: ["campaign"],
-  sanity: ["sanity"],
-  verify: ["cloud", "envelope"],
-};
-
 /**
  * Why a verdict's evidence does not support its phases: a phase with no evidence of its kind,
  * a phase with no gate, or a gate of a phase the verdict does not claim. Empty when it does.
@@ -154,7 +148,7 @@ const NEEDS: Record<Phase, readonly (typeof EVIDENCE_ROLES)[number][]> = {
 export function coverageProblems(v: Pick<Verdict, "phases" | "evidence" | "gates">): string[] {
   const problems: string[] = [];
   for (const phase of v.phases) {
-    for (const role of NEEDS[phase]) if (!v.evidence.some((e) => e.role === role)) problems.push(`phase ${phase} lists no ${role} evidence`);
+    for (const role of PHASE_INFO[phase].needs) if (!v.evidence.some((e) => e.role === role)) problems.push(`phase ${phase} lists no ${role} evidence`);
     if (!v.gates.some((g) => g.phase === phase)) problems.push(`phase ${phase} has no gate result`);
   }
   const strays = [...new Set(v.gates.filter((g) => !(v.phases as readonly string[]).includes(g.phase)).map((g) => g.phase))];

@@ -167,7 +167,7 @@ export class EnvelopeMonitor {
 
   /** The failing window (the shortest sustained one from where the failure starts), as its least deviation. */
   private failure(side: Side, f: Excursion): GateResult {
-    const base = { id: "verify.envelope", phase: "verify" as const, subject: this.subject, op: "≤" as const };
+    const base = { id: "verify.envelope" as const, phase: "verify" as const, subject: this.subject, op: "≤" as const };
     const what = side === "above" ? `worse than forecast: the ${this.series} stayed above` : `better than the forecast can explain: the ${this.series} stayed below`;
     const then = side === "above" ? "" : "; proxy substitution broken: investigate (the Phase 2 proxy did not stand in for this run)";
     const held = `${this.policy.patience} points in a row${this.policy.min_span_steps > 0 ? ` over ≥ ${this.policy.min_span_steps} steps` : ""}`;
@@ -181,7 +181,7 @@ export class EnvelopeMonitor {
    * still be before the window, and waits.
    */
   finish(final = false): GateResult {
-    const base = { id: "verify.envelope", phase: "verify" as const, subject: this.subject, op: "≤" as const };
+    const base = { id: "verify.envelope" as const, phase: "verify" as const, subject: this.subject, op: "≤" as const };
     const n = this.policy.patience;
     if (this.nonFinite) return { ...base, status: "fail", measured: "non-finite", threshold: this.policy.band, step: this.nonFinite.step, message: `the ${this.series} is ${this.nonFinite.y} at step ${this.nonFinite.step}` };
     if (this.failedAt) return this.failure("above", this.failedAt);

@@ -9,7 +9,7 @@ import { assertNotAnInput, sha256File, unreadableReason, writeFileAtomic } from 
 import { loadPolicy, policyFileOf, policyRefAt, type LoadedPolicy } from "../../policy/load.ts";
 import pkg from "../../../package.json" with { type: "json" };
 import { ratesFromEnv } from "../../cost/rates.ts";
-import { LOCAL_PHASES, PHASES, type Phase } from "../../gates/types.ts";
+import { LOCAL_PHASES, PHASES, type Phase } from "../../gates/phases.ts";
 import { checkVerdict, coverageProblems, outcomeDifferences } from "../../gates/verdict.ts";
 import { renderMarkdown, renderTable } from "../../gates/table.ts";
 import { classifyEvidence, judge, readCampaignFile, readEnvelopeFile, readVerdictFile, rejudge } from "../../judge/evaluate.ts";
