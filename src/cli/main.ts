@@ -4,7 +4,7 @@
 // The argument parser is cac: it loads in ~2 ms, where commander also pulled in child_process,
 // net and the stream stack (~14 ms), and `windtunnel gate` must start almost as fast as node.
 import { cac } from "cac";
-import { InputError, UsageError, WindtunnelError } from "../common/errors.ts";
+import { InputError, InternalError, UsageError, WindtunnelError } from "../common/errors.ts";
 import { FORMATS, LOG_PRESETS, STATUSES, type EvidenceFormat, type Status } from "../evidence/names.ts";
 import { parseAmount } from "../cost/rates.ts";
 import { PRESETS } from "../cost/campaign.ts";
@@ -463,6 +463,12 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     if (err instanceof InputError) {
       // Already located (file:line:col: field: …): printed as is, one line per problem.
       for (const line of err.message.split("\n")) io.err(line);
+      return err.exitCode;
+    }
+    if (err instanceof InternalError) {
+      io.err(`windtunnel: internal error: ${err.message}`);
+      io.err("This is a bug in windtunnel; please report it with the command you ran. Set WINDTUNNEL_DEBUG=1 for a stack trace.");
+      if (io.env["WINDTUNNEL_DEBUG"] && err.stack) io.err(err.stack);
       return err.exitCode;
     }
     if (err instanceof WindtunnelError) {

@@ -56,7 +56,22 @@ export class GateRefusal extends WindtunnelError {
   }
 }
 
+/**
+ * A broken invariant: windtunnel's own bug, never the user's input. Exit 70 (EX_SOFTWARE), with
+ * "please report" from the CLI's handler; a bare Error reaches the same handler, but this one says
+ * at the throw site that it is a bug and not bad input that escaped its check.
+ */
+export class InternalError extends WindtunnelError {
+  readonly code = "E_INTERNAL";
+  readonly exitCode = 70;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "InternalError";
+  }
+}
+
 /** An exhaustive switch's unreachable default: the compiler proves it is never called. */
 export function assertNever(x: never): never {
-  throw new Error(`unexpected value ${String(x)}`);
+  throw new InternalError(`unexpected value ${String(x)}`);
 }

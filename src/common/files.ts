@@ -116,6 +116,11 @@ export function readInputFile(file: string, maxBytes = MAX_INPUT_FILE_BYTES): Bu
   }
 }
 
+/** The text of a file the user named, or an InputError naming it (see readInputFile). */
+export function readTextFile(file: string, maxBytes = MAX_INPUT_FILE_BYTES): string {
+  return readInputFile(file, maxBytes).toString("utf8");
+}
+
 /** sha256 of a file's bytes (read in bounded chunks), or null when it cannot be read. */
 export async function sha256File(file: string): Promise<string | null> {
   const hash = createHash("sha256");

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { InputError, UsageError } from "../common/errors.ts";
-import { readInputFile } from "../common/files.ts";
+import { readTextFile } from "../common/files.ts";
 import { parseYaml, yamlProblems } from "../evidence/yaml.ts";
 import type * as z from "zod/mini";
 import { encodeConfigValue, instanceTypeOf, NAMESPACE, stackConfigSchema, type StackConfig } from "./config.ts";
@@ -43,7 +43,7 @@ export function stackFileOf(flags: { stack?: string | undefined; stackFile?: str
 }
 
 export async function readStackFile(file: string, overrides: Readonly<Record<string, unknown>> = {}): Promise<StackFile> {
-  const y = parseYaml(file, readInputFile(file).toString("utf8"));
+  const y = parseYaml(file, readTextFile(file));
   const doc = y.value;
   const config = doc !== null && typeof doc === "object" && !Array.isArray(doc) ? (doc as Record<string, unknown>)["config"] : undefined;
   if (config === null || typeof config !== "object" || Array.isArray(config)) throw InputError.at(file, 1, "config", "expected a Pulumi stack file with a config: map");

@@ -3,7 +3,7 @@
 // (seed §2.3, proxy substitution: same activation, head_dim, FFN ratio; a fraction of the size).
 import "../common/zod-setup.ts";
 import * as z from "zod/mini";
-import { readInputFile } from "../common/files.ts";
+import { readTextFile } from "../common/files.ts";
 import { canonicalJson } from "../evidence/hash.ts";
 import { described, lazy } from "../evidence/schemas.ts";
 import { parseYaml, validateYaml } from "../evidence/yaml.ts";
@@ -62,7 +62,7 @@ export interface LoadedMenu extends Menu {
 }
 
 export async function loadMenu(file: string): Promise<LoadedMenu> {
-  const menu = await validateYaml(parseYaml(file, readInputFile(file).toString("utf8")), menuSchema());
+  const menu = await validateYaml(parseYaml(file, readTextFile(file)), menuSchema());
   return { ...menu, file };
 }
 

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { InputError } from "../common/errors.ts";
 import { canonicalJson } from "../evidence/hash.ts";
 import { parseYaml, validateYaml, yamlProblems, type YamlFile } from "../evidence/yaml.ts";
-import { readInputFile } from "../common/files.ts";
+import { readTextFile } from "../common/files.ts";
 import { packageRoot } from "../common/package-root.ts";
 import { policyFileSchema, policySchema, type Policy } from "./schema.ts";
 
@@ -99,7 +99,7 @@ function policyPath(ref: string, base: string): string {
 }
 
 function readYaml(file: string): YamlFile {
-  return parseYaml(file, readInputFile(file).toString("utf8"));
+  return parseYaml(file, readTextFile(file));
 }
 
 /** Objects merge key by key; arrays, scalars and null replace. */
