@@ -26,7 +26,7 @@ import { logLogLine, type XY } from "../src/forecast/laws.ts";
 import { readPoint } from "../src/forecast/reading.ts";
 import { scheduleSchema, type Schedule } from "../src/forecast/schedule.ts";
 import { EnvelopeMonitor } from "../src/gates/verify.ts";
-import { classifyEvidence, readMetricPoints } from "../src/judge/evaluate.ts";
+import { classifyEvidence, readMetricPoints } from "../src/judge/evidence.ts";
 import type { LogPreset } from "../src/evidence/names.ts";
 import type { MetricPoint } from "../src/evidence/schemas.ts";
 

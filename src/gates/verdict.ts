@@ -79,23 +79,40 @@ export interface SweepSummary {
   ranking: { id: string; label: string; n: number; mean: number; z?: number; separable?: boolean }[];
 }
 
-export interface VerdictInput {
+/** What each phase's gates produce, by phase: a phase without an entry here does not compile. */
+export interface PhaseOutcomes {
+  sweep: SweepOutcome;
+  stress: { outcomes: readonly CurveOutcome[]; coverage?: GateResult; survivors: GateResult };
+  spend: SpendOutcome;
+  sanity: readonly GateResult[];
+  verify: readonly GateResult[];
+}
+
+/** A phase's rows of the verdict, in the order the table shows them. */
+const RESULTS_OF: { readonly [P in Phase]: (o: PhaseOutcomes[P]) => readonly GateResult[] } = {
+  sweep: (o) => o.results,
+  stress: (o) => [...o.outcomes.flatMap((c) => c.results), ...(o.coverage ? [o.coverage] : []), o.survivors],
+  spend: (o) => o.results,
+  sanity: (o) => o,
+  verify: (o) => o,
+};
+
+function resultsOf<P extends Phase>(phase: P, outcome: PhaseOutcomes[P] | undefined): readonly GateResult[] {
+  return outcome === undefined ? [] : RESULTS_OF[phase](outcome);
+}
+
+export interface VerdictInput extends Partial<PhaseOutcomes> {
   version: string;
   time: Date;
   phases: readonly Phase[];
   policy: { ref: string; files: string[]; sha256: string };
   evidence: EvidenceRef[];
-  sweep?: SweepOutcome;
-  stress?: { outcomes: readonly CurveOutcome[]; coverage?: GateResult; survivors: GateResult };
-  spend?: SpendOutcome;
-  sanity?: readonly GateResult[];
-  verify?: readonly GateResult[];
   read?: ReadRecord;
   rates?: Rates;
 }
 
 export function buildVerdict(i: VerdictInput): Verdict {
-  const gates: GateResult[] = [...(i.sweep?.results ?? []), ...(i.stress ? [...i.stress.outcomes.flatMap((o) => o.results), ...(i.stress.coverage ? [i.stress.coverage] : []), i.stress.survivors] : []), ...(i.spend?.results ?? []), ...(i.sanity ?? []), ...(i.verify ?? [])];
+  const gates: GateResult[] = PHASES.flatMap((p) => resultsOf(p, i[p]));
   const v: Verdict = {
     verdict_version: 1,
     windtunnel: i.version,

@@ -13,7 +13,8 @@ import { loadPolicy, policyRefAt } from "../policy/load.ts";
 import type { Policy } from "../policy/schema.ts";
 import { checkVerdict, verdictDigest, type Verdict } from "../gates/verdict.ts";
 import { renderTable } from "../gates/table.ts";
-import { campaignFromPlan, classifyEvidence, judge, readVerdictFile } from "../judge/evaluate.ts";
+import { judge } from "../judge/evaluate.ts";
+import { campaignFromPlan, classifyEvidence, readVerdictFile } from "../judge/evidence.ts";
 import { campaignPlanOf, NAMESPACE, type StackConfig } from "./config.ts";
 
 export interface CampaignJudgement {

@@ -17,7 +17,7 @@ import { ArtifactStore } from "./artifact-store.ts";
 import { SpendGuard } from "./spend-guard.ts";
 import { TrainingNode } from "./training-node.ts";
 import { bundleHandler, Watchdog } from "./watchdog.ts";
-import { readEnvelopeFile } from "../judge/evaluate.ts";
+import { readEnvelopeFile } from "../judge/evidence.ts";
 import { resolve } from "node:path";
 
 export interface ProgramContext {

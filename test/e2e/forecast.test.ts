@@ -43,7 +43,7 @@ describe("windtunnel forecast → gate --phase verify", () => {
     const f = await wt(["forecast", join(CLOUD, "verify-steady.jsonl"), "--fit-to-step", "600", "--until", "384000", "--out", env]);
     expect(f.exitCode, f.stderr).toBe(0);
     const written = JSON.parse(readFileSync(env, "utf8")) as Envelope;
-    const { readEnvelopeFile } = await import("../../src/judge/evaluate.ts");
+    const { readEnvelopeFile } = await import("../../src/judge/evidence.ts");
     const back = readEnvelopeFile(env).envelope;
     // Every key the forecast wrote comes back: the fit (law, candidates, band), the projection and the source.
     expect(back).toEqual(written);

@@ -300,7 +300,8 @@ describe("refusals: not one resource is registered", () => {
     mkdirSync(join(dir, "curves"));
     copyFileSync(join(SAMPLE, "trajectory.jsonl"), join(dir, "trajectory.jsonl"));
     for (const f of ["c078", "c023", "c086"]) copyFileSync(join(SAMPLE, "curves", `${f}.jsonl`), join(dir, "curves", `${f}.jsonl`));
-    const { judge, classifyEvidence } = await import("../../src/judge/evaluate.ts");
+    const { judge } = await import("../../src/judge/evaluate.ts");
+    const { classifyEvidence } = await import("../../src/judge/evidence.ts");
     const files = [join(dir, "trajectory.jsonl"), ...["c078", "c023", "c086"].map((f) => join(dir, "curves", `${f}.jsonl`))];
     const ev = await classifyEvidence(files, {});
     const verdict = await judge({ phases: ["sweep", "stress"], policyRef: "default", curves: ev.curves, ...(ev.trajectory ? { trajectory: ev.trajectory } : {}), read: {}, rates: (await import("../../src/cost/rates.ts")).ratesFromEnv({}), base: dir });

@@ -11,7 +11,7 @@ import { calibrateSizeTerm } from "../../forecast/scaling.ts";
 import { chooseSelection, readPoint, SERIES_WORDS } from "../../forecast/reading.ts";
 import type { Schedule } from "../../forecast/schedule.ts";
 import { fmt, minOf, pct as percent } from "../../gates/stats.ts";
-import { classifyEvidence, readMetricPoints } from "../../judge/evaluate.ts";
+import { classifyEvidence, readMetricPoints } from "../../judge/evidence.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
 import type { Io } from "../io.ts";
 

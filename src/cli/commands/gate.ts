@@ -12,7 +12,8 @@ import { ratesFromEnv } from "../../cost/rates.ts";
 import { LOCAL_PHASES, PHASES, type Phase } from "../../gates/phases.ts";
 import { checkVerdict, coverageProblems, outcomeDifferences } from "../../gates/verdict.ts";
 import { renderMarkdown, renderTable } from "../../gates/table.ts";
-import { classifyEvidence, judge, readCampaignFile, readEnvelopeFile, readVerdictFile, rejudge } from "../../judge/evaluate.ts";
+import { judge, rejudge } from "../../judge/evaluate.ts";
+import { classifyEvidence, readCampaignFile, readEnvelopeFile, readVerdictFile } from "../../judge/evidence.ts";
 import { FIGURE_IDS } from "../../report/figures.ts";
 import type { Io } from "../io.ts";
 

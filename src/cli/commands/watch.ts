@@ -10,7 +10,7 @@ import { readPoint } from "../../forecast/reading.ts";
 import { loadPolicy } from "../../policy/load.ts";
 import { EnvelopeMonitor } from "../../gates/verify.ts";
 import { fmt } from "../../gates/stats.ts";
-import { readEnvelopeFile } from "../../judge/evaluate.ts";
+import { readEnvelopeFile } from "../../judge/evidence.ts";
 import { getBytes, listObjects, readUpdates, type Cursors } from "../../watchdog/bucket.ts";
 import { parseJsonText } from "../../evidence/json.ts";
 import { stagePrefix, teardownPrefix } from "../../campaign/layout.ts";
