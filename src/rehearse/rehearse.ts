@@ -22,8 +22,8 @@ import { startMoto, type MotoServer } from "./moto-server.ts";
 import { spawnNode, callsOf, localEvents, type RunningNode } from "./node.ts";
 import { standInsDir } from "./stand-ins.ts";
 
-export const SCENARIOS = ["healthy", "diverge", "nan", "silent", "fail", "spot", "hours-cap"] as const;
-export type Scenario = (typeof SCENARIOS)[number];
+import type { Scenario } from "./scenarios.ts";
+
 
 export interface RehearseOptions {
   stackFile: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { joinNegativeValues } from "../../src/cli/main.ts";
+import { joinNegativeValues } from "../../src/cli/flags.ts";
 
 describe("joinNegativeValues", () => {
   const takes = new Set(["--until", "--gpus"]);

@@ -6,11 +6,10 @@ import { GateRefusal, UsageError } from "../../common/errors.ts";
 import { assertNotAnInput, writeFileAtomic } from "../../common/files.ts";
 import { loadPolicy, policyFileOf } from "../../policy/load.ts";
 import { forecast, type Envelope } from "../../forecast/envelope.ts";
-import { evalPowerLaw, fitPowerLaw } from "../../forecast/fit.ts";
-import { calibrateSizeTerm } from "../../forecast/scaling.ts";
-import { chooseSelection, readPoint, SERIES_WORDS } from "../../forecast/reading.ts";
+import { calibrate, type Proxy } from "../../forecast/calibrate.ts";
+import { SERIES_WORDS } from "../../forecast/reading.ts";
 import type { Schedule } from "../../forecast/schedule.ts";
-import { fmt, minOf, pct as percent } from "../../gates/stats.ts";
+import { fmt, pct as percent } from "../../gates/stats.ts";
 import { classifyEvidence, readMetricPoints } from "../../judge/evidence.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
 import type { Io } from "../io.ts";
@@ -53,25 +52,16 @@ export async function forecastCommand(file: string, flags: ForecastFlags, io: Io
   }
   let calibrated: { A: number; alpha: number } | undefined;
   if (flags.calibrate.length > 0) {
-    // Each proxy's own fit, read at the x all of them reached: the size term's data points.
-    const proxies = [];
+    const proxies: Proxy[] = [];
     for (const pair of flags.calibrate) {
       const m = /^([\d.eE+]+)=(.+)$/.exec(pair);
       if (!m) throw new UsageError(`--calibrate: expected params=curve, got ${JSON.stringify(pair)}`);
-      const all = await curvePoints(m[2] as string, flags.read);
-      // The same series rule as the forecast itself: validation loss when the proxy logs it.
-      const sel = chooseSelection(all, policy.forecast);
-      if (!sel.ok) throw new GateRefusal(`cannot calibrate from ${m[2]}: ${sel.reason}`);
-      const xy = all.filter((p) => p.step > policy.forecast.exclude_steps).map((p) => readPoint(sel.selection, p)).filter((r) => r !== undefined).map((r) => ({ x: r.x, y: r.y }));
-      const f = fitPowerLaw(xy, { minPoints: policy.forecast.min_points });
-      if (!f.ok) throw new GateRefusal(`cannot calibrate from ${m[2]}: ${f.reason}`);
-      proxies.push({ params: Number(m[1]), fit: f.fit });
+      proxies.push({ name: m[2] as string, params: Number(m[1]), points: await curvePoints(m[2] as string, flags.read) });
     }
-    const x = minOf(proxies.map((p) => p.fit.xRange[1]));
-    const c = calibrateSizeTerm(proxies.map((p) => ({ params: p.params, loss: evalPowerLaw(p.fit, x) })));
-    if (!c.ok) throw new GateRefusal(`cannot calibrate the size term: ${c.reason}`);
-    calibrated = { A: c.fit.b, alpha: c.fit.c };
-    io.out(`calibrated size term from ${proxies.length} proxies at x = ${fmt(x)}: A = ${fmt(calibrated.A)}, α = ${fmt(calibrated.alpha)} (R² ${c.fit.r2.toFixed(3)})`);
+    const c = calibrate(proxies, policy.forecast);
+    if (!c.ok) throw new GateRefusal(c.reason);
+    calibrated = { A: c.A, alpha: c.alpha };
+    io.out(`calibrated size term from ${c.proxies} proxies at x = ${fmt(c.x)}: A = ${fmt(c.A)}, α = ${fmt(c.alpha)} (R² ${c.r2.toFixed(3)})`);
   }
   const points = (await curvePoints(file, flags.read)).filter((p) => flags.fitToStep === undefined || p.step <= (flags.fitToStep as number));
   const r = forecast({

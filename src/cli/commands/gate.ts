@@ -16,8 +16,8 @@ import { judge, rejudge } from "../../judge/evaluate.ts";
 import { classifyEvidence, readCampaignFile, readEnvelopeFile, readVerdictFile } from "../../judge/evidence.ts";
 import { FIGURE_IDS } from "../../report/figures.ts";
 import type { Io } from "../io.ts";
+import type { OUTPUT_FORMATS } from "./gate.flags.ts";
 
-export const OUTPUT_FORMATS = ["table", "json", "markdown"] as const;
 
 export interface GateFlags extends Pick<ReadOptions, "statusMap" | "logPreset" | "logRegex"> {
   phase: string;

@@ -1,6 +1,7 @@
 // `windtunnel lab sweep` and `windtunnel lab stress`: drive the user's trainer through Phase 1
 // and Phase 2 on the local box, with a live progress line, Ctrl-C that stops cleanly, and a
 // re-run of the same command that resumes.
+import type { ProposerName } from "../../lab/names.ts";
 import { join, resolve } from "node:path";
 import { UsageError } from "../../common/errors.ts";
 import { fmt } from "../../gates/stats.ts";
@@ -35,7 +36,7 @@ export interface SweepFlags extends LabCommon {
   menu: string;
   candidates: number;
   steps?: number;
-  proposer: "grid" | "random";
+  proposer: ProposerName;
   proposerCmd?: string;
   proposerTimeoutS?: number;
   repeats: number;

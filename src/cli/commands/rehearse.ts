@@ -7,7 +7,8 @@ import { GateRefusal, UsageError } from "../../common/errors.ts";
 import { stackFileOf } from "../../infra/stack-file.ts";
 import { usd } from "../../gates/stats.ts";
 import { hasMoto } from "../../rehearse/moto-server.ts";
-import { rehearse, type Rehearsal, type Scenario } from "../../rehearse/rehearse.ts";
+import { rehearse, type Rehearsal } from "../../rehearse/rehearse.ts";
+import type { Scenario } from "../../rehearse/scenarios.ts";
 import type { Io } from "../io.ts";
 import { spawnSync } from "node:child_process";
 

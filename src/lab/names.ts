@@ -1,0 +1,3 @@
+// The built-in proposers' names, apart from their code: `--help` lists them without loading it.
+export const PROPOSER_NAMES = ["grid", "random"] as const;
+export type ProposerName = (typeof PROPOSER_NAMES)[number];
