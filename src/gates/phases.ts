@@ -34,9 +34,7 @@ export interface PhaseInfo {
   summary: string;
   /** The evidence a verdict of this phase must list, by role. */
   needs: readonly EvidenceRole[];
-  /** Judged from local evidence before any booking: what `--phase all` means. */
-  local: boolean;
-  /** When a stack judges it (infra/judge-campaign.ts, the watchdog). */
+  /** When a stack judges it (infra/judge-campaign.ts, the watchdog); before any node: `--phase all`. */
   stack: StackRule;
 }
 
@@ -44,14 +42,17 @@ export interface PhaseInfo {
 export type PhaseRegistry<K extends string = Phase> = { readonly [P in K]: PhaseInfo };
 
 export const PHASE_INFO: PhaseRegistry = {
-  sweep: { summary: "Phase 1: coverage, noise, separation and the finalists of the recipe lab", needs: ["trajectory"], local: true, stack: "before-any-node" },
-  stress: { summary: "Phase 2: divergence, flatlines, gradient-norm blowups of the finalists' long curves", needs: ["curve"], local: true, stack: "before-any-node" },
-  spend: { summary: "the campaign plan: instance, price, hours, budget and expected value", needs: ["campaign"], local: true, stack: "before-any-node" },
-  sanity: { summary: "the sanity day: FP8 vs BF16, TP/PP parity and throughput on the cloud node", needs: ["sanity"], local: false, stack: "before-full" },
-  verify: { summary: "the cloud curve against the Phase 2 forecast (envelope.json)", needs: ["cloud", "envelope"], local: false, stack: "during-full" },
+  sweep: { summary: "Phase 1: coverage, noise, separation and the finalists of the recipe lab", needs: ["trajectory"], stack: "before-any-node" },
+  stress: { summary: "Phase 2: divergence, flatlines, gradient-norm blowups of the finalists' long curves", needs: ["curve"], stack: "before-any-node" },
+  spend: { summary: "the campaign plan: instance, price, hours, budget and expected value", needs: ["campaign"], stack: "before-any-node" },
+  sanity: { summary: "the sanity day: FP8 vs BF16, TP/PP parity and throughput on the cloud node", needs: ["sanity"], stack: "before-full" },
+  verify: { summary: "the cloud curve against the Phase 2 forecast (envelope.json)", needs: ["cloud", "envelope"], stack: "during-full" },
 };
 
+/** The phases a stack judges at one point of its life, in the registry's order. */
+export const phasesJudged = (when: StackRule): Phase[] => PHASES.filter((p) => PHASE_INFO[p].stack === when);
+
 /** What `--phase all` means: the gates judged before any booking, from local evidence. */
-export const LOCAL_PHASES: readonly Phase[] = PHASES.filter((p) => PHASE_INFO[p].local);
+export const LOCAL_PHASES: readonly Phase[] = phasesJudged("before-any-node");
 
 export const isPhase = (s: string): s is Phase => (PHASES as readonly string[]).includes(s);

@@ -240,3 +240,14 @@ function labelOf(row: TrajectoryRow, baseline: Record<string, unknown> | undefin
 function round(x: number, digits: number): number {
   return Number(x.toFixed(digits));
 }
+
+/**
+ * The metric value a config evaluated once must reach to be separable from the reference: the
+ * separation rule z = δ / (σ·√(1/n + 1/n_ref)) ≥ z_min solved for n = 1. The report draws it as
+ * the line a single-run candidate has to cross. Undefined without a reference.
+ */
+export function separationThreshold(o: Pick<SweepOutcome, "reference" | "noise">, policy: Policy): number | undefined {
+  if (!o.reference) return undefined;
+  const sign = policy.sweep.metric.goal === "min" ? -1 : 1;
+  return o.reference.value + sign * policy.sweep.separation.z * o.noise.sigma * Math.sqrt(1 + 1 / o.reference.n);
+}

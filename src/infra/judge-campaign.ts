@@ -7,7 +7,7 @@ import { globSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { GateRefusal, InputError } from "../common/errors.ts";
 import { campaignFailures } from "../gates/types.ts";
-import { LOCAL_PHASES } from "../gates/phases.ts";
+import { phasesJudged } from "../gates/phases.ts";
 import { ratesFromEnv } from "../cost/rates.ts";
 import { loadPolicy, policyRefAt } from "../policy/load.ts";
 import type { Policy } from "../policy/schema.ts";
@@ -89,7 +89,7 @@ export async function judgeCampaign(c: StackConfig, ctx: JudgeContext): Promise<
   const policyRef = policyRefAt(c.policy, ctx.baseDir);
   const policy = await loadPolicy(policyRef);
   const verdict = await judge({
-    phases: LOCAL_PHASES,
+    phases: phasesJudged("before-any-node"),
     policyRef,
     policy,
     trajectory: evidence.trajectory,
@@ -114,7 +114,7 @@ export async function judgeCampaign(c: StackConfig, ctx: JudgeContext): Promise<
     // The sanity day is re-judged from its metrics, never trusted from a verdict file.
     const files = expand(c.sanity.metrics, `${NAMESPACE}:sanity.metrics`, "synced the sanity day from the bucket?", ctx);
     const ev = await classifyEvidence(files, {});
-    sanity = await judge({ phases: ["sanity"], policyRef, policy, curves: ev.curves, read: {}, rates: ratesFromEnv(ctx.env), base: ctx.baseDir });
+    sanity = await judge({ phases: phasesJudged("before-full"), policyRef, policy, curves: ev.curves, read: {}, rates: ratesFromEnv(ctx.env), base: ctx.baseDir });
     if (!sanity.pass) {
       const names = [...new Set(sanity.gates.filter((g) => g.status === "fail").map((g) => `${g.id} (${g.subject})`))];
       throw new GateRefusal(`${renderTable(sanity)}\nrefused: the sanity day does not pass (${names.join("; ")}); the full run is not created.`);

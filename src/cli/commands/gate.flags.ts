@@ -1,6 +1,6 @@
 // `windtunnel gate`: its flags, coerced; the handlers are gate.ts (gateCommand, checkCommand).
 import { UsageError } from "../../common/errors.ts";
-import { PHASE_INFO, PHASES } from "../../gates/phases.ts";
+import { LOCAL_PHASES, PHASE_INFO, PHASES } from "../../gates/phases.ts";
 import { choice, defineCommand, given, readFlags, readFlagSpecs, text } from "../flags.ts";
 
 export const OUTPUT_FORMATS = ["table", "json", "markdown"] as const;
@@ -11,7 +11,7 @@ export const gate = defineCommand({
   name: "gate [...evidence]",
   description: "run the Phase 1 sweep, Phase 2 stress and spend gates (exit 0 pass, 1 a gate failed, 2 bad input)",
   flags: [
-    ["--phase <phases>", `a comma-separated list of ${phaseHelp}; or all (= sweep,stress,spend)`, { default: "all" }],
+    ["--phase <phases>", `a comma-separated list of ${phaseHelp}; or all (= ${LOCAL_PHASES.join(",")})`, { default: "all" }],
     ["--policy <policy>", "gate policy: a YAML file, or the built-in default | strict", { default: "default" }],
     ["--campaign <plan.yaml>", "the campaign plan the spend gates judge"],
     ["--envelope <envelope.json>", "verify: the forecast the cloud curve is judged against (windtunnel forecast)"],

@@ -9,7 +9,7 @@ import { assertNotAnInput, sha256File, unreadableReason, writeFileAtomic } from 
 import { loadPolicy, policyFileOf, policyRefAt, type LoadedPolicy } from "../../policy/load.ts";
 import pkg from "../../../package.json" with { type: "json" };
 import { ratesFromEnv } from "../../cost/rates.ts";
-import { LOCAL_PHASES, PHASES, type Phase } from "../../gates/phases.ts";
+import { isPhase, LOCAL_PHASES, PHASES, type Phase } from "../../gates/phases.ts";
 import { checkVerdict, coverageProblems, outcomeDifferences } from "../../gates/verdict.ts";
 import { renderMarkdown, renderTable } from "../../gates/table.ts";
 import { judge, rejudge } from "../../judge/evaluate.ts";
@@ -33,8 +33,8 @@ export interface GateFlags extends Pick<ReadOptions, "statusMap" | "logPreset" |
 export function parsePhases(raw: string): Phase[] {
   if (raw === "all") return [...LOCAL_PHASES];
   const phases = raw.split(",").map((s) => s.trim());
-  const bad = phases.filter((p) => !(PHASES as readonly string[]).includes(p));
-  if (bad.length > 0 || phases.length === 0) throw new UsageError(`--phase: expected sweep, stress, spend, sanity, verify, a comma-separated list of them, or all (sweep, stress, spend); got ${JSON.stringify(raw)}`);
+  const bad = phases.filter((p) => !isPhase(p));
+  if (bad.length > 0 || phases.length === 0) throw new UsageError(`--phase: expected ${PHASES.join(", ")}, a comma-separated list of them, or all (${LOCAL_PHASES.join(", ")}); got ${JSON.stringify(raw)}`);
   return PHASES.filter((p) => phases.includes(p));
 }
 
