@@ -1,6 +1,7 @@
 // A small error taxonomy with stable codes; the CLI's one top-level handler maps them to exit codes.
 import { formatProblem, type Problem } from "./problems.ts";
 
+// Each class names itself in a field (not from its constructor's name): the bundle is minified.
 export abstract class WindtunnelError extends Error {
   abstract readonly code: string;
   abstract readonly exitCode: number;
@@ -13,12 +14,12 @@ export abstract class WindtunnelError extends Error {
 export class InputError extends WindtunnelError {
   readonly code = "E_INPUT";
   readonly exitCode = 2;
+  override readonly name = "InputError";
   readonly problems: readonly Problem[];
 
   constructor(problems: Problem | readonly Problem[], options?: { cause?: unknown }) {
     const list = Array.isArray(problems) ? (problems as readonly Problem[]) : [problems as Problem];
     super(list.map(formatProblem).join("\n"), options);
-    this.name = "InputError";
     this.problems = list;
   }
 
@@ -35,11 +36,7 @@ export class InputError extends WindtunnelError {
 export class UsageError extends WindtunnelError {
   readonly code = "E_USAGE";
   readonly exitCode = 2;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "UsageError";
-  }
+  override readonly name = "UsageError";
 }
 
 /**
@@ -49,11 +46,7 @@ export class UsageError extends WindtunnelError {
 export class GateRefusal extends WindtunnelError {
   readonly code = "E_GATE";
   readonly exitCode = 1;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "GateRefusal";
-  }
+  override readonly name = "GateRefusal";
 }
 
 /**
@@ -64,11 +57,7 @@ export class GateRefusal extends WindtunnelError {
 export class InternalError extends WindtunnelError {
   readonly code = "E_INTERNAL";
   readonly exitCode = 70;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "InternalError";
-  }
+  override readonly name = "InternalError";
 }
 
 /** An exhaustive switch's unreachable default: the compiler proves it is never called. */
