@@ -15,7 +15,7 @@ import { describeIssue } from "../evidence/issues.ts";
 import { parseJsonText } from "../evidence/json.ts";
 import { lazy } from "../evidence/schemas.ts";
 import { prepareLabDir, replaceLabFile } from "./lab-dir.ts";
-import { checkTrainerCommand } from "./trainer.ts";
+import { checkTrainerCommand } from "./trainer-command.ts";
 import { randomUUID } from "node:crypto";
 import { canVerifyProcesses, identify, judgeOrphan, LAB_RUN_VARIABLE, processState, type ProcessIdentity } from "./process-identity.ts";
 
