@@ -5,15 +5,19 @@
 // The trainer runs in its own process group, so a timeout, an early stop or Ctrl-C reaches the
 // workers it started too (torchrun, dataloader processes) and no orphan keeps a GPU busy.
 //
-// Whether the command can start at all is trainer-command.ts.
+// How an ended run is judged is trainer-outcome.ts; whether the command can start at all,
+// trainer-command.ts.
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readSync, fstatSync, lstatSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import type { MetricPoint } from "../evidence/schemas.ts";
-import { formatProblem } from "../common/problems.ts";
 import { ensureRealDir, openForWriting, writeLabFile } from "./lab-dir.ts";
 import { MetricsTail } from "./metrics-tail.ts";
 import type { Config } from "./menu.ts";
+import { outcomeOf, type Exit, type TrainerOutcome } from "./trainer-outcome.ts";
+
+// Where they were before the split, for the modules that take them from here.
+export { fmtSeconds, type OutcomeStatus, type TrainerOutcome } from "./trainer-outcome.ts";
 
 export interface TrainerSpec {
   /** The user's command: program and arguments (no shell). */
@@ -48,42 +52,6 @@ export interface TrainerSpec {
   killGraceMs?: number;
   /** Told the process group id once started (to record it for orphan clean-up). */
   onSpawn?: (pid: number) => void;
-}
-
-export type OutcomeStatus = "ok" | "crash" | "timeout" | "stopped" | "cancelled";
-
-/**
- * Exit codes a shell gives a command it could not run: 126 found but not executable, 127 not
- * found (a wrapper script whose `python` is missing). The machine's fault, not the recipe's.
- */
-const CANNOT_RUN: Record<number, string> = { 126: "the shell's \"cannot execute\"", 127: "the shell's \"command not found\"" };
-
-export interface TrainerOutcome {
-  status: OutcomeStatus;
-  /** The last val_bpb the trainer reported (null when it reported none). */
-  val_bpb: number | null;
-  /** Last step the metrics reached. */
-  steps: number;
-  points: number;
-  wall_s: number;
-  /** Why a run is not ok: exit status, the first bad metrics line, the stop reason; with the log's tail. */
-  error?: string;
-  exitCode?: number;
-  signal?: string;
-  /**
-   * The crash is the environment's, not the config's: the trainer could not be started, or its
-   * shell could not run what it named (exit 126/127). Such rows are retried on resume.
-   */
-  environmental?: true;
-  /** The metrics file was replaced during the run (a link planted at its name): nothing it holds is the trainer's. */
-  metricsReplaced?: true;
-}
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** Set when the process could not be started at all. */
-  error?: NodeJS.ErrnoException;
 }
 
 const TAIL_BYTES = 1500;
@@ -223,33 +191,15 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   take(tail.poll(true));
   tail.close();
 
-  const wall_s = Math.round((performance.now() - started) / 10) / 100;
-  const base = { val_bpb: valBpb, steps: lastStep, points, wall_s, ...(result.code !== null ? { exitCode: result.code } : {}), ...(result.signal ? { signal: result.signal } : {}) };
-  const withTail = (why: string): string => {
-    const t = logTail(spec.logFile);
-    return t ? `${why}\n${t}` : why;
-  };
+  const wallMs = performance.now() - started;
   const replaced = replacedFile(spec.metricsFile, metricsId);
-  if (replaced !== undefined) {
-    rmSync(spec.metricsFile, { force: true }); // the planted name only: rm never follows a link
-    return { ...base, status: "crash", metricsReplaced: true, error: `${spec.metricsLabel ?? spec.metricsFile} was replaced during the run (${replaced}): its points are not the trainer's, and it is removed` };
-  }
-  if (ended === "cancelled") return { ...base, status: "cancelled", error: "interrupted" };
-  if (ended === "stopped") return { ...base, status: "stopped", error: stopReason ?? "stopped" };
-  if (ended === "timeout") return { ...base, status: "timeout", error: withTail(`no result within ${fmtSeconds(spec.timeoutMs / 1000)}: killed at step ${lastStep}`) };
-  if (result.error !== undefined) return { ...base, status: "crash", environmental: true, error: `the trainer could not be started: ${result.error.message}` };
-  if (result.code !== 0) {
-    const how = result.signal ? `killed by ${result.signal}` : `exited with code ${result.code}`;
-    const cannot = result.code !== null ? CANNOT_RUN[result.code] : undefined;
-    return { ...base, status: "crash", ...(cannot ? { environmental: true as const } : {}), error: withTail(`trainer ${how}${cannot ? ` (${cannot})` : ""} at step ${lastStep}`) };
-  }
-  const first = tail.diag.problems[0];
-  if (first !== undefined) {
-    const more = tail.diag.errorCount > 1 ? ` (${tail.diag.errorCount} bad lines in all)` : "";
-    return { ...base, status: "crash", error: `bad metrics: ${formatProblem(first)}${more}` };
-  }
-  if (valBpb === null && spec.requireValBpb !== false) return { ...base, status: "crash", error: withTail(points === 0 ? "the trainer exited 0 without writing any metrics to WINDTUNNEL_METRICS" : `the trainer exited 0 without reporting val_bpb (${points} points, last step ${lastStep})`) };
-  return { ...base, status: "ok" };
+  // The planted name only: rm never follows a link.
+  if (replaced !== undefined) rmSync(spec.metricsFile, { force: true });
+  return outcomeOf(
+    { exit: result, ...(ended ? { ended } : {}), ...(stopReason !== undefined ? { stopReason } : {}), ...(replaced !== undefined ? { replaced } : {}), valBpb, lastStep, points, wallMs, diag: tail.diag },
+    { metricsLabel: spec.metricsLabel ?? spec.metricsFile, timeoutMs: spec.timeoutMs, requireValBpb: spec.requireValBpb !== false },
+    () => logTail(spec.logFile),
+  );
 }
 
 /** How a file is no longer the one created (`was`), or undefined when it still is. */
@@ -267,6 +217,3 @@ function replacedFile(file: string, was: { dev: number; ino: number }): string |
   return undefined;
 }
 
-export function fmtSeconds(s: number): string {
-  return s >= 120 ? `${Math.round(s / 60)} min` : `${Math.round(s * 10) / 10} s`;
-}
