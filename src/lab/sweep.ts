@@ -15,8 +15,8 @@ import { writeLabFile } from "./lab-dir.ts";
 import { withLab, type LabLock, type Spared } from "./lock.ts";
 import { baselineConfig, type Config, type LoadedMenu } from "./menu.ts";
 import type { Proposer } from "./proposers.ts";
-import { runTrainer, type TrainerOutcome } from "./trainer.ts";
-import { Slots } from "./slots.ts";
+import type { TrainerOutcome } from "./trainer.ts";
+import { Slots, slotEnv } from "./slots.ts";
 
 export interface SweepOptions {
   menu: LoadedMenu;
@@ -300,9 +300,7 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
 
   const run = async (t: Task, slot: number): Promise<void> => {
     const base = join(sweepDir, t.id);
-    const device = o.devices?.[slot];
-    let pid: number | undefined;
-    const outcome = await runTrainer({
+    const outcome = await lock.runTrainer({
       command: o.command,
       ...(o.cwd ? { cwd: o.cwd } : {}),
       id: t.id,
@@ -315,15 +313,10 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
       configFile: `${base}.config.json`,
       logFile: `${base}.log`,
       logEvery: o.logEvery,
-      env: { ...lock.trainerEnv, ...(device !== undefined ? { CUDA_VISIBLE_DEVICES: device } : {}) },
+      env: slotEnv(o.devices, slot),
       timeoutMs: o.timeoutMs,
       ...(o.signal ? { signal: o.signal } : {}),
-      onSpawn: (p) => {
-        pid = p;
-        lock.trainerStarted(p);
-      },
     });
-    if (pid !== undefined) lock.trainerEnded(pid);
     running--;
     if (t.seed === seed) inFlightPrimary--;
     if (outcome.status === "cancelled" || outcome.status === "stopped") {
