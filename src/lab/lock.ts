@@ -15,7 +15,8 @@ import { describeIssue } from "../evidence/issues.ts";
 import { parseJsonText } from "../evidence/json.ts";
 import { lazy } from "../evidence/schemas.ts";
 import { prepareLabDir, replaceLabFile } from "./lab-dir.ts";
-import { checkTrainerCommand } from "./trainer.ts";
+import { checkTrainerCommand } from "./trainer-command.ts";
+import { runTrainer, type TrainerOutcome, type TrainerSpec } from "./trainer.ts";
 import { randomUUID } from "node:crypto";
 import { canVerifyProcesses, identify, judgeOrphan, LAB_RUN_VARIABLE, processState, type ProcessIdentity } from "./process-identity.ts";
 
@@ -134,6 +135,21 @@ export class LabLock {
     } else if (!verdict.gone) {
       this.orphansSpared.push({ pid: p, why: verdict.why });
     }
+  }
+
+  /** Run a trainer of this lab: its group is named in the lock while it runs, so that it can be found if this run is killed. */
+  async runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
+    let pid: number | undefined;
+    const outcome = await runTrainer({
+      ...spec,
+      env: { ...this.trainerEnv, ...spec.env },
+      onSpawn: (p) => {
+        pid = p;
+        this.trainerStarted(p);
+      },
+    });
+    if (pid !== undefined) this.trainerEnded(pid);
+    return outcome;
   }
 
   trainerStarted(pid: number): void {

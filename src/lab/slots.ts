@@ -61,3 +61,9 @@ export class Slots {
     await Promise.all(this.running.filter((s) => s !== undefined));
   }
 }
+
+/** A run's environment in `slot`: the slot's own GPU, when devices are given. */
+export function slotEnv(devices: readonly string[] | null, slot: number): Record<string, string> {
+  const device = devices?.[slot];
+  return device !== undefined ? { CUDA_VISIBLE_DEVICES: device } : {};
+}

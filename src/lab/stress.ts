@@ -19,8 +19,8 @@ import type { Policy } from "../policy/schema.ts";
 import { describeRepair, Journal, repairTornTail } from "./journal.ts";
 import { describeSpared, withLab, type LabLock } from "./lock.ts";
 import type { Config } from "./menu.ts";
-import { runTrainer, type TrainerOutcome } from "./trainer.ts";
-import { Slots } from "./slots.ts";
+import type { TrainerOutcome } from "./trainer.ts";
+import { Slots, slotEnv } from "./slots.ts";
 
 export const STRESS_LOG = "stress.jsonl";
 export const CURVES = "curves";
@@ -151,9 +151,8 @@ async function stressLocked(o: StressOptions, lock: LabLock): Promise<StressResu
     const partial = join(o.dir, CURVES, `.${c.id}.partial.jsonl`);
     const monitor = new CurveMonitor(c.id, o.policy.stress);
     let stop: { gate: string; step: number; reason: string } | undefined;
-    let pid: number | undefined;
     o.events?.started?.(c, slot);
-    const outcome: TrainerOutcome = await runTrainer({
+    const outcome: TrainerOutcome = await lock.runTrainer({
       command: o.command,
       ...(o.cwd ? { cwd: o.cwd } : {}),
       id: c.id,
@@ -166,14 +165,10 @@ async function stressLocked(o: StressOptions, lock: LabLock): Promise<StressResu
       configFile: join(o.dir, CURVES, `${c.id}.config.json`),
       logFile: join(o.dir, CURVES, `${c.id}.log`),
       logEvery: o.logEvery,
-      env: { ...lock.trainerEnv, ...(o.devices?.[slot] !== undefined ? { CUDA_VISIBLE_DEVICES: o.devices[slot] as string } : {}) },
+      env: slotEnv(o.devices, slot),
       timeoutMs: o.timeoutMs,
       requireValBpb: false,
       ...(o.signal ? { signal: o.signal } : {}),
-      onSpawn: (p) => {
-        pid = p;
-        lock.trainerStarted(p);
-      },
       onPoints: (points) => {
         for (const p of points) monitor.push(p);
         const last = points[points.length - 1];
@@ -185,7 +180,6 @@ async function stressLocked(o: StressOptions, lock: LabLock): Promise<StressResu
         return `${f.id}: ${f.message}`;
       },
     });
-    if (pid !== undefined) lock.trainerEnded(pid);
     if (outcome.status === "cancelled") return;
     // A run that wrote no point leaves no curve: there is nothing to judge, and an empty file
     // would stop `gate` at bad input. The finalist then has no curve, which stress.coverage names.

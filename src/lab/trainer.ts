@@ -4,15 +4,20 @@
 //
 // The trainer runs in its own process group, so a timeout, an early stop or Ctrl-C reaches the
 // workers it started too (torchrun, dataloader processes) and no orphan keeps a GPU busy.
+//
+// How an ended run is judged is trainer-outcome.ts; whether the command can start at all,
+// trainer-command.ts.
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, closeSync, constants, openSync, readSync, fstatSync, lstatSync, rmSync, statSync } from "node:fs";
-import { delimiter, dirname, join, resolve } from "node:path";
-import { UsageError } from "../common/errors.ts";
+import { closeSync, openSync, readSync, fstatSync, lstatSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
 import type { MetricPoint } from "../evidence/schemas.ts";
-import { formatProblem } from "../common/problems.ts";
 import { ensureRealDir, openForWriting, writeLabFile } from "./lab-dir.ts";
 import { MetricsTail } from "./metrics-tail.ts";
 import type { Config } from "./menu.ts";
+import { outcomeOf, type Exit, type TrainerOutcome } from "./trainer-outcome.ts";
+
+// Where they were before the split, for the modules that take them from here.
+export { fmtSeconds, type OutcomeStatus, type TrainerOutcome } from "./trainer-outcome.ts";
 
 export interface TrainerSpec {
   /** The user's command: program and arguments (no shell). */
@@ -47,42 +52,6 @@ export interface TrainerSpec {
   killGraceMs?: number;
   /** Told the process group id once started (to record it for orphan clean-up). */
   onSpawn?: (pid: number) => void;
-}
-
-export type OutcomeStatus = "ok" | "crash" | "timeout" | "stopped" | "cancelled";
-
-/**
- * Exit codes a shell gives a command it could not run: 126 found but not executable, 127 not
- * found (a wrapper script whose `python` is missing). The machine's fault, not the recipe's.
- */
-const CANNOT_RUN: Record<number, string> = { 126: "the shell's \"cannot execute\"", 127: "the shell's \"command not found\"" };
-
-export interface TrainerOutcome {
-  status: OutcomeStatus;
-  /** The last val_bpb the trainer reported (null when it reported none). */
-  val_bpb: number | null;
-  /** Last step the metrics reached. */
-  steps: number;
-  points: number;
-  wall_s: number;
-  /** Why a run is not ok: exit status, the first bad metrics line, the stop reason; with the log's tail. */
-  error?: string;
-  exitCode?: number;
-  signal?: string;
-  /**
-   * The crash is the environment's, not the config's: the trainer could not be started, or its
-   * shell could not run what it named (exit 126/127). Such rows are retried on resume.
-   */
-  environmental?: true;
-  /** The metrics file was replaced during the run (a link planted at its name): nothing it holds is the trainer's. */
-  metricsReplaced?: true;
-}
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** Set when the process could not be started at all. */
-  error?: NodeJS.ErrnoException;
 }
 
 const TAIL_BYTES = 1500;
@@ -222,107 +191,15 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   take(tail.poll(true));
   tail.close();
 
-  const wall_s = Math.round((performance.now() - started) / 10) / 100;
-  const base = { val_bpb: valBpb, steps: lastStep, points, wall_s, ...(result.code !== null ? { exitCode: result.code } : {}), ...(result.signal ? { signal: result.signal } : {}) };
-  const withTail = (why: string): string => {
-    const t = logTail(spec.logFile);
-    return t ? `${why}\n${t}` : why;
-  };
+  const wallMs = performance.now() - started;
   const replaced = replacedFile(spec.metricsFile, metricsId);
-  if (replaced !== undefined) {
-    rmSync(spec.metricsFile, { force: true }); // the planted name only: rm never follows a link
-    return { ...base, status: "crash", metricsReplaced: true, error: `${spec.metricsLabel ?? spec.metricsFile} was replaced during the run (${replaced}): its points are not the trainer's, and it is removed` };
-  }
-  if (ended === "cancelled") return { ...base, status: "cancelled", error: "interrupted" };
-  if (ended === "stopped") return { ...base, status: "stopped", error: stopReason ?? "stopped" };
-  if (ended === "timeout") return { ...base, status: "timeout", error: withTail(`no result within ${fmtSeconds(spec.timeoutMs / 1000)}: killed at step ${lastStep}`) };
-  if (result.error !== undefined) return { ...base, status: "crash", environmental: true, error: `the trainer could not be started: ${result.error.message}` };
-  if (result.code !== 0) {
-    const how = result.signal ? `killed by ${result.signal}` : `exited with code ${result.code}`;
-    const cannot = result.code !== null ? CANNOT_RUN[result.code] : undefined;
-    return { ...base, status: "crash", ...(cannot ? { environmental: true as const } : {}), error: withTail(`trainer ${how}${cannot ? ` (${cannot})` : ""} at step ${lastStep}`) };
-  }
-  const first = tail.diag.problems[0];
-  if (first !== undefined) {
-    const more = tail.diag.errorCount > 1 ? ` (${tail.diag.errorCount} bad lines in all)` : "";
-    return { ...base, status: "crash", error: `bad metrics: ${formatProblem(first)}${more}` };
-  }
-  if (valBpb === null && spec.requireValBpb !== false) return { ...base, status: "crash", error: withTail(points === 0 ? "the trainer exited 0 without writing any metrics to WINDTUNNEL_METRICS" : `the trainer exited 0 without reporting val_bpb (${points} points, last step ${lastStep})`) };
-  return { ...base, status: "ok" };
-}
-
-/**
- * Why the trainer command cannot be started, found before the first candidate instead of as a
- * crash row per candidate: a name without a slash is looked up on PATH as the shell would, a path
- * is taken from `cwd`. Undefined when it can be started.
- */
-export function trainerCommandProblem(command: readonly string[], cwd: string = process.cwd(), path: string = process.env["PATH"] ?? ""): string | undefined {
-  const [file] = command;
-  if (file === undefined || file === "") return "no trainer command: put it after --, e.g. windtunnel lab sweep --menu menu.yaml -- python train.py";
-  const runnable = (p: string): "ok" | "missing" | "folder" | "not executable" => {
-    let st;
-    try {
-      st = statSync(p);
-    } catch {
-      return "missing";
-    }
-    if (st.isDirectory()) return "folder";
-    try {
-      accessSync(p, constants.X_OK);
-      return st.isFile() ? "ok" : "not executable";
-    } catch {
-      return "not executable";
-    }
-  };
-  const fix = `chmod +x it, or name its interpreter first (-- python ${file})`;
-  // A script's interpreter (its #! line) must exist too: else every candidate fails to spawn
-  // with ENOENT, which reads as if the script itself were missing.
-  const interpreterProblem = (script: string): string | undefined => {
-    const m = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(headOf(script));
-    if (!m) return undefined;
-    const [, interpreter = "", arg] = m;
-    if (runnable(interpreter) !== "ok") return `the trainer ${file} starts with #!${interpreter}, which ${runnable(interpreter) === "missing" ? "does not exist" : "cannot be run"} here: fix its first line, or name the interpreter (-- python ${file})`;
-    if (/\/env$/.test(interpreter) && arg !== undefined && !arg.startsWith("-") && trainerCommandProblem([arg], cwd, path) !== undefined) return `the trainer ${file} starts with #!${interpreter} ${arg}, and ${arg} is not on PATH`;
-    return undefined;
-  };
-  if (file.includes("/")) {
-    const abs = resolve(cwd, file);
-    const how = runnable(abs);
-    if (how === "ok") return interpreterProblem(abs);
-    if (how === "missing") return `the trainer ${file} does not exist${abs !== file ? ` (${abs})` : ""}`;
-    if (how === "folder") return `the trainer ${file} is a folder, not a program`;
-    return `the trainer ${abs} is not executable: ${fix}`;
-  }
-  // An empty PATH entry means the current folder, as in the shell.
-  const dirs = path.split(delimiter).map((d) => resolve(cwd, d || "."));
-  let notExecutable: string | undefined;
-  for (const d of dirs) {
-    const how = runnable(join(d, file));
-    if (how === "ok") return interpreterProblem(join(d, file));
-    if (how === "not executable") notExecutable ??= join(d, file);
-  }
-  if (notExecutable !== undefined) return `the trainer ${file} is found on PATH only as ${notExecutable}, which is not executable: ${fix}`;
-  return `the trainer ${file} is not on PATH (${dirs.length} folder(s) searched)`;
-}
-
-/** The first bytes of a file (for its #! line); empty when it cannot be read. */
-function headOf(file: string): string {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, "r");
-    const b = Buffer.alloc(256);
-    return b.subarray(0, readSync(fd, b, 0, b.length, 0)).toString("latin1").split("\n")[0] ?? "";
-  } catch {
-    return "";
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/** Refuse a trainer command that cannot start (exit 2), before anything is written. */
-export function checkTrainerCommand(command: readonly string[], cwd?: string): void {
-  const problem = trainerCommandProblem(command, cwd);
-  if (problem !== undefined) throw new UsageError(`cannot start the trainer: ${problem}`);
+  // The planted name only: rm never follows a link.
+  if (replaced !== undefined) rmSync(spec.metricsFile, { force: true });
+  return outcomeOf(
+    { exit: result, ...(ended ? { ended } : {}), ...(stopReason !== undefined ? { stopReason } : {}), ...(replaced !== undefined ? { replaced } : {}), valBpb, lastStep, points, wallMs, diag: tail.diag },
+    { metricsLabel: spec.metricsLabel ?? spec.metricsFile, timeoutMs: spec.timeoutMs, requireValBpb: spec.requireValBpb !== false },
+    () => logTail(spec.logFile),
+  );
 }
 
 /** How a file is no longer the one created (`was`), or undefined when it still is. */
@@ -340,6 +217,3 @@ function replacedFile(file: string, was: { dev: number; ino: number }): string |
   return undefined;
 }
 
-export function fmtSeconds(s: number): string {
-  return s >= 120 ? `${Math.round(s / 60)} min` : `${Math.round(s * 10) / 10} s`;
-}

@@ -3,7 +3,8 @@ import { chmodSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/common/errors.ts";
-import { runTrainer, trainerCommandProblem, type TrainerSpec } from "../../src/lab/trainer.ts";
+import { trainerCommandProblem } from "../../src/lab/trainer-command.ts";
+import { runTrainer, type TrainerSpec } from "../../src/lab/trainer.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
 
 const tmp = useTmpDir();
