@@ -9,7 +9,8 @@ import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
 import { describeIssue } from "../evidence/issues.ts";
 import { MARKETS, type CampaignPlan } from "../cost/campaign-plan.ts";
-import { byteLength, controlCharacterAt, EC2_USER_DATA_LIMIT_BYTES, MIN_HARD_STOP_MINUTES, userDataBytes, type UserDataInput } from "./user-data.ts";
+import { byteLength, EC2_USER_DATA_LIMIT_BYTES, userDataBytes } from "./user-data.ts";
+import { controlCharacterAt, MIN_HARD_STOP_MINUTES, type UserDataInput } from "./user-data-input.ts";
 import { efaCards } from "./instance-types.ts";
 
 export const NAMESPACE = "windtunnel";

@@ -6,7 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { NodeConfig, Stage } from "./config.ts";
 import { nodeRolePolicy, trustPolicy } from "./policies.ts";
-import { renderUserData, type UserDataInput } from "./user-data.ts";
+import { renderUserData } from "./user-data.ts";
+import type { UserDataInput } from "./user-data-input.ts";
 import { efaCards } from "./instance-types.ts";
 import { assertNever } from "../common/errors.ts";
 

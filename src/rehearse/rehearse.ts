@@ -10,7 +10,8 @@ import { EC2Client, RunInstancesCommand, TerminateInstancesCommand, type _Instan
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { readStackFile, type StackFile } from "../infra/stack-file.ts";
 import { planProgram, type Plan } from "../infra/preview.ts";
-import { renderUserData, shq, type RenderOptions, type UserDataInput } from "../infra/user-data.ts";
+import { renderUserData, shq } from "../infra/user-data.ts";
+import type { RenderOptions, UserDataInput } from "../infra/user-data-input.ts";
 import { hardStopMinutes, stageRuns, type StackConfig } from "../infra/config.ts";
 import { efaCards } from "../infra/instance-types.ts";
 import { campaignPrefix, campaignTags, METRICS_SUFFIX, nodeName, watchdogConfigKey } from "../campaign/layout.ts";
