@@ -10,7 +10,8 @@ import { GateRefusal, InputError, UsageError, WindtunnelError } from "../common/
 import { formatProblem } from "../common/problems.ts";
 import { show } from "../evidence/issues.ts";
 import { regionProblem, regionSetting } from "./instance-types.ts";
-import { decodeConfig, hardStopHours, instanceTypeOf, hardStopMinutes, NAMESPACE, parseStackConfig, stageRuns, type StackConfig } from "./config.ts";
+import { decodeConfig, instanceTypeOf, NAMESPACE, parseStackConfig, type StackConfig } from "./config.ts";
+import { hardStopHours, hardStopMinutes, stageRuns } from "./stage-script.ts";
 import { judgeCampaign, type CampaignJudgement } from "./judge-campaign.ts";
 import { campaignPrefix, campaignTags } from "../campaign/layout.ts";
 import { ArtifactStore } from "./artifact-store.ts";
