@@ -6,6 +6,7 @@
 // The template stays one piece: it is one bash script, read (and reviewed) top to bottom; what it
 // is made of and the checks on that are in user-data-input.ts.
 import { checkpointsPrefix, EVENTS_FILE, METRICS_SUFFIX, nodePrefix } from "../campaign/layout.ts";
+import { InternalError } from "../common/errors.ts";
 import { ecrRepositoryOf } from "./policies.ts";
 import { optionProblems, userDataProblems, type RenderOptions, type UserDataInput } from "./user-data-input.ts";
 
@@ -36,15 +37,15 @@ export const AWS_READ_TIMEOUT_S = 30;
 export const AWS_MAX_ATTEMPTS = 3;
 
 /**
- * The script, or an Error naming every reason it cannot be one. The stack schema refuses
+ * The script, or an InternalError naming every reason it cannot be one. The stack schema refuses
  * the same inputs first, with their config keys; reaching this throw means a caller skipped it.
  */
 export function renderUserData(u: UserDataInput, o: RenderOptions = {}): string {
   const problems = [...userDataProblems(u), ...optionProblems(o)];
-  if (problems.length > 0) throw new Error(`renderUserData: ${problems.join("; ")}`);
+  if (problems.length > 0) throw new InternalError(`renderUserData: ${problems.join("; ")}`);
   const script = render(u, o);
   const size = byteLength(script);
-  if (size > EC2_USER_DATA_LIMIT_BYTES) throw new Error(`renderUserData: the script is ${size} bytes, over EC2's limit of ${EC2_USER_DATA_LIMIT_BYTES} bytes (before base64)`);
+  if (size > EC2_USER_DATA_LIMIT_BYTES) throw new InternalError(`renderUserData: the script is ${size} bytes, over EC2's limit of ${EC2_USER_DATA_LIMIT_BYTES} bytes (before base64)`);
   return script;
 }
 

@@ -17,6 +17,7 @@ import { loadTarget } from "../watchdog/handler.ts";
 import type { Clients, TickTarget } from "../watchdog/tick.ts";
 import type { RehearseOptions } from "./rehearse.ts";
 import { standInsDir } from "./stand-ins.ts";
+import { InternalError, UsageError } from "../common/errors.ts";
 
 export interface RehearsalPlan {
   stack: StackFile;
@@ -40,7 +41,7 @@ function nodeInputs(s: StackFile, plan: Plan): { input: UserDataInput; rendered:
   const instances = plan.resources.filter((r) => r.type === "aws:ec2/instance:Instance").sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
   const bucket = plan.outputs.bucketName;
   const region = s.encoded["aws:region"] ?? "us-east-1";
-  if (bucket === undefined || instances.length !== c.node.count) throw new Error(`the program rendered ${instances.length} instances for ${c.node.count} nodes`);
+  if (bucket === undefined || instances.length !== c.node.count) throw new InternalError(`the program rendered ${instances.length} instances for ${c.node.count} nodes`);
   return instances.map((r, rank) => {
     const rendered = String(r.inputs["userData"] ?? "");
     const master = rank > 0 ? /^MASTER_ADDR='([^']*)'$/m.exec(rendered)?.[1] : undefined;
@@ -50,7 +51,7 @@ function nodeInputs(s: StackFile, plan: Plan): { input: UserDataInput; rendered:
       target: c.target, verdictDigest: plan.outputs.verdictDigest, ...(master !== undefined ? { masterAddr: master } : {}),
     };
     // The rehearsal runs the stack's script: if our inputs do not reproduce it byte for byte, stop.
-    if (renderUserData(input) !== rendered) throw new Error(`the user data of ${r.name} is not what the rehearsal reproduces from the stack; rehearse.ts must follow TrainingNode`);
+    if (renderUserData(input) !== rendered) throw new InternalError(`the user data of ${r.name} is not what the rehearsal reproduces from the stack; src/rehearse/setup.ts must follow TrainingNode`);
     return { input, rendered };
   });
 }
@@ -61,13 +62,13 @@ export async function planRehearsal(o: RehearseOptions): Promise<RehearsalPlan> 
   const first = await readStackFile(o.stackFile, over);
   const s = await readStackFile(o.stackFile, { ...over, "windtunnel:container": wrappedContainer(first.config, o.command) });
   const c = s.config;
-  if (c.stage === "plan") throw new (await import("../common/errors.ts")).UsageError(`${o.stackFile}: windtunnel:stage is plan, which boots no node; give --stage sanity or --stage full`);
+  if (c.stage === "plan") throw new UsageError(`${o.stackFile}: windtunnel:stage is plan, which boots no node; give --stage sanity or --stage full`);
   const stage = c.stage;
   const configName = relative(o.cwd, resolve(o.stackFile)) || o.stackFile;
   const plan = await planProgram({ stack: s.stack, config: s.encoded, baseDir: s.projectDir, configName, env: o.env });
   const nodes = nodeInputs(s, plan);
   const watchdogObject = plan.resources.find((r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2" && r.inputs["key"] === watchdogConfigKey(c.campaign, stage));
-  if (!watchdogObject) throw new Error("the program wrote no watchdog config");
+  if (!watchdogObject) throw new InternalError("the program wrote no watchdog config");
   return { stack: s, stage, nodes, watchdogObject };
 }
 

@@ -2,6 +2,8 @@
 // passes in land in the script unquoted (waits) or quoted (paths), so each must be refused here.
 import { describe, expect, it } from "vitest";
 import { optionProblems, type RenderOptions } from "../../src/infra/user-data-input.ts";
+import { renderUserData } from "../../src/infra/user-data.ts";
+import { InternalError } from "../../src/common/errors.ts";
 
 describe("render options", () => {
   it("accepts none, and the rehearsal's fractional waits", () => {
@@ -24,5 +26,11 @@ describe("render options", () => {
 
   it("names every bad option at once", () => {
     expect(optionProblems({ spotPollS: -1, awsMaxAttempts: 0 })).toHaveLength(2);
+  });
+
+  it("a refused input is windtunnel's own bug (the stack schema refuses it first), not the user's", () => {
+    const input = { campaign: "c", stage: "full", bucket: "wt-c", prefix: "c", region: "us-east-1", image: "img", runs: [{ name: "train", command: "true" }], hardStopMinutes: 60, metricsIntervalS: 60, rank: 0, nodes: 1, efa: false, target: {}, verdictDigest: "0".repeat(64) } as const;
+    expect(() => renderUserData(input)).not.toThrow();
+    expect(() => renderUserData(input, { spotPollS: 0 })).toThrow(InternalError);
   });
 });
