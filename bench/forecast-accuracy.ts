@@ -22,7 +22,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadPolicy } from "../src/policy/load.ts";
 import { bandAt, expectedAt, forecast } from "../src/forecast/envelope.ts";
-import { logLogLine, type XY } from "../src/forecast/laws.ts";
+import { logLogLine, type XY } from "../src/forecast/law-family.ts";
 import { readPoint } from "../src/forecast/reading.ts";
 import { scheduleSchema, type Schedule } from "../src/forecast/schedule.ts";
 import { EnvelopeMonitor } from "../src/gates/verify.ts";

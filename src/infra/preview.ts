@@ -6,6 +6,7 @@ import type { MockCallArgs, MockResourceArgs } from "@pulumi/pulumi/runtime/mock
 import { campaignProgram, type CampaignOutputs } from "./program.ts";
 import type { CampaignJudgement } from "./judge-campaign.ts";
 import { offeredOffline, regionSetting } from "./instance-types.ts";
+import { InternalError } from "../common/errors.ts";
 
 export interface PlannedResource {
   type: string;
@@ -105,7 +106,7 @@ export async function planProgram(o: PlanOptions): Promise<Plan> {
   // Every registration has reached the mocks (some wait on Outputs the stack's return never needed).
   await pulumi.runtime.disconnect();
   if (failure !== undefined) throw failure;
-  if (!program || !judgement) throw new Error("the program returned without judging the evidence");
+  if (!program || !judgement) throw new InternalError("the program returned without judging the evidence");
   // Resolve every Output the program returned, so each apply (user data, policies) has run.
   const outputs: PlanOutputs = {
     ...program,

@@ -6,11 +6,12 @@ import { isDeepStrictEqual } from "node:util";
 import { scheduleSchema, type Schedule } from "../forecast/schedule.ts";
 import { assumptionOf, type Envelope } from "../forecast/envelope.ts";
 import * as aws from "@pulumi/aws";
-import { GateRefusal, InputError, UsageError, WindtunnelError } from "../common/errors.ts";
+import { GateRefusal, InputError, InternalError, UsageError, WindtunnelError } from "../common/errors.ts";
 import { formatProblem } from "../common/problems.ts";
 import { show } from "../evidence/issues.ts";
 import { regionProblem, regionSetting } from "./instance-types.ts";
-import { decodeConfig, hardStopHours, instanceTypeOf, hardStopMinutes, NAMESPACE, parseStackConfig, stageRuns, type StackConfig } from "./config.ts";
+import { decodeConfig, instanceTypeOf, NAMESPACE, parseStackConfig, type StackConfig } from "./config.ts";
+import { hardStopHours, hardStopMinutes, stageRuns } from "./stage-script.ts";
 import { judgeCampaign, type CampaignJudgement } from "./judge-campaign.ts";
 import { campaignPrefix, campaignTags } from "../campaign/layout.ts";
 import { ArtifactStore } from "./artifact-store.ts";
@@ -140,13 +141,23 @@ export async function campaignProgram(ctx: ProgramContext): Promise<CampaignOutp
   return { ...base, bucketName: store.bucketName, alertTopicArn: guard.topicArn, instanceIds: node.instanceIds, hardStopHours: hours, watchdogFunction: watchdog.functionName, verifyGate: envelope ? "on" : "off" };
 }
 
-/** The entry Pulumi runs: our errors become RunErrors, which Pulumi prints without a stack trace. */
+/**
+ * What Pulumi gets for an error: a refusal or bad input becomes a RunError, which Pulumi prints
+ * without a stack trace; a bug (InternalError, or any other error) stays as it is, with the stack
+ * a report needs.
+ */
+export function forPulumi(err: unknown): unknown {
+  if (err instanceof InputError) return new pulumi.RunError(err.problems.map(formatProblem).join("\n"));
+  if (err instanceof InternalError) return err;
+  if (err instanceof WindtunnelError) return new pulumi.RunError(err.message);
+  return err;
+}
+
+/** The entry Pulumi runs. */
 export async function pulumiEntry(ctx: ProgramContext): Promise<CampaignOutputs> {
   try {
     return await campaignProgram(ctx);
   } catch (err) {
-    if (err instanceof InputError) throw new pulumi.RunError(err.problems.map(formatProblem).join("\n"));
-    if (err instanceof WindtunnelError) throw new pulumi.RunError(err.message);
-    throw err;
+    throw forPulumi(err);
   }
 }

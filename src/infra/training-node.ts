@@ -6,9 +6,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { NodeConfig, Stage } from "./config.ts";
 import { nodeRolePolicy, trustPolicy } from "./policies.ts";
-import { renderUserData, type UserDataInput } from "./user-data.ts";
+import { renderUserData } from "./user-data.ts";
+import type { UserDataInput } from "./user-data-input.ts";
 import { efaCards } from "./instance-types.ts";
-import { assertNever } from "../common/errors.ts";
+import { assertNever, InternalError } from "../common/errors.ts";
 
 /** The public SSM parameter naming the latest AWS Deep Learning Base OSS Nvidia Driver GPU AMI. */
 export const DLAMI_PARAMETER = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-24.04/latest/ami-id";
@@ -131,7 +132,7 @@ export function marketOptions(n: NodeConfig): Pick<aws.ec2.LaunchTemplateArgs, "
     case "on-demand":
       return {};
     case "capacity-block":
-      if (n.capacityReservationId === undefined) throw new Error("capacity-block without capacityReservationId (the config schema refuses it)");
+      if (n.capacityReservationId === undefined) throw new InternalError("capacity-block without capacityReservationId (the config schema refuses it)");
       return { instanceMarketOptions: { marketType: "capacity-block" }, capacityReservationSpecification: { capacityReservationTarget: { capacityReservationId: n.capacityReservationId } } };
     default:
       return assertNever(n.market);

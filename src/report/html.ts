@@ -1,6 +1,7 @@
 // The report as one self-contained HTML file: inline CSS, inline SVG figures, the gate table,
 // no script, no font, no image fetched from anywhere at view time. Pure.
 import type { Verdict } from "../gates/verdict.ts";
+import { InternalError } from "../common/errors.ts";
 
 export interface ReportFigure {
   id: string;
@@ -14,7 +15,7 @@ export const shown = (v: unknown): string => (v === null || v === undefined ? "â
 
 /** Vega's SVG names external namespaces only; anything that could load a resource is refused. */
 export function assertSelfContained(svg: string): string {
-  if (/<(image|script|foreignObject)\b|href="http|url\(http/i.test(svg)) throw new Error("a figure refers to an external resource");
+  if (/<(image|script|foreignObject)\b|href="http|url\(http/i.test(svg)) throw new InternalError("a figure refers to an external resource");
   return svg;
 }
 

@@ -6,6 +6,7 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { tick, type Clients, type TickResult, type TickTarget } from "./tick.ts";
 import { parseWatchdogTarget } from "../campaign/watchdog-config.ts";
+import { InternalError } from "../common/errors.ts";
 
 /** Standard retry mode: exponential backoff with jitter for throttling and 5xx, a few attempts. */
 const CLIENT = { maxAttempts: 5, retryMode: "standard" } as const;
@@ -17,14 +18,14 @@ let target: TickTarget | undefined;
 export async function loadTarget(s3: S3Client, bucket: string, key: string): Promise<TickTarget> {
   const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const parsed = parseWatchdogTarget(await (r.Body?.transformToString("utf-8") ?? Promise.resolve("")));
-  if (!parsed.ok) throw new Error(`s3://${bucket}/${key} is not a watchdog config this handler reads: ${parsed.problems.slice(0, 5).join("; ")}`);
+  if (!parsed.ok) throw new InternalError(`s3://${bucket}/${key} is not a watchdog config this handler reads: ${parsed.problems.slice(0, 5).join("; ")}`);
   return parsed.target;
 }
 
 export async function handler(): Promise<{ action: string; reasons: string[]; terminated: string[]; bytesRead: number }> {
   const bucket = process.env["WINDTUNNEL_BUCKET"];
   const key = process.env["WINDTUNNEL_WATCHDOG_CONFIG"];
-  if (!bucket || !key) throw new Error("WINDTUNNEL_BUCKET and WINDTUNNEL_WATCHDOG_CONFIG must be set");
+  if (!bucket || !key) throw new InternalError("WINDTUNNEL_BUCKET and WINDTUNNEL_WATCHDOG_CONFIG must be set (the Watchdog component sets both on the function)");
   clients ??= { s3: new S3Client(CLIENT), ec2: new EC2Client(CLIENT), sns: new SNSClient(CLIENT) };
   target ??= await loadTarget(clients.s3, bucket, key);
   const r: TickResult = await tick(clients, target);

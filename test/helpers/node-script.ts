@@ -5,7 +5,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import { renderUserData, type RenderOptions, type UserDataInput } from "../../src/infra/user-data.ts";
+import { renderUserData } from "../../src/infra/user-data.ts";
+import type { RenderOptions, UserDataInput } from "../../src/infra/user-data-input.ts";
 import { standInsDir } from "../../src/rehearse/stand-ins.ts";
 
 /** The stand-ins `windtunnel rehearse` ships: the tests use the same files. */

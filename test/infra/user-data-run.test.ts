@@ -4,7 +4,8 @@
 // Without moto_server or the aws CLI these skip with a notice; under CI=true they fail.
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { renderUserData, type UserDataInput } from "../../src/infra/user-data.ts";
+import { renderUserData } from "../../src/infra/user-data.ts";
+import type { UserDataInput } from "../../src/infra/user-data-input.ts";
 import { describeWithMoto } from "../helpers/moto.ts";
 import { bucketFiles, createBucket, hasAwsCli, parseEvents, runNodeScript, type NodeEvent, type NodeRun } from "../helpers/node-script.ts";
 import { useTmpDir } from "../helpers/tmp.ts";

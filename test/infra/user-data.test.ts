@@ -5,7 +5,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { EC2_USER_DATA_LIMIT_BYTES, hardStopOf, MIN_HARD_STOP_MINUTES, renderUserData, shq, userDataBytes, type UserDataInput } from "../../src/infra/user-data.ts";
+import { EC2_USER_DATA_LIMIT_BYTES, hardStopOf, renderUserData, shq, userDataBytes } from "../../src/infra/user-data.ts";
+import { MIN_HARD_STOP_MINUTES, type UserDataInput } from "../../src/infra/user-data-input.ts";
 import { NODE_FIXTURES } from "../helpers/node-script.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
 
