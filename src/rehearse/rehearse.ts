@@ -16,7 +16,7 @@ import { runLoop, type Say } from "./run-loop.ts";
 import { faultOf } from "./scenario.ts";
 import { nodeRenderOptions, planRehearsal, playAws } from "./setup.ts";
 
-import type { Scenario } from "./scenarios.ts";
+import type { Scenario } from "./scenario.ts";
 
 
 export interface RehearseOptions {

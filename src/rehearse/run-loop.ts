@@ -11,7 +11,8 @@ import { getBytes } from "../watchdog/bucket.ts";
 import type { SimClock } from "./clock.ts";
 import { callsOf, localEvents, type RunningNode } from "./node.ts";
 import { endedText, everyNodeDone, type Seen } from "./outcome.ts";
-import type { NodeOutcome, Scenario } from "./rehearse.ts";
+import type { NodeOutcome } from "./rehearse.ts";
+import type { Scenario } from "./scenario.ts";
 import { eventFacts, eventText, pastHoursCap, shutdownDelayMinutes, spotNotice, spotReclaimMs } from "./scenario.ts";
 
 export type Say = (source: string, text: string, at?: number) => void;

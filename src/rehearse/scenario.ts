@@ -1,7 +1,11 @@
 // What each scenario does to the rehearsal, and what a node's own calls and events say, as pure
 // decisions: the loop (run-loop.ts) asks, acts, and says so on the timeline.
 import type { LocalEvent } from "./node.ts";
-import type { NodeOutcome, Scenario } from "./rehearse.ts";
+import type { NodeOutcome } from "./rehearse.ts";
+
+/** The faults a rehearsal can inject (type-only imports above: `--help` loads this file alone). */
+export const SCENARIOS = ["healthy", "diverge", "nan", "silent", "fail", "spot", "hours-cap"] as const;
+export type Scenario = (typeof SCENARIOS)[number];
 
 /** The fault the fault injector (bin/rehearse-run) plays: node-0 gets the scenario's, the other nodes run as the stack says. */
 export function faultOf(scenario: Scenario, rank: number): string {

@@ -1,5 +1,5 @@
 // `windtunnel rehearse`: its flags, coerced; the handler is rehearse.ts.
-import { SCENARIOS } from "../../rehearse/scenarios.ts";
+import { SCENARIOS } from "../../rehearse/scenario.ts";
 import { amount, amountOr, choice, defineCommand, FORMATS_TABLE_JSON, given, text } from "../flags.ts";
 import { STACK_FLAGS } from "./plan.flags.ts";
 

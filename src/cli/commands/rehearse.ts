@@ -8,7 +8,7 @@ import { stackFileOf } from "../../infra/stack-file.ts";
 import { usd } from "../../gates/stats.ts";
 import { hasMoto } from "../../rehearse/moto-server.ts";
 import { rehearse, type Rehearsal } from "../../rehearse/rehearse.ts";
-import type { Scenario } from "../../rehearse/scenarios.ts";
+import type { Scenario } from "../../rehearse/scenario.ts";
 import type { Io } from "../io.ts";
 import { spawnSync } from "node:child_process";
 
