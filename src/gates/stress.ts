@@ -3,8 +3,7 @@
 // curve's length, so the same monitor can follow a cloud run for a week.
 import type { MetricPoint } from "../evidence/schemas.ts";
 import type { StressPolicy } from "../policy/schema.ts";
-import { judged, type GateResult } from "./types.ts";
-import type { GateId } from "./phases.ts";
+import { gate, type GateResult } from "./types.ts";
 import { fmt, median, minOf, pct } from "./stats.ts";
 
 export type CurveSeries = "loss" | "val_loss";
@@ -249,11 +248,8 @@ export class CurveMonitor {
     const decided = this.nonFinite !== undefined || this.grad.blown !== undefined || t.diverged !== undefined;
     results.push(
       last < p.min_steps && decided
-        ? skip("stress.steps", subject, `stopped at step ${last}, after a failure below that no further steps could undo; not judged`)
-        : judged(last >= p.min_steps, {
-        id: "stress.steps",
-        phase: "stress",
-        subject,
+        ? gate("stress", "stress.steps", subject).skip(`stopped at step ${last}, after a failure below that no further steps could undo; not judged`)
+        : gate("stress", "stress.steps", subject).judged(last >= p.min_steps, {
         measured: last,
         op: "≥",
         threshold: p.min_steps,
@@ -264,28 +260,24 @@ export class CurveMonitor {
     const interval = t.gaps.length > 0 ? median(t.gaps) : null;
     results.push(
       interval === null
-        ? { id: "stress.interval", phase: "stress", subject, status: "fail", measured: null, op: "≤", threshold: p.max_log_interval, message: `${series} has ${t.n} point${t.n === 1 ? "" : "s"}: no interval to judge` }
-        : judged(interval <= p.max_log_interval, { id: "stress.interval", phase: "stress", subject, measured: interval, op: "≤", threshold: p.max_log_interval, message: `${series} logged every ${fmt(interval)} steps (median)` }),
+        ? gate("stress", "stress.interval", subject).fail({ measured: null, op: "≤", threshold: p.max_log_interval, message: `${series} has ${t.n} point${t.n === 1 ? "" : "s"}: no interval to judge` })
+        : gate("stress", "stress.interval", subject).judged(interval <= p.max_log_interval, { measured: interval, op: "≤", threshold: p.max_log_interval, message: `${series} logged every ${fmt(interval)} steps (median)` }),
     );
 
     const nf = this.nonFinite;
     results.push(
       nf === undefined
-        ? { id: "stress.finite", phase: "stress", subject, status: "pass", measured: 0, op: "≤", threshold: 0, message: `no NaN or Infinity in ${this.points} points` }
-        : { id: "stress.finite", phase: "stress", subject, status: "fail", measured: this.nonFiniteCount, op: "≤", threshold: 0, message: `${nf.field} is ${String(nf.value)} at step ${nf.step} (line ${nf.line}), ${this.nonFiniteCount} non-finite point${this.nonFiniteCount === 1 ? "" : "s"} in all; the gates below judge only the steps before it`, step: nf.step },
+        ? gate("stress", "stress.finite", subject).pass({ measured: 0, op: "≤", threshold: 0, message: `no NaN or Infinity in ${this.points} points` })
+        : gate("stress", "stress.finite", subject).fail({ measured: this.nonFiniteCount, op: "≤", threshold: 0, message: `${nf.field} is ${String(nf.value)} at step ${nf.step} (line ${nf.line}), ${this.nonFiniteCount} non-finite point${this.nonFiniteCount === 1 ? "" : "s"} in all; the gates below judge only the steps before it`, step: nf.step }),
     );
 
     const d = t.diverged;
     const dp = p.divergence;
     results.push(
       t.n < 2
-        ? skip("stress.divergence", subject, `${series} has too few points to judge`)
+        ? gate("stress", "stress.divergence", subject).skip(`${series} has too few points to judge`)
         : d === undefined
-          ? {
-              id: "stress.divergence",
-              phase: "stress",
-              subject,
-              status: "pass",
+          ? gate("stress", "stress.divergence", subject).pass({
               measured: round(t.maxSustained),
               op: "≤",
               threshold: dp.rise,
@@ -293,18 +285,14 @@ export class CurveMonitor {
                 t.maxRise > dp.rise
                   ? `smoothed ${series} rose at most ${pct(t.maxSustained)} above its running minimum for ${dp.patience} points in a row; it peaked at ${pct(t.maxRise)} (step ${t.maxRiseStep}) for only ${t.longestStreak} point${t.longestStreak === 1 ? "" : "s"}`
                   : `smoothed ${series} stayed within ${pct(t.maxRise)} of its running minimum${t.maxRiseStep !== undefined && t.maxRise > 0 ? ` (worst at step ${t.maxRiseStep})` : ""}; limit ${pct(dp.rise)} for ${dp.patience} points`,
-            }
-          : {
-              id: "stress.divergence",
-              phase: "stress",
-              subject,
-              status: "fail",
+            })
+          : gate("stress", "stress.divergence", subject).fail({
               measured: round((d.value - d.min) / Math.abs(d.min)),
               op: "≤",
               threshold: dp.rise,
               message: `${series} rises from step ${d.onset}: smoothed ${fmt(d.value)} at step ${d.detectedAt} is ${pct((d.value - d.min) / Math.abs(d.min))} above its minimum ${fmt(d.min)} (step ${d.minStep}), over ${pct(dp.rise)} for ${dp.patience} logged points`,
               step: d.onset,
-            },
+            }),
     );
 
     results.push(this.flatlineResult(series, t));
@@ -316,17 +304,17 @@ export class CurveMonitor {
 
   private flatlineResult(series: CurveSeries, t: SeriesTrack): GateResult {
     const f = this.p.flatline;
-    const id = "stress.flatline";
+    const g = gate("stress", "stress.flatline", this.subject);
     const early = t.early.n > 0 ? t.early.sum / t.early.n : t.early.interp;
     const late = t.late.n > 0 ? t.late.sum / t.late.n : t.late.interp;
     const span = `steps ${f.early[0]}–${f.early[1]} to ${f.late[0]}–${f.late[1]}`;
     if (early === undefined || late === undefined) {
       const why = t.diverged !== undefined ? `it diverged at step ${t.diverged.onset} first` : this.nonFinite !== undefined ? `it went non-finite at step ${this.nonFinite.step} first` : `the curve does not reach step ${f.late[1]}`;
-      return skip(id, this.subject, `not judged: ${why}`);
+      return g.skip(`not judged: ${why}`);
     }
     const drop = (early - late) / Math.abs(early);
     if (drop >= f.min_drop) {
-      return { id, phase: "stress", subject: this.subject, status: "pass", measured: round(drop), op: "≥", threshold: f.min_drop, message: `mean ${series} fell ${pct(drop)} from ${span} (${fmt(early)} → ${fmt(late)})` };
+      return g.pass({ measured: round(drop), op: "≥", threshold: f.min_drop, message: `mean ${series} fell ${pct(drop)} from ${span} (${fmt(early)} → ${fmt(late)})` });
     }
     // Where it stopped improving: the first point already within the late level's noise
     // (two standard deviations of the late window, at least min_drop) of that level.
@@ -336,20 +324,20 @@ export class CurveMonitor {
     const best = t.history.reduce((b, h) => (h.smooth < b.smooth ? h : b), t.history[0] ?? { step: f.late[1], smooth: late });
     const since = drop < -tolerance ? best.step : (t.history.find((h) => h.smooth <= late + Math.abs(late) * tolerance)?.step ?? f.late[1]);
     const moved = drop >= 0 ? `fell only ${pct(drop)}` : `rose ${pct(-drop)}`;
-    return { id, phase: "stress", subject: this.subject, status: "fail", measured: round(drop), op: "≥", threshold: f.min_drop, message: `mean ${series} ${moved} from ${span} (${fmt(early)} → ${fmt(late)}); no real improvement since step ${since}`, step: since };
+    return g.fail({ measured: round(drop), op: "≥", threshold: f.min_drop, message: `mean ${series} ${moved} from ${span} (${fmt(early)} → ${fmt(late)}); no real improvement since step ${since}`, step: since });
   }
 
   private gradResult(): GateResult {
     const g = this.grad;
     const p = this.p.grad_norm;
-    const id = "stress.grad_norm";
-    if (g.seen === 0) return skip(id, this.subject, "no grad_norm logged after warmup");
+    const result = gate("stress", "stress.grad_norm", this.subject);
+    if (g.seen === 0) return result.skip("no grad_norm logged after warmup");
     if (g.blown !== undefined) {
       const b = g.blown;
-      return { id, phase: "stress", subject: this.subject, status: "fail", measured: round(b.value / b.ref), op: "≤", threshold: p.factor, message: `grad norm ${fmt(b.value)} at step ${b.step} is ${fmt(b.value / b.ref)}× the largest of the first ${p.reference_steps} steps after warmup (${fmt(b.ref)})`, step: b.step };
+      return result.fail({ measured: round(b.value / b.ref), op: "≤", threshold: p.factor, message: `grad norm ${fmt(b.value)} at step ${b.step} is ${fmt(b.value / b.ref)}× the largest of the first ${p.reference_steps} steps after warmup (${fmt(b.ref)})`, step: b.step });
     }
-    if (g.maxRatioStep === undefined) return skip(id, this.subject, `not judged: the curve ends within the reference steps ${p.after_step}–${p.after_step + p.reference_steps}`);
-    return { id, phase: "stress", subject: this.subject, status: "pass", measured: round(g.maxRatio), op: "≤", threshold: p.factor, message: `grad norm peaked at ${fmt(g.maxRatio)}× its early reference ${fmt(g.refMax)} (step ${g.maxRatioStep})` };
+    if (g.maxRatioStep === undefined) return result.skip(`not judged: the curve ends within the reference steps ${p.after_step}–${p.after_step + p.reference_steps}`);
+    return result.pass({ measured: round(g.maxRatio), op: "≤", threshold: p.factor, message: `grad norm peaked at ${fmt(g.maxRatio)}× its early reference ${fmt(g.refMax)} (step ${g.maxRatioStep})` });
   }
 }
 
@@ -369,19 +357,12 @@ export function survivorsGate(outcomes: readonly CurveOutcome[], policy: StressP
   const fallback = alive.length < 2 ? "; no fallback" : "";
   const given = outcomes.length + ignored;
   const not = ignored > 0 ? ` (${ignored} more curve${ignored === 1 ? " does" : "s do"} not count: see stress.coverage)` : "";
-  return judged(alive.length >= policy.min_survivors, {
-    id: "stress.survivors",
-    phase: "stress",
-    subject: `${given} curve${given === 1 ? "" : "s"}`,
+  return gate("stress", "stress.survivors", `${given} curve${given === 1 ? "" : "s"}`).judged(alive.length >= policy.min_survivors, {
     measured: alive.length,
     op: "≥",
     threshold: policy.min_survivors,
     message: `${alive.length} of ${outcomes.length} pass every stress gate${alive.length > 0 ? `: ${alive.join(", ")}` : ""}${not}${fallback}`,
   });
-}
-
-function skip(id: GateId<"stress">, subject: string, message: string): GateResult {
-  return { id, phase: "stress", subject, status: "skip", measured: null, threshold: null, message };
 }
 
 /** Index of the first element ≥ v in an ascending array. */

@@ -14,7 +14,7 @@
 import type { VerifyPolicy } from "../policy/schema.ts";
 import { assumptionOf, bandAt, expectedAt, type Envelope } from "../forecast/envelope.ts";
 import { readPoint, seriesOf, SERIES_WORDS, type ReadablePoint, type Reading } from "../forecast/reading.ts";
-import type { GateResult } from "./types.ts";
+import { gate, type GateBuilder, type GateResult } from "./types.ts";
 import { fmt, minOf, pct as percent } from "./stats.ts";
 
 export interface Excursion {
@@ -156,6 +156,10 @@ export class EnvelopeMonitor {
     return this.belowAt !== undefined;
   }
 
+  private get envelopeGate(): GateBuilder {
+    return gate("verify", "verify.envelope", this.subject);
+  }
+
   private get series(): string {
     return SERIES_WORDS[seriesOf(this.envelope)];
   }
@@ -167,12 +171,11 @@ export class EnvelopeMonitor {
 
   /** The failing window (the shortest sustained one from where the failure starts), as its least deviation. */
   private failure(side: Side, f: Excursion): GateResult {
-    const base = { id: "verify.envelope" as const, phase: "verify" as const, subject: this.subject, op: "≤" as const };
     const what = side === "above" ? `worse than forecast: the ${this.series} stayed above` : `better than the forecast can explain: the ${this.series} stayed below`;
     const then = side === "above" ? "" : "; proxy substitution broken: investigate (the Phase 2 proxy did not stand in for this run)";
     const held = `${this.policy.patience} points in a row${this.policy.min_span_steps > 0 ? ` over ≥ ${this.policy.min_span_steps} steps` : ""}`;
     const assumed = this.envelope.assumption ? `; ${this.envelope.assumption}` : "";
-    return { ...base, status: "fail", measured: Number(Math.abs(f.deviation).toFixed(4)), threshold: Number(f.allowed.toFixed(4)), step: f.step, message: `${what} the ±${pct(f.allowed)} band for ${held} from ${this.where(f)}: ${fmt(f.loss)} against ${fmt(f.expected)} expected (${signed(f.deviation)})${then}${assumed}` };
+    return this.envelopeGate.fail({ op: "≤", measured: Number(Math.abs(f.deviation).toFixed(4)), threshold: Number(f.allowed.toFixed(4)), step: f.step, message: `${what} the ±${pct(f.allowed)} band for ${held} from ${this.where(f)}: ${fmt(f.loss)} against ${fmt(f.expected)} expected (${signed(f.deviation)})${then}${assumed}` });
   }
 
   /**
@@ -181,17 +184,16 @@ export class EnvelopeMonitor {
    * still be before the window, and waits.
    */
   finish(final = false): GateResult {
-    const base = { id: "verify.envelope" as const, phase: "verify" as const, subject: this.subject, op: "≤" as const };
     const n = this.policy.patience;
-    if (this.nonFinite) return { ...base, status: "fail", measured: "non-finite", threshold: this.policy.band, step: this.nonFinite.step, message: `the ${this.series} is ${this.nonFinite.y} at step ${this.nonFinite.step}` };
+    if (this.nonFinite) return this.envelopeGate.fail({ op: "≤", measured: "non-finite", threshold: this.policy.band, step: this.nonFinite.step, message: `the ${this.series} is ${this.nonFinite.y} at step ${this.nonFinite.step}` });
     if (this.failedAt) return this.failure("above", this.failedAt);
     if (this.belowAt) return this.failure("below", this.belowAt);
     if (this.judged === 0) {
       const first = this.envelope.points[0]?.x ?? 0;
       const last = this.envelope.points[this.envelope.points.length - 1]?.x ?? 0;
       const where = this.before + this.after === 0 ? `the curve has no ${this.series} point to judge` : `the curve covers ${this.envelope.axis} ${fmt(this.xMin)}–${fmt(this.xMax)} (${this.before} points before the window, ${this.after} after it)`;
-      if (!final) return { ...base, status: "skip", measured: null, threshold: this.policy.band, message: `no point inside the envelope's window yet: ${where}` };
-      return { ...base, status: "fail", measured: 0, op: "≥", threshold: 1, message: `nothing verified: no point inside the envelope's window (${this.envelope.axis} ${fmt(first)}–${fmt(last)}); ${where}. Is the envelope for this run, on its axis?` };
+      if (!final) return this.envelopeGate.skip(`no point inside the envelope's window yet: ${where}`, { op: "≤", threshold: this.policy.band });
+      return this.envelopeGate.fail({ op: "≥", measured: 0, threshold: 1, message: `nothing verified: no point inside the envelope's window (${this.envelope.axis} ${fmt(first)}–${fmt(last)}); ${where}. Is the envelope for this run, on its axis?` });
     }
     const band = `±${pct(this.policy.band)}`;
     const describe = (h: Held | undefined): string => (h ? `${signed(h.side === "above" ? h.value : -h.value)} from ${this.where(h.at)}` : "none");
@@ -202,10 +204,10 @@ export class EnvelopeMonitor {
     const ignored = this.policy.direction === "above" ? " (verify.direction: above; a run below the forecast is not judged)" : "";
     if (this.judgedCertain === 0) {
       // Nothing could be held to ±5%: not a pass. The loss did stay within the forecast's band.
-      return { ...base, status: "skip", measured: null, threshold: this.policy.band, message: `too uncertain to verify at ${band}: the forecast's own band is wider than ${band} over the whole window (±${pct(bandAt(this.envelope, this.envelope.points[0]?.x ?? 0))} → ±${pct(this.widest)}); the ${this.judged} points judged against it stayed within it (largest deviation ${sustained}: ${describe(this.heldAny)})${past}. Fit a longer Phase 2, or forecast a shorter window` };
+      return this.envelopeGate.skip(`too uncertain to verify at ${band}: the forecast's own band is wider than ${band} over the whole window (±${pct(bandAt(this.envelope, this.envelope.points[0]?.x ?? 0))} → ±${pct(this.widest)}); the ${this.judged} points judged against it stayed within it (largest deviation ${sustained}: ${describe(this.heldAny)})${past}. Fit a longer Phase 2, or forecast a shorter window`, { op: "≤", threshold: this.policy.band });
     }
     // The measured value of a pass is the largest deviation held over a sustained window judged at
     // the gate's band: within it, or the gate would have failed.
-    return { ...base, status: "pass", measured: Number((this.heldCertain?.value ?? 0).toFixed(4)), threshold: this.policy.band, message: `${this.judgedCertain} points verified within ${band} of the forecast${ignored}: largest deviation ${sustained}: ${describe(this.heldCertain)}${wider}${past}` };
+    return this.envelopeGate.pass({ op: "≤", measured: Number((this.heldCertain?.value ?? 0).toFixed(4)), threshold: this.policy.band, message: `${this.judgedCertain} points verified within ${band} of the forecast${ignored}: largest deviation ${sustained}: ${describe(this.heldCertain)}${wider}${past}` });
   }
 }
