@@ -31,6 +31,18 @@ export class InputError extends WindtunnelError {
   }
 }
 
+/**
+ * Saved monitor state this version cannot resume: another version's, or a field missing or of the
+ * wrong type. Bad input like any other (exit 2, one line per field), a class of its own so the
+ * watchdog can tell it from a bug and replay that run's curve instead.
+ */
+export class SnapshotError extends InputError {
+  constructor(what: string, fields: readonly { field: string; message: string }[], options?: { cause?: unknown }) {
+    super(fields.map((f) => ({ file: what, line: 0, field: f.field, message: f.message, kind: "error" as const })), options);
+    this.name = "SnapshotError";
+  }
+}
+
 /** Bad command-line arguments or environment variables: exit 2. */
 export class UsageError extends WindtunnelError {
   readonly code = "E_USAGE";

@@ -16,11 +16,14 @@ export interface CurveOutcome {
   lastStep?: number;
 }
 
+/** The fields of a point that must be finite. */
+export const FINITE_FIELDS = ["loss", "val_loss", "val_bpb", "grad_norm"] as const;
+
 /** The first non-finite value of a curve, where every gate after stress.finite stops reading it. */
 export interface NonFinite {
   step: number;
   line: number;
-  field: "loss" | "val_loss" | "val_bpb" | "grad_norm";
+  field: (typeof FINITE_FIELDS)[number];
   value: number;
 }
 

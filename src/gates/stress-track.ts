@@ -4,6 +4,7 @@
 // judged on is decided here too, since it depends only on what the tracks saw.
 import type { StressPolicy } from "../policy/schema.ts";
 import { median, minOf } from "./stats.ts";
+import type { GradSnapshot, TrackSnapshot } from "./stress-snapshot.ts";
 
 export type CurveSeries = "loss" | "val_loss";
 
@@ -32,47 +33,96 @@ export interface WindowSums {
   interp: number | undefined;
 }
 
+const freshSums = (): TrackSnapshot["early"] => ({ sum: 0, sq: 0, n: 0, interp: null });
+
+/** A track that has seen nothing. */
+const freshTrack = (): TrackSnapshot => ({
+  n: 0, lastStep: null, gaps: [], window: [], sorted: [], min: Infinity, minStep: 0, streak: 0, leftFloor: null, maxRise: 0, maxRiseStep: null,
+  longestStreak: 0, maxSustained: 0, recent: [], diverged: null, history: [], early: freshSums(), late: freshSums(), prev: null,
+});
+
+const sumsOf = (s: TrackSnapshot["early"]): WindowSums => ({ ...s, interp: s.interp ?? undefined });
+const sumsSnapshot = (s: WindowSums): TrackSnapshot["early"] => ({ ...s, interp: s.interp ?? null });
+
 /** One series (training or validation loss): interval, smoothing, divergence and flatline state. */
 export class SeriesTrack {
-  n = 0;
+  n: number;
   lastStep: number | undefined;
-  readonly gaps: number[] = [];
+  readonly gaps: number[];
   /** Points inside the smoothing window, oldest first; `sorted` holds their values in order. */
-  private readonly window: { step: number; value: number }[] = [];
-  private readonly sorted: number[] = [];
-  private min = Infinity;
-  private minStep = 0;
-  private streak = 0;
+  private readonly window: { step: number; value: number }[];
+  private readonly sorted: number[];
+  private min: number;
+  private minStep: number;
+  private streak: number;
   /** First point that left the band near the running minimum since the loss was last there. */
   private leftFloor: number | undefined;
-  maxRise = 0;
+  maxRise: number;
   maxRiseStep: number | undefined;
   /** Longest run of points above the line (shorter than patience, or it would have diverged). */
-  longestStreak = 0;
+  longestStreak: number;
   /** The rise held over `patience` consecutive points, at its largest: what the gate judges. */
-  maxSustained = 0;
-  private readonly recent: number[] = [];
+  maxSustained: number;
+  private readonly recent: number[];
   diverged: Divergence | undefined;
   /** Smoothed values up to the end of the flatline's late window (bounded by that step). */
-  readonly history: { step: number; smooth: number }[] = [];
-  readonly early: WindowSums = { sum: 0, sq: 0, n: 0, interp: undefined };
-  readonly late: WindowSums = { sum: 0, sq: 0, n: 0, interp: undefined };
+  readonly history: { step: number; smooth: number }[];
+  readonly early: WindowSums;
+  readonly late: WindowSums;
   private prev: { step: number; value: number } | undefined;
 
   private readonly p: StressPolicy;
 
-  constructor(p: StressPolicy) {
+  /** A fresh track, or one resumed from its snapshot (checked by the caller: see stress.ts), field by field. */
+  constructor(p: StressPolicy, s: TrackSnapshot = freshTrack()) {
     this.p = p;
+    this.n = s.n;
+    this.lastStep = s.lastStep ?? undefined;
+    this.gaps = s.gaps;
+    this.window = s.window;
+    this.sorted = s.sorted;
+    this.min = s.min;
+    this.minStep = s.minStep;
+    this.streak = s.streak;
+    this.leftFloor = s.leftFloor ?? undefined;
+    this.maxRise = s.maxRise;
+    this.maxRiseStep = s.maxRiseStep ?? undefined;
+    this.longestStreak = s.longestStreak;
+    this.maxSustained = s.maxSustained;
+    this.recent = s.recent;
+    this.diverged = s.diverged ?? undefined;
+    this.history = s.history;
+    this.early = sumsOf(s.early);
+    this.late = sumsOf(s.late);
+    this.prev = s.prev ?? undefined;
   }
 
-  /** Everything but the policy, as plain data (bounded by the policy's windows). */
-  snapshot(): Record<string, unknown> {
-    const { p: _policy, ...data } = this;
-    return data;
-  }
-
-  restore(data: Record<string, unknown>): void {
-    Object.assign(this, data);
+  /**
+   * Every field but the policy, as plain data bounded by the policy's windows. Copies of the
+   * arrays and of the sums, which change in place; the points in them are never changed.
+   */
+  snapshot(): TrackSnapshot {
+    return {
+      n: this.n,
+      lastStep: this.lastStep ?? null,
+      gaps: [...this.gaps],
+      window: [...this.window],
+      sorted: [...this.sorted],
+      min: this.min,
+      minStep: this.minStep,
+      streak: this.streak,
+      leftFloor: this.leftFloor ?? null,
+      maxRise: this.maxRise,
+      maxRiseStep: this.maxRiseStep ?? null,
+      longestStreak: this.longestStreak,
+      maxSustained: this.maxSustained,
+      recent: [...this.recent],
+      diverged: this.diverged ?? null,
+      history: [...this.history],
+      early: sumsSnapshot(this.early),
+      late: sumsSnapshot(this.late),
+      prev: this.prev ?? null,
+    };
   }
 
   push(step: number, value: number): void {
@@ -148,26 +198,28 @@ export class SeriesTrack {
 
 /** The gradient norm after warmup, against the largest of its first `reference_steps`: a blowup is `factor` times that. */
 export class GradTrack {
-  refMax = 0;
-  refCount = 0;
-  seen = 0;
-  maxRatio = 0;
+  refMax: number;
+  refCount: number;
+  seen: number;
+  maxRatio: number;
   maxRatioStep: number | undefined;
   blown: { step: number; value: number; ref: number } | undefined;
 
   private readonly p: StressPolicy["grad_norm"];
 
-  constructor(p: StressPolicy["grad_norm"]) {
+  /** A fresh track, or one resumed from its snapshot, field by field. */
+  constructor(p: StressPolicy["grad_norm"], s: GradSnapshot = { refMax: 0, refCount: 0, seen: 0, maxRatio: 0, maxRatioStep: null, blown: null }) {
     this.p = p;
+    this.refMax = s.refMax;
+    this.refCount = s.refCount;
+    this.seen = s.seen;
+    this.maxRatio = s.maxRatio;
+    this.maxRatioStep = s.maxRatioStep ?? undefined;
+    this.blown = s.blown ?? undefined;
   }
 
-  snapshot(): Record<string, unknown> {
-    const { p: _policy, ...data } = this;
-    return data;
-  }
-
-  restore(data: Record<string, unknown>): void {
-    Object.assign(this, data);
+  snapshot(): GradSnapshot {
+    return { refMax: this.refMax, refCount: this.refCount, seen: this.seen, maxRatio: this.maxRatio, maxRatioStep: this.maxRatioStep ?? null, blown: this.blown ?? null };
   }
 
   push(step: number, g: number): void {

@@ -6,26 +6,19 @@ import type { MetricPoint } from "../evidence/schemas.ts";
 import type { StressPolicy } from "../policy/schema.ts";
 import type { GateResult } from "./types.ts";
 import { GradTrack, judgedSeries, SeriesTrack, type CurveSeries } from "./stress-track.ts";
-import { curveOutcome, type CurveOutcome, type CurveState, type NonFinite } from "./stress-results.ts";
+import { curveOutcome, FINITE_FIELDS, type CurveOutcome, type CurveState, type NonFinite } from "./stress-results.ts";
+import { MONITOR_SNAPSHOT_VERSION, readMonitorSnapshot, type MonitorSnapshot } from "./stress-snapshot.ts";
 
 export type { CurveSeries } from "./stress-track.ts";
 export { survivorsGate, type CurveOutcome } from "./stress-results.ts";
+export { readMonitorSnapshot, type MonitorSnapshot } from "./stress-snapshot.ts";
 
 /** Gates whose failure stands whatever the rest of the run does. */
 const DECISIVE = new Set(["stress.finite", "stress.divergence", "stress.grad_norm"]);
 
-export interface MonitorSnapshot {
-  points: number;
-  lastStep: number | undefined;
-  nonFinite: NonFinite | undefined;
-  nonFiniteCount: number;
-  grad: Record<string, unknown>;
-  tracks: { loss: Record<string, unknown>; val_loss: Record<string, unknown> };
-}
-
 export class CurveMonitor {
-  private readonly tracks: Record<CurveSeries, SeriesTrack>;
-  private readonly grad: GradTrack;
+  private tracks: Record<CurveSeries, SeriesTrack>;
+  private grad: GradTrack;
   private points = 0;
   private lastStep: number | undefined;
   private nonFinite: NonFinite | undefined;
@@ -47,25 +40,34 @@ export class CurveMonitor {
    * minimum starts at Infinity) need an encoding that keeps them: see gates/snapshot.ts.
    */
   snapshot(): MonitorSnapshot {
-    return { points: this.points, lastStep: this.lastStep, nonFinite: this.nonFinite, nonFiniteCount: this.nonFiniteCount, grad: this.grad.snapshot(), tracks: { loss: this.tracks.loss.snapshot(), val_loss: this.tracks.val_loss.snapshot() } };
+    return {
+      version: MONITOR_SNAPSHOT_VERSION,
+      points: this.points,
+      lastStep: this.lastStep ?? null,
+      nonFinite: this.nonFinite ?? null,
+      nonFiniteCount: this.nonFiniteCount,
+      grad: this.grad.snapshot(),
+      tracks: { loss: this.tracks.loss.snapshot(), val_loss: this.tracks.val_loss.snapshot() },
+    };
   }
 
-  static restore(subject: string, p: StressPolicy, snap: MonitorSnapshot): CurveMonitor {
+  /** A monitor resumed from a snapshot as stored: one of another version, or with a field missing or mistyped, is a SnapshotError naming it. */
+  static restore(subject: string, p: StressPolicy, data: unknown): CurveMonitor {
+    const s = readMonitorSnapshot(data);
     const m = new CurveMonitor(subject, p);
-    m.points = snap.points;
-    m.lastStep = snap.lastStep;
-    m.nonFinite = snap.nonFinite;
-    m.nonFiniteCount = snap.nonFiniteCount;
-    m.grad.restore(snap.grad);
-    m.tracks.loss.restore(snap.tracks.loss);
-    m.tracks.val_loss.restore(snap.tracks.val_loss);
+    m.points = s.points;
+    m.lastStep = s.lastStep ?? undefined;
+    m.nonFinite = s.nonFinite ?? undefined;
+    m.nonFiniteCount = s.nonFiniteCount;
+    m.grad = new GradTrack(p.grad_norm, s.grad);
+    m.tracks = { loss: new SeriesTrack(p, s.tracks.loss), val_loss: new SeriesTrack(p, s.tracks.val_loss) };
     return m;
   }
 
   push(pt: MetricPoint): void {
     this.points++;
     this.lastStep = pt.step;
-    for (const field of ["loss", "val_loss", "val_bpb", "grad_norm"] as const) {
+    for (const field of FINITE_FIELDS) {
       const v = pt[field];
       if (v !== undefined && !Number.isFinite(v)) {
         this.nonFiniteCount++;

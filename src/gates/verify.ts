@@ -11,10 +11,14 @@
 // rather than tear down a healthy run on forecast error. A streaming monitor over whole metric
 // points (each read by the envelope's own series rule), so the watchdog can feed it a few points
 // per tick and the CLI a whole file. Pure.
+import "../common/zod-setup.ts";
+import * as z from "zod/mini";
 import type { VerifyPolicy } from "../policy/schema.ts";
+import { lazy } from "../evidence/schemas.ts";
 import { assumptionOf, bandAt, expectedAt, type Envelope } from "../forecast/envelope.ts";
 import { readPoint, seriesOf, SERIES_WORDS, type ReadablePoint, type Reading } from "../forecast/reading.ts";
 import { gate, type GateBuilder, type GateResult } from "./types.ts";
+import { anyNumber, readSnapshot } from "./snapshot.ts";
 import { fmt, minOf, pct as percent } from "./stats.ts";
 
 export interface Excursion {
@@ -42,8 +46,41 @@ interface Held {
   at: Excursion;
 }
 
+export const ENVELOPE_SNAPSHOT_VERSION = 1;
+
+const excursion = () => z.object({ step: anyNumber(), x: anyNumber(), loss: anyNumber(), expected: anyNumber(), deviation: anyNumber(), allowed: anyNumber() });
+const held = () => z.object({ value: anyNumber(), side: z.enum(["above", "below"]), at: excursion() });
+
+/** Every field of the monitor but its subject, envelope and policy (which the watchdog's config gives), and a version. */
+const envelopeSnapshotSchema = lazy(() =>
+  z.object({
+    version: z.literal(ENVELOPE_SNAPSHOT_VERSION),
+    recent: z.array(anyNumber()),
+    window: z.array(excursion()),
+    judged: anyNumber(),
+    judgedCertain: anyNumber(),
+    before: anyNumber(),
+    after: anyNumber(),
+    heldCertain: z.nullable(held()),
+    heldAny: z.nullable(held()),
+    widest: anyNumber(),
+    uncertainFrom: z.nullable(excursion()),
+    nonFinite: z.nullable(z.object({ step: anyNumber(), y: anyNumber() })),
+    xMin: anyNumber(),
+    xMax: anyNumber(),
+    failedAt: z.nullable(excursion()),
+    belowAt: z.nullable(excursion()),
+  }),
+);
+export type EnvelopeSnapshot = z.infer<ReturnType<typeof envelopeSnapshotSchema>>;
+
+/** An envelope monitor's snapshot as stored (JSON decoded, unchecked), checked field by field: see gates/snapshot.ts. */
+export function readEnvelopeSnapshot(data: unknown): EnvelopeSnapshot {
+  return readSnapshot("the verify monitor's snapshot", ENVELOPE_SNAPSHOT_VERSION, envelopeSnapshotSchema(), data);
+}
+
 export class EnvelopeMonitor {
-  private readonly recent: number[] = [];
+  private recent: number[] = [];
   /**
    * The shortest run of the latest judged points that counts as sustained: at least `patience`
    * points spanning at least `min_span_steps` steps (so 5 points of a per-step log are not 5
@@ -77,21 +114,51 @@ export class EnvelopeMonitor {
     this.policy = policy;
   }
 
-  /** The monitor's state as plain data, to be resumed by the watchdog's next tick. */
-  snapshot(): Record<string, unknown> {
-    const { subject: _s, envelope: _e, policy: _p, ...data } = this;
-    return data;
+  /** The monitor's state as plain data, to be resumed by the watchdog's next tick (copies of its lists; the excursions in them never change). */
+  snapshot(): EnvelopeSnapshot {
+    return {
+      version: ENVELOPE_SNAPSHOT_VERSION,
+      recent: [...this.recent],
+      window: [...this.window],
+      judged: this.judged,
+      judgedCertain: this.judgedCertain,
+      before: this.before,
+      after: this.after,
+      heldCertain: this.heldCertain ?? null,
+      heldAny: this.heldAny ?? null,
+      widest: this.widest,
+      uncertainFrom: this.uncertainFrom ?? null,
+      nonFinite: this.nonFinite ?? null,
+      xMin: this.xMin,
+      xMax: this.xMax,
+      failedAt: this.failedAt ?? null,
+      belowAt: this.belowAt ?? null,
+    };
   }
 
   /**
-   * A monitor resumed from a snapshot: only the fields a fresh monitor has are taken, so a state
-   * written by another version neither adds stray fields nor leaves one undefined (a field it
-   * lacks keeps its fresh value).
+   * A monitor resumed from a snapshot as stored. One written by another version, or with a field
+   * missing or of another type, is a SnapshotError naming the field: resuming it with that field
+   * fresh would judge a live run on a window or a count it never had.
    */
-  static restore(subject: string, envelope: VerifyEnvelope, policy: VerifyPolicy, data: Record<string, unknown>): EnvelopeMonitor {
+  static restore(subject: string, envelope: VerifyEnvelope, policy: VerifyPolicy, data: unknown): EnvelopeMonitor {
+    const s = readEnvelopeSnapshot(data);
     const m = new EnvelopeMonitor(subject, envelope, policy);
-    const own = m as unknown as Record<string, unknown>;
-    for (const k of Object.keys(m.snapshot())) if (k in data && data[k] !== undefined) own[k] = data[k];
+    m.recent = s.recent;
+    m.window = s.window;
+    m.judged = s.judged;
+    m.judgedCertain = s.judgedCertain;
+    m.before = s.before;
+    m.after = s.after;
+    m.heldCertain = s.heldCertain ?? undefined;
+    m.heldAny = s.heldAny ?? undefined;
+    m.widest = s.widest;
+    m.uncertainFrom = s.uncertainFrom ?? undefined;
+    m.nonFinite = s.nonFinite ?? undefined;
+    m.xMin = s.xMin;
+    m.xMax = s.xMax;
+    m.failedAt = s.failedAt ?? undefined;
+    m.belowAt = s.belowAt ?? undefined;
     return m;
   }
 
