@@ -106,22 +106,24 @@ describe("decide() after a replay", () => {
     expect(after.action).toBe("continue");
   });
 
-  it("replayed points are not news of the node: a node silent since minute 5 still meets the dead-man switch", () => {
+  /** A tick at minute `m` that replays m0 (its saved state refused) with `batch`, after one at minute 5 that read 30 points. */
+  function replayedAt(m: number, batch: MetricPoint[]) {
     const c = config();
-    const s = saved(c, [{ key: m0, points: points(10, 30) }]);
-    const { state, replays } = resumeRuns(older(s, m0));
-    const d = decide({ config: c, state, now: at(30), launchedAt: LAUNCH, batches: [{ key: m0, points: points(10, 30) }], events: [], replays });
-    expect(d.state.nodes["node-0"]?.lastPointAt).toBe(at(5).toISOString());
-    const silent = decide({ config: c, state: d.state, now: at(5 + DEFAULT_POLICY.health.teardown_after_stale_minutes + 1), launchedAt: LAUNCH, batches: [], events: [] });
-    expect(silent.action).toBe("teardown");
-    expect(silent.failed.map((g) => g.id)).toEqual(["health.dead_man"]);
+    const { state, replays } = resumeRuns(older(saved(c, [{ key: m0, points: points(10, 30) }]), m0));
+    return decide({ config: c, state, now: at(m), launchedAt: LAUNCH, batches: [{ key: m0, points: batch }], events: [], replays });
+  }
+
+  it.each([
+    { what: "the replayed points alone are not", batch: points(10, 30), last: at(5) },
+    { what: "a point past the refused state's cursor is", batch: points(10, 31), last: at(30) },
+  ])("$what news of the node", ({ batch, last }) => {
+    expect(replayedAt(30, batch).state.nodes["node-0"]?.lastPointAt).toBe(last.toISOString());
   });
 
-  it("a point past the refused state's cursor is news", () => {
-    const c = config();
-    const s = saved(c, [{ key: m0, points: points(10, 30) }]);
-    const { state, replays } = resumeRuns(older(s, m0));
-    const d = decide({ config: c, state, now: at(30), launchedAt: LAUNCH, batches: [{ key: m0, points: points(10, 31) }], events: [], replays });
-    expect(d.state.nodes["node-0"]?.lastPointAt).toBe(at(30).toISOString());
+  it("a node silent since minute 5 still meets the dead-man switch after a replay", () => {
+    const d = replayedAt(30, points(10, 30));
+    const silent = decide({ config: config(), state: d.state, now: at(5 + DEFAULT_POLICY.health.teardown_after_stale_minutes + 1), launchedAt: LAUNCH, batches: [], events: [] });
+    expect(silent.action).toBe("teardown");
+    expect(silent.failed.map((g) => g.id)).toEqual(["health.dead_man"]);
   });
 });
