@@ -12,6 +12,7 @@
 // A failing gate is a teardown; alerts (stale, a failed run within its grace) are said once each.
 import type { HealthPolicy } from "../policy/schema.ts";
 import { gate, type GateResult } from "./types.ts";
+import { round } from "../common/format.ts";
 
 export interface NodeFacts {
   /** The last time new metrics of this node arrived (ISO). */
@@ -42,7 +43,6 @@ export interface HealthVerdict {
 }
 
 const minutes = (a: Date, b: Date): number => (a.getTime() - b.getTime()) / 60_000;
-const round = (x: number): number => Number(x.toFixed(1));
 
 /** The nodes a stage has: node-0 … node-(n−1), and any other the bucket shows. */
 export function nodeNames(nodes: number, facts: Readonly<Record<string, NodeFacts>>): string[] {
@@ -58,7 +58,7 @@ export function healthGates(i: HealthInput): HealthVerdict {
     const up = minutes(i.now, i.launchedAt);
     const limit = i.hoursCap * 60 + h.hours_cap_grace_minutes;
     const over = up > limit;
-    gates.push(gate("health", "health.hours_cap", "campaign").judged(!over, { measured: round(up), op: "≤", threshold: limit, message: over ? `past its hours cap: up ${(up / 60).toFixed(1)} h against a cap of ${i.hoursCap} h (the node's own timer did not stop it)` : `up ${(up / 60).toFixed(1)} h of a ${i.hoursCap} h cap` }));
+    gates.push(gate("health", "health.hours_cap", "campaign").judged(!over, { measured: round(up, 1), op: "≤", threshold: limit, message: over ? `past its hours cap: up ${(up / 60).toFixed(1)} h against a cap of ${i.hoursCap} h (the node's own timer did not stop it)` : `up ${(up / 60).toFixed(1)} h of a ${i.hoursCap} h cap` }));
   }
   for (const node of nodeNames(i.nodes, i.facts)) {
     const f = i.facts[node] ?? {};
@@ -91,7 +91,7 @@ export function healthGates(i: HealthInput): HealthVerdict {
     const limit = grace + h.teardown_after_stale_minutes;
     const what = first ? `${node}: no metrics at all ${silent.toFixed(0)} min after launch` : `${node}: no new metrics for ${silent.toFixed(0)} min (last at ${f.lastPointAt})`;
     const silentTooLong = silent > limit;
-    gates.push(gate("health", first ? "health.first_metrics" : "health.dead_man", node).judged(!silentTooLong, { measured: round(silent), op: "≤", threshold: limit, message: silentTooLong ? `silent: ${what}` : `${node}: ${first ? `no metrics yet, ${silent.toFixed(0)} min after launch (allowed ${limit} min)` : `last metrics ${silent.toFixed(0)} min ago`}` }));
+    gates.push(gate("health", first ? "health.first_metrics" : "health.dead_man", node).judged(!silentTooLong, { measured: round(silent, 1), op: "≤", threshold: limit, message: silentTooLong ? `silent: ${what}` : `${node}: ${first ? `no metrics yet, ${silent.toFixed(0)} min after launch (allowed ${limit} min)` : `last metrics ${silent.toFixed(0)} min ago`}` }));
     if (silent <= limit && silent > grace + h.stale_after_minutes) alerts.push({ key: `stale:${node}:${f.lastPointAt ?? "never"}`, text: `stale: ${what}; teardown after ${limit} min` });
   }
   return { gates, alerts };

@@ -10,7 +10,7 @@ import type { SanityPolicy } from "../policy/schema.ts";
 import { gate, type GateResult } from "./types.ts";
 import type { GateId } from "./phases.ts";
 import { candidateOfFile } from "./finalists.ts";
-import { fmt, pct as percent } from "./stats.ts";
+import { fmt, pct, round } from "../common/format.ts";
 
 export interface SanityPoint {
   step: number;
@@ -21,7 +21,6 @@ export interface SanityPoint {
 
 export type SanityRuns = ReadonlyMap<string, readonly SanityPoint[]>;
 
-const pct = (x: number): string => percent(x, 3);
 
 function missing(id: GateId<"sanity">, subject: string, tag: string, runs: SanityRuns): GateResult {
   return gate("sanity", id, subject).fail({ measured: null, threshold: null, message: `no run tagged ${JSON.stringify(tag)} (runs: ${[...runs.keys()].join(", ") || "none"})` });
@@ -88,8 +87,8 @@ export function fp8Gates(runs: SanityRuns, policy: SanityPolicy["fp8"]): GateRes
   const aucRef = area(steps, m.map((x) => x.a));
   const aucGap = Math.abs(area(steps, m.map((x) => x.b)) - aucRef) / aucRef;
   return [
-    gate("sanity", "sanity.fp8.gap", subject).judged(worst <= policy.max_gap, { measured: Number(worst.toFixed(6)), op: "≤", threshold: policy.max_gap, ...(worst > policy.max_gap ? { step: worstStep } : {}), message: `largest relative gap of the ${policy.smooth}-point means: ${pct(worst)} at step ${worstStep} over ${m.length} matched steps` }),
-    gate("sanity", "sanity.fp8.auc", subject).judged(aucGap <= policy.max_auc_gap, { measured: Number(aucGap.toFixed(6)), op: "≤", threshold: policy.max_auc_gap, message: `areas under the loss curves differ by ${pct(aucGap)} (steps ${steps[0]}–${steps[steps.length - 1]})` }),
+    gate("sanity", "sanity.fp8.gap", subject).judged(worst <= policy.max_gap, { measured: round(worst, 6), op: "≤", threshold: policy.max_gap, ...(worst > policy.max_gap ? { step: worstStep } : {}), message: `largest relative gap of the ${policy.smooth}-point means: ${pct(worst, 3)} at step ${worstStep} over ${m.length} matched steps` }),
+    gate("sanity", "sanity.fp8.auc", subject).judged(aucGap <= policy.max_auc_gap, { measured: round(aucGap, 6), op: "≤", threshold: policy.max_auc_gap, message: `areas under the loss curves differ by ${pct(aucGap, 3)} (steps ${steps[0]}–${steps[steps.length - 1]})` }),
   ];
 }
 
@@ -114,11 +113,11 @@ export function parallelGates(runs: SanityRuns, policy: SanityPolicy["parallel"]
     const ok = share <= policy.max_miss_fraction && beyond === undefined;
     const step = beyond?.step ?? misses[0]?.step;
     return g.judged(ok, {
-      measured: Number(share.toFixed(4)),
+      measured: round(share, 4),
       op: "≤",
       threshold: policy.max_miss_fraction,
       ...(!ok && step !== undefined ? { step } : {}),
-      message: `${misses.length} of the first ${m.length} matched steps differ by more than ${policy.max_abs} (worst |Δ| ${fmt(Math.abs(worst.b - worst.a))} at step ${worst.step})${beyond ? `; step ${beyond.step} differs by ${pct(Math.abs(beyond.b - beyond.a) / Math.abs(beyond.a))}, past the ${pct(policy.max_rel)} outer bound` : ""}`,
+      message: `${misses.length} of the first ${m.length} matched steps differ by more than ${policy.max_abs} (worst |Δ| ${fmt(Math.abs(worst.b - worst.a))} at step ${worst.step})${beyond ? `; step ${beyond.step} differs by ${pct(Math.abs(beyond.b - beyond.a) / Math.abs(beyond.a), 3)}, past the ${pct(policy.max_rel, 3)} outer bound` : ""}`,
     });
   });
 }

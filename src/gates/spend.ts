@@ -6,7 +6,7 @@ import type { Rates } from "../cost/rates.ts";
 import { extendedReport } from "../cost/campaign.ts";
 import { forecastUsd, type CampaignPlan } from "../cost/campaign-plan.ts";
 import { gate, type GateResult } from "./types.ts";
-import { usd } from "./stats.ts";
+import { round, usd } from "../common/format.ts";
 
 export interface SpendOutcome {
   results: GateResult[];
@@ -29,7 +29,7 @@ export function evaluateSpend(subject: string, plan: CampaignPlan, policy: Spend
   const savings = scenario?.expected_savings_usd ?? 0;
   const results: GateResult[] = [
     gate("spend", "spend.budget", subject).judged(forecast <= plan.budget_usd, {
-      measured: Number(forecast.toFixed(2)),
+      measured: round(forecast, 2),
       op: "≤",
       threshold: plan.budget_usd,
       message: `${plan.nodes} × ${plan.instance_type} at ${usd(plan.node_hourly_usd)}/h × (${plan.hours} h + ${plan.sanity_hours} h sanity day) = ${usd(forecast)} against a budget of ${usd(plan.budget_usd)}`,
@@ -47,7 +47,7 @@ export function evaluateSpend(subject: string, plan: CampaignPlan, policy: Spend
       message: policy.allowed_instance_types.includes(plan.instance_type) ? `${plan.instance_type} is allowed` : `${plan.instance_type} is not an allowed instance type (${policy.allowed_instance_types.join(", ")})`,
     }),
     gate("spend", "spend.price", subject).judged(perGpu <= policy.max_gpu_hourly_usd, {
-      measured: Number(perGpu.toFixed(4)),
+      measured: round(perGpu, 4),
       op: "≤",
       threshold: policy.max_gpu_hourly_usd,
       message: `${usd(perGpu)} per GPU-hour (${plan.market}, ${usd(plan.node_hourly_usd)}/h ÷ ${plan.gpus_per_node} GPUs)`,

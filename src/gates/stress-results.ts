@@ -3,7 +3,8 @@
 // finalist's outcome. Pure.
 import type { StressPolicy } from "../policy/schema.ts";
 import { gate, type GateResult } from "./types.ts";
-import { fmt, median, pct } from "./stats.ts";
+import { median } from "./stats.ts";
+import { fmt, pct, round } from "../common/format.ts";
 import type { CurveSeries, GradTrack, SeriesTrack } from "./stress-track.ts";
 
 export interface CurveOutcome {
@@ -85,9 +86,9 @@ function divergenceGate(c: CurveState): GateResult {
   const dp = c.policy.divergence;
   if (t.n < 2) return g.skip(`${c.series} has too few points to judge`);
   const d = t.diverged;
-  if (d === undefined) return g.pass({ measured: round(t.maxSustained), op: "≤", threshold: dp.rise, message: heldWithin(c) });
+  if (d === undefined) return g.pass({ measured: round(t.maxSustained, 4), op: "≤", threshold: dp.rise, message: heldWithin(c) });
   const rise = (d.value - d.min) / Math.abs(d.min);
-  return g.fail({ measured: round(rise), op: "≤", threshold: dp.rise, message: `${c.series} rises from step ${d.onset}: smoothed ${fmt(d.value)} at step ${d.detectedAt} is ${pct(rise)} above its minimum ${fmt(d.min)} (step ${d.minStep}), over ${pct(dp.rise)} for ${dp.patience} logged points`, step: d.onset });
+  return g.fail({ measured: round(rise, 4), op: "≤", threshold: dp.rise, message: `${c.series} rises from step ${d.onset}: smoothed ${fmt(d.value)} at step ${d.detectedAt} is ${pct(rise)} above its minimum ${fmt(d.min)} (step ${d.minStep}), over ${pct(dp.rise)} for ${dp.patience} logged points`, step: d.onset });
 }
 
 /** Why a curve that did not diverge passes: it never rose past the line, or not for long enough. */
@@ -113,10 +114,10 @@ function flatlineGate(c: CurveState): GateResult {
     return g.skip(`not judged: ${why}`);
   }
   const drop = (early - late) / Math.abs(early);
-  if (drop >= f.min_drop) return g.pass({ measured: round(drop), op: "≥", threshold: f.min_drop, message: `mean ${c.series} fell ${pct(drop)} from ${span} (${fmt(early)} → ${fmt(late)})` });
+  if (drop >= f.min_drop) return g.pass({ measured: round(drop, 4), op: "≥", threshold: f.min_drop, message: `mean ${c.series} fell ${pct(drop)} from ${span} (${fmt(early)} → ${fmt(late)})` });
   const since = stoppedImproving(c, drop, late);
   const moved = drop >= 0 ? `fell only ${pct(drop)}` : `rose ${pct(-drop)}`;
-  return g.fail({ measured: round(drop), op: "≥", threshold: f.min_drop, message: `mean ${c.series} ${moved} from ${span} (${fmt(early)} → ${fmt(late)}); no real improvement since step ${since}`, step: since });
+  return g.fail({ measured: round(drop, 4), op: "≥", threshold: f.min_drop, message: `mean ${c.series} ${moved} from ${span} (${fmt(early)} → ${fmt(late)}); no real improvement since step ${since}`, step: since });
 }
 
 /**
@@ -140,9 +141,9 @@ function gradNormGate(c: CurveState): GateResult {
   const p = c.policy.grad_norm;
   if (s.seen === 0) return g.skip("no grad_norm logged after warmup");
   const b = s.blown;
-  if (b !== undefined) return g.fail({ measured: round(b.value / b.ref), op: "≤", threshold: p.factor, message: `grad norm ${fmt(b.value)} at step ${b.step} is ${fmt(b.value / b.ref)}× the largest of the first ${p.reference_steps} steps after warmup (${fmt(b.ref)})`, step: b.step });
+  if (b !== undefined) return g.fail({ measured: round(b.value / b.ref, 4), op: "≤", threshold: p.factor, message: `grad norm ${fmt(b.value)} at step ${b.step} is ${fmt(b.value / b.ref)}× the largest of the first ${p.reference_steps} steps after warmup (${fmt(b.ref)})`, step: b.step });
   if (s.maxRatioStep === undefined) return g.skip(`not judged: the curve ends within the reference steps ${p.after_step}–${p.after_step + p.reference_steps}`);
-  return g.pass({ measured: round(s.maxRatio), op: "≤", threshold: p.factor, message: `grad norm peaked at ${fmt(s.maxRatio)}× its early reference ${fmt(s.refMax)} (step ${s.maxRatioStep})` });
+  return g.pass({ measured: round(s.maxRatio, 4), op: "≤", threshold: p.factor, message: `grad norm peaked at ${fmt(s.maxRatio)}× its early reference ${fmt(s.refMax)} (step ${s.maxRatioStep})` });
 }
 
 /**
@@ -163,4 +164,3 @@ export function survivorsGate(outcomes: readonly CurveOutcome[], policy: StressP
 }
 
 const plural = (n: number): string => (n === 1 ? "" : "s");
-const round = (x: number): number => Number(x.toFixed(4));

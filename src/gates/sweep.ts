@@ -3,7 +3,8 @@
 import type { TrajectoryRow } from "../evidence/schemas.ts";
 import type { Policy } from "../policy/schema.ts";
 import { gate, type GateResult } from "./types.ts";
-import { fmt, median, mean, sumSquares } from "./stats.ts";
+import { median, mean, sumSquares } from "./stats.ts";
+import { fmt, round } from "../common/format.ts";
 import { projectToTarget, type Projection } from "./project.ts";
 
 export interface SweepInput {
@@ -222,8 +223,4 @@ function labelOf(row: TrajectoryRow, baseline: Record<string, unknown> | undefin
     return text.length > 60 ? `${text.slice(0, 57)}…` : text;
   }
   return row.id;
-}
-
-function round(x: number, digits: number): number {
-  return Number(x.toFixed(digits));
 }

@@ -19,7 +19,8 @@ import { assumptionOf, bandAt, expectedAt, type Envelope } from "../forecast/env
 import { readPoint, seriesOf, SERIES_WORDS, type ReadablePoint, type Reading } from "../forecast/reading.ts";
 import { gate, type GateBuilder, type GateResult } from "./types.ts";
 import { anyNumber, readSnapshot } from "./snapshot.ts";
-import { fmt, minOf, pct as percent } from "./stats.ts";
+import { minOf } from "./stats.ts";
+import { fmt, pct, round } from "../common/format.ts";
 
 export interface Excursion {
   step: number;
@@ -35,8 +36,7 @@ export interface Excursion {
 /** What the verify gate reads of an envelope; `assumption` says what the forecast assumed of the run (its learning rate). */
 export type VerifyEnvelope = Pick<Envelope, "points" | "band" | "axis" | "series"> & { assumption?: string | undefined };
 
-const pct = (x: number): string => percent(x, 2);
-const signed = (x: number): string => `${x > 0 ? "+" : x < 0 ? "−" : ""}${pct(Math.abs(x))}`;
+const signed = (x: number): string => `${x > 0 ? "+" : x < 0 ? "−" : ""}${pct(Math.abs(x), 2)}`;
 
 type Side = "above" | "below";
 interface Held {
@@ -242,7 +242,7 @@ export class EnvelopeMonitor {
     const then = side === "above" ? "" : "; proxy substitution broken: investigate (the Phase 2 proxy did not stand in for this run)";
     const held = `${this.policy.patience} points in a row${this.policy.min_span_steps > 0 ? ` over ≥ ${this.policy.min_span_steps} steps` : ""}`;
     const assumed = this.envelope.assumption ? `; ${this.envelope.assumption}` : "";
-    return this.envelopeGate.fail({ op: "≤", measured: Number(Math.abs(f.deviation).toFixed(4)), threshold: Number(f.allowed.toFixed(4)), step: f.step, message: `${what} the ±${pct(f.allowed)} band for ${held} from ${this.where(f)}: ${fmt(f.loss)} against ${fmt(f.expected)} expected (${signed(f.deviation)})${then}${assumed}` });
+    return this.envelopeGate.fail({ op: "≤", measured: round(Math.abs(f.deviation), 4), threshold: round(f.allowed, 4), step: f.step, message: `${what} the ±${pct(f.allowed, 2)} band for ${held} from ${this.where(f)}: ${fmt(f.loss)} against ${fmt(f.expected)} expected (${signed(f.deviation)})${then}${assumed}` });
   }
 
   /**
@@ -262,19 +262,19 @@ export class EnvelopeMonitor {
       if (!final) return this.envelopeGate.skip(`no point inside the envelope's window yet: ${where}`, { op: "≤", threshold: this.policy.band });
       return this.envelopeGate.fail({ op: "≥", measured: 0, threshold: 1, message: `nothing verified: no point inside the envelope's window (${this.envelope.axis} ${fmt(first)}–${fmt(last)}); ${where}. Is the envelope for this run, on its axis?` });
     }
-    const band = `±${pct(this.policy.band)}`;
+    const band = `±${pct(this.policy.band, 2)}`;
     const describe = (h: Held | undefined): string => (h ? `${signed(h.side === "above" ? h.value : -h.value)} from ${this.where(h.at)}` : "none");
     const sustained = `held for ${n} points in a row${this.policy.min_span_steps > 0 ? ` over ≥ ${this.policy.min_span_steps} steps` : ""}`;
     const uncertain = this.uncertainFrom;
-    const wider = uncertain ? `; from ${this.where(uncertain)} on the forecast's own band is wider than ${band} (up to ±${pct(this.widest)}): too uncertain to verify at ${band} there, so those ${this.judged - this.judgedCertain} points were judged against that band and stayed within it (largest deviation ${sustained}: ${describe(this.heldAny)})` : "";
+    const wider = uncertain ? `; from ${this.where(uncertain)} on the forecast's own band is wider than ${band} (up to ±${pct(this.widest, 2)}): too uncertain to verify at ${band} there, so those ${this.judged - this.judgedCertain} points were judged against that band and stayed within it (largest deviation ${sustained}: ${describe(this.heldAny)})` : "";
     const past = this.after > 0 ? `; ${this.after} later points are past the envelope's window (${this.envelope.axis} > ${fmt(this.envelope.points[this.envelope.points.length - 1]?.x ?? 0)}) and were not verified` : "";
     const ignored = this.policy.direction === "above" ? " (verify.direction: above; a run below the forecast is not judged)" : "";
     if (this.judgedCertain === 0) {
       // Nothing could be held to ±5%: not a pass. The loss did stay within the forecast's band.
-      return this.envelopeGate.skip(`too uncertain to verify at ${band}: the forecast's own band is wider than ${band} over the whole window (±${pct(bandAt(this.envelope, this.envelope.points[0]?.x ?? 0))} → ±${pct(this.widest)}); the ${this.judged} points judged against it stayed within it (largest deviation ${sustained}: ${describe(this.heldAny)})${past}. Fit a longer Phase 2, or forecast a shorter window`, { op: "≤", threshold: this.policy.band });
+      return this.envelopeGate.skip(`too uncertain to verify at ${band}: the forecast's own band is wider than ${band} over the whole window (±${pct(bandAt(this.envelope, this.envelope.points[0]?.x ?? 0), 2)} → ±${pct(this.widest, 2)}); the ${this.judged} points judged against it stayed within it (largest deviation ${sustained}: ${describe(this.heldAny)})${past}. Fit a longer Phase 2, or forecast a shorter window`, { op: "≤", threshold: this.policy.band });
     }
     // The measured value of a pass is the largest deviation held over a sustained window judged at
     // the gate's band: within it, or the gate would have failed.
-    return this.envelopeGate.pass({ op: "≤", measured: Number((this.heldCertain?.value ?? 0).toFixed(4)), threshold: this.policy.band, message: `${this.judgedCertain} points verified within ${band} of the forecast${ignored}: largest deviation ${sustained}: ${describe(this.heldCertain)}${wider}${past}` });
+    return this.envelopeGate.pass({ op: "≤", measured: round(this.heldCertain?.value ?? 0, 4), threshold: this.policy.band, message: `${this.judgedCertain} points verified within ${band} of the forecast${ignored}: largest deviation ${sustained}: ${describe(this.heldCertain)}${wider}${past}` });
   }
 }

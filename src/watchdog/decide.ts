@@ -13,6 +13,7 @@ import { healthGates, nodeNames, type NodeFacts } from "../gates/health.ts";
 import { nodeOfKey, runOfKey } from "../campaign/layout.ts";
 import type { GateResult } from "../gates/types.ts";
 import type { Replay } from "./resume.ts";
+import { round } from "../common/format.ts";
 
 /** The watchdog's config: the campaign contract's schema (src/campaign/watchdog-config.ts), which the stack and the handler both check. */
 export type { WatchdogConfig } from "../campaign/watchdog-config.ts";
@@ -173,7 +174,7 @@ export function decide(i: TickInput): Decision {
   // A node launched after the last teardown is a new run of this stage: start over.
   if (state.teardown && i.launchedAt && i.launchedAt.getTime() > Date.parse(state.teardown.at)) state = initialState(now);
   state.ticks++;
-  const costSoFarUsd = i.launchedAt ? Number(((minutes(now, i.launchedAt) / 60) * config.hourlyUsd * config.nodes).toFixed(2)) : null;
+  const costSoFarUsd = i.launchedAt ? round((minutes(now, i.launchedAt) / 60) * config.hourlyUsd * config.nodes, 2) : null;
   const done = (action: Action, reasons: string[], alerts: string[] = [], failed: GateResult[] = []): Decision => ({ action, reasons, alerts, state, failed, costSoFarUsd });
   if (state.teardown) return done("continue", [`already torn down at ${state.teardown.at}: ${state.teardown.reasons.join("; ")}`]);
 

@@ -3,7 +3,7 @@
 // re-run of the same command that resumes.
 import { join, resolve } from "node:path";
 import { UsageError } from "../../common/errors.ts";
-import { fmt } from "../../gates/stats.ts";
+import { fmt } from "../../common/format.ts";
 import { loadPolicy, type LoadedPolicy } from "../../policy/load.ts";
 import { ratesFromEnv } from "../../cost/rates.ts";
 import type { Verdict } from "../../gates/verdict.ts";
