@@ -1,6 +1,6 @@
 // Number and word formatting for terminal output (the boxed tables live in tables.ts), built on
 // the gate engine's formatters so every command writes numbers the same way.
-import { grouped, usd as dollars } from "../gates/stats.ts";
+import { grouped, usd as dollars } from "../common/format.ts";
 
 export function usd(x: number | null): string {
   return x === null ? "n/a" : dollars(x, true);

@@ -14,7 +14,7 @@ export abstract class WindtunnelError extends Error {
 export class InputError extends WindtunnelError {
   readonly code = "E_INPUT";
   readonly exitCode = 2;
-  override readonly name = "InputError";
+  override readonly name: string = "InputError";
   readonly problems: readonly Problem[];
 
   constructor(problems: Problem | readonly Problem[], options?: { cause?: unknown }) {
@@ -29,6 +29,19 @@ export class InputError extends WindtunnelError {
 
   get first(): Problem {
     return this.problems[0] as Problem;
+  }
+}
+
+/**
+ * Saved monitor state this version cannot resume: another version's, or a field missing or of the
+ * wrong type. Bad input like any other (exit 2, one line per field), a class of its own so the
+ * watchdog can tell it from a bug and replay that run's curve instead.
+ */
+export class SnapshotError extends InputError {
+  override readonly name: string = "SnapshotError";
+
+  constructor(what: string, fields: readonly { field: string; message: string }[], options?: { cause?: unknown }) {
+    super(fields.map((f) => ({ file: what, line: 0, field: f.field, message: f.message, kind: "error" as const })), options);
   }
 }
 

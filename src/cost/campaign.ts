@@ -61,7 +61,6 @@ export interface ExtendedOptions {
   campaignsPerYear?: number;
 }
 
-const usd = (x: number): number => pyRound(x, 2);
 
 export function campaignCost(c: Campaign): number {
   return c.gpus * c.gpuHourlyUsd * c.hours;
@@ -89,9 +88,9 @@ export function extendedReport(r: Rates, o: ExtendedOptions) {
     const savings = (blind - post) * finalRun - filterCost;
     return {
       post_filter_wrong_pick_rate: post,
-      wrong_picks_avoided_usd: usd((blind - post) * finalRun),
-      filter_cost_usd: usd(filterCost),
-      expected_savings_usd: usd(savings),
+      wrong_picks_avoided_usd: pyRound((blind - post) * finalRun, 2),
+      filter_cost_usd: pyRound(filterCost, 2),
+      expected_savings_usd: pyRound(savings, 2),
       ratio_savings_to_filter_cost: filterCost > 0 ? pyRound(savings / filterCost, 1) : null,
       break_even_months: breakEvenMonths(r.spark_capex_usd, savings, perYear),
     };
@@ -106,9 +105,9 @@ export function extendedReport(r: Rates, o: ExtendedOptions) {
       gpus: p.gpus,
       gpu_hourly_usd: p.gpuHourlyUsd,
       hours: p.hours,
-      campaign_usd: usd(cost),
-      expected_loss_from_blind_booking_usd: usd(blind * cost),
-      expected_savings_per_campaign_usd: usd(seedSavings),
+      campaign_usd: pyRound(cost, 2),
+      expected_loss_from_blind_booking_usd: pyRound(blind * cost, 2),
+      expected_savings_per_campaign_usd: pyRound(seedSavings, 2),
       ratio_savings_to_spark_cost: phase1 > 0 ? pyRound(seedSavings / phase1, 1) : null,
       break_even_months: breakEvenMonths(r.spark_capex_usd, seedSavings, perYear),
       source: p.source,
@@ -121,18 +120,18 @@ export function extendedReport(r: Rates, o: ExtendedOptions) {
       gpus: o.campaign.gpus,
       gpu_hourly_usd: o.campaign.gpuHourlyUsd,
       hours: o.campaign.hours,
-      final_run_usd: usd(finalRun),
+      final_run_usd: pyRound(finalRun, 2),
     },
     phases_usd: {
-      phase1_recipe_lab_spark: usd(phase1),
-      phase1_recipe_lab_electricity_only: usd(d.campaign.sparkElectricity),
-      phase2_stress_spark: usd(phase2),
-      phase2_stress_electricity_only: usd(stressHours * d.sparkElectricityHourly),
+      phase1_recipe_lab_spark: pyRound(phase1, 2),
+      phase1_recipe_lab_electricity_only: pyRound(d.campaign.sparkElectricity, 2),
+      phase2_stress_spark: pyRound(phase2, 2),
+      phase2_stress_electricity_only: pyRound(stressHours * d.sparkElectricityHourly, 2),
       phase2_stress_hours: stressHours,
-      sanity_day_cloud: usd(sanityDay),
+      sanity_day_cloud: pyRound(sanityDay, 2),
       sanity_day_hours: sanityHours,
-      final_run_cloud: usd(finalRun),
-      total: usd(filterCost + finalRun),
+      final_run_cloud: pyRound(finalRun, 2),
+      total: pyRound(filterCost + finalRun, 2),
     },
     wrong_pick: {
       blind_rate: blind,

@@ -1,14 +1,16 @@
 // Python's round(x, n), bit for bit, because `windtunnel cost --json` must reproduce the seed's
 // cost_arithmetic.py output exactly. Python rounds the exact binary value of the double
 // half-to-even; Number.prototype.toFixed also rounds the exact value but breaks exact ties
-// upwards, so only exact ties (x·10ⁿ ending in .5 exactly, e.g. round(0.125, 2)) need help.
+// upwards, so only exact ties (x·10ⁿ ending in .5 exactly, e.g. round(0.125, 2)) need help:
+// everything else is windtunnel's one rounding rule (common/format.ts).
 import { InternalError } from "../common/errors.ts";
+import { round } from "../common/format.ts";
 
 export function pyRound(x: number, digits: number): number {
   if (!Number.isInteger(digits) || digits < 0 || digits > 100) throw new InternalError(`pyRound: digits must be an integer in 0..100, got ${digits}`);
   if (!Number.isFinite(x) || Math.abs(x) >= 1e21) return x;
+  if (!isExactTie(x, digits)) return round(x, digits);
   const away = x.toFixed(digits); // exact value, ties broken away from zero
-  if (!isExactTie(x, digits)) return Number(away);
   const negative = away.startsWith("-");
   let scaled = BigInt(away.replace("-", "").replace(".", ""));
   if (scaled % 2n === 1n) scaled -= 1n; // Python breaks ties to even

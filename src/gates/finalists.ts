@@ -5,7 +5,7 @@
 // many names it has. Without this, the curve of any config, or one good curve under two names,
 // passed stress.
 import type { CurveOutcome } from "./stress.ts";
-import type { GateResult } from "./types.ts";
+import { gate, type GateResult } from "./types.ts";
 
 export interface JudgedCurve {
   outcome: CurveOutcome;
@@ -50,10 +50,10 @@ export function curveCoverage(curves: readonly JudgedCurve[], finalists: readonl
     }
   }
   const once = copies.length > 0 ? `; ${copies.join(", ")}: one run, counted once` : "";
-  const base = { id: "stress.coverage" as const, phase: "stress" as const, subject: `${curves.length} curve${curves.length === 1 ? "" : "s"}` };
+  const g = gate("stress", "stress.coverage", `${curves.length} curve${curves.length === 1 ? "" : "s"}`);
   if (finalists === undefined) {
     const counted = curves.filter((c) => !isCopy.has(c)).map((c) => c.outcome);
-    return { counted, result: { ...base, status: "skip", measured: null, threshold: null, message: `not tied to a sweep: no trajectory was given, so nothing checks that these are its finalists' curves (give the trajectory too)${once}` } };
+    return { counted, result: g.skip(`not tied to a sweep: no trajectory was given, so nothing checks that these are its finalists' curves (give the trajectory too)${once}`) };
   }
   const finalistOf = new Map<string, FinalistRef>();
   for (const f of finalists) for (const id of [f.id, ...f.ids]) finalistOf.set(id, f);
@@ -87,13 +87,11 @@ export function curveCoverage(curves: readonly JudgedCurve[], finalists: readonl
   const ok = problems.length === 0;
   return {
     counted,
-    result: {
-      ...base,
-      status: ok ? "pass" : "fail",
+    result: g.judged(ok, {
       measured: covered,
       op: "≥",
       threshold: finalists.length,
       message: `${ok ? `one curve for each of the ${finalists.length} finalists (${names})` : problems.join("; ")}${once}`,
-    },
+    }),
   };
 }

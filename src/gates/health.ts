@@ -11,7 +11,8 @@
 //  - health.hours_cap: up past the stage's hours cap (the node's own timer did not fire).
 // A failing gate is a teardown; alerts (stale, a failed run within its grace) are said once each.
 import type { HealthPolicy } from "../policy/schema.ts";
-import type { GateResult } from "./types.ts";
+import { gate, type GateResult } from "./types.ts";
+import { round } from "../common/format.ts";
 
 export interface NodeFacts {
   /** The last time new metrics of this node arrived (ISO). */
@@ -42,7 +43,6 @@ export interface HealthVerdict {
 }
 
 const minutes = (a: Date, b: Date): number => (a.getTime() - b.getTime()) / 60_000;
-const round = (x: number): number => Number(x.toFixed(1));
 
 /** The nodes a stage has: node-0 … node-(n−1), and any other the bucket shows. */
 export function nodeNames(nodes: number, facts: Readonly<Record<string, NodeFacts>>): string[] {
@@ -57,21 +57,23 @@ export function healthGates(i: HealthInput): HealthVerdict {
   if (i.launchedAt) {
     const up = minutes(i.now, i.launchedAt);
     const limit = i.hoursCap * 60 + h.hours_cap_grace_minutes;
-    gates.push({ id: "health.hours_cap", phase: "health", subject: "campaign", status: up > limit ? "fail" : "pass", measured: round(up), op: "≤", threshold: limit, message: up > limit ? `past its hours cap: up ${(up / 60).toFixed(1)} h against a cap of ${i.hoursCap} h (the node's own timer did not stop it)` : `up ${(up / 60).toFixed(1)} h of a ${i.hoursCap} h cap` });
+    const over = up > limit;
+    gates.push(gate("health", "health.hours_cap", "campaign").judged(!over, { measured: round(up, 1), op: "≤", threshold: limit, message: over ? `past its hours cap: up ${(up / 60).toFixed(1)} h against a cap of ${i.hoursCap} h (the node's own timer did not stop it)` : `up ${(up / 60).toFixed(1)} h of a ${i.hoursCap} h cap` }));
   }
   for (const node of nodeNames(i.nodes, i.facts)) {
     const f = i.facts[node] ?? {};
     // The exit status a node reported.
     if (f.doneAt !== undefined) {
       const status = f.status ?? 0;
-      if (status === 0) gates.push({ id: "health.exit_status", phase: "health", subject: node, status: "pass", measured: 0, op: "≤", threshold: 0, message: `${node} finished its runs at ${f.doneAt} (status 0)` });
+      const exit = gate("health", "health.exit_status", node);
+      if (status === 0) gates.push(exit.pass({ measured: 0, op: "≤", threshold: 0, message: `${node} finished its runs at ${f.doneAt} (status 0)` }));
       else {
         const since = minutes(i.now, new Date(f.doneAt));
         const what = `${node} ended with status ${status} at ${f.doneAt}${status > 128 ? ` (signal ${status - 128})` : ""}`;
-        if (i.stage === "sanity") gates.push({ id: "health.exit_status", phase: "health", subject: node, status: "fail", measured: status, op: "≤", threshold: 0, message: `the sanity day failed: ${what}` });
-        else if (since >= h.failed_run_grace_minutes) gates.push({ id: "health.exit_status", phase: "health", subject: node, status: "fail", measured: status, op: "≤", threshold: 0, message: `${what}; the node did not stop itself within ${h.failed_run_grace_minutes} min` });
+        if (i.stage === "sanity") gates.push(exit.fail({ measured: status, op: "≤", threshold: 0, message: `the sanity day failed: ${what}` }));
+        else if (since >= h.failed_run_grace_minutes) gates.push(exit.fail({ measured: status, op: "≤", threshold: 0, message: `${what}; the node did not stop itself within ${h.failed_run_grace_minutes} min` }));
         else {
-          gates.push({ id: "health.exit_status", phase: "health", subject: node, status: "skip", measured: status, op: "≤", threshold: 0, message: `${what}; teardown in ${h.failed_run_grace_minutes} min unless it stops itself` });
+          gates.push(exit.skip(`${what}; teardown in ${h.failed_run_grace_minutes} min unless it stops itself`, { measured: status, op: "≤", threshold: 0 }));
           alerts.push({ key: `failed:${node}:${f.doneAt}`, text: `${what}: the run failed; the node powers itself off, and the watchdog tears it down after ${h.failed_run_grace_minutes} min if not` });
         }
       }
@@ -79,7 +81,7 @@ export function healthGates(i: HealthInput): HealthVerdict {
     // The dead-man switch, unless this node finished or AWS is taking it.
     if (!i.launchedAt) continue;
     if (f.doneAt !== undefined || f.interruptedAt !== undefined) {
-      gates.push({ id: f.lastPointAt ? "health.dead_man" : "health.first_metrics", phase: "health", subject: node, status: "skip", measured: null, threshold: null, message: f.doneAt !== undefined ? `${node} reported its runs done` : `${node} is being reclaimed by AWS (spot interruption at ${f.interruptedAt})` });
+      gates.push(gate("health", f.lastPointAt ? "health.dead_man" : "health.first_metrics", node).skip(f.doneAt !== undefined ? `${node} reported its runs done` : `${node} is being reclaimed by AWS (spot interruption at ${f.interruptedAt})`));
       continue;
     }
     const first = f.lastPointAt === undefined;
@@ -88,7 +90,8 @@ export function healthGates(i: HealthInput): HealthVerdict {
     const silent = minutes(i.now, since);
     const limit = grace + h.teardown_after_stale_minutes;
     const what = first ? `${node}: no metrics at all ${silent.toFixed(0)} min after launch` : `${node}: no new metrics for ${silent.toFixed(0)} min (last at ${f.lastPointAt})`;
-    gates.push({ id: first ? "health.first_metrics" : "health.dead_man", phase: "health", subject: node, status: silent > limit ? "fail" : "pass", measured: round(silent), op: "≤", threshold: limit, message: silent > limit ? `silent: ${what}` : `${node}: ${first ? `no metrics yet, ${silent.toFixed(0)} min after launch (allowed ${limit} min)` : `last metrics ${silent.toFixed(0)} min ago`}` });
+    const silentTooLong = silent > limit;
+    gates.push(gate("health", first ? "health.first_metrics" : "health.dead_man", node).judged(!silentTooLong, { measured: round(silent, 1), op: "≤", threshold: limit, message: silentTooLong ? `silent: ${what}` : `${node}: ${first ? `no metrics yet, ${silent.toFixed(0)} min after launch (allowed ${limit} min)` : `last metrics ${silent.toFixed(0)} min ago`}` }));
     if (silent <= limit && silent > grace + h.stale_after_minutes) alerts.push({ key: `stale:${node}:${f.lastPointAt ?? "never"}`, text: `stale: ${what}; teardown after ${limit} min` });
   }
   return { gates, alerts };

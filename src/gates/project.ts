@@ -2,7 +2,7 @@
 // size. The proxy's shape choices transfer (head_dim, FFN ratio, activation, every other knob);
 // width and depth come from the target; the learning rate scales by √(d_proxy/d_target).
 import type { TargetShape } from "../policy/schema.ts";
-import { fmt } from "./stats.ts";
+import { fmt } from "../common/format.ts";
 
 export interface Projection {
   config: Record<string, unknown>;

@@ -7,10 +7,10 @@
 // rescued by a good one on node 1): files belong to the node folder they sit in (node-<rank>/,
 // as the bucket lays them out), and one tag names one run per node.
 import type { SanityPolicy } from "../policy/schema.ts";
-import { judged, type GateResult } from "./types.ts";
+import { gate, type GateResult } from "./types.ts";
 import type { GateId } from "./phases.ts";
 import { candidateOfFile } from "./finalists.ts";
-import { fmt, pct as percent } from "./stats.ts";
+import { fmt, pct, round } from "../common/format.ts";
 
 export interface SanityPoint {
   step: number;
@@ -21,11 +21,9 @@ export interface SanityPoint {
 
 export type SanityRuns = ReadonlyMap<string, readonly SanityPoint[]>;
 
-const pct = (x: number): string => percent(x, 3);
-const base = (id: GateId<"sanity">, subject: string) => ({ id, phase: "sanity" as const, subject });
 
 function missing(id: GateId<"sanity">, subject: string, tag: string, runs: SanityRuns): GateResult {
-  return { ...base(id, subject), status: "fail", measured: null, threshold: null, message: `no run tagged ${JSON.stringify(tag)} (runs: ${[...runs.keys()].join(", ") || "none"})` };
+  return gate("sanity", id, subject).fail({ measured: null, threshold: null, message: `no run tagged ${JSON.stringify(tag)} (runs: ${[...runs.keys()].join(", ") || "none"})` });
 }
 
 function firstNonFinite(points: readonly SanityPoint[]): SanityPoint | undefined {
@@ -57,7 +55,7 @@ function area(steps: readonly number[], ys: readonly number[]): number {
 }
 
 function nonFiniteGate(id: GateId<"sanity">, subject: string, tag: string, p: SanityPoint): GateResult {
-  return { ...base(id, subject), status: "fail", measured: "non-finite", threshold: null, step: p.step, message: `the ${tag} run's loss is ${p.loss} at step ${p.step}` };
+  return gate("sanity", id, subject).fail({ measured: "non-finite", threshold: null, step: p.step, message: `the ${tag} run's loss is ${p.loss} at step ${p.step}` });
 }
 
 export function fp8Gates(runs: SanityRuns, policy: SanityPolicy["fp8"]): GateResult[] {
@@ -72,7 +70,7 @@ export function fp8Gates(runs: SanityRuns, policy: SanityPolicy["fp8"]): GateRes
   }
   const m = matched(ref, cand, policy.after_step);
   if (m.length < policy.min_matched) {
-    return [{ ...base("sanity.fp8.gap", subject), status: "fail", measured: m.length, op: "≥", threshold: policy.min_matched, message: `only ${m.length} steps logged by both runs after step ${policy.after_step} (different step grids?)` }];
+    return [gate("sanity", "sanity.fp8.gap", subject).fail({ measured: m.length, op: "≥", threshold: policy.min_matched, message: `only ${m.length} steps logged by both runs after step ${policy.after_step} (different step grids?)` })];
   }
   const ra = rolling(m.map((x) => x.a), policy.smooth);
   const rb = rolling(m.map((x) => x.b), policy.smooth);
@@ -89,8 +87,8 @@ export function fp8Gates(runs: SanityRuns, policy: SanityPolicy["fp8"]): GateRes
   const aucRef = area(steps, m.map((x) => x.a));
   const aucGap = Math.abs(area(steps, m.map((x) => x.b)) - aucRef) / aucRef;
   return [
-    judged(worst <= policy.max_gap, { ...base("sanity.fp8.gap", subject), measured: Number(worst.toFixed(6)), op: "≤", threshold: policy.max_gap, ...(worst > policy.max_gap ? { step: worstStep } : {}), message: `largest relative gap of the ${policy.smooth}-point means: ${pct(worst)} at step ${worstStep} over ${m.length} matched steps` }),
-    judged(aucGap <= policy.max_auc_gap, { ...base("sanity.fp8.auc", subject), measured: Number(aucGap.toFixed(6)), op: "≤", threshold: policy.max_auc_gap, message: `areas under the loss curves differ by ${pct(aucGap)} (steps ${steps[0]}–${steps[steps.length - 1]})` }),
+    gate("sanity", "sanity.fp8.gap", subject).judged(worst <= policy.max_gap, { measured: round(worst, 6), op: "≤", threshold: policy.max_gap, ...(worst > policy.max_gap ? { step: worstStep } : {}), message: `largest relative gap of the ${policy.smooth}-point means: ${pct(worst, 3)} at step ${worstStep} over ${m.length} matched steps` }),
+    gate("sanity", "sanity.fp8.auc", subject).judged(aucGap <= policy.max_auc_gap, { measured: round(aucGap, 6), op: "≤", threshold: policy.max_auc_gap, message: `areas under the loss curves differ by ${pct(aucGap, 3)} (steps ${steps[0]}–${steps[steps.length - 1]})` }),
   ];
 }
 
@@ -98,6 +96,7 @@ export function parallelGates(runs: SanityRuns, policy: SanityPolicy["parallel"]
   const ref = runs.get(policy.reference);
   return policy.layouts.map((layout) => {
     const subject = `${layout} vs ${policy.reference}`;
+    const g = gate("sanity", "sanity.parallel", subject);
     const cand = runs.get(layout);
     if (!ref) return missing("sanity.parallel", subject, policy.reference, runs);
     if (!cand) return missing("sanity.parallel", subject, layout, runs);
@@ -106,20 +105,19 @@ export function parallelGates(runs: SanityRuns, policy: SanityPolicy["parallel"]
       if (bad) return nonFiniteGate("sanity.parallel", subject, tag, bad);
     }
     const m = matched(ref, cand).slice(0, policy.steps);
-    if (m.length < policy.min_matched) return { ...base("sanity.parallel", subject), status: "fail", measured: m.length, op: "≥", threshold: policy.min_matched, message: `only ${m.length} steps logged by both runs (different step grids?)` };
+    if (m.length < policy.min_matched) return g.fail({ measured: m.length, op: "≥", threshold: policy.min_matched, message: `only ${m.length} steps logged by both runs (different step grids?)` });
     const misses = m.filter((x) => Math.abs(x.b - x.a) > policy.max_abs);
     const beyond = m.find((x) => Math.abs(x.b - x.a) / Math.abs(x.a) > policy.max_rel);
     const worst = m.reduce((w, x) => (Math.abs(x.b - x.a) > Math.abs(w.b - w.a) ? x : w), m[0] as { step: number; a: number; b: number });
     const share = misses.length / m.length;
     const ok = share <= policy.max_miss_fraction && beyond === undefined;
     const step = beyond?.step ?? misses[0]?.step;
-    return judged(ok, {
-      ...base("sanity.parallel", subject),
-      measured: Number(share.toFixed(4)),
+    return g.judged(ok, {
+      measured: round(share, 4),
       op: "≤",
       threshold: policy.max_miss_fraction,
       ...(!ok && step !== undefined ? { step } : {}),
-      message: `${misses.length} of the first ${m.length} matched steps differ by more than ${policy.max_abs} (worst |Δ| ${fmt(Math.abs(worst.b - worst.a))} at step ${worst.step})${beyond ? `; step ${beyond.step} differs by ${pct(Math.abs(beyond.b - beyond.a) / Math.abs(beyond.a))}, past the ${pct(policy.max_rel)} outer bound` : ""}`,
+      message: `${misses.length} of the first ${m.length} matched steps differ by more than ${policy.max_abs} (worst |Δ| ${fmt(Math.abs(worst.b - worst.a))} at step ${worst.step})${beyond ? `; step ${beyond.step} differs by ${pct(Math.abs(beyond.b - beyond.a) / Math.abs(beyond.a), 3)}, past the ${pct(policy.max_rel, 3)} outer bound` : ""}`,
     });
   });
 }
@@ -136,23 +134,23 @@ export function tokensPerSecond(points: readonly SanityPoint[], after: number): 
 export function throughputGates(runs: SanityRuns, policy: SanityPolicy["throughput"]): GateResult[] {
   const out: GateResult[] = [];
   for (const [tag, pts] of runs) {
-    const id = "sanity.throughput";
+    const g = gate("sanity", "sanity.throughput", tag);
     if (pts.length === 0) {
-      out.push({ ...base(id, tag), status: "fail", measured: null, threshold: null, message: `the ${tag} run logged nothing (crashed, out of memory, or never started)` });
+      out.push(g.fail({ measured: null, threshold: null, message: `the ${tag} run logged nothing (crashed, out of memory, or never started)` }));
       continue;
     }
     if (policy.min_tokens_per_s === null && policy.max_tokens_per_s === null) {
-      out.push({ ...base(id, tag), status: "skip", measured: null, threshold: null, message: "no expected band in the policy (sanity.throughput.min_tokens_per_s)" });
+      out.push(g.skip("no expected band in the policy (sanity.throughput.min_tokens_per_s)"));
       continue;
     }
     const tps = tokensPerSecond(pts, policy.after_step);
     if (tps === undefined) {
-      out.push({ ...base(id, tag), status: "fail", measured: null, threshold: null, message: `the ${tag} run logs no tokens and time_s after step ${policy.after_step}: throughput cannot be checked` });
+      out.push(g.fail({ measured: null, threshold: null, message: `the ${tag} run logs no tokens and time_s after step ${policy.after_step}: throughput cannot be checked` }));
       continue;
     }
     const lo = policy.min_tokens_per_s ?? 0;
     const hi = policy.max_tokens_per_s ?? Infinity;
-    out.push(judged(tps >= lo && tps <= hi, { ...base(id, tag), measured: Math.round(tps), op: "in", threshold: `${fmt(lo)}–${Number.isFinite(hi) ? fmt(hi) : "∞"}`, message: `${fmt(Math.round(tps))} tokens/s after step ${policy.after_step} against an expected ${fmt(lo)}–${Number.isFinite(hi) ? fmt(hi) : "∞"}` }));
+    out.push(g.judged(tps >= lo && tps <= hi, { measured: Math.round(tps), op: "in", threshold: `${fmt(lo)}–${Number.isFinite(hi) ? fmt(hi) : "∞"}`, message: `${fmt(Math.round(tps))} tokens/s after step ${policy.after_step} against an expected ${fmt(lo)}–${Number.isFinite(hi) ? fmt(hi) : "∞"}` }));
   }
   return out;
 }

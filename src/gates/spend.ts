@@ -5,8 +5,8 @@ import type { SpendPolicy } from "../policy/schema.ts";
 import type { Rates } from "../cost/rates.ts";
 import { extendedReport } from "../cost/campaign.ts";
 import { forecastUsd, type CampaignPlan } from "../cost/campaign-plan.ts";
-import { judged, type GateResult } from "./types.ts";
-import { usd } from "./stats.ts";
+import { gate, type GateResult } from "./types.ts";
+import { round, usd } from "../common/format.ts";
 
 export interface SpendOutcome {
   results: GateResult[];
@@ -27,51 +27,40 @@ export function evaluateSpend(subject: string, plan: CampaignPlan, policy: Spend
   });
   const scenario = ev.wrong_pick.scenarios[0];
   const savings = scenario?.expected_savings_usd ?? 0;
-  const base = { phase: "spend" as const, subject };
   const results: GateResult[] = [
-    judged(forecast <= plan.budget_usd, {
-      ...base,
-      id: "spend.budget",
-      measured: Number(forecast.toFixed(2)),
+    gate("spend", "spend.budget", subject).judged(forecast <= plan.budget_usd, {
+      measured: round(forecast, 2),
       op: "≤",
       threshold: plan.budget_usd,
       message: `${plan.nodes} × ${plan.instance_type} at ${usd(plan.node_hourly_usd)}/h × (${plan.hours} h + ${plan.sanity_hours} h sanity day) = ${usd(forecast)} against a budget of ${usd(plan.budget_usd)}`,
     }),
-    judged(wall <= plan.hours_cap, {
-      ...base,
-      id: "spend.hours",
+    gate("spend", "spend.hours", subject).judged(wall <= plan.hours_cap, {
       measured: wall,
       op: "≤",
       threshold: plan.hours_cap,
       message: `${wall} h of wall time (final run + sanity day) against a cap of ${plan.hours_cap} h`,
     }),
-    judged(policy.allowed_instance_types.includes(plan.instance_type), {
-      ...base,
-      id: "spend.instance",
+    gate("spend", "spend.instance", subject).judged(policy.allowed_instance_types.includes(plan.instance_type), {
       measured: plan.instance_type,
       op: "in",
       threshold: policy.allowed_instance_types.join(", "),
       message: policy.allowed_instance_types.includes(plan.instance_type) ? `${plan.instance_type} is allowed` : `${plan.instance_type} is not an allowed instance type (${policy.allowed_instance_types.join(", ")})`,
     }),
-    judged(perGpu <= policy.max_gpu_hourly_usd, {
-      ...base,
-      id: "spend.price",
-      measured: Number(perGpu.toFixed(4)),
+    gate("spend", "spend.price", subject).judged(perGpu <= policy.max_gpu_hourly_usd, {
+      measured: round(perGpu, 4),
       op: "≤",
       threshold: policy.max_gpu_hourly_usd,
       message: `${usd(perGpu)} per GPU-hour (${plan.market}, ${usd(plan.node_hourly_usd)}/h ÷ ${plan.gpus_per_node} GPUs)`,
     }),
-    maxPrice(plan, base),
+    maxPrice(plan, subject),
     policy.require_positive_ev
-      ? judged(savings > 0, {
-          ...base,
-          id: "spend.ev",
+      ? gate("spend", "spend.ev", subject).judged(savings > 0, {
           measured: savings,
           op: ">",
           threshold: 0,
           message: `filter worth ${usd(savings)}: (${policy.wrong_pick_rate * 100}% − ${policy.post_filter_wrong_pick_rate * 100}% wrong picks) × ${usd(ev.campaign.final_run_usd)} − ${usd(scenario?.filter_cost_usd ?? 0)} (Phase 1 + Phase 2 + sanity day)`,
         })
-      : { ...base, id: "spend.ev", status: "skip", measured: savings, threshold: null, message: "not required by the policy" },
+      : gate("spend", "spend.ev", subject).skip("not required by the policy", { measured: savings }),
   ];
   return { results, forecastUsd: forecast, expectedSavingsUsd: savings };
 }
@@ -83,17 +72,15 @@ export function evaluateSpend(subject: string, plan: CampaignPlan, policy: Spend
  * the threshold. AWS recommends not setting a max price at all (the spot price applies, capped at
  * on-demand), so no cap is a skip, not a failure.
  */
-function maxPrice(plan: CampaignPlan, base: Pick<GateResult, "phase" | "subject">): GateResult {
-  const id = "spend.max_price";
+function maxPrice(plan: CampaignPlan, subject: string): GateResult {
+  const g = gate("spend", "spend.max_price", subject);
   const cap = plan.max_price_usd;
   if (cap === undefined) {
     const message = plan.market === "spot" ? "no spot max price set (as AWS recommends): the request pays the spot price, at most on-demand" : `${plan.market}: no spot max price applies`;
-    return { ...base, id, status: "skip", measured: null, threshold: null, message };
+    return g.skip(message);
   }
   const ok = cap >= plan.node_hourly_usd;
-  return judged(ok, {
-    ...base,
-    id,
+  return g.judged(ok, {
     measured: cap,
     op: "≥",
     threshold: plan.node_hourly_usd,

@@ -2,8 +2,9 @@
 // and which distinct configs beat the reference by more than the noise (the finalists).
 import type { TrajectoryRow } from "../evidence/schemas.ts";
 import type { Policy } from "../policy/schema.ts";
-import { judged, type GateResult } from "./types.ts";
-import { fmt, median, mean, sumSquares } from "./stats.ts";
+import { gate, type GateResult } from "./types.ts";
+import { median, mean, sumSquares } from "./stats.ts";
+import { fmt, round } from "../common/format.ts";
 import { projectToTarget, type Projection } from "./project.ts";
 
 export interface SweepInput {
@@ -109,28 +110,19 @@ export function evaluateSweep(input: SweepInput, policy: Policy): SweepOutcome {
   const distinct = groups.size;
   const failedFraction = attempts > 0 ? failed / attempts : 0;
   const results: GateResult[] = [
-    judged(evaluated >= p.coverage.min_evaluated, {
-      id: "sweep.coverage.evaluated",
-      phase: "sweep",
-      subject,
+    gate("sweep", "sweep.coverage.evaluated", subject).judged(evaluated >= p.coverage.min_evaluated, {
       measured: evaluated,
       op: "≥",
       threshold: p.coverage.min_evaluated,
       message: `${evaluated} evaluations produced a ${p.metric.name} (${attempts} attempts${baselineRows.length > 0 ? `, ${baselineRows.length} of the baseline` : ""})`,
     }),
-    judged(distinct >= p.coverage.min_distinct, {
-      id: "sweep.coverage.distinct",
-      phase: "sweep",
-      subject,
+    gate("sweep", "sweep.coverage.distinct", subject).judged(distinct >= p.coverage.min_distinct, {
       measured: distinct,
       op: "≥",
       threshold: p.coverage.min_distinct,
       message: `${evaluated} evaluations over ${distinct} distinct configs (${evaluated - distinct} repeat an earlier config)`,
     }),
-    judged(failedFraction <= p.coverage.max_failed_fraction, {
-      id: "sweep.coverage.failed",
-      phase: "sweep",
-      subject,
+    gate("sweep", "sweep.coverage.failed", subject).judged(failedFraction <= p.coverage.max_failed_fraction, {
       measured: round(failedFraction, 4),
       op: "≤",
       threshold: p.coverage.max_failed_fraction,
@@ -139,14 +131,16 @@ export function evaluateSweep(input: SweepInput, policy: Policy): SweepOutcome {
   ];
 
   const noise = estimateNoise([...groups.values()], policy);
-  results.push({ id: "sweep.noise", phase: "sweep", subject, status: "pass", measured: round(noise.sigma, 6), threshold: null, message: noise.note });
+  results.push(gate("sweep", "sweep.noise", subject).pass({ measured: round(noise.sigma, 6), threshold: null, message: noise.note }));
 
   const reference = chooseReference([...groups.values()], p.separation.reference);
   const ranked = [...groups.values()].sort((a, b) => better(b.mean, a.mean) || b.n - a.n);
+  const separationGate = gate("sweep", "sweep.separation", subject);
+  const finalistsGate = gate("sweep", "sweep.finalists", subject);
   if (reference === undefined) {
     const why = groups.size === 0 ? `no evaluation produced a ${p.metric.name}` : "the policy asks for a baseline and the trajectory has none";
-    results.push({ id: "sweep.separation", phase: "sweep", subject, status: "fail", measured: null, op: "≥", threshold: p.separation.z, message: `cannot separate anything: ${why}` });
-    results.push({ id: "sweep.finalists", phase: "sweep", subject, status: "fail", measured: 0, op: "≥", threshold: p.finalists.count, message: "no finalists" });
+    results.push(separationGate.fail({ measured: null, op: "≥", threshold: p.separation.z, message: `cannot separate anything: ${why}` }));
+    results.push(finalistsGate.fail({ measured: 0, op: "≥", threshold: p.finalists.count, message: "no finalists" }));
     return { results, noise, ranking: ranked.slice(0, p.finalists.list), groups: ranked, finalists: [] };
   }
 
@@ -161,11 +155,8 @@ export function evaluateSweep(input: SweepInput, policy: Policy): SweepOutcome {
   const refText = reference.kind === "baseline" ? `the baseline ${fmt(reference.value)} (n=${reference.n})` : `the sweep median ${fmt(reference.value)} (n=${reference.n})`;
   results.push(
     best === undefined
-      ? { id: "sweep.separation", phase: "sweep", subject, status: "fail", measured: null, op: "≥", threshold: p.separation.z, message: "no config other than the reference was evaluated" }
-      : judged(best.separable === true, {
-          id: "sweep.separation",
-          phase: "sweep",
-          subject,
+      ? separationGate.fail({ measured: null, op: "≥", threshold: p.separation.z, message: "no config other than the reference was evaluated" })
+      : separationGate.judged(best.separable === true, {
           measured: round(best.z ?? 0, 2),
           op: "≥",
           threshold: p.separation.z,
@@ -179,10 +170,7 @@ export function evaluateSweep(input: SweepInput, policy: Policy): SweepOutcome {
     ...(policy.target ? { projection: projectToTarget(g.config, policy.target) } : {}),
   }));
   results.push(
-    judged(finalists.length >= p.finalists.count, {
-      id: "sweep.finalists",
-      phase: "sweep",
-      subject,
+    finalistsGate.judged(finalists.length >= p.finalists.count, {
       measured: separable.length,
       op: "≥",
       threshold: p.finalists.count,
@@ -236,11 +224,6 @@ function labelOf(row: TrajectoryRow, baseline: Record<string, unknown> | undefin
   }
   return row.id;
 }
-
-function round(x: number, digits: number): number {
-  return Number(x.toFixed(digits));
-}
-
 /**
  * The metric value a config evaluated once must reach to be separable from the reference: the
  * separation rule z = δ / (σ·√(1/n + 1/n_ref)) ≥ z_min solved for n = 1. The report draws it as

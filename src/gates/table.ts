@@ -4,7 +4,8 @@
 // draw (~16 ms) than the whole gate run is allowed to take.
 import { campaignFailures, type GateResult } from "./types.ts";
 import type { Verdict } from "./verdict.ts";
-import { fmt, maxOf, usd } from "./stats.ts";
+import { maxOf } from "./stats.ts";
+import { fmt, usd } from "../common/format.ts";
 
 const MARK: Record<GateResult["status"], string> = { pass: "✓", fail: "✗", skip: "–" };
 const WIDTH = 100;

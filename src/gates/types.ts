@@ -34,8 +34,30 @@ export const campaignFailures = (results: readonly GateResult[]): GateResult[] =
 /** A verdict passes when no campaign-level gate failed. */
 export const campaignFailed = (results: readonly GateResult[]): boolean => campaignFailures(results).length > 0;
 
+/** What a gate found, beside who it is (id, phase, subject) and its status. */
+export type Finding = Omit<GateResult, "id" | "phase" | "subject" | "status">;
 
-/** Pass when `ok`, else fail: the common shape of a threshold gate. */
-export function judged(ok: boolean, r: Omit<GateResult, "status">): GateResult {
-  return { ...r, status: ok ? "pass" : "fail" };
+export interface GateBuilder {
+  pass(r: Finding): GateResult;
+  fail(r: Finding): GateResult;
+  /** Not evaluated, for the reason given; nothing measured and no threshold unless `r` says otherwise. */
+  skip(message: string, r?: Partial<Omit<Finding, "message">>): GateResult;
+  /** Pass when `ok`, else fail: the common shape of a threshold gate. */
+  judged(ok: boolean, r: Finding): GateResult;
+}
+
+/**
+ * The results of one gate on one subject. `id` is typed by `phase`, so a sweep gate cannot carry
+ * a stress id. A key `r` leaves out stays absent, never undefined (toEqual and the verdict's JSON
+ * tell the two apart), and every result's keys come in one order: id, phase, subject, status,
+ * then r's, which is the order the verdict's JSON, and so its digest, sees.
+ */
+export function gate<P extends GatePhase>(phase: P, id: GateId<P>, subject: string): GateBuilder {
+  const result = (status: GateStatus, r: Finding): GateResult => ({ id, phase, subject, status, ...r });
+  return {
+    pass: (r) => result("pass", r),
+    fail: (r) => result("fail", r),
+    skip: (message, r = {}) => result("skip", { measured: null, threshold: null, ...r, message }),
+    judged: (ok, r) => result(ok ? "pass" : "fail", r),
+  };
 }

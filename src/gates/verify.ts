@@ -11,11 +11,16 @@
 // rather than tear down a healthy run on forecast error. A streaming monitor over whole metric
 // points (each read by the envelope's own series rule), so the watchdog can feed it a few points
 // per tick and the CLI a whole file. Pure.
+import "../common/zod-setup.ts";
+import * as z from "zod/mini";
 import type { VerifyPolicy } from "../policy/schema.ts";
+import { lazy } from "../evidence/schemas.ts";
 import { assumptionOf, bandAt, expectedAt, type Envelope } from "../forecast/envelope.ts";
 import { readPoint, seriesOf, SERIES_WORDS, type ReadablePoint, type Reading } from "../forecast/reading.ts";
-import type { GateResult } from "./types.ts";
-import { fmt, minOf, pct as percent } from "./stats.ts";
+import { gate, type GateBuilder, type GateResult } from "./types.ts";
+import { anyNumber, readSnapshot } from "./snapshot.ts";
+import { minOf } from "./stats.ts";
+import { fmt, pct, round } from "../common/format.ts";
 
 export interface Excursion {
   step: number;
@@ -31,8 +36,7 @@ export interface Excursion {
 /** What the verify gate reads of an envelope; `assumption` says what the forecast assumed of the run (its learning rate). */
 export type VerifyEnvelope = Pick<Envelope, "points" | "band" | "axis" | "series"> & { assumption?: string | undefined };
 
-const pct = (x: number): string => percent(x, 2);
-const signed = (x: number): string => `${x > 0 ? "+" : x < 0 ? "−" : ""}${pct(Math.abs(x))}`;
+const signed = (x: number): string => `${x > 0 ? "+" : x < 0 ? "−" : ""}${pct(Math.abs(x), 2)}`;
 
 type Side = "above" | "below";
 interface Held {
@@ -42,8 +46,41 @@ interface Held {
   at: Excursion;
 }
 
+export const ENVELOPE_SNAPSHOT_VERSION = 1;
+
+const excursion = () => z.object({ step: anyNumber(), x: anyNumber(), loss: anyNumber(), expected: anyNumber(), deviation: anyNumber(), allowed: anyNumber() });
+const held = () => z.object({ value: anyNumber(), side: z.enum(["above", "below"]), at: excursion() });
+
+/** Every field of the monitor but its subject, envelope and policy (which the watchdog's config gives), and a version. */
+const envelopeSnapshotSchema = lazy(() =>
+  z.object({
+    version: z.literal(ENVELOPE_SNAPSHOT_VERSION),
+    recent: z.array(anyNumber()),
+    window: z.array(excursion()),
+    judged: anyNumber(),
+    judgedCertain: anyNumber(),
+    before: anyNumber(),
+    after: anyNumber(),
+    heldCertain: z.nullable(held()),
+    heldAny: z.nullable(held()),
+    widest: anyNumber(),
+    uncertainFrom: z.nullable(excursion()),
+    nonFinite: z.nullable(z.object({ step: anyNumber(), y: anyNumber() })),
+    xMin: anyNumber(),
+    xMax: anyNumber(),
+    failedAt: z.nullable(excursion()),
+    belowAt: z.nullable(excursion()),
+  }),
+);
+export type EnvelopeSnapshot = z.infer<ReturnType<typeof envelopeSnapshotSchema>>;
+
+/** An envelope monitor's snapshot as stored (JSON decoded, unchecked), checked field by field: see gates/snapshot.ts. */
+export function readEnvelopeSnapshot(data: unknown): EnvelopeSnapshot {
+  return readSnapshot("the verify monitor's snapshot", ENVELOPE_SNAPSHOT_VERSION, envelopeSnapshotSchema(), data);
+}
+
 export class EnvelopeMonitor {
-  private readonly recent: number[] = [];
+  private recent: number[] = [];
   /**
    * The shortest run of the latest judged points that counts as sustained: at least `patience`
    * points spanning at least `min_span_steps` steps (so 5 points of a per-step log are not 5
@@ -77,21 +114,51 @@ export class EnvelopeMonitor {
     this.policy = policy;
   }
 
-  /** The monitor's state as plain data, to be resumed by the watchdog's next tick. */
-  snapshot(): Record<string, unknown> {
-    const { subject: _s, envelope: _e, policy: _p, ...data } = this;
-    return data;
+  /** The monitor's state as plain data, to be resumed by the watchdog's next tick (copies of its lists; the excursions in them never change). */
+  snapshot(): EnvelopeSnapshot {
+    return {
+      version: ENVELOPE_SNAPSHOT_VERSION,
+      recent: [...this.recent],
+      window: [...this.window],
+      judged: this.judged,
+      judgedCertain: this.judgedCertain,
+      before: this.before,
+      after: this.after,
+      heldCertain: this.heldCertain ?? null,
+      heldAny: this.heldAny ?? null,
+      widest: this.widest,
+      uncertainFrom: this.uncertainFrom ?? null,
+      nonFinite: this.nonFinite ?? null,
+      xMin: this.xMin,
+      xMax: this.xMax,
+      failedAt: this.failedAt ?? null,
+      belowAt: this.belowAt ?? null,
+    };
   }
 
   /**
-   * A monitor resumed from a snapshot: only the fields a fresh monitor has are taken, so a state
-   * written by another version neither adds stray fields nor leaves one undefined (a field it
-   * lacks keeps its fresh value).
+   * A monitor resumed from a snapshot as stored. One written by another version, or with a field
+   * missing or of another type, is a SnapshotError naming the field: resuming it with that field
+   * fresh would judge a live run on a window or a count it never had.
    */
-  static restore(subject: string, envelope: VerifyEnvelope, policy: VerifyPolicy, data: Record<string, unknown>): EnvelopeMonitor {
+  static restore(subject: string, envelope: VerifyEnvelope, policy: VerifyPolicy, data: unknown): EnvelopeMonitor {
+    const s = readEnvelopeSnapshot(data);
     const m = new EnvelopeMonitor(subject, envelope, policy);
-    const own = m as unknown as Record<string, unknown>;
-    for (const k of Object.keys(m.snapshot())) if (k in data && data[k] !== undefined) own[k] = data[k];
+    m.recent = s.recent;
+    m.window = s.window;
+    m.judged = s.judged;
+    m.judgedCertain = s.judgedCertain;
+    m.before = s.before;
+    m.after = s.after;
+    m.heldCertain = s.heldCertain ?? undefined;
+    m.heldAny = s.heldAny ?? undefined;
+    m.widest = s.widest;
+    m.uncertainFrom = s.uncertainFrom ?? undefined;
+    m.nonFinite = s.nonFinite ?? undefined;
+    m.xMin = s.xMin;
+    m.xMax = s.xMax;
+    m.failedAt = s.failedAt ?? undefined;
+    m.belowAt = s.belowAt ?? undefined;
     return m;
   }
 
@@ -156,6 +223,10 @@ export class EnvelopeMonitor {
     return this.belowAt !== undefined;
   }
 
+  private get envelopeGate(): GateBuilder {
+    return gate("verify", "verify.envelope", this.subject);
+  }
+
   private get series(): string {
     return SERIES_WORDS[seriesOf(this.envelope)];
   }
@@ -167,12 +238,11 @@ export class EnvelopeMonitor {
 
   /** The failing window (the shortest sustained one from where the failure starts), as its least deviation. */
   private failure(side: Side, f: Excursion): GateResult {
-    const base = { id: "verify.envelope" as const, phase: "verify" as const, subject: this.subject, op: "≤" as const };
     const what = side === "above" ? `worse than forecast: the ${this.series} stayed above` : `better than the forecast can explain: the ${this.series} stayed below`;
     const then = side === "above" ? "" : "; proxy substitution broken: investigate (the Phase 2 proxy did not stand in for this run)";
     const held = `${this.policy.patience} points in a row${this.policy.min_span_steps > 0 ? ` over ≥ ${this.policy.min_span_steps} steps` : ""}`;
     const assumed = this.envelope.assumption ? `; ${this.envelope.assumption}` : "";
-    return { ...base, status: "fail", measured: Number(Math.abs(f.deviation).toFixed(4)), threshold: Number(f.allowed.toFixed(4)), step: f.step, message: `${what} the ±${pct(f.allowed)} band for ${held} from ${this.where(f)}: ${fmt(f.loss)} against ${fmt(f.expected)} expected (${signed(f.deviation)})${then}${assumed}` };
+    return this.envelopeGate.fail({ op: "≤", measured: round(Math.abs(f.deviation), 4), threshold: round(f.allowed, 4), step: f.step, message: `${what} the ±${pct(f.allowed, 2)} band for ${held} from ${this.where(f)}: ${fmt(f.loss)} against ${fmt(f.expected)} expected (${signed(f.deviation)})${then}${assumed}` });
   }
 
   /**
@@ -181,31 +251,30 @@ export class EnvelopeMonitor {
    * still be before the window, and waits.
    */
   finish(final = false): GateResult {
-    const base = { id: "verify.envelope" as const, phase: "verify" as const, subject: this.subject, op: "≤" as const };
     const n = this.policy.patience;
-    if (this.nonFinite) return { ...base, status: "fail", measured: "non-finite", threshold: this.policy.band, step: this.nonFinite.step, message: `the ${this.series} is ${this.nonFinite.y} at step ${this.nonFinite.step}` };
+    if (this.nonFinite) return this.envelopeGate.fail({ op: "≤", measured: "non-finite", threshold: this.policy.band, step: this.nonFinite.step, message: `the ${this.series} is ${this.nonFinite.y} at step ${this.nonFinite.step}` });
     if (this.failedAt) return this.failure("above", this.failedAt);
     if (this.belowAt) return this.failure("below", this.belowAt);
     if (this.judged === 0) {
       const first = this.envelope.points[0]?.x ?? 0;
       const last = this.envelope.points[this.envelope.points.length - 1]?.x ?? 0;
       const where = this.before + this.after === 0 ? `the curve has no ${this.series} point to judge` : `the curve covers ${this.envelope.axis} ${fmt(this.xMin)}–${fmt(this.xMax)} (${this.before} points before the window, ${this.after} after it)`;
-      if (!final) return { ...base, status: "skip", measured: null, threshold: this.policy.band, message: `no point inside the envelope's window yet: ${where}` };
-      return { ...base, status: "fail", measured: 0, op: "≥", threshold: 1, message: `nothing verified: no point inside the envelope's window (${this.envelope.axis} ${fmt(first)}–${fmt(last)}); ${where}. Is the envelope for this run, on its axis?` };
+      if (!final) return this.envelopeGate.skip(`no point inside the envelope's window yet: ${where}`, { op: "≤", threshold: this.policy.band });
+      return this.envelopeGate.fail({ op: "≥", measured: 0, threshold: 1, message: `nothing verified: no point inside the envelope's window (${this.envelope.axis} ${fmt(first)}–${fmt(last)}); ${where}. Is the envelope for this run, on its axis?` });
     }
-    const band = `±${pct(this.policy.band)}`;
+    const band = `±${pct(this.policy.band, 2)}`;
     const describe = (h: Held | undefined): string => (h ? `${signed(h.side === "above" ? h.value : -h.value)} from ${this.where(h.at)}` : "none");
     const sustained = `held for ${n} points in a row${this.policy.min_span_steps > 0 ? ` over ≥ ${this.policy.min_span_steps} steps` : ""}`;
     const uncertain = this.uncertainFrom;
-    const wider = uncertain ? `; from ${this.where(uncertain)} on the forecast's own band is wider than ${band} (up to ±${pct(this.widest)}): too uncertain to verify at ${band} there, so those ${this.judged - this.judgedCertain} points were judged against that band and stayed within it (largest deviation ${sustained}: ${describe(this.heldAny)})` : "";
+    const wider = uncertain ? `; from ${this.where(uncertain)} on the forecast's own band is wider than ${band} (up to ±${pct(this.widest, 2)}): too uncertain to verify at ${band} there, so those ${this.judged - this.judgedCertain} points were judged against that band and stayed within it (largest deviation ${sustained}: ${describe(this.heldAny)})` : "";
     const past = this.after > 0 ? `; ${this.after} later points are past the envelope's window (${this.envelope.axis} > ${fmt(this.envelope.points[this.envelope.points.length - 1]?.x ?? 0)}) and were not verified` : "";
     const ignored = this.policy.direction === "above" ? " (verify.direction: above; a run below the forecast is not judged)" : "";
     if (this.judgedCertain === 0) {
       // Nothing could be held to ±5%: not a pass. The loss did stay within the forecast's band.
-      return { ...base, status: "skip", measured: null, threshold: this.policy.band, message: `too uncertain to verify at ${band}: the forecast's own band is wider than ${band} over the whole window (±${pct(bandAt(this.envelope, this.envelope.points[0]?.x ?? 0))} → ±${pct(this.widest)}); the ${this.judged} points judged against it stayed within it (largest deviation ${sustained}: ${describe(this.heldAny)})${past}. Fit a longer Phase 2, or forecast a shorter window` };
+      return this.envelopeGate.skip(`too uncertain to verify at ${band}: the forecast's own band is wider than ${band} over the whole window (±${pct(bandAt(this.envelope, this.envelope.points[0]?.x ?? 0), 2)} → ±${pct(this.widest, 2)}); the ${this.judged} points judged against it stayed within it (largest deviation ${sustained}: ${describe(this.heldAny)})${past}. Fit a longer Phase 2, or forecast a shorter window`, { op: "≤", threshold: this.policy.band });
     }
     // The measured value of a pass is the largest deviation held over a sustained window judged at
     // the gate's band: within it, or the gate would have failed.
-    return { ...base, status: "pass", measured: Number((this.heldCertain?.value ?? 0).toFixed(4)), threshold: this.policy.band, message: `${this.judgedCertain} points verified within ${band} of the forecast${ignored}: largest deviation ${sustained}: ${describe(this.heldCertain)}${wider}${past}` };
+    return this.envelopeGate.pass({ op: "≤", measured: round(this.heldCertain?.value ?? 0, 4), threshold: this.policy.band, message: `${this.judgedCertain} points verified within ${band} of the forecast${ignored}: largest deviation ${sustained}: ${describe(this.heldCertain)}${wider}${past}` });
   }
 }

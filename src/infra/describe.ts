@@ -1,7 +1,7 @@
 // One line per planned resource with the properties a reviewer checks before `pulumi up`:
 // instance type, market, hours cap, budget, exposure. Pure: reads the recorded inputs only.
 import { hardStopOf } from "./user-data.ts";
-import { usd } from "../gates/stats.ts";
+import { usd } from "../common/format.ts";
 
 type Inputs = Record<string, unknown>;
 

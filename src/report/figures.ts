@@ -3,6 +3,7 @@
 // are the Okabe–Ito palette (readable by colour-blind readers); series also differ by shape or
 // dash, so the figures survive a black-and-white printer. Every axis names its unit.
 import type { GateResult } from "../gates/types.ts";
+import { pct } from "../common/format.ts";
 
 /** The report's figures, in its order (PNG files are named after them). */
 export const FIGURE_IDS = ["sweep", "stress", "forecast", "sanity", "money"] as const;
@@ -140,7 +141,7 @@ export function forecastSpec(f: ForecastFigure): Spec {
   const series = [f.proxy, f.fitted, f.cloud].filter((s): s is Series => s !== undefined);
   if (series.length > 0) layers.push(...curveLayers(series, yTitle, xTitle, true));
   const stated = `dotted: the forecast's own band${f.coverage !== undefined ? ` (calibrated to hold ${Math.round(f.coverage * 100)}% of held-out points)` : ""}`;
-  return { ...base("Forecast: the expected cloud curve", `green: the envelope (dashed) and the verify gate's ±${(f.band * 100).toFixed(0)}% band; ${stated}${f.cloud ? "; the cloud run over it" : "; the cloud curve appears here once it streams"}`), layer: layers };
+  return { ...base("Forecast: the expected cloud curve", `green: the envelope (dashed) and the verify gate's ±${pct(f.band, 0)} band; ${stated}${f.cloud ? "; the cloud run over it" : "; the cloud curve appears here once it streams"}`), layer: layers };
 }
 
 export function sanitySpec(series: readonly Series[], xTitle: string): Spec {

@@ -7,11 +7,13 @@
 import type { MetricPoint } from "../evidence/schemas.ts";
 import type { WatchdogConfig } from "../campaign/watchdog-config.ts";
 import { CurveMonitor, type MonitorSnapshot } from "../gates/stress.ts";
-import { EnvelopeMonitor, type VerifyEnvelope } from "../gates/verify.ts";
+import { EnvelopeMonitor, type EnvelopeSnapshot, type VerifyEnvelope } from "../gates/verify.ts";
 import { comparisonLoss, evaluateSanityNodes, groupSanityRuns, sanityNodeOf, type SanitySource } from "../gates/sanity.ts";
 import { healthGates, nodeNames, type NodeFacts } from "../gates/health.ts";
 import { nodeOfKey, runOfKey } from "../campaign/layout.ts";
 import type { GateResult } from "../gates/types.ts";
+import type { Replay } from "./resume.ts";
+import { round } from "../common/format.ts";
 
 /** The watchdog's config: the campaign contract's schema (src/campaign/watchdog-config.ts), which the stack and the handler both check. */
 export type { WatchdogConfig } from "../campaign/watchdog-config.ts";
@@ -28,7 +30,7 @@ export interface NodeEvent {
 
 interface RunState {
   monitor: MonitorSnapshot;
-  verify?: Record<string, unknown>;
+  verify?: EnvelopeSnapshot;
   points: number;
   last?: MetricPoint;
 }
@@ -54,6 +56,7 @@ export interface WatchdogState {
 
 export interface TickInput {
   config: WatchdogConfig;
+  /** As resumeRuns (resume.ts) left it: a run whose monitors the gates refuse is not in it. */
   state: WatchdogState | undefined;
   now: Date;
   /** Earliest launch time of the campaign's live instances; undefined when none is up. */
@@ -61,6 +64,8 @@ export interface TickInput {
   /** New points, per metrics object. */
   batches: readonly { key: string; points: readonly MetricPoint[] }[];
   events: readonly NodeEvent[];
+  /** Runs whose saved monitors were refused: their batches are their whole objects again. */
+  replays?: readonly Replay[];
 }
 
 export type Action = "continue" | "alert" | "teardown";
@@ -89,10 +94,12 @@ const statusOf = (detail: unknown): number | undefined => {
 };
 
 /** Feed the new points to each run's stress and verify monitors; the failures that decide a teardown, and runs below the band (alerts). */
-function judgeRuns(config: WatchdogConfig, state: WatchdogState, batches: TickInput["batches"], now: Date): { failed: GateResult[]; reasons: string[]; below: { name: string; gate: GateResult }[] } {
+function judgeRuns(config: WatchdogConfig, state: WatchdogState, batches: TickInput["batches"], replays: readonly Replay[], now: Date): { failed: GateResult[]; reasons: string[]; below: { name: string; gate: GateResult }[] } {
   const failed: GateResult[] = [];
   const reasons: string[] = [];
   const below: { name: string; gate: GateResult }[] = [];
+  // A replayed point was seen before the replay: it says nothing of whether the node is alive now.
+  const newFrom = new Map(replays.map((r) => [r.key, r.fromLine]));
   for (const b of batches) {
     const name = runOfKey(b.key);
     const run = state.runs[b.key];
@@ -108,7 +115,8 @@ function judgeRuns(config: WatchdogConfig, state: WatchdogState, batches: TickIn
       }
     }
     state.runs[b.key] = { monitor: monitor.snapshot(), ...(verify ? { verify: verify.snapshot() } : {}), points: (run?.points ?? 0) + b.points.length, ...(b.points.length > 0 ? { last: b.points[b.points.length - 1] } : run?.last ? { last: run.last } : {}) };
-    if (b.points.length > 0) (state.nodes[nodeOfKey(b.key)] ??= {}).lastPointAt = now.toISOString();
+    const from = newFrom.get(b.key) ?? 0;
+    if (b.points.some((p) => p.line >= from)) (state.nodes[nodeOfKey(b.key)] ??= {}).lastPointAt = now.toISOString();
     const health = monitor.decisiveFailure();
     if (health) {
       failed.push(health);
@@ -166,11 +174,12 @@ export function decide(i: TickInput): Decision {
   // A node launched after the last teardown is a new run of this stage: start over.
   if (state.teardown && i.launchedAt && i.launchedAt.getTime() > Date.parse(state.teardown.at)) state = initialState(now);
   state.ticks++;
-  const costSoFarUsd = i.launchedAt ? Number(((minutes(now, i.launchedAt) / 60) * config.hourlyUsd * config.nodes).toFixed(2)) : null;
+  const costSoFarUsd = i.launchedAt ? round((minutes(now, i.launchedAt) / 60) * config.hourlyUsd * config.nodes, 2) : null;
   const done = (action: Action, reasons: string[], alerts: string[] = [], failed: GateResult[] = []): Decision => ({ action, reasons, alerts, state, failed, costSoFarUsd });
   if (state.teardown) return done("continue", [`already torn down at ${state.teardown.at}: ${state.teardown.reasons.join("; ")}`]);
 
-  const runs = judgeRuns(config, state, i.batches, now);
+  const replays = i.replays ?? [];
+  const runs = judgeRuns(config, state, i.batches, replays, now);
   recordEvents(state, i.events, now);
   const sanity = judgeSanity(config, state);
   const health = healthGates({ now, launchedAt: i.launchedAt, stage: config.stage, nodes: config.nodes, hoursCap: config.hoursCap, facts: state.nodes, policy: config.policy.health });
@@ -187,6 +196,8 @@ export function decide(i: TickInput): Decision {
   for (const { name, gate } of runs.below) alertOnce(`below:${name}`, `${name}: ${gate.id} at step ${gate.step}: ${gate.message}; the node keeps running (verify.below_action: alert)`);
   for (const [node, f] of Object.entries(state.nodes)) if (f.interruptedAt) alertOnce(`interrupted:${node}:${f.interruptedAt}`, `spot interruption of ${node} at ${f.interruptedAt}: the node is reclaimed by AWS (not a divergence); the last checkpoint is in the bucket`);
   for (const a of health.alerts) alertOnce(a.key, a.text);
+  // Each replay is news once, when it happens: the next tick resumes the state this one saves.
+  for (const r of replays) alerts.push(`${runOfKey(r.key)}: its saved monitor state was refused (${r.reason}); its monitors start afresh from the whole curve in the bucket (${r.key}, read again from line 1), so this run is judged as if the watchdog had just started`);
 
   if (reasons.length > 0) {
     state.teardown = { at: now.toISOString(), reasons };

@@ -12,6 +12,7 @@ import { decodeState, encodeState } from "../gates/snapshot.ts";
 import { CAMPAIGN_TAG, stagePrefix, teardownKey, watchdogStateKey } from "../campaign/layout.ts";
 import { decide, type Decision, type WatchdogConfig, type WatchdogState } from "./decide.ts";
 import { getBytes, readUpdates } from "./bucket.ts";
+import { resumeRuns } from "./resume.ts";
 
 export interface Clients {
   s3: S3Client;
@@ -66,10 +67,13 @@ async function openSpotRequests(ec2: EC2Client, campaign: string): Promise<strin
 
 export async function tick(c: Clients, t: TickTarget, now: Date = new Date()): Promise<TickResult> {
   const raw = await getBytes(c.s3, t.bucket, stateKey(t));
-  const state = raw === undefined ? undefined : decodeState<WatchdogState>(Buffer.from(raw).toString("utf-8"));
-  const { cursors, batches, events, problems, bytesRead } = await readUpdates(c.s3, t.bucket, stagePrefix(t.prefix, t.config.stage), state?.cursors ?? {});
+  const saved = raw === undefined ? undefined : decodeState<WatchdogState>(Buffer.from(raw).toString("utf-8"));
+  // A run whose saved monitors this version cannot resume loses its cursor here, so it is read
+  // again from its first byte and judged on its whole curve (resume.ts says why).
+  const resumed = saved === undefined ? undefined : resumeRuns(saved);
+  const { cursors, batches, events, problems, bytesRead } = await readUpdates(c.s3, t.bucket, stagePrefix(t.prefix, t.config.stage), resumed?.state.cursors ?? {});
   const live = await liveInstances(c.ec2, t.config.campaign);
-  const decision = decide({ config: t.config, state, now, launchedAt: live.launchedAt, batches, events });
+  const decision = decide({ config: t.config, state: resumed?.state, now, launchedAt: live.launchedAt, batches, events, replays: resumed?.replays ?? [] });
   decision.state.cursors = cursors;
 
   const result: TickResult = { decision, bytesRead, terminated: [], cancelledSpotRequests: [], problems };

@@ -11,7 +11,8 @@ import { DescribeInstancesCommand, DescribeSpotInstanceRequestsCommand, EC2Clien
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { tick, stateKey, type TickTarget } from "../../src/watchdog/tick.ts";
-import type { WatchdogConfig } from "../../src/watchdog/decide.ts";
+import type { WatchdogConfig, WatchdogState } from "../../src/watchdog/decide.ts";
+import { decodeState, encodeState } from "../../src/gates/snapshot.ts";
 import { forecast } from "../../src/forecast/envelope.ts";
 import { DEFAULT_POLICY } from "../helpers/policy.ts";
 import { REPO } from "../helpers/shared.ts";
@@ -230,6 +231,37 @@ describeWithMoto("watchdog against moto_server", (moto: () => Moto) => {
     expect(r.decision.state.runs[key]?.points).toBe(70);
     expect(r.decision.state.runs[key]?.last?.step).toBe(700);
     expect((await tick(aws, s.target)).decision.state.runs[key]?.points).toBe(70);
+  });
+
+  it("a saved state this version cannot resume (an older one's: no snapshot version) is replayed: no throw, no teardown, one alert, then ticks as usual", async () => {
+    const s = await setup();
+    const key = "camp/full/node-0/train.metrics.jsonl";
+    const lines = fixture("stress", "healthy.jsonl").trimEnd().split("\n");
+    await put(s.bucket, key, `${lines.slice(0, 40).join("\n")}\n`);
+    expect((await tick(aws, s.target)).decision.action).toBe("continue");
+    const saved = decodeState<WatchdogState>(await text(s.bucket, stateKey(s.target)));
+    const run = saved.runs[key];
+    if (!run) throw new Error("no run saved");
+    delete (run.monitor as Partial<typeof run.monitor>).version;
+    await put(s.bucket, stateKey(s.target), encodeState(saved));
+    const seventy = `${lines.slice(0, 70).join("\n")}\n`;
+    await put(s.bucket, key, seventy);
+
+    const r = await tick(aws, s.target);
+    expect(r.decision.action).toBe("alert");
+    expect(r.terminated).toEqual([]);
+    expect(await state(s.node)).toBe("running");
+    expect(r.bytesRead).toBe(Buffer.byteLength(seventy));
+    expect(r.decision.state.runs[key]?.points).toBe(70);
+    expect(await inbox(s.queueUrl)).toEqual([expect.stringMatching(/^train: its saved monitor state was refused \(the stress monitor's snapshot: version: missing \(this version reads version 1\)\); its monitors start afresh from the whole curve in the bucket/)]);
+    const resaved = decodeState<WatchdogState>(await text(s.bucket, stateKey(s.target)));
+    expect(resaved.runs[key]?.monitor.version).toBe(1);
+    expect(resaved.cursors[key]?.line).toBe(71);
+
+    await put(s.bucket, key, `${lines.slice(0, 80).join("\n")}\n`);
+    const next = await tick(aws, s.target);
+    expect(next.decision.action).toBe("continue");
+    expect(next.decision.state.runs[key]?.points).toBe(80);
   });
 
   it("stage sanity: a failing sanity day is torn down once the node reports its runs done", async () => {

@@ -3,7 +3,7 @@ import { evaluateSpend } from "../../src/gates/spend.ts";
 import { ratesFromEnv } from "../../src/cost/rates.ts";
 import { campaignPlanSchema, type CampaignPlan } from "../../src/cost/campaign-plan.ts";
 import { DEFAULT_POLICY } from "../helpers/policy.ts";
-import { usd } from "../../src/gates/stats.ts";
+import { usd } from "../../src/common/format.ts";
 import { campaignFailed, type GateResult } from "../../src/gates/types.ts";
 
 const rates = ratesFromEnv({});

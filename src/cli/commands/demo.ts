@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { packageRoot } from "../../common/package-root.ts";
 import { TRAJECTORY } from "../../lab/sweep.ts";
 import { CURVES, STRESS_LOG } from "../../lab/stress.ts";
-import { usd } from "../../gates/stats.ts";
+import { usd } from "../../common/format.ts";
 import { shq } from "../../infra/user-data.ts";
 import type { Verdict } from "../../gates/verdict.ts";
 import { labSweepCommand, stressPhase, EXIT_INTERRUPTED } from "./lab.ts";

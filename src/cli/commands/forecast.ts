@@ -9,7 +9,7 @@ import { forecast, type Envelope } from "../../forecast/envelope.ts";
 import { calibrate, type Proxy } from "../../forecast/calibrate.ts";
 import { SERIES_WORDS } from "../../forecast/reading.ts";
 import type { Schedule } from "../../forecast/schedule.ts";
-import { fmt, pct as percent } from "../../gates/stats.ts";
+import { fmt, pct } from "../../common/format.ts";
 import { classifyEvidence, readMetricPoints } from "../../judge/evidence.ts";
 import type { ReadOptions } from "../../evidence/read.ts";
 import type { Io } from "../io.ts";
@@ -87,7 +87,6 @@ export async function forecastCommand(file: string, flags: ForecastFlags, io: Io
   return 0;
 }
 
-const pct = (x: number): string => percent(x, 2);
 
 /** What a forecast says, in lines: shared by `forecast` and the demo. */
 export function describeForecast(env: Envelope, verifyBand: number, excluded: number): string[] {
@@ -98,13 +97,13 @@ export function describeForecast(env: Envelope, verifyBand: number, excluded: nu
   if (f) {
     lines.push(`  law      ${f.formula}   over ${f.n} points, ${env.axis} ${fmt(f.x_range[0])}–${fmt(f.x_range[1])} (R² ${f.r2.toFixed(4)})`);
     lines.push(`  lr       ${f.lr === "none" ? "not logged and no --schedule: schedule-free laws only (they cannot foresee a learning-rate decay)" : f.lr === "logged" ? "the curve's own, held at its last value past it (name the run's schedule with --schedule)" : f.lr}`);
-    lines.push(`  chosen   by a rolling-origin backtest on the curve: ${f.candidates.map((c) => `${c.formula.replace(/^L = /, "")} → error ${c.backtest_error === null ? "—" : pct(c.backtest_error)}, weight ${(c.weight * 100).toFixed(0)}%`).join("; ")}`);
+    lines.push(`  chosen   by a rolling-origin backtest on the curve: ${f.candidates.map((c) => `${c.formula.replace(/^L = /, "")} → error ${c.backtest_error === null ? "—" : pct(c.backtest_error, 2)}, weight ${pct(c.weight, 0)}`).join("; ")}`);
   }
   lines.push(env.projection ? `  target   ${fmt(env.projection.n_proxy)} → ${fmt(env.projection.n_target)} params: ${env.projection.shift > 0 ? "+" : ""}${fmt(env.projection.shift)} ${env.unit} (${env.projection.constants}: ${env.projection.source})` : "  target   no size shift (give --proxy-params and --target-params)");
   const bandFirst = first?.band ?? env.band;
-  lines.push(`  envelope ${fmt(first?.expected ?? 0)} at ${env.axis} ${fmt(first?.x ?? 0)} → ${fmt(last?.expected ?? 0)} at ${fmt(last?.x ?? 0)}; its own band ±${pct(bandFirst)} → ±${pct(env.band)}${env.coverage !== undefined ? `, calibrated to hold ${Math.round(env.coverage * 100)}% of held-out points` : ""}`);
+  lines.push(`  envelope ${fmt(first?.expected ?? 0)} at ${env.axis} ${fmt(first?.x ?? 0)} → ${fmt(last?.expected ?? 0)} at ${fmt(last?.x ?? 0)}; its own band ±${pct(bandFirst, 2)} → ±${pct(env.band, 2)}${env.coverage !== undefined ? `, calibrated to hold ${Math.round(env.coverage * 100)}% of held-out points` : ""}`);
   const wide = env.points.find((q) => (q.band ?? env.band) > verifyBand);
-  if (wide) lines.push(`  note     the band is wider than the verify gate's ±${pct(verifyBand)} from ${env.axis} ${fmt(wide.x)} on: there the forecast is too uncertain to verify at ±${pct(verifyBand)}, and the gate judges against the band instead (fit a longer Phase 2, or verify a shorter window)`);
-  else lines.push(`  verify   the band stays within the verify gate's ±${pct(verifyBand)} over the whole window`);
+  if (wide) lines.push(`  note     the band is wider than the verify gate's ±${pct(verifyBand, 2)} from ${env.axis} ${fmt(wide.x)} on: there the forecast is too uncertain to verify at ±${pct(verifyBand, 2)}, and the gate judges against the band instead (fit a longer Phase 2, or verify a shorter window)`);
+  else lines.push(`  verify   the band stays within the verify gate's ±${pct(verifyBand, 2)} over the whole window`);
   return lines;
 }

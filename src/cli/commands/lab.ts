@@ -4,7 +4,7 @@
 import type { ProposerName } from "../../lab/names.ts";
 import { join, resolve } from "node:path";
 import { UsageError } from "../../common/errors.ts";
-import { fmt } from "../../gates/stats.ts";
+import { fmt } from "../../common/format.ts";
 import { loadPolicy, type LoadedPolicy } from "../../policy/load.ts";
 import { ratesFromEnv } from "../../cost/rates.ts";
 import type { Verdict } from "../../gates/verdict.ts";

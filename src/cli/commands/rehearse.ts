@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { GateRefusal, UsageError } from "../../common/errors.ts";
 import { stackFileOf } from "../../infra/stack-file.ts";
-import { usd } from "../../gates/stats.ts";
+import { usd } from "../../common/format.ts";
 import { hasMoto } from "../../rehearse/moto-server.ts";
 import { rehearse, type Rehearsal } from "../../rehearse/rehearse.ts";
 import type { Scenario } from "../../rehearse/scenario.ts";

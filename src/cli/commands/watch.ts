@@ -9,7 +9,7 @@ import { bandAt, expectedAt, type Envelope } from "../../forecast/envelope.ts";
 import { readPoint } from "../../forecast/reading.ts";
 import { loadPolicy } from "../../policy/load.ts";
 import { EnvelopeMonitor } from "../../gates/verify.ts";
-import { fmt } from "../../gates/stats.ts";
+import { fmt } from "../../common/format.ts";
 import { readEnvelopeFile } from "../../judge/evidence.ts";
 import { getBytes, listObjects, readUpdates, type Cursors } from "../../watchdog/bucket.ts";
 import { parseJsonText } from "../../evidence/json.ts";
