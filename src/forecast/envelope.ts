@@ -3,6 +3,7 @@
 // laws of laws.ts, chosen by a backtest on the curve, then the proxy → target size shift), or
 // written by hand: the verify gate reads only `points` (and their `band`), `band`, `axis` and
 // `series`; `fit`, `projection` and `source` say where it came from and survive a read.
+import { pct } from "../common/format.ts";
 import "../common/zod-setup.ts";
 import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
@@ -251,7 +252,7 @@ export function forecast(i: ForecastInput): ForecastOutcome {
   const best = fit.candidates.reduce((a, b) => (b.weight > a.weight ? b : a));
   const record: FitRecord = {
     law: fit.chosen,
-    formula: fit.candidates.length > 1 ? `${best.formula}, weight ${(best.weight * 100).toFixed(0)}% of ${fit.candidates.length} candidates` : best.formula,
+    formula: fit.candidates.length > 1 ? `${best.formula}, weight ${pct(best.weight, 0)} of ${fit.candidates.length} candidates` : best.formula,
     n: found.length,
     x_axis: sel.axis,
     x_range: [x0, from],

@@ -1,6 +1,7 @@
 // How each phase is judged from files: what evidence it needs (the missing-evidence check) and how
 // it reads that evidence and runs its pure gates. One entry per phase, in a mapped type over Phase:
 // a phase added to the registry (gates/phases.ts) without its judge here does not compile.
+import { pct } from "../common/format.ts";
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { InputError } from "../common/errors.ts";
@@ -9,7 +10,7 @@ import type { MetricPoint } from "../evidence/schemas.ts";
 import type { LoadedPolicy } from "../policy/load.ts";
 import type { Rates } from "../cost/rates.ts";
 import type { Phase } from "../gates/phases.ts";
-import type { GateResult } from "../gates/types.ts";
+import { gate, type GateResult } from "../gates/types.ts";
 import type { EvidenceRef, PhaseOutcomes } from "../gates/verdict.ts";
 import { evaluateSweep, type SweepOutcome } from "../gates/sweep.ts";
 import { CurveMonitor, survivorsGate, type CurveOutcome } from "../gates/stress.ts";
@@ -200,7 +201,7 @@ function forecastRow(env: Envelope, file: string): GateResult {
   const shift = env.projection ? `; shifted ${env.projection.shift > 0 ? "+" : ""}${env.projection.shift.toPrecision(3)} ${env.unit} for ${env.projection.n_proxy.toPrecision(3)} → ${env.projection.n_target.toPrecision(3)} params (${env.projection.constants})` : "";
   const what = `${describeFit(env)}${shift}`;
   const first = env.points[0]?.band ?? env.band;
-  const own = first === env.band ? `±${(env.band * 100).toFixed(2)}%` : `±${(first * 100).toFixed(2)}% → ±${(env.band * 100).toFixed(2)}%`;
-  return { id: "verify.forecast", phase: "verify", subject: file, status: "pass", measured: env.band, threshold: null, message: `${what}; ${seriesOf(env)} against ${env.axis}, its own band ${own}${env.coverage !== undefined ? ` (calibrated to hold ${Math.round(env.coverage * 100)}%)` : ""}` };
+  const own = first === env.band ? `±${pct(env.band, 2)}` : `±${pct(first, 2)} → ±${pct(env.band, 2)}`;
+  return gate("verify", "verify.forecast", file).pass({ measured: env.band, threshold: null, message: `${what}; ${seriesOf(env)} against ${env.axis}, its own band ${own}${env.coverage !== undefined ? ` (calibrated to hold ${pct(env.coverage, 0)})` : ""}` });
 }
 

@@ -140,7 +140,7 @@ export function forecastSpec(f: ForecastFigure): Spec {
   ];
   const series = [f.proxy, f.fitted, f.cloud].filter((s): s is Series => s !== undefined);
   if (series.length > 0) layers.push(...curveLayers(series, yTitle, xTitle, true));
-  const stated = `dotted: the forecast's own band${f.coverage !== undefined ? ` (calibrated to hold ${Math.round(f.coverage * 100)}% of held-out points)` : ""}`;
+  const stated = `dotted: the forecast's own band${f.coverage !== undefined ? ` (calibrated to hold ${pct(f.coverage, 0)} of held-out points)` : ""}`;
   return { ...base("Forecast: the expected cloud curve", `green: the envelope (dashed) and the verify gate's ±${pct(f.band, 0)} band; ${stated}${f.cloud ? "; the cloud run over it" : "; the cloud curve appears here once it streams"}`), layer: layers };
 }
 

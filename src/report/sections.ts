@@ -2,6 +2,7 @@
 // the gates already computed: what the sweep found, where the stress gates failed, the forecast
 // with the cloud curve over it, the sanity day's runs, the money. Pure: the report command reads
 // the files and writes the HTML or PNGs.
+import { pct } from "../common/format.ts";
 import type { MetricPoint } from "../evidence/schemas.ts";
 import type { Policy } from "../policy/schema.ts";
 import type { Rates } from "../cost/rates.ts";
@@ -83,7 +84,7 @@ export function forecastSection(env: Envelope, policy: Policy, source: NamedCurv
   return {
     id: "forecast",
     title: "The forecast",
-    caption: `${describeFit(env)} (${what})${env.projection ? `, shifted ${env.projection.shift.toPrecision(3)} ${env.unit} to ${env.projection.n_target.toPrecision(3)} parameters (${env.projection.constants})` : "; no size shift: the proxy's own curve extended, not the target's (forecast --proxy-params --target-params)"}${assumptionOf(env) ? `; ${assumptionOf(env)}` : ""}. Its own band: ±${((env.points[0]?.band ?? env.band) * 100).toFixed(1)}% → ±${(env.band * 100).toFixed(1)}%${env.coverage !== undefined ? `, calibrated to hold ${Math.round(env.coverage * 100)}% of held-out points` : ""}; the verify gate's: ±${(policy.verify.band * 100).toFixed(0)}%${env.band > policy.verify.band ? " (narrower than the forecast's own at the end: too uncertain to verify at that band there)" : ""}.`,
+    caption: `${describeFit(env)} (${what})${env.projection ? `, shifted ${env.projection.shift.toPrecision(3)} ${env.unit} to ${env.projection.n_target.toPrecision(3)} parameters (${env.projection.constants})` : "; no size shift: the proxy's own curve extended, not the target's (forecast --proxy-params --target-params)"}${assumptionOf(env) ? `; ${assumptionOf(env)}` : ""}. Its own band: ±${pct(env.points[0]?.band ?? env.band, 1)} → ±${pct(env.band, 1)}${env.coverage !== undefined ? `, calibrated to hold ${pct(env.coverage, 0)} of held-out points` : ""}; the verify gate's: ±${pct(policy.verify.band, 0)}${env.band > policy.verify.band ? " (narrower than the forecast's own at the end: too uncertain to verify at that band there)" : ""}.`,
     spec: forecastSpec({
       axis,
       unit: env.unit,
@@ -112,7 +113,7 @@ export function moneySection(plan: CampaignPlan, policy: Policy, rates: Rates): 
   return {
     id: "money",
     title: "The money",
-    caption: `A blind booking picks wrong ${(policy.spend.wrong_pick_rate * 100).toFixed(0)}% of the time (seed §2.2), the filter leaves ${(policy.spend.post_filter_wrong_pick_rate * 100).toFixed(0)}%: expected savings $${sc?.expected_savings_usd.toLocaleString("en-US")} for $${sc?.filter_cost_usd.toLocaleString("en-US")} of lab and sanity day. Campaign forecast $${x.phases_usd.total.toLocaleString("en-US")}.`,
+    caption: `A blind booking picks wrong ${pct(policy.spend.wrong_pick_rate, 0)} of the time (seed §2.2), the filter leaves ${pct(policy.spend.post_filter_wrong_pick_rate, 0)}: expected savings $${sc?.expected_savings_usd.toLocaleString("en-US")} for $${sc?.filter_cost_usd.toLocaleString("en-US")} of lab and sanity day. Campaign forecast $${x.phases_usd.total.toLocaleString("en-US")}.`,
     spec: moneySpec({
       blindLossUsd: x.wrong_pick.blind_rate * x.campaign.final_run_usd,
       filterCostUsd: sc?.filter_cost_usd ?? 0,

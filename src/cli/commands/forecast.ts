@@ -101,7 +101,7 @@ export function describeForecast(env: Envelope, verifyBand: number, excluded: nu
   }
   lines.push(env.projection ? `  target   ${fmt(env.projection.n_proxy)} → ${fmt(env.projection.n_target)} params: ${env.projection.shift > 0 ? "+" : ""}${fmt(env.projection.shift)} ${env.unit} (${env.projection.constants}: ${env.projection.source})` : "  target   no size shift (give --proxy-params and --target-params)");
   const bandFirst = first?.band ?? env.band;
-  lines.push(`  envelope ${fmt(first?.expected ?? 0)} at ${env.axis} ${fmt(first?.x ?? 0)} → ${fmt(last?.expected ?? 0)} at ${fmt(last?.x ?? 0)}; its own band ±${pct(bandFirst, 2)} → ±${pct(env.band, 2)}${env.coverage !== undefined ? `, calibrated to hold ${Math.round(env.coverage * 100)}% of held-out points` : ""}`);
+  lines.push(`  envelope ${fmt(first?.expected ?? 0)} at ${env.axis} ${fmt(first?.x ?? 0)} → ${fmt(last?.expected ?? 0)} at ${fmt(last?.x ?? 0)}; its own band ±${pct(bandFirst, 2)} → ±${pct(env.band, 2)}${env.coverage !== undefined ? `, calibrated to hold ${pct(env.coverage, 0)} of held-out points` : ""}`);
   const wide = env.points.find((q) => (q.band ?? env.band) > verifyBand);
   if (wide) lines.push(`  note     the band is wider than the verify gate's ±${pct(verifyBand, 2)} from ${env.axis} ${fmt(wide.x)} on: there the forecast is too uncertain to verify at ±${pct(verifyBand, 2)}, and the gate judges against the band instead (fit a longer Phase 2, or verify a shorter window)`);
   else lines.push(`  verify   the band stays within the verify gate's ±${pct(verifyBand, 2)} over the whole window`);
