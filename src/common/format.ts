@@ -11,6 +11,20 @@ export function round(x: number, digits: number): number {
 }
 
 /**
+ * A measured value and its threshold, rounded to `digits` decimals, or to as many more as it takes
+ * to keep them on the sides they are on: a deviation of 0.050003 against 0.05 must not be
+ * recorded as 0.05 against 0.05 beside a ✗.
+ */
+export function roundApart(x: number, threshold: number, digits: number): [number, number] {
+  for (let d = digits; d <= 15; d++) {
+    const a = round(x, d);
+    const b = round(threshold, d);
+    if (Math.sign(a - b) === Math.sign(x - threshold)) return [a, b];
+  }
+  return [x, threshold];
+}
+
+/**
  * `x` with thousands separators and at most `maxDecimals` decimals (at least `minDecimals`):
  * 1,669.3. Done by hand because the first toLocaleString call initialises ICU, ~10 ms of a gate
  * run that must start almost as fast as node.

@@ -20,7 +20,7 @@ import { readPoint, seriesOf, SERIES_WORDS, type ReadablePoint, type Reading } f
 import { gate, type GateBuilder, type GateResult } from "./types.ts";
 import { anyNumber, readSnapshot } from "./snapshot.ts";
 import { minOf } from "./stats.ts";
-import { fmt, pct, round } from "../common/format.ts";
+import { fmt, pct, round, roundApart } from "../common/format.ts";
 
 export interface Excursion {
   step: number;
@@ -242,7 +242,8 @@ export class EnvelopeMonitor {
     const then = side === "above" ? "" : "; proxy substitution broken: investigate (the Phase 2 proxy did not stand in for this run)";
     const held = `${this.policy.patience} points in a row${this.policy.min_span_steps > 0 ? ` over ≥ ${this.policy.min_span_steps} steps` : ""}`;
     const assumed = this.envelope.assumption ? `; ${this.envelope.assumption}` : "";
-    return this.envelopeGate.fail({ op: "≤", measured: round(Math.abs(f.deviation), 4), threshold: round(f.allowed, 4), step: f.step, message: `${what} the ±${pct(f.allowed, 2)} band for ${held} from ${this.where(f)}: ${fmt(f.loss)} against ${fmt(f.expected)} expected (${signed(f.deviation)})${then}${assumed}` });
+    const [measured, threshold] = roundApart(Math.abs(f.deviation), f.allowed, 4);
+    return this.envelopeGate.fail({ op: "≤", measured, threshold, step: f.step, message: `${what} the ±${pct(f.allowed, 2)} band for ${held} from ${this.where(f)}: ${fmt(f.loss)} against ${fmt(f.expected)} expected (${signed(f.deviation)})${then}${assumed}` });
   }
 
   /**

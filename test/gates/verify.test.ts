@@ -126,7 +126,8 @@ describe("verify gate on really trained cloud-like runs", () => {
         if (r.status === "fail") return m > t && /^(worse than forecast: the training loss stayed above|better than the forecast can explain: the training loss stayed below) the ±\d+\.\d\d% band for 5 points in a row over ≥ 100 steps from step \d+/.test(r.message) && (factor > 1 || direction === "both");
         return false;
       }),
-      { numRuns: 200 },
+      // The example: a deviation of 0.050003 was once recorded as 0.05 against 0.05 beside a ✗.
+      { numRuns: 200, examples: [[28, 16, 0.95327526379165, "both"]] },
     );
   });
 
