@@ -5,6 +5,11 @@
 //
 //   <prefix>/<stage>/node-<rank>/<run>.metrics.jsonl   the node's metrics, one object per run
 //   <prefix>/<stage>/node-<rank>/events.jsonl          the node's events (started, run ended, done, spot notice)
+//   <prefix>/<stage>/node-<rank>/attempt-<n>/…         the same, from the n-th attempt (n ≥ 2: a replacement
+//                                                      the watchdog launched after a spot interruption); each
+//                                                      attempt writes its own objects, so none shrinks under
+//                                                      the watchdog's cursors, and the run is the same run
+//   <prefix>/checkpoints/<stage>/<run>/latest.json     the trainer's newest complete checkpoint (the marker)
 //   <prefix>/checkpoints/…                             the trainer's checkpoints (expire after retention)
 //   watchdog/<campaign>/<stage>/config.json            the watchdog's config (written by the stack)
 //   watchdog/<campaign>/<stage>/state.json             its state between ticks
@@ -38,6 +43,18 @@ export const metricsKey = (prefix: string, stage: string, rank: number, run: str
 export const eventsKey = (prefix: string, stage: string, rank: number): string => `${nodePrefix(prefix, stage, rank)}${EVENTS_FILE}`;
 /** `<prefix>/checkpoints/`: the trainer's checkpoints, shared by the stages. */
 export const checkpointsPrefix = (prefix: string): string => `${prefix}/checkpoints/`;
+
+/** Tag on a node the watchdog launched to replace an interrupted one: its attempt, 2, 3, … (1 is the stack's own). */
+export const ATTEMPT_TAG = "windtunnel:attempt";
+/** `attempt-<n>/` inside a node's folder, for n ≥ 2; the first attempt writes at the node's folder itself. */
+export const attemptFolder = (attempt: number): string => (attempt <= 1 ? "" : `attempt-${attempt}/`);
+/** The attempt an object was written by: its attempt-<n>/ folder, else 1. */
+export function attemptOfKey(key: string): number {
+  const m = /\/attempt-(\d+)\//.exec(key);
+  return m ? Number(m[1]) : 1;
+}
+/** One run across its attempts: the object's key without its attempt-<n>/ folder (the first attempt's key). */
+export const runIdOfKey = (key: string): string => key.replace(/\/attempt-\d+\//, "/");
 
 /** The folder of the watchdog's own keys; no campaign may be named so (its prefix would cover them). */
 export const WATCHDOG_FOLDER = "watchdog";
