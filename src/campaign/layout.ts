@@ -79,3 +79,8 @@ export function nodeOfKey(key: string | undefined, rank?: number): string {
   const folder = key === undefined ? undefined : /(?:^|\/)(node-\d+)\//.exec(key)?.[1];
   return folder ?? (typeof rank === "number" && Number.isInteger(rank) && rank >= 0 ? nodeName(rank) : nodeName(0));
 }
+
+/** `<prefix>/checkpoints/<stage>/<run>/`: one run's checkpoints, across its attempts (WINDTUNNEL_CHECKPOINTS). */
+export const runCheckpointsPrefix = (prefix: string, stage: string, run: string): string => `${checkpointsPrefix(prefix)}${stage}/${run}/`;
+/** The marker a trainer writes last, after a checkpoint is complete: what a replacement resumes from. */
+export const CHECKPOINT_MARKER = "latest.json";
