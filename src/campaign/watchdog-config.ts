@@ -16,6 +16,26 @@ export const watchdogTargetSchema = lazy(() => {
     series: z.optional(z.enum(["loss", "val_loss", "val_bpb"])),
     assumption: z.optional(z.string()),
   });
+  const count = () => z.int().check(z.nonnegative());
+  const minutes = () => z.number().check(z.nonnegative());
+  /** What a relaunch needs: the stack's launch template and node script, and the recovery policy. */
+  const recovery = z.strictObject({
+    launchTemplateId: z.string().check(z.minLength(1)),
+    launchTemplateVersion: z.string().check(z.minLength(1)),
+    securityGroupIds: z.array(z.string().check(z.minLength(1))),
+    /** The node script the stack gave its node (base64, as RunInstances takes it): every attempt runs the same script. */
+    userData: z.string().check(z.minLength(1)),
+    maxRestarts: count(),
+    windowHours: z.number().check(z.positive()),
+    backoffMinutes: minutes(),
+    restartOverheadMinutes: minutes(),
+    subnets: z.array(z.string().check(z.minLength(1))),
+    budgetUsd: z.number().check(z.positive()),
+    /** Hours of training the stage is planned for. */
+    plannedHours: z.number().check(z.positive()),
+    /** The instance tags every attempt carries (the campaign's, the node's rank, its name). */
+    tags: z.record(z.string(), z.string()),
+  });
   return z.strictObject({
     bucket: z.string().check(z.minLength(1)),
     /** The campaign's prefix in the bucket. */
@@ -29,12 +49,14 @@ export const watchdogTargetSchema = lazy(() => {
       nodes: z.int().check(z.positive()),
       policy: z.strictObject({ stress: p.stress, verify: p.verify, sanity: p.sanity, health: p.health }),
       envelope: z.optional(envelope),
+      recovery: z.optional(recovery),
     }),
   });
 });
 
 export type WatchdogTarget = z.infer<ReturnType<typeof watchdogTargetSchema>>;
 export type WatchdogConfig = WatchdogTarget["config"];
+export type RecoveryConfig = NonNullable<WatchdogConfig["recovery"]>;
 
 /** The config as JSON text, checked: the watchdog's target, or every problem with its field. */
 export function parseWatchdogTarget(text: string): { ok: true; target: WatchdogTarget } | { ok: false; problems: string[] } {

@@ -32,6 +32,8 @@ export interface HealthInput {
   /** How many nodes the stage runs: node-0 … node-(n−1) are judged even before they say anything. */
   nodes: number;
   hoursCap: number;
+  /** Node-minutes of earlier attempts (replacements after spot interruptions): the cap counts them too. */
+  priorMinutes?: number;
   facts: Readonly<Record<string, NodeFacts>>;
   policy: HealthPolicy;
 }
@@ -55,7 +57,7 @@ export function healthGates(i: HealthInput): HealthVerdict {
   const gates: GateResult[] = [];
   const alerts: HealthVerdict["alerts"] = [];
   if (i.launchedAt) {
-    const up = minutes(i.now, i.launchedAt);
+    const up = minutes(i.now, i.launchedAt) + (i.priorMinutes ?? 0);
     const limit = i.hoursCap * 60 + h.hours_cap_grace_minutes;
     const over = up > limit;
     gates.push(gate("health", "health.hours_cap", "campaign").judged(!over, { measured: round(up, 1), op: "≤", threshold: limit, message: over ? `past its hours cap: up ${(up / 60).toFixed(1)} h against a cap of ${i.hoursCap} h (the node's own timer did not stop it)` : `up ${(up / 60).toFixed(1)} h of a ${i.hoursCap} h cap` }));
@@ -67,6 +69,8 @@ export function healthGates(i: HealthInput): HealthVerdict {
       const status = f.status ?? 0;
       const exit = gate("health", "health.exit_status", node);
       if (status === 0) gates.push(exit.pass({ measured: 0, op: "≤", threshold: 0, message: `${node} finished its runs at ${f.doneAt} (status 0)` }));
+      // Killed by the reclaim, not failed: the interruption is what is handled (alert, or recovery).
+      else if (f.interruptedAt !== undefined) gates.push(exit.skip(`${node} ended with status ${status} after AWS's spot interruption notice at ${f.interruptedAt}: reclaimed, not failed`, { measured: status, op: "≤", threshold: 0 }));
       else {
         const since = minutes(i.now, new Date(f.doneAt));
         const what = `${node} ended with status ${status} at ${f.doneAt}${status > 128 ? ` (signal ${status - 128})` : ""}`;

@@ -84,6 +84,16 @@ const sanityCommandSchema = () =>
     command: command(),
   });
 
+/** How the watchdog recovers from spot interruptions; `maxRestarts: 0` turns recovery off. */
+export const recoverySchema = () =>
+  z.strictObject({
+    maxRestarts: described(z._default(z.int().check(z.nonnegative(), z.maximum(20)), 2), "replacements at most over the campaign; 0: an interruption ends the run (alert only)"),
+    windowHours: described(z._default(positive(), 12), "no replacement once this many hours have passed since the first interruption"),
+    backoffMinutes: described(z._default(positive(), 4), "wait after AWS refuses a launch (no capacity), doubled on each further refusal"),
+    restartOverheadMinutes: described(z._default(z.number().check(z.nonnegative()), 20), "boot, image pull and checkpoint reload of a replacement: charged to the hours cap and the budget before a relaunch"),
+    subnets: described(z._default(z.array(z.string().check(z.regex(/^subnet-[0-9a-f]{8,17}$/, { error: "expected a subnet id subnet-…" }))), []), "subnets (AZs) to launch replacements into, in order; the interrupted one is tried last. Empty: the launch template's"),
+  });
+
 export const stackConfigSchema = lazy(() =>
   z.strictObject({
     campaign: described(campaignId(), "the campaign id: names and tags every resource (windtunnel:campaign)"),
@@ -114,6 +124,7 @@ export const stackConfigSchema = lazy(() =>
     alertEmail: described(z.string().check(z.regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: "expected an e-mail address" })), "budget alerts go to an SNS topic with this address subscribed"),
     checkpointRetentionDays: described(z._default(count(), 30), "checkpoints/ objects (and old versions of any object) expire after this many days"),
     metricsIntervalS: described(z._default(z.int().check(z.minimum(10), z.maximum(3600)), 60), "seconds between metric uploads from the node"),
+    recovery: described(z._default(recoverySchema(), () => recoverySchema().parse({})), "spot interruptions: the watchdog launches a replacement from the launch template, which resumes from the newest checkpoint (single-node campaigns)"),
   }).check(
     z.refine((c) => c.stage !== "sanity" || c.container.sanityCommands.length > 0, { error: "stage sanity needs at least one sanity command", path: ["container", "sanityCommands"] }),
     z.refine((c) => c.stage !== "full" || c.sanity !== undefined, { error: "stage full needs the sanity day's metrics (windtunnel:sanity.metrics)", path: ["sanity"] }),
@@ -155,6 +166,7 @@ export const KEY_ENCODING: { readonly [K in keyof StackConfig]-?: "string" | "js
   alertEmail: "string",
   checkpointRetentionDays: "json",
   metricsIntervalS: "json",
+  recovery: "json",
 };
 
 export const CONFIG_KEYS = Object.keys(KEY_ENCODING) as (keyof StackConfig)[];

@@ -83,9 +83,39 @@ export function budgetTopicPolicy(topicArn: string, accountId: string): PolicyDo
  * watchdog/<campaign>/, publish to the campaign's topic, and terminate or cancel only what carries
  * the campaign's tag. Describe calls cannot be scoped to resources (EC2 authorization reference).
  */
-export function watchdogRolePolicy(o: { bucketArn: string; campaign: string; topicArn: string; logGroupArn: string }): PolicyDocument {
+export function watchdogRolePolicy(o: { bucketArn: string; campaign: string; topicArn: string; logGroupArn: string; relaunch?: RelaunchGrant }): PolicyDocument {
   const tagged = { StringEquals: { [`aws:ResourceTag/${CAMPAIGN_TAG}`]: o.campaign } };
   return doc(
+    ...baseWatchdogStatements(o, tagged),
+    ...(o.relaunch ? relaunchStatements(o.campaign, o.relaunch) : []),
+  );
+}
+
+/** What the watchdog may launch a replacement with: the campaign's launch template and its node role, nothing else. */
+export interface RelaunchGrant {
+  launchTemplateArn: string;
+  nodeRoleArn: string;
+}
+
+/**
+ * RunInstances only from the campaign's launch template (ec2:LaunchTemplate on every resource of
+ * the request) and, for what it creates, only with the campaign's tag (aws:RequestTag); tags only
+ * as part of that launch; PassRole only for the node's own role, only to EC2. A watchdog bug, or
+ * a stolen role, can then start nothing but another copy of the campaign's own node.
+ */
+function relaunchStatements(campaign: string, g: RelaunchGrant): Statement[] {
+  const created = ["instance", "volume", "network-interface", "spot-instances-request"].map((t) => `arn:aws:ec2:*:*:${t}/*`);
+  const fromTemplate = { ArnEquals: { "ec2:LaunchTemplate": g.launchTemplateArn } };
+  return [
+    { Sid: "RelaunchCreatesOnlyCampaignTagged", Effect: "Allow", Action: "ec2:RunInstances", Resource: created, Condition: { ...fromTemplate, StringEquals: { [`aws:RequestTag/${CAMPAIGN_TAG}`]: campaign } } },
+    { Sid: "RelaunchUsesOnlyCampaignTemplate", Effect: "Allow", Action: "ec2:RunInstances", Resource: [...["launch-template", "subnet", "security-group", "placement-group", "key-pair"].map((t) => `arn:aws:ec2:*:*:${t}/*`), "arn:aws:ec2:*::image/*"], Condition: fromTemplate },
+    { Sid: "TagOnlyAtRelaunch", Effect: "Allow", Action: "ec2:CreateTags", Resource: created, Condition: { StringEquals: { "ec2:CreateAction": "RunInstances" } } },
+    { Sid: "PassOnlyNodeRole", Effect: "Allow", Action: "iam:PassRole", Resource: g.nodeRoleArn, Condition: { StringEquals: { "iam:PassedToService": "ec2.amazonaws.com" } } },
+  ];
+}
+
+function baseWatchdogStatements(o: { bucketArn: string; campaign: string; topicArn: string; logGroupArn: string }, tagged: Record<string, Record<string, string>>): Statement[] {
+  return [
     { Sid: "ReadCampaignMetrics", Effect: "Allow", Action: "s3:GetObject", Resource: `${o.bucketArn}/${campaignPrefix(o.campaign)}/*` },
     { Sid: "KeepWatchdogState", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: `${o.bucketArn}/${watchdogRoot(o.campaign)}*` },
     { Sid: "ListCampaignPrefixes", Effect: "Allow", Action: "s3:ListBucket", Resource: o.bucketArn, Condition: { StringLike: { "s3:prefix": [`${campaignPrefix(o.campaign)}/*`, `${watchdogRoot(o.campaign)}*`] } } },
@@ -94,5 +124,5 @@ export function watchdogRolePolicy(o: { bucketArn: string; campaign: string; top
     { Sid: "TerminateOnlyCampaignNodes", Effect: "Allow", Action: "ec2:TerminateInstances", Resource: "arn:aws:ec2:*:*:instance/*", Condition: tagged },
     { Sid: "CancelOnlyCampaignSpotRequests", Effect: "Allow", Action: "ec2:CancelSpotInstanceRequests", Resource: "arn:aws:ec2:*:*:spot-instances-request/*", Condition: tagged },
     { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${o.logGroupArn}:*` },
-  );
+  ];
 }

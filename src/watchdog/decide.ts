@@ -10,7 +10,8 @@ import { CurveMonitor, type MonitorSnapshot } from "../gates/stress.ts";
 import { EnvelopeMonitor, type EnvelopeSnapshot, type VerifyEnvelope } from "../gates/verify.ts";
 import { comparisonLoss, evaluateSanityNodes, groupSanityRuns, sanityNodeOf, type SanitySource } from "../gates/sanity.ts";
 import { healthGates, nodeNames, type NodeFacts } from "../gates/health.ts";
-import { nodeOfKey, runOfKey } from "../campaign/layout.ts";
+import { attemptOfKey, nodeOfKey, runIdOfKey, runOfKey } from "../campaign/layout.ts";
+import { currentAttempt, decideRecovery, trackAttempts, usedMinutes, type InstanceFact, type RecoveryDecision, type RecoveryState } from "./recovery.ts";
 import type { GateResult } from "../gates/types.ts";
 import type { Replay } from "./resume.ts";
 import { round } from "../common/format.ts";
@@ -29,6 +30,8 @@ export interface NodeEvent {
 }
 
 interface RunState {
+  /** The latest attempt whose points this run has read (absent: the first). */
+  attempt?: number;
   monitor: MonitorSnapshot;
   verify?: EnvelopeSnapshot;
   points: number;
@@ -52,6 +55,8 @@ export interface WatchdogState {
   /** Alerts already sent, by key, so each is sent once. */
   alerted: string[];
   teardown?: { at: string; reasons: string[] };
+  /** Spot recovery: every attempt of the node, and launches AWS refused (recovery.ts). */
+  recovery?: RecoveryState;
 }
 
 export interface TickInput {
@@ -66,6 +71,8 @@ export interface TickInput {
   events: readonly NodeEvent[];
   /** Runs whose saved monitors were refused: their batches are their whole objects again. */
   replays?: readonly Replay[];
+  /** The campaign's instances, live or gone (for spot recovery). */
+  instances?: readonly InstanceFact[];
 }
 
 export type Action = "continue" | "alert" | "teardown";
@@ -79,6 +86,8 @@ export interface Decision {
   /** The gates that decided a teardown, for the record. */
   failed: GateResult[];
   costSoFarUsd: number | null;
+  /** A replacement to launch now (the tick launches it and records the attempt). */
+  relaunch?: Extract<RecoveryDecision, { action: "relaunch" }>;
 }
 
 const minutes = (a: Date, b: Date): number => (a.getTime() - b.getTime()) / 60_000;
@@ -102,11 +111,17 @@ function judgeRuns(config: WatchdogConfig, state: WatchdogState, batches: TickIn
   const newFrom = new Map(replays.map((r) => [r.key, r.fromLine]));
   for (const b of batches) {
     const name = runOfKey(b.key);
-    const run = state.runs[b.key];
+    // One run across its attempts: a replacement's object carries on the first attempt's monitors,
+    // and the steps it logs again (from its checkpoint up to where the old node got) are not counted twice.
+    const id = runIdOfKey(b.key);
+    const run = state.runs[id];
+    const attempt = attemptOfKey(b.key);
+    const seen = run && attempt > (run.attempt ?? 1) ? (run.last?.step ?? -Infinity) : -Infinity;
+    const fresh = seen === -Infinity ? b.points : b.points.filter((p) => p.step > seen);
     const monitor = run ? CurveMonitor.restore(name, config.policy.stress, run.monitor) : new CurveMonitor(name, config.policy.stress);
     const env = config.stage === "full" ? config.envelope : undefined;
     const verify = env ? (run?.verify ? EnvelopeMonitor.restore(name, env, config.policy.verify, run.verify) : new EnvelopeMonitor(name, env, config.policy.verify)) : undefined;
-    for (const p of b.points) {
+    for (const p of fresh) {
       monitor.push(p);
       verify?.push(p);
       if (config.stage === "sanity") {
@@ -114,7 +129,8 @@ function judgeRuns(config: WatchdogConfig, state: WatchdogState, batches: TickIn
         (byTag[p.tag ?? name] ??= []).push([p.step, comparisonLoss(p), p.tokens ?? null, p.time_s ?? null]);
       }
     }
-    state.runs[b.key] = { monitor: monitor.snapshot(), ...(verify ? { verify: verify.snapshot() } : {}), points: (run?.points ?? 0) + b.points.length, ...(b.points.length > 0 ? { last: b.points[b.points.length - 1] } : run?.last ? { last: run.last } : {}) };
+    const last = fresh.length > 0 ? fresh[fresh.length - 1] : run?.last;
+    state.runs[id] = { ...(Math.max(attempt, run?.attempt ?? 1) > 1 ? { attempt: Math.max(attempt, run?.attempt ?? 1) } : {}), monitor: monitor.snapshot(), ...(verify ? { verify: verify.snapshot() } : {}), points: (run?.points ?? 0) + fresh.length, ...(last ? { last } : {}) };
     const from = newFrom.get(b.key) ?? 0;
     if (b.points.some((p) => p.line >= from)) (state.nodes[nodeOfKey(b.key)] ??= {}).lastPointAt = now.toISOString();
     const health = monitor.decisiveFailure();
@@ -174,7 +190,13 @@ export function decide(i: TickInput): Decision {
   // A node launched after the last teardown is a new run of this stage: start over.
   if (state.teardown && i.launchedAt && i.launchedAt.getTime() > Date.parse(state.teardown.at)) state = initialState(now);
   state.ticks++;
-  const costSoFarUsd = i.launchedAt ? round((minutes(now, i.launchedAt) / 60) * config.hourlyUsd * config.nodes, 2) : null;
+  // Every attempt counts against the hours cap and the bill: a replacement never resets them.
+  const recovering = config.recovery !== undefined && i.instances !== undefined;
+  if (recovering) state.recovery = trackAttempts(state.recovery ?? { attempts: [], refusals: 0 }, i.instances ?? [], i.events.filter((e) => e.event === "spot_interruption").map((e) => ({ ...(e.instance_id !== undefined ? { instanceId: e.instance_id } : {}), at: e.time ?? now.toISOString() })), now);
+  const current = state.recovery ? currentAttempt(state.recovery) : undefined;
+  const priorMinutes = state.recovery ? usedMinutes(state.recovery.attempts.filter((a) => a !== current), now) : 0;
+  const launchedAt = current && !current.endedAt ? new Date(current.launchedAt) : i.launchedAt;
+  const costSoFarUsd = launchedAt || priorMinutes > 0 ? round((((launchedAt ? minutes(now, launchedAt) : 0) + priorMinutes) / 60) * config.hourlyUsd * config.nodes, 2) : null;
   const done = (action: Action, reasons: string[], alerts: string[] = [], failed: GateResult[] = []): Decision => ({ action, reasons, alerts, state, failed, costSoFarUsd });
   if (state.teardown) return done("continue", [`already torn down at ${state.teardown.at}: ${state.teardown.reasons.join("; ")}`]);
 
@@ -182,7 +204,7 @@ export function decide(i: TickInput): Decision {
   const runs = judgeRuns(config, state, i.batches, replays, now);
   recordEvents(state, i.events, now);
   const sanity = judgeSanity(config, state);
-  const health = healthGates({ now, launchedAt: i.launchedAt, stage: config.stage, nodes: config.nodes, hoursCap: config.hoursCap, facts: state.nodes, policy: config.policy.health });
+  const health = healthGates({ now, launchedAt, priorMinutes, stage: config.stage, nodes: config.nodes, hoursCap: config.hoursCap, facts: state.nodes, policy: config.policy.health });
   const healthFailed = health.gates.filter((g) => g.status === "fail");
 
   const failed = [...runs.failed, ...sanity.failed, ...healthFailed];
@@ -199,9 +221,39 @@ export function decide(i: TickInput): Decision {
   // Each replay is news once, when it happens: the next tick resumes the state this one saves.
   for (const r of replays) alerts.push(`${runOfKey(r.key)}: its saved monitor state was refused (${r.reason}); its monitors start afresh from the whole curve in the bucket (${r.key}, read again from line 1), so this run is judged as if the watchdog had just started`);
 
+  const recovery = recovering ? recover(config, state, now, reasons.length > 0) : undefined;
+  if (recovery?.action === "give-up") reasons.push(`spot recovery gives up: ${recovery.why}; nothing is left running`);
   if (reasons.length > 0) {
     state.teardown = { at: now.toISOString(), reasons };
     return done("teardown", reasons, alerts, failed);
   }
+  if (recovery?.action === "relaunch") return { ...done("alert", [], [...alerts, `relaunching: ${recovery.why}`], failed), relaunch: recovery };
+  if (recovery?.action === "wait") alertOnce(`recovery-wait:${state.recovery?.lastRefusalAt ?? ""}`, `spot recovery: ${recovery.why}`);
   return done(alerts.length > 0 ? "alert" : "continue", [], alerts, failed);
+}
+
+/** Spot recovery's decision for this tick (recovery.ts), from what the tick knows of the node. */
+function recover(config: WatchdogConfig, state: WatchdogState, now: Date, tornDown: boolean): RecoveryDecision {
+  const r = config.recovery;
+  if (!r || !state.recovery) return { action: "none" };
+  // The node said it is done (any status): it ended on its own, there is nothing to resume.
+  const endedOnItsOwn = Object.values(state.nodes).some((f) => f.doneAt !== undefined && f.interruptedAt === undefined);
+  return decideRecovery({ policy: r, state: state.recovery, now, nodes: config.nodes, hoursCap: config.hoursCap, plannedHours: r.plannedHours, hourlyUsd: config.hourlyUsd, budgetUsd: r.budgetUsd, endedOnItsOwn, tornDown });
+}
+
+/** A replacement is up: its attempt joins the record, and the node's facts start again with it. */
+export function recordRelaunch(state: WatchdogState, a: { attempt: number; instanceId: string; subnet?: string; launchedAt: string }): void {
+  const r = (state.recovery ??= { attempts: [], refusals: 0 });
+  r.attempts.push({ attempt: a.attempt, instanceId: a.instanceId, launchedAt: a.launchedAt, ...(a.subnet !== undefined ? { subnet: a.subnet } : {}) });
+  r.refusals = 0;
+  delete r.lastRefusalAt;
+  // Its health is judged from its own launch: first metrics, exit status, no interruption yet.
+  state.nodes = {};
+}
+
+/** AWS refused the launch (no capacity, a limit): the next try waits, in the next subnet. */
+export function recordRefusal(state: WatchdogState, now: Date): void {
+  const r = (state.recovery ??= { attempts: [], refusals: 0 });
+  r.refusals++;
+  r.lastRefusalAt = now.toISOString();
 }

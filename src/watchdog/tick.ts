@@ -9,8 +9,10 @@ import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { CancelSpotInstanceRequestsCommand, DescribeInstancesCommand, DescribeSpotInstanceRequestsCommand, TerminateInstancesCommand, type EC2Client } from "@aws-sdk/client-ec2";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { decodeState, encodeState } from "../gates/snapshot.ts";
-import { CAMPAIGN_TAG, stagePrefix, teardownKey, watchdogStateKey } from "../campaign/layout.ts";
+import { ATTEMPT_TAG, CAMPAIGN_TAG, STAGE_TAG, stagePrefix, teardownKey, watchdogStateKey } from "../campaign/layout.ts";
 import { decide, type Decision, type WatchdogConfig, type WatchdogState } from "./decide.ts";
+import { relaunch, type Relaunched } from "./relaunch.ts";
+import type { InstanceFact } from "./recovery.ts";
 import { getBytes, readUpdates } from "./bucket.ts";
 import { resumeRuns } from "./resume.ts";
 
@@ -35,6 +37,8 @@ export interface TickResult {
   terminated: string[];
   cancelledSpotRequests: string[];
   recordKey?: string;
+  /** The replacement launched this tick after a spot interruption, or AWS's refusal of it. */
+  relaunched?: Relaunched;
   /** Lines that were not valid metrics (reported, never fatal). */
   problems: string[];
 }
@@ -42,22 +46,32 @@ export interface TickResult {
 /** Where the watchdog keeps its own files: outside the node's prefix, which the node may write. */
 export const stateKey = (t: TickTarget): string => watchdogStateKey(t.config.campaign, t.config.stage);
 
-async function liveInstances(ec2: EC2Client, campaign: string): Promise<{ ids: string[]; launchedAt: Date | undefined }> {
+const LIVE = new Set(["pending", "running", "stopping", "stopped"]);
+
+/** The campaign's instances by tag, live and recently gone: the live ones and the earliest live launch, and every one as a fact for recovery. */
+async function campaignInstances(ec2: EC2Client, campaign: string, stage: string): Promise<{ ids: string[]; launchedAt: Date | undefined; facts: InstanceFact[] }> {
   const ids: string[] = [];
+  const facts: InstanceFact[] = [];
   let launchedAt: Date | undefined;
   let token: string | undefined;
   do {
-    const r = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${CAMPAIGN_TAG}`, Values: [campaign] }, { Name: "instance-state-name", Values: ["pending", "running", "stopping", "stopped"] }], ...(token ? { NextToken: token } : {}) }));
+    const r = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${CAMPAIGN_TAG}`, Values: [campaign] }], ...(token ? { NextToken: token } : {}) }));
     for (const res of r.Reservations ?? []) {
       for (const inst of res.Instances ?? []) {
         if (!inst.InstanceId) continue;
+        const state = inst.State?.Name ?? "unknown";
+        // The other stage's nodes (the sanity day's, gone) are not attempts of this one.
+        const ofStage = inst.Tags?.find((t) => t.Key === STAGE_TAG)?.Value === stage;
+        const attempt = Number(inst.Tags?.find((t) => t.Key === ATTEMPT_TAG)?.Value ?? 1);
+        if (ofStage) facts.push({ instanceId: inst.InstanceId, state, launchedAt: (inst.LaunchTime ?? new Date(0)).toISOString(), attempt: Number.isInteger(attempt) && attempt > 0 ? attempt : 1, reclaimed: inst.StateReason?.Code === "Server.SpotInstanceTermination", ...(inst.SubnetId ? { subnet: inst.SubnetId } : {}) });
+        if (!LIVE.has(state)) continue;
         ids.push(inst.InstanceId);
         if (inst.LaunchTime && (!launchedAt || inst.LaunchTime < launchedAt)) launchedAt = inst.LaunchTime;
       }
     }
     token = r.NextToken;
   } while (token);
-  return { ids, launchedAt };
+  return { ids, launchedAt, facts };
 }
 
 async function openSpotRequests(ec2: EC2Client, campaign: string): Promise<string[]> {
@@ -72,11 +86,15 @@ export async function tick(c: Clients, t: TickTarget, now: Date = new Date()): P
   // again from its first byte and judged on its whole curve (resume.ts says why).
   const resumed = saved === undefined ? undefined : resumeRuns(saved);
   const { cursors, batches, events, problems, bytesRead } = await readUpdates(c.s3, t.bucket, stagePrefix(t.prefix, t.config.stage), resumed?.state.cursors ?? {});
-  const live = await liveInstances(c.ec2, t.config.campaign);
-  const decision = decide({ config: t.config, state: resumed?.state, now, launchedAt: live.launchedAt, batches, events, replays: resumed?.replays ?? [] });
+  const live = await campaignInstances(c.ec2, t.config.campaign, t.config.stage);
+  const decision = decide({ config: t.config, state: resumed?.state, now, launchedAt: live.launchedAt, batches, events, replays: resumed?.replays ?? [], ...(t.config.recovery ? { instances: live.facts } : {}) });
   decision.state.cursors = cursors;
 
   const result: TickResult = { decision, bytesRead, terminated: [], cancelledSpotRequests: [], problems };
+  if (decision.relaunch && t.config.recovery) {
+    result.relaunched = await relaunch(c.ec2, t.config.recovery, decision, now);
+    if (result.relaunched.refused !== undefined) decision.alerts.push(`relaunch refused by AWS: ${result.relaunched.refused}; the next try backs off`);
+  }
   const subject = (what: string): string => `windtunnel ${t.config.campaign} (${t.config.stage}): ${what}`.slice(0, 99);
   if (decision.action === "teardown") {
     // Terminate first (it is what stops the bill), then cancel, record, notify: each idempotent.
