@@ -135,6 +135,7 @@ export async function campaignProgram(ctx: ProgramContext): Promise<CampaignOutp
       policy: { stress: policy.stress, verify: policy.verify, sanity: policy.sanity, health: policy.health },
       ...(envelope ? { envelope: { points: envelope.points, band: envelope.band, axis: envelope.axis, ...(envelope.series ? { series: envelope.series } : {}), ...(assumptionOf(envelope) ? { assumption: assumptionOf(envelope) } : {}) } } : {}),
     },
+    ...(recoverable(c) ? { recovery: recoveryOf(c, node, tags, stage) } : {}),
     code: await bundleHandler(),
     tags,
   });
@@ -160,4 +161,29 @@ export async function pulumiEntry(ctx: ProgramContext): Promise<CampaignOutputs>
   } catch (err) {
     throw forPulumi(err);
   }
+}
+
+/** Spot recovery applies to a single spot node with restarts allowed (see src/watchdog/recovery.ts). */
+const recoverable = (c: StackConfig): boolean => c.node.market === "spot" && c.node.count === 1 && c.recovery.maxRestarts > 0;
+
+function recoveryOf(c: StackConfig, node: TrainingNode, tags: Record<string, string>, stage: "sanity" | "full") {
+  const r = c.recovery;
+  return {
+    launchTemplateArn: node.launchTemplate.arn,
+    nodeRoleArn: node.role.arn,
+    config: pulumi.all([node.launchTemplate.id, node.launchTemplate.latestVersion, node.securityGroupId, node.userDataBase64]).apply(([launchTemplateId, version, sg, userData]) => ({
+      launchTemplateId,
+      launchTemplateVersion: String(version),
+      securityGroupIds: [sg],
+      userData,
+      maxRestarts: r.maxRestarts,
+      windowHours: r.windowHours,
+      backoffMinutes: r.backoffMinutes,
+      restartOverheadMinutes: r.restartOverheadMinutes,
+      subnets: r.subnets,
+      budgetUsd: c.budgetUsd,
+      plannedHours: stage === "sanity" ? c.sanityHours : c.hours,
+      tags: { ...tags, Name: `windtunnel-${c.campaign}-0`, "windtunnel:node-rank": "0" },
+    })),
+  };
 }

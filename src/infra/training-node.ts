@@ -43,6 +43,9 @@ export class TrainingNode extends pulumi.ComponentResource {
   public readonly instanceIds: pulumi.Output<string[]>;
   public readonly launchTemplate: aws.ec2.LaunchTemplate;
   public readonly role: aws.iam.Role;
+  public readonly securityGroupId: pulumi.Output<string>;
+  /** Rank 0's node script, base64 as RunInstances takes it: what a replacement after a spot interruption runs. */
+  public readonly userDataBase64: pulumi.Output<string>;
 
   constructor(name: string, args: TrainingNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super(TRAINING_NODE, name, {}, opts);
@@ -111,6 +114,8 @@ export class TrainingNode extends pulumi.ComponentResource {
       }, child));
     }
     this.instanceIds = pulumi.all(this.instances.map((i) => i.id));
+    this.securityGroupId = group.id;
+    this.userDataBase64 = pulumi.output(args.bucketName).apply((bucket) => Buffer.from(userData(0, bucket)).toString("base64"));
     this.registerOutputs({ instanceIds: this.instanceIds, launchTemplateId: this.launchTemplate.id });
   }
 }

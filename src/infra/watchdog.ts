@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { packageRoot } from "../common/package-root.ts";
 import { trustPolicy, watchdogRolePolicy } from "./policies.ts";
 import type { WatchdogConfig } from "../watchdog/decide.ts";
+import type { RecoveryConfig } from "../campaign/watchdog-config.ts";
 
 export const WATCHDOG = "windtunnel:infra:Watchdog";
 const SOURCE = join(packageRoot(), "src", "watchdog", "handler.ts");
@@ -47,6 +48,8 @@ export interface WatchdogArgs {
   prefix: string;
   topicArn: pulumi.Input<string>;
   config: WatchdogConfig;
+  /** Spot recovery: what a relaunch needs (resolved at deploy time), and the node role it may pass. */
+  recovery?: { config: pulumi.Input<RecoveryConfig>; launchTemplateArn: pulumi.Input<string>; nodeRoleArn: pulumi.Input<string> };
   /** The bundled handler (bundleHandler()). */
   code: string;
   tags: Record<string, string>;
@@ -75,14 +78,16 @@ export class Watchdog extends pulumi.ComponentResource {
     const role = new aws.iam.Role(`${name}-role`, { namePrefix: `wt-${args.campaign}-watchdog-`, assumeRolePolicy: JSON.stringify(trustPolicy("lambda.amazonaws.com")), tags: args.tags }, child);
     new aws.iam.RolePolicy(`${name}-role-policy`, {
       role: role.id,
-      policy: pulumi.all([args.bucketArn, args.topicArn, logs.arn]).apply(([bucketArn, topicArn, logGroupArn]) => JSON.stringify(watchdogRolePolicy({ bucketArn, campaign: args.campaign, topicArn, logGroupArn }))),
+      policy: pulumi.all([args.bucketArn, args.topicArn, logs.arn, args.recovery?.launchTemplateArn, args.recovery?.nodeRoleArn]).apply(([bucketArn, topicArn, logGroupArn, launchTemplateArn, nodeRoleArn]) =>
+        JSON.stringify(watchdogRolePolicy({ bucketArn, campaign: args.campaign, topicArn, logGroupArn, ...(launchTemplateArn !== undefined && nodeRoleArn !== undefined ? { relaunch: { launchTemplateArn, nodeRoleArn } } : {}) })),
+      ),
     }, child);
     const config = new aws.s3.BucketObjectv2(`${name}-config`, {
       bucket: args.bucketName,
       key: this.configKey,
       contentType: "application/json",
       // Checked with the schema the handler reads it with: a config it would refuse is never deployed.
-      content: pulumi.all([args.bucketName, args.topicArn]).apply(([bucket, topicArn]) => JSON.stringify(watchdogTargetSchema().parse({ bucket, prefix: args.prefix, topicArn, config: args.config }))),
+      content: pulumi.all([args.bucketName, args.topicArn, args.recovery?.config]).apply(([bucket, topicArn, recovery]) => JSON.stringify(watchdogTargetSchema().parse({ bucket, prefix: args.prefix, topicArn, config: { ...args.config, ...(recovery ? { recovery } : {}) } }))),
       tags: args.tags,
     }, child);
     const bundleKiB = Math.round(Buffer.byteLength(args.code) / 1024);

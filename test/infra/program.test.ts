@@ -149,6 +149,8 @@ describe("passing evidence, one spot node (stage sanity)", () => {
   it("the instance role may write only its campaign prefix and pull only its own image", () => {
     const policy = JSON.parse(named("wt-test-7b-node-role-policy").inputs.policy);
     const bucket = "arn:aws:mock:::wt-test-7b-abc123";
+    const template = "arn:aws:mock:::wt-test-7b-abc123";
+    const created = ["instance", "volume", "network-interface", "spot-instances-request"].map((t) => `arn:aws:ec2:*:*:${t}/*`);
     expect(policy).toEqual({
       Version: "2012-10-17",
       Statement: [
@@ -235,6 +237,8 @@ describe("passing evidence, one spot node (stage sanity)", () => {
     const roles = byType("aws:iam/rolePolicy:RolePolicy").map((r) => JSON.parse(r.inputs.policy));
     const policy = roles.find((p) => p.Statement.some((x: { Sid: string }) => x.Sid === "TerminateOnlyCampaignNodes"));
     const bucket = "arn:aws:mock:::wt-test-7b-abc123";
+    const template = "arn:aws:mock:::wt-test-7b-abc123";
+    const created = ["instance", "volume", "network-interface", "spot-instances-request"].map((t) => `arn:aws:ec2:*:*:${t}/*`);
     expect(policy).toEqual({
       Version: "2012-10-17",
       Statement: [
@@ -246,9 +250,17 @@ describe("passing evidence, one spot node (stage sanity)", () => {
         { Sid: "TerminateOnlyCampaignNodes", Effect: "Allow", Action: "ec2:TerminateInstances", Resource: "arn:aws:ec2:*:*:instance/*", Condition: { StringEquals: { "aws:ResourceTag/windtunnel:campaign": "test-7b" } } },
         { Sid: "CancelOnlyCampaignSpotRequests", Effect: "Allow", Action: "ec2:CancelSpotInstanceRequests", Resource: "arn:aws:ec2:*:*:spot-instances-request/*", Condition: { StringEquals: { "aws:ResourceTag/windtunnel:campaign": "test-7b" } } },
         { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: "arn:aws:mock:::/aws/lambda/wt-test-7b-watchdog:*" },
+        // Spot recovery (issue 17): launch only from the campaign's template, create only what carries its tag, pass only the node's role.
+        { Sid: "RelaunchCreatesOnlyCampaignTagged", Effect: "Allow", Action: "ec2:RunInstances", Resource: created, Condition: { ArnEquals: { "ec2:LaunchTemplate": template }, StringEquals: { "aws:RequestTag/windtunnel:campaign": "test-7b" } } },
+        { Sid: "RelaunchUsesOnlyCampaignTemplate", Effect: "Allow", Action: "ec2:RunInstances", Resource: ["arn:aws:ec2:*:*:launch-template/*", "arn:aws:ec2:*:*:subnet/*", "arn:aws:ec2:*:*:security-group/*", "arn:aws:ec2:*:*:placement-group/*", "arn:aws:ec2:*:*:key-pair/*", "arn:aws:ec2:*::image/*"], Condition: { ArnEquals: { "ec2:LaunchTemplate": template } } },
+        { Sid: "TagOnlyAtRelaunch", Effect: "Allow", Action: "ec2:CreateTags", Resource: created, Condition: { StringEquals: { "ec2:CreateAction": "RunInstances" } } },
+        { Sid: "PassOnlyNodeRole", Effect: "Allow", Action: "iam:PassRole", Resource: "arn:aws:mock:::wt-test-7b-node-abc123", Condition: { StringEquals: { "iam:PassedToService": "ec2.amazonaws.com" } } },
       ],
     });
     const config = JSON.parse(one("aws:s3/bucketObjectv2:BucketObjectv2").inputs.content);
+    // What a relaunch needs, resolved at deploy time: the template, rank 0's script, the policy, the budget.
+    expect(config.config.recovery).toMatchObject({ launchTemplateId: expect.any(String), securityGroupIds: [expect.any(String)], maxRestarts: 2, windowHours: 12, subnets: [], budgetUsd: expect.any(Number), plannedHours: 24, tags: { "windtunnel:campaign": "test-7b", "windtunnel:stage": "sanity", "windtunnel:node-rank": "0" } });
+    expect(Buffer.from(config.config.recovery.userData, "base64").toString("utf8")).toMatch(/^#!\/bin\/bash/);
     expect(config).toMatchObject({ bucket: "wt-test-7b-abc123", prefix: "test-7b", topicArn: "arn:aws:mock:::wt-test-7b-alerts-abc123", config: { campaign: "test-7b", stage: "sanity", hoursCap: 24, hourlyUsd: 28, nodes: 1 } });
     expect(config.config.policy.health).toEqual({ stale_after_minutes: 15, teardown_after_stale_minutes: 45, first_metrics_within_minutes: 60, hours_cap_grace_minutes: 10, failed_run_grace_minutes: 10 });
     expect(config.config.envelope).toBeUndefined();
