@@ -1,0 +1,155 @@
+// Spot recovery (issue 17) with the watchdog's real tick against moto_server: an interrupted node
+// is replaced once, in another subnet, with the hours the cap leaves; an interruption past
+// maxRestarts, a budget that cannot pay for the rest, or a node that failed on its own end with
+// nothing relaunched; another campaign's instances are never touched.
+import { beforeEach, expect, it } from "vitest";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateLaunchTemplateCommand, CreateSubnetCommand, DescribeInstancesCommand, DescribeVpcsCommand, EC2Client, RunInstancesCommand, type Instance } from "@aws-sdk/client-ec2";
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { tick, type TickTarget } from "../../src/watchdog/tick.ts";
+import type { WatchdogConfig } from "../../src/watchdog/decide.ts";
+import type { RecoveryConfig } from "../../src/campaign/watchdog-config.ts";
+import { DEFAULT_POLICY } from "../helpers/policy.ts";
+import { describeWithMoto, type Moto } from "../helpers/moto.ts";
+
+const POLICY = { stress: DEFAULT_POLICY.stress, verify: DEFAULT_POLICY.verify, sanity: DEFAULT_POLICY.sanity, health: DEFAULT_POLICY.health };
+const MIN = 60_000;
+const TAGS = { "windtunnel:campaign": "camp", "windtunnel:stage": "full", "windtunnel:node-rank": "0", Name: "windtunnel-camp-0" };
+
+describeWithMoto("spot recovery against moto_server", (moto: () => Moto) => {
+  let aws: { s3: S3Client; ec2: EC2Client; sns: SNSClient; sqs: SQSClient };
+
+  beforeEach(async () => {
+    await moto().reset();
+    const cfg = { endpoint: moto().endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" }, maxAttempts: 3 };
+    aws = { s3: new S3Client({ ...cfg, forcePathStyle: true }), ec2: new EC2Client(cfg), sns: new SNSClient(cfg), sqs: new SQSClient(cfg) };
+  });
+
+  const tagged = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+
+  async function setup(over: { recovery?: Partial<RecoveryConfig>; config?: Partial<WatchdogConfig> } = {}) {
+    const bucket = "wt-camp-artifacts";
+    await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const topic = await aws.sns.send(new CreateTopicCommand({ Name: "wt-camp-alerts" }));
+    const queue = await aws.sqs.send(new CreateQueueCommand({ QueueName: "inbox" }));
+    const queueArn = (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.["QueueArn"];
+    await aws.sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: "sqs", Endpoint: queueArn, Attributes: { RawMessageDelivery: "true" } }));
+    const vpc = (await aws.ec2.send(new DescribeVpcsCommand({}))).Vpcs?.[0]?.VpcId as string;
+    const subnetA = (await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: "172.31.200.0/24", AvailabilityZone: "us-east-1a" }))).Subnet?.SubnetId as string;
+    const subnetB = (await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: "172.31.201.0/24", AvailabilityZone: "us-east-1b" }))).Subnet?.SubnetId as string;
+    const lt = await aws.ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: "wt-camp-template", LaunchTemplateData: { ImageId: "ami-12c6146b", InstanceType: "p5.48xlarge" } }));
+    const node = (await aws.ec2.send(new RunInstancesCommand({ LaunchTemplate: { LaunchTemplateId: lt.LaunchTemplate?.LaunchTemplateId as string }, SubnetId: subnetA, MinCount: 1, MaxCount: 1, TagSpecifications: [{ ResourceType: "instance", Tags: tagged(TAGS) }] }))).Instances?.[0]?.InstanceId as string;
+    const other = (await aws.ec2.send(new RunInstancesCommand({ ImageId: "ami-12c6146b", MinCount: 1, MaxCount: 1, InstanceType: "p5.48xlarge", TagSpecifications: [{ ResourceType: "instance", Tags: tagged({ "windtunnel:campaign": "other-campaign", "windtunnel:stage": "full" }) }] }))).Instances?.[0]?.InstanceId as string;
+    const recovery: RecoveryConfig = {
+      launchTemplateId: lt.LaunchTemplate?.LaunchTemplateId as string,
+      launchTemplateVersion: "1",
+      securityGroupIds: [],
+      userData: Buffer.from("#!/bin/bash\necho node script\n").toString("base64"),
+      maxRestarts: 1,
+      windowHours: 12,
+      backoffMinutes: 4,
+      restartOverheadMinutes: 20,
+      subnets: [subnetA, subnetB],
+      budgetUsd: 5000,
+      plannedHours: 20,
+      tags: TAGS,
+      ...over.recovery,
+    };
+    const config: WatchdogConfig = { campaign: "camp", stage: "full", hoursCap: 24, hourlyUsd: 98.32, nodes: 1, policy: POLICY, recovery, ...over.config };
+    const target: TickTarget = { bucket, prefix: "camp", topicArn: topic.TopicArn as string, config };
+    return { bucket, target, node, other, subnetA, subnetB, queueUrl: queue.QueueUrl as string };
+  }
+
+  const put = (bucket: string, key: string, lines: readonly object[]) => aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: lines.map((l) => JSON.stringify(l)).join("\n") + "\n" }));
+  const instances = async (campaign: string): Promise<Instance[]> => ((await aws.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "tag:windtunnel:campaign", Values: [campaign] }] }))).Reservations ?? []).flatMap((r) => r.Instances ?? []);
+  const running = async (campaign: string) => (await instances(campaign)).filter((i) => ["pending", "running"].includes(i.State?.Name ?? ""));
+  const tag = (i: Instance | undefined, key: string) => i?.Tags?.find((t) => t.Key === key)?.Value;
+  const inbox = async (queueUrl: string) => ((await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))).Messages ?? []).map((m) => m.Body ?? "");
+  const notice = (instanceId: string, at: Date) => ({ time: at.toISOString(), instance_id: instanceId, node_rank: 0, event: "spot_interruption", detail: { action: "terminate" } });
+  const points = (from: number, to: number) => Array.from({ length: (to - from) / 10 + 1 }, (_, k) => ({ step: from + k * 10, loss: 4 * (from + k * 10) ** -0.1 }));
+
+  it("replaces an interrupted node once, in another subnet, with the hours the cap leaves as its own hard stop", async () => {
+    const s = await setup();
+    const t0 = Date.now();
+    await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", points(10, 300));
+    await put(s.bucket, "camp/full/node-0/events.jsonl", [notice(s.node, new Date(t0 + 29 * MIN))]);
+    const r = await tick(aws, s.target, new Date(t0 + 30 * MIN));
+    // The first tick after the notice launches the replacement.
+    expect(r.decision.action).toBe("alert");
+    expect(r.relaunched?.instanceId).toBeDefined();
+    expect(r.relaunched?.refused).toBeUndefined();
+    const mine = await instances("camp");
+    expect(mine).toHaveLength(2);
+    const replacement = mine.find((i) => i.InstanceId === r.relaunched?.instanceId);
+    expect(replacement?.SubnetId).toBe(s.subnetB);
+    expect(tag(replacement, "windtunnel:attempt")).toBe("2");
+    expect(tag(replacement, "windtunnel:stage")).toBe("full");
+    // 24 h cap − the ~30 min the first attempt has used.
+    const hardStop = Number(tag(replacement, "windtunnel:hard-stop-minutes"));
+    expect(hardStop).toBeGreaterThanOrEqual(24 * 60 - 31);
+    expect(hardStop).toBeLessThanOrEqual(24 * 60 - 29);
+    expect((await inbox(s.queueUrl)).some((m) => /relaunching: .* attempt 2 of at most 2 in subnet-/.test(m))).toBe(true);
+
+    // The next tick, the old node reclaimed by AWS meanwhile: no second replacement.
+    const again = await tick(aws, s.target, new Date(t0 + 32 * MIN));
+    expect(again.relaunched).toBeUndefined();
+    expect(await instances("camp")).toHaveLength(2);
+    expect(await running("other-campaign")).toHaveLength(1);
+  });
+
+  it("an interruption past maxRestarts ends in an alert and nothing running", async () => {
+    const s = await setup();
+    const t0 = Date.now();
+    await put(s.bucket, "camp/full/node-0/events.jsonl", [notice(s.node, new Date(t0 + 9 * MIN))]);
+    const first = await tick(aws, s.target, new Date(t0 + 10 * MIN));
+    const replacement = first.relaunched?.instanceId as string;
+    expect(replacement).toBeDefined();
+    // The replacement writes under attempt-2/ and is interrupted too.
+    await put(s.bucket, "camp/full/node-0/attempt-2/events.jsonl", [notice(replacement, new Date(t0 + 40 * MIN))]);
+    const r = await tick(aws, s.target, new Date(t0 + 42 * MIN));
+    expect(r.relaunched).toBeUndefined();
+    expect(r.decision.action).toBe("teardown");
+    expect(r.decision.reasons.join("\n")).toMatch(/spot recovery gives up: interrupted again after 1 restart \(recovery.maxRestarts 1\)/);
+    expect(await running("camp")).toEqual([]);
+    expect(await running("other-campaign")).toHaveLength(1);
+    expect((await inbox(s.queueUrl)).some((m) => m.startsWith("Torn down at") && /gives up/.test(m))).toBe(true);
+  });
+
+  it("a node that failed on its own is not relaunched", async () => {
+    const s = await setup();
+    const t0 = Date.now();
+    await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", points(10, 100));
+    await put(s.bucket, "camp/full/node-0/events.jsonl", [{ time: new Date(t0 + 20 * MIN).toISOString(), instance_id: s.node, node_rank: 0, event: "node_done", detail: { status: 1 } }]);
+    for (const m of [21, 25, 40]) {
+      const r = await tick(aws, s.target, new Date(t0 + m * MIN));
+      expect(r.relaunched).toBeUndefined();
+    }
+    expect((await instances("camp")).map((i) => i.InstanceId)).toEqual([s.node]);
+    expect(await running("other-campaign")).toHaveLength(1);
+  });
+
+  it("refuses a relaunch that the remaining budget cannot pay for, and says so", async () => {
+    // 20 planned hours at $98.32 cost $1,966; a $1,500 budget cannot pay for the rest.
+    const s = await setup({ recovery: { budgetUsd: 1500 } });
+    const t0 = Date.now();
+    await put(s.bucket, "camp/full/node-0/events.jsonl", [notice(s.node, new Date(t0 + 59 * MIN))]);
+    const r = await tick(aws, s.target, new Date(t0 + 60 * MIN));
+    expect(r.relaunched).toBeUndefined();
+    expect(r.decision.action).toBe("teardown");
+    expect(r.decision.reasons.join("\n")).toMatch(/the remainder cannot finish inside the budget: \$\d+ spent \+ \$\d+ for the \d+\.\d h the run still needs .* is more than the \$1500 budget/);
+    expect(await running("camp")).toEqual([]);
+    expect(await running("other-campaign")).toHaveLength(1);
+  });
+
+  it("without recovery in its config, an interruption only alerts, as before", async () => {
+    const s = await setup();
+    const { recovery: _r, ...plain } = s.target.config;
+    const t0 = Date.now();
+    await put(s.bucket, "camp/full/node-0/events.jsonl", [notice(s.node, new Date(t0 + 9 * MIN))]);
+    const r = await tick(aws, { ...s.target, config: plain }, new Date(t0 + 10 * MIN));
+    expect(r.relaunched).toBeUndefined();
+    expect(r.decision.action).toBe("alert");
+    expect(await instances("camp")).toHaveLength(1);
+  });
+});
