@@ -110,6 +110,13 @@ export class Watchdog extends pulumi.ComponentResource {
     const rule = new aws.cloudwatch.EventRule(`${name}-schedule`, { description: `windtunnel ${args.campaign}: watchdog tick`, scheduleExpression: `rate(${args.everyMinutes ?? 2} minutes)`, tags: args.tags }, child);
     new aws.lambda.Permission(`${name}-invoke`, { action: "lambda:InvokeFunction", function: fn.name, principal: "events.amazonaws.com", sourceArn: rule.arn }, child);
     new aws.cloudwatch.EventTarget(`${name}-target`, { rule: rule.name, arn: fn.arn }, child);
+    if (args.recovery) {
+      // The two-minute warning, at once, instead of after the node's next upload and the next
+      // tick: the pattern cannot filter by tag, so the tick acts only on this campaign's instances.
+      const warning = new aws.cloudwatch.EventRule(`${name}-spot-warning`, { description: `windtunnel ${args.campaign}: spot interruption warning, for recovery`, eventPattern: JSON.stringify({ source: ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"] }), tags: args.tags }, child);
+      new aws.lambda.Permission(`${name}-invoke-warning`, { action: "lambda:InvokeFunction", function: fn.name, principal: "events.amazonaws.com", sourceArn: warning.arn }, child);
+      new aws.cloudwatch.EventTarget(`${name}-warning-target`, { rule: warning.name, arn: fn.arn }, child);
+    }
     this.functionName = fn.name;
     this.registerOutputs({ functionName: this.functionName, configKey: this.configKey });
   }

@@ -22,13 +22,22 @@ export async function loadTarget(s3: S3Client, bucket: string, key: string): Pro
   return parsed.target;
 }
 
-export async function handler(): Promise<{ action: string; reasons: string[]; terminated: string[]; bytesRead: number }> {
+/** EventBridge's two-minute warning, as a notice of the instance it names (a scheduled tick carries none). */
+export function spotWarningOf(event: unknown): { instanceId: string; at: string } | undefined {
+  if (event === null || typeof event !== "object") return undefined;
+  const e = event as { "detail-type"?: unknown; time?: unknown; detail?: { "instance-id"?: unknown } };
+  if (e["detail-type"] !== "EC2 Spot Instance Interruption Warning" || typeof e.detail?.["instance-id"] !== "string") return undefined;
+  return { instanceId: e.detail["instance-id"], at: typeof e.time === "string" ? e.time : new Date().toISOString() };
+}
+
+export async function handler(event?: unknown): Promise<{ action: string; reasons: string[]; terminated: string[]; bytesRead: number }> {
   const bucket = process.env["WINDTUNNEL_BUCKET"];
   const key = process.env["WINDTUNNEL_WATCHDOG_CONFIG"];
   if (!bucket || !key) throw new InternalError("WINDTUNNEL_BUCKET and WINDTUNNEL_WATCHDOG_CONFIG must be set (the Watchdog component sets both on the function)");
   clients ??= { s3: new S3Client(CLIENT), ec2: new EC2Client(CLIENT), sns: new SNSClient(CLIENT) };
   target ??= await loadTarget(clients.s3, bucket, key);
-  const r: TickResult = await tick(clients, target);
+  const warning = spotWarningOf(event);
+  const r: TickResult = await tick(clients, target, new Date(), warning ? [warning] : []);
   // One line per tick in CloudWatch Logs: what was decided and why.
   console.log(JSON.stringify({ action: r.decision.action, reasons: r.decision.reasons, alerts: r.decision.alerts, terminated: r.terminated, bytesRead: r.bytesRead, problems: r.problems.slice(0, 5) }));
   return { action: r.decision.action, reasons: r.decision.reasons, terminated: r.terminated, bytesRead: r.bytesRead };

@@ -79,7 +79,11 @@ async function openSpotRequests(ec2: EC2Client, campaign: string): Promise<strin
   return (r.SpotInstanceRequests ?? []).map((s) => s.SpotInstanceRequestId).filter((x): x is string => x !== undefined);
 }
 
-export async function tick(c: Clients, t: TickTarget, now: Date = new Date()): Promise<TickResult> {
+/**
+ * One tick. `warnings`: spot interruption warnings EventBridge delivered with this invocation;
+ * the instance's own notice in the bucket says the same, later (after the node's next upload).
+ */
+export async function tick(c: Clients, t: TickTarget, now: Date = new Date(), warnings: readonly { instanceId: string; at: string }[] = []): Promise<TickResult> {
   const raw = await getBytes(c.s3, t.bucket, stateKey(t));
   const saved = raw === undefined ? undefined : decodeState<WatchdogState>(Buffer.from(raw).toString("utf-8"));
   // A run whose saved monitors this version cannot resume loses its cursor here, so it is read
@@ -87,7 +91,9 @@ export async function tick(c: Clients, t: TickTarget, now: Date = new Date()): P
   const resumed = saved === undefined ? undefined : resumeRuns(saved);
   const { cursors, batches, events, problems, bytesRead } = await readUpdates(c.s3, t.bucket, stagePrefix(t.prefix, t.config.stage), resumed?.state.cursors ?? {});
   const live = await campaignInstances(c.ec2, t.config.campaign, t.config.stage);
-  const decision = decide({ config: t.config, state: resumed?.state, now, launchedAt: live.launchedAt, batches, events, replays: resumed?.replays ?? [], ...(t.config.recovery ? { instances: live.facts } : {}) });
+  // A warning names an instance: it counts only for one of this campaign's nodes.
+  const mine = warnings.filter((w) => live.facts.some((f) => f.instanceId === w.instanceId)).map((w) => ({ event: "spot_interruption", instance_id: w.instanceId, time: w.at, source: "eventbridge" }));
+  const decision = decide({ config: t.config, state: resumed?.state, now, launchedAt: live.launchedAt, batches, events: [...events, ...mine], replays: resumed?.replays ?? [], ...(t.config.recovery ? { instances: live.facts } : {}) });
   decision.state.cursors = cursors;
 
   const result: TickResult = { decision, bytesRead, terminated: [], cancelledSpotRequests: [], problems };

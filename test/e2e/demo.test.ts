@@ -29,7 +29,7 @@ describe("windtunnel demo", () => {
     expect(r.stdout).toMatch(/Whole campaign: 8 GPUs/);
     expect(r.stdout).toMatch(/The evidence passes: the campaign plan \(examples\/demo\/campaign\.yaml\) may be booked/);
     // Phase 3 runs the real Pulumi program offline on the example stack and this evidence.
-    expect(r.stdout).toMatch(/pulumi up would create 26 resources in 4 components/);
+    expect(r.stdout).toMatch(/pulumi up would create 29 resources in 4 components/);
     expect(r.stdout).toMatch(/p5\.48xlarge · spot \(one-time, terminate on interruption, no max price\) · IMDSv2 required/);
     expect(r.stdout).toMatch(/powers off after 24 h \(user data\) · runs bf16, fp8, tp2pp2/);
     // It ends with the report, one self-contained file.

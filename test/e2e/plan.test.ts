@@ -28,7 +28,7 @@ describe("windtunnel plan", () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^windtunnel plan: stack ci \(stacks\/Pulumi\.ci\.yaml\), stage sanity, us-east-1, campaign test-7b/);
     expect(r.stdout).toContain("windtunnel gate: PASS");
-    expect(r.stdout).toContain("pulumi up would create 26 resources in 4 components:");
+    expect(r.stdout).toContain("pulumi up would create 29 resources in 4 components:");
     expect(r.stdout).toMatch(/ec2\.SecurityGroup +wt-test-7b-node-sg\n +0 inbound rules/);
     expect(r.stdout).toMatch(/\$6,000 on tag user:windtunnel:campaign\$test-7b, alerts at 50\/80\/100% actual and forecast/);
     expect(r.stdout).toContain("Forecast: $5,376");

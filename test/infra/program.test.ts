@@ -108,7 +108,9 @@ describe("passing evidence, one spot node (stage sanity)", () => {
     expect(recorded.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
       "aws:budgets/budget:Budget wt-test-7b-spend-budget",
       "aws:cloudwatch/eventRule:EventRule wt-test-7b-watchdog-schedule",
+      "aws:cloudwatch/eventRule:EventRule wt-test-7b-watchdog-spot-warning",
       "aws:cloudwatch/eventTarget:EventTarget wt-test-7b-watchdog-target",
+      "aws:cloudwatch/eventTarget:EventTarget wt-test-7b-watchdog-warning-target",
       "aws:cloudwatch/logGroup:LogGroup wt-test-7b-watchdog-logs",
       "aws:ec2/instance:Instance wt-test-7b-node-0",
       "aws:ec2/launchTemplate:LaunchTemplate wt-test-7b-node-template",
@@ -121,6 +123,7 @@ describe("passing evidence, one spot node (stage sanity)", () => {
       "aws:iam/rolePolicyAttachment:RolePolicyAttachment wt-test-7b-node-ssm",
       "aws:lambda/function:Function wt-test-7b-watchdog-function",
       "aws:lambda/permission:Permission wt-test-7b-watchdog-invoke",
+      "aws:lambda/permission:Permission wt-test-7b-watchdog-invoke-warning",
       "aws:s3/bucket:Bucket wt-test-7b-store-bucket",
       "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration wt-test-7b-store-lifecycle",
       "aws:s3/bucketObjectv2:BucketObjectv2 wt-test-7b-watchdog-config",
@@ -226,14 +229,17 @@ describe("passing evidence, one spot node (stage sanity)", () => {
   });
 
   it("the watchdog: every 2 minutes, one tick at a time, its bundle, and IAM that terminates only this campaign's nodes", () => {
-    expect(one("aws:cloudwatch/eventRule:EventRule").inputs.scheduleExpression).toBe("rate(2 minutes)");
+    const rules = byType("aws:cloudwatch/eventRule:EventRule");
+    expect(rules.find((r) => r.name.endsWith("-schedule"))?.inputs.scheduleExpression).toBe("rate(2 minutes)");
+    // Spot recovery hears AWS's two-minute warning at once, not at the next tick.
+    expect(JSON.parse(rules.find((r) => r.name.endsWith("-spot-warning"))?.inputs.eventPattern)).toEqual({ source: ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"] });
     const fn = one("aws:lambda/function:Function").inputs;
     expect(fn).toMatchObject({ name: "wt-test-7b-watchdog", runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler", reservedConcurrentExecutions: 1, timeout: 60 });
     expect(fn.environment.variables).toEqual({ WINDTUNNEL_BUCKET: "wt-test-7b-abc123", WINDTUNNEL_WATCHDOG_CONFIG: "watchdog/test-7b/sanity/config.json" });
     expect(fn.description).toMatch(/^windtunnel watchdog for test-7b \(sanity\): bundle \d+ KiB, sha256 [0-9a-f]{16}$/);
     expect(one("aws:cloudwatch/logGroup:LogGroup").inputs).toMatchObject({ name: "/aws/lambda/wt-test-7b-watchdog", retentionInDays: 30 });
-    expect(one("aws:lambda/permission:Permission").inputs).toMatchObject({ action: "lambda:InvokeFunction", principal: "events.amazonaws.com", sourceArn: "arn:aws:mock:::wt-test-7b-watchdog-schedule" + "abc123" });
-    expect(one("aws:cloudwatch/eventTarget:EventTarget").inputs.arn).toBe("arn:aws:mock:::wt-test-7b-watchdog");
+    expect(byType("aws:lambda/permission:Permission").find((r) => r.name.endsWith("-invoke"))?.inputs).toMatchObject({ action: "lambda:InvokeFunction", principal: "events.amazonaws.com", sourceArn: "arn:aws:mock:::wt-test-7b-watchdog-schedule" + "abc123" });
+    for (const t of byType("aws:cloudwatch/eventTarget:EventTarget")) expect(t.inputs.arn).toBe("arn:aws:mock:::wt-test-7b-watchdog");
     const roles = byType("aws:iam/rolePolicy:RolePolicy").map((r) => JSON.parse(r.inputs.policy));
     const policy = roles.find((p) => p.Statement.some((x: { Sid: string }) => x.Sid === "TerminateOnlyCampaignNodes"));
     const bucket = "arn:aws:mock:::wt-test-7b-abc123";
@@ -272,7 +278,7 @@ describe("passing evidence, one spot node (stage sanity)", () => {
     for (const r of taggable) expect(r.inputs.tags["windtunnel:campaign"], r.name).toBe("test-7b");
     const untagged = recorded.filter((r) => r.custom && r.inputs.tags === undefined).map((r) => r.type.split(":").pop());
     // These AWS resource types take no tags.
-    expect(untagged.sort()).toEqual(["BucketLifecycleConfiguration", "BucketOwnershipControls", "BucketPolicy", "BucketPublicAccessBlock", "BucketServerSideEncryptionConfiguration", "BucketVersioning", "EventTarget", "Permission", "RolePolicy", "RolePolicy", "RolePolicyAttachment", "TopicPolicy", "TopicSubscription"]);
+    expect(untagged.sort()).toEqual(["BucketLifecycleConfiguration", "BucketOwnershipControls", "BucketPolicy", "BucketPublicAccessBlock", "BucketServerSideEncryptionConfiguration", "BucketVersioning", "EventTarget", "EventTarget", "Permission", "Permission", "RolePolicy", "RolePolicy", "RolePolicyAttachment", "TopicPolicy", "TopicSubscription"]);
   });
 });
 
