@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { writeBenchStack } from "./stack.ts";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
+import { CreateLaunchTemplateCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { tick, type TickTarget } from "../src/watchdog/tick.ts";
 import { decide, type WatchdogState } from "../src/watchdog/decide.ts";
@@ -103,6 +103,7 @@ export async function watchdogRows(root: string, repeats: number): Promise<Row[]
         reread += (await tick(aws, t)).bytesRead;
         seen.push(performance.now() - t0);
       }
+      rows.push(await recoveryRow(aws, topic, config));
       rows.push({ measure: "watchdog tick over 1,000,000 already-seen points (93 MB object)", ours: `${median(seen).toFixed(0)} ms, ${reread} bytes re-read`, base: `a tick with no metrics at all: ${median(none).toFixed(0)} ms`, ratio: median(seen) / median(none), target: "≤ 2×, 0 bytes", ok: reread === 0 && median(seen) / median(none) <= 2 });
     } finally {
       moto.stop();
@@ -142,6 +143,55 @@ export async function watchdogRows(root: string, repeats: number): Promise<Row[]
     ok: lag === 0,
   });
   return rows;
+}
+
+/**
+ * Spot recovery's latency, in ticks, with the real tick against moto_server: a node gets its
+ * notice between two ticks (a tick every 2 simulated minutes, the node's upload every minute);
+ * counted from the notice to the tick that calls RunInstances for the replacement. Target: the
+ * first tick after the notice. With EventBridge's warning the invocation it triggers is that tick.
+ */
+async function recoveryRow(aws: { s3: S3Client; ec2: EC2Client; sns: SNSClient }, topic: string, base: TickTarget["config"]): Promise<Row> {
+  const lt = (await aws.ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: "bench-spot", LaunchTemplateData: { ImageId: "ami-12c6146b", InstanceType: "p5.48xlarge" } }))).LaunchTemplate?.LaunchTemplateId as string;
+  const count = async (campaign: string): Promise<number> => {
+    const r = await aws.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "tag:windtunnel:campaign", Values: [campaign] }] }));
+    return (r.Reservations ?? []).flatMap((x) => x.Instances ?? []).length;
+  };
+  const ticksToRelaunch = async (campaign: string, viaWarning: boolean): Promise<number> => {
+    const bucket = campaign;
+    const tags = { "windtunnel:campaign": campaign, "windtunnel:stage": "full" };
+    await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const node = (await aws.ec2.send(new RunInstancesCommand({ LaunchTemplate: { LaunchTemplateId: lt }, MinCount: 1, MaxCount: 1, TagSpecifications: [{ ResourceType: "instance", Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }] }))).Instances?.[0]?.InstanceId as string;
+    const before = await count(campaign);
+    const config = { ...base, campaign, recovery: { launchTemplateId: lt, launchTemplateVersion: "1", securityGroupIds: [], userData: Buffer.from("#!/bin/bash\n").toString("base64"), maxRestarts: 2, windowHours: 12, backoffMinutes: 4, restartOverheadMinutes: 20, subnets: [], budgetUsd: 100_000, plannedHours: 100, tags } };
+    const t: TickTarget = { bucket, prefix: campaign, topicArn: topic, config };
+    const start = Date.now();
+    const noticeMin = 7;
+    for (let k = 1; k <= 10; k++) {
+      const now = new Date(start + k * 2 * 60_000);
+      const minute = k * 2;
+      // The node records the notice when it comes and uploads it with its next sync (a minute later).
+      if (minute >= noticeMin + 1) await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${campaign}/full/node-0/events.jsonl`, Body: `${JSON.stringify({ time: new Date(start + noticeMin * 60_000).toISOString(), instance_id: node, event: "spot_interruption" })}\n` }));
+      const warned = viaWarning && minute >= noticeMin ? [{ instanceId: node, at: new Date(start + noticeMin * 60_000).toISOString() }] : [];
+      const r = await tick(aws, t, viaWarning && minute >= noticeMin ? new Date(start + noticeMin * 60_000) : now, warned);
+      if (r.relaunched?.instanceId) {
+        if ((await count(campaign)) !== before + 1) throw new Error("bench: the relaunch did not add exactly one instance");
+        // Ticks after the notice: the tick at or after it that launched is 1 (0 with the warning's own invocation).
+        return viaWarning ? 0 : k - Math.floor(noticeMin / 2);
+      }
+    }
+    return Infinity;
+  };
+  const polled = await ticksToRelaunch("bench-spot-polled", false);
+  const warned = await ticksToRelaunch("bench-spot-warned", true);
+  return {
+    measure: "spot recovery: from the interruption notice to the replacement's RunInstances (real tick against moto_server, a tick every 2 min, the node's upload every minute)",
+    ours: `tick ${polled} after the notice (from the node's own record); with EventBridge's warning, in the invocation it triggers (${warned})`,
+    base: "the notice lands between two ticks",
+    ratio: polled,
+    target: "the first tick after the notice",
+    ok: polled === 1 && warned === 0,
+  };
 }
 
 /** Rows of the rehearsal: a healthy sanity day's wall time, and a failed node's time to its power-off call. */
