@@ -3,7 +3,7 @@
 // maxRestarts, a budget that cannot pay for the rest, or a node that failed on its own end with
 // nothing relaunched; another campaign's instances are never touched.
 import { beforeEach, expect, it } from "vitest";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateLaunchTemplateCommand, CreateSubnetCommand, DescribeInstancesCommand, DescribeVpcsCommand, EC2Client, RunInstancesCommand, type Instance } from "@aws-sdk/client-ec2";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -96,6 +96,20 @@ describeWithMoto("spot recovery against moto_server", (moto: () => Moto) => {
     expect(again.relaunched).toBeUndefined();
     expect(await instances("camp")).toHaveLength(2);
     expect(await running("other-campaign")).toHaveLength(1);
+  });
+
+  it("a tick that fails after its launch, and runs again, finds the replacement in the account and launches no second one", async () => {
+    const s = await setup();
+    const t0 = Date.now();
+    await put(s.bucket, "camp/full/node-0/events.jsonl", [notice(s.node, new Date(t0 + 9 * MIN))]);
+    // The state is written last: a tick that failed after RunInstances saved none. The next one
+    // knows the replacement from its attempt tag (and RunInstances' client token is the same).
+    const first = await tick(aws, s.target, new Date(t0 + 10 * MIN));
+    expect(first.relaunched?.instanceId).toBeDefined();
+    await aws.s3.send(new DeleteObjectCommand({ Bucket: s.bucket, Key: "watchdog/camp/full/state.json" }));
+    const again = await tick(aws, s.target, new Date(t0 + 10 * MIN));
+    expect(again.relaunched).toBeUndefined();
+    expect(await instances("camp")).toHaveLength(2);
   });
 
   it("an interruption past maxRestarts ends in an alert and nothing running", async () => {
