@@ -10,7 +10,8 @@ import { CurveMonitor, type MonitorSnapshot } from "../gates/stress.ts";
 import { EnvelopeMonitor, type EnvelopeSnapshot, type VerifyEnvelope } from "../gates/verify.ts";
 import { comparisonLoss, evaluateSanityNodes, groupSanityRuns, sanityNodeOf, type SanitySource } from "../gates/sanity.ts";
 import { healthGates, nodeNames, type NodeFacts } from "../gates/health.ts";
-import { attemptOfKey, nodeOfKey, runIdOfKey, runOfKey } from "../campaign/layout.ts";
+import { nodeOfKey, runIdOfKey, runOfKey } from "../campaign/layout.ts";
+import { continueRun } from "../campaign/attempts.ts";
 import { currentAttempt, decideRecovery, trackAttempts, usedMinutes, type InstanceFact, type RecoveryDecision, type RecoveryState } from "./recovery.ts";
 import type { GateResult } from "../gates/types.ts";
 import type { Replay } from "./resume.ts";
@@ -111,13 +112,10 @@ function judgeRuns(config: WatchdogConfig, state: WatchdogState, batches: TickIn
   const newFrom = new Map(replays.map((r) => [r.key, r.fromLine]));
   for (const b of batches) {
     const name = runOfKey(b.key);
-    // One run across its attempts: a replacement's object carries on the first attempt's monitors,
-    // and the steps it logs again (from its checkpoint up to where the old node got) are not counted twice.
-    const id = runIdOfKey(b.key);
-    const run = state.runs[id];
-    const attempt = attemptOfKey(b.key);
-    const seen = run && attempt > (run.attempt ?? 1) ? (run.last?.step ?? -Infinity) : -Infinity;
-    const fresh = seen === -Infinity ? b.points : b.points.filter((p) => p.step > seen);
+    // One run across its attempts (campaign/attempts.ts): a replacement carries on the first
+    // attempt's monitors, and a step the old node had already logged is not counted twice.
+    const run = state.runs[runIdOfKey(b.key)];
+    const { id, attempt, points: fresh } = continueRun(run, b.key, b.points);
     const monitor = run ? CurveMonitor.restore(name, config.policy.stress, run.monitor) : new CurveMonitor(name, config.policy.stress);
     const env = config.stage === "full" ? config.envelope : undefined;
     const verify = env ? (run?.verify ? EnvelopeMonitor.restore(name, env, config.policy.verify, run.verify) : new EnvelopeMonitor(name, env, config.policy.verify)) : undefined;
@@ -130,7 +128,7 @@ function judgeRuns(config: WatchdogConfig, state: WatchdogState, batches: TickIn
       }
     }
     const last = fresh.length > 0 ? fresh[fresh.length - 1] : run?.last;
-    state.runs[id] = { ...(Math.max(attempt, run?.attempt ?? 1) > 1 ? { attempt: Math.max(attempt, run?.attempt ?? 1) } : {}), monitor: monitor.snapshot(), ...(verify ? { verify: verify.snapshot() } : {}), points: (run?.points ?? 0) + fresh.length, ...(last ? { last } : {}) };
+    state.runs[id] = { ...(attempt > 1 ? { attempt } : {}), monitor: monitor.snapshot(), ...(verify ? { verify: verify.snapshot() } : {}), points: (run?.points ?? 0) + fresh.length, ...(last ? { last } : {}) };
     const from = newFrom.get(b.key) ?? 0;
     if (b.points.some((p) => p.line >= from)) (state.nodes[nodeOfKey(b.key)] ??= {}).lastPointAt = now.toISOString();
     const health = monitor.decisiveFailure();
