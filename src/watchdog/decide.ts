@@ -11,7 +11,7 @@ import { EnvelopeMonitor, type EnvelopeSnapshot, type VerifyEnvelope } from "../
 import { comparisonLoss, evaluateSanityNodes, groupSanityRuns, sanityNodeOf, type SanitySource } from "../gates/sanity.ts";
 import { healthGates, nodeNames, type NodeFacts } from "../gates/health.ts";
 import { nodeOfKey, runIdOfKey, runOfKey } from "../campaign/layout.ts";
-import { continueRun } from "../campaign/attempts.ts";
+import { continueRun, inAttemptOrder } from "../campaign/attempts.ts";
 import { currentAttempt, decideRecovery, trackAttempts, usedMinutes, type InstanceFact, type RecoveryDecision, type RecoveryState } from "./recovery.ts";
 import type { GateResult } from "../gates/types.ts";
 import type { Replay } from "./resume.ts";
@@ -110,7 +110,7 @@ function judgeRuns(config: WatchdogConfig, state: WatchdogState, batches: TickIn
   const below: { name: string; gate: GateResult }[] = [];
   // A replayed point was seen before the replay: it says nothing of whether the node is alive now.
   const newFrom = new Map(replays.map((r) => [r.key, r.fromLine]));
-  for (const b of batches) {
+  for (const b of inAttemptOrder(batches)) {
     const name = runOfKey(b.key);
     // One run across its attempts (campaign/attempts.ts): a replacement carries on the first
     // attempt's monitors, and a step the old node had already logged is not counted twice.

@@ -162,3 +162,19 @@ export function trackAttempts(s: RecoveryState, instances: readonly InstanceFact
   attempts.sort((x, y) => x.attempt - y.attempt);
   return { ...s, attempts };
 }
+
+/**
+ * The attempts, one line each, for `watch` and the report: instance, subnet, hours, whether AWS
+ * reclaimed it, and what it cost at `hourlyUsd` (when given); then the restarts and the total.
+ */
+export function attemptsSummary(s: RecoveryState, now: Date, hourlyUsd?: number): string[] {
+  if (s.attempts.length <= 1 && !s.attempts.some((a) => a.interruptedAt)) return [];
+  const usd = (minutes: number): string => (hourlyUsd === undefined ? "" : `, $${((minutes / 60) * hourlyUsd).toFixed(2)}`);
+  const lines = s.attempts.map((a) => {
+    const m = usedMinutes([a], now);
+    return `attempt ${a.attempt}: ${a.instanceId}${a.subnet ? ` in ${a.subnet}` : ""}, ${(m / 60).toFixed(1)} h${a.endedAt ? "" : " so far"}${usd(m)}${a.interruptedAt ? `, interrupted at ${a.interruptedAt}` : a.endedAt ? `, ended ${a.endedAt}` : ", running"}`;
+  });
+  const total = usedMinutes(s.attempts, now);
+  lines.push(`${s.attempts.length - 1} restart${s.attempts.length === 2 ? "" : "s"}, ${s.attempts.filter((a) => a.interruptedAt).length} interruption(s), ${(total / 60).toFixed(1)} node-hours in all${usd(total)}${s.gaveUp ? `; recovery gave up: ${s.gaveUp.reason}` : ""}${s.refusals > 0 ? `; ${s.refusals} launch(es) refused, retrying` : ""}`);
+  return lines;
+}

@@ -1,7 +1,7 @@
 // One run across its attempts: a replacement's object continues the first attempt's run, and the
 // steps it logs again are counted once, in the watchdog's monitors as in the rule itself.
 import { describe, expect, it } from "vitest";
-import { continueRun } from "../../src/campaign/attempts.ts";
+import { continueRun, inAttemptOrder } from "../../src/campaign/attempts.ts";
 import { decide } from "../../src/watchdog/decide.ts";
 import { DEFAULT_POLICY } from "../helpers/policy.ts";
 
@@ -18,6 +18,18 @@ describe("continueRun", () => {
     expect(later.points.map((p) => p.step)[0]).toBe(310);
     // Once the run is at attempt 2, its points are all new.
     expect(continueRun({ attempt: 2, last: { step: 400 } }, KEY2, pts(410, 420)).points).toHaveLength(2);
+  });
+});
+
+describe("inAttemptOrder", () => {
+  it("puts each run's attempts in order, whatever order the listing gave", () => {
+    const k = (node: number, attempt: number) => `c/full/node-${node}/${attempt > 1 ? `attempt-${attempt}/` : ""}train.metrics.jsonl`;
+    const listed = [k(0, 2), k(1, 1), k(0, 1), k(0, 3)].map((key) => ({ key }));
+    expect(inAttemptOrder(listed).map((b) => b.key)).toEqual([k(0, 1), k(0, 2), k(0, 3), k(1, 1)]);
+  });
+
+  it("drops a superseded attempt's late upload: the replacement's steps stand", () => {
+    expect(continueRun({ attempt: 2, last: { step: 500 } }, KEY, pts(300, 320)).points).toEqual([]);
   });
 });
 

@@ -112,6 +112,29 @@ describeWithMoto("spot recovery against moto_server", (moto: () => Moto) => {
     expect(await instances("camp")).toHaveLength(2);
   });
 
+  it("watch shows the attempts, the restart and each attempt's cost, and one curve across them", async () => {
+    const s = await setup();
+    const t0 = Date.now();
+    await aws.s3.send(new PutObjectCommand({ Bucket: s.bucket, Key: "watchdog/camp/full/config.json", Body: JSON.stringify({ bucket: s.bucket, prefix: "camp", topicArn: s.target.topicArn, config: s.target.config }) }));
+    await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", points(10, 300));
+    await put(s.bucket, "camp/full/node-0/events.jsonl", [notice(s.node, new Date(t0 - 1 * MIN))]);
+    const r = await tick(aws, s.target, new Date(t0));
+    expect(r.relaunched?.instanceId).toBeDefined();
+    // The replacement resumed from step 250 and logged 260… again.
+    await put(s.bucket, "camp/full/node-0/attempt-2/train.metrics.jsonl", points(260, 500));
+    const { watchCommand } = await import("../../src/cli/commands/watch.ts");
+    process.env["AWS_ACCESS_KEY_ID"] ??= "test";
+    process.env["AWS_SECRET_ACCESS_KEY"] ??= "test";
+    const out: string[] = [];
+    const code = await watchCommand({ bucket: s.bucket, campaign: "camp", stage: "full", endpoint: moto().endpoint, region: "us-east-1", intervalS: 1, once: true, projectDir: "/proj", width: 60, height: 8 }, { out: (l) => out.push(l), err: () => {}, env: {} });
+    const text = out.join("\n");
+    expect(code).toBe(0);
+    expect(text).toMatch(/^node-0\/train: 50 points, step 500,/m);
+    expect(text).toMatch(new RegExp(`^attempt 1: ${s.node} in ${s.subnetA}, \\d+\\.\\d h so far, \\$\\d+\\.\\d\\d, interrupted at `, "m"));
+    expect(text).toMatch(new RegExp(`^attempt 2: ${r.relaunched?.instanceId} in ${s.subnetB}, .*running$`, "m"));
+    expect(text).toMatch(/^1 restart, 1 interruption\(s\), \d+\.\d node-hours in all, \$\d+\.\d\d$/m);
+  });
+
   it("an interruption past maxRestarts ends in an alert and nothing running", async () => {
     const s = await setup();
     const t0 = Date.now();

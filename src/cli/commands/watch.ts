@@ -13,7 +13,12 @@ import { fmt } from "../../common/format.ts";
 import { readEnvelopeFile } from "../../judge/evidence.ts";
 import { getBytes, listObjects, readUpdates, type Cursors } from "../../watchdog/bucket.ts";
 import { parseJsonText } from "../../evidence/json.ts";
-import { stagePrefix, teardownPrefix } from "../../campaign/layout.ts";
+import { runIdOfKey, stagePrefix, teardownPrefix, watchdogConfigKey, watchdogStateKey } from "../../campaign/layout.ts";
+import { parseWatchdogTarget } from "../../campaign/watchdog-config.ts";
+import { continueRun, inAttemptOrder } from "../../campaign/attempts.ts";
+import { decodeState } from "../../gates/snapshot.ts";
+import { attemptsSummary } from "../../watchdog/recovery.ts";
+import type { WatchdogState } from "../../watchdog/decide.ts";
 import type { Io } from "../io.ts";
 
 export interface WatchFlags {
@@ -36,6 +41,8 @@ interface Curve {
   xs: number[];
   ys: number[];
   lastStep: number;
+  /** The latest attempt drawn (a replacement after a spot interruption continues the curve). */
+  attempt: number;
   /** The verify gate over every point so far (whole points: the envelope's own series rule reads them). */
   verify?: EnvelopeMonitor;
 }
@@ -171,9 +178,13 @@ async function watchLoop(flags: WatchFlags, io: Io, destroy: Destroyer): Promise
   for (;;) {
     const u = await readUpdates(s3, flags.bucket, prefix, cursors);
     cursors = u.cursors;
-    for (const b of u.batches) {
-      const c: Curve = curves.get(b.key) ?? { xs: [], ys: [], lastStep: 0, ...(env ? { verify: new EnvelopeMonitor(runLabel(b.key, prefix), env, policy.verify) } : {}) };
-      for (const p of b.points) {
+    for (const b of inAttemptOrder(u.batches)) {
+      // One curve per run across its attempts, each step once (the watchdog's rule).
+      const known = curves.get(runIdOfKey(b.key));
+      const { id, attempt, points } = continueRun(known ? { attempt: known.attempt, last: { step: known.lastStep } } : undefined, b.key, b.points);
+      const c: Curve = known ?? { xs: [], ys: [], lastStep: 0, attempt, ...(env ? { verify: new EnvelopeMonitor(runLabel(id, prefix), env, policy.verify) } : {}) };
+      c.attempt = attempt;
+      for (const p of points) {
         c.verify?.push(p);
         // Drawn on the envelope's series and axis; without one, the training loss (else validation loss) by step.
         const r = readPoint(env ?? { axis: "step", series: p.loss !== undefined ? "loss" : "val_loss" }, p);
@@ -182,7 +193,7 @@ async function watchLoop(flags: WatchFlags, io: Io, destroy: Destroyer): Promise
         c.ys.push(r.y);
         c.lastStep = p.step;
       }
-      curves.set(b.key, c);
+      curves.set(id, c);
     }
     const records: { key: string; reasons: string[]; at: string; cost?: number | null }[] = [];
     for (const o of await listObjects(s3, flags.bucket, teardownPrefix(flags.campaign, flags.stage))) {
@@ -211,6 +222,8 @@ async function watchLoop(flags: WatchFlags, io: Io, destroy: Destroyer): Promise
       lines.push(`✗ the watchdog tore the run down at ${r.at}${typeof r.cost === "number" ? ` (cost so far $${r.cost})` : ""}:`);
       for (const why of r.reasons) lines.push(`  - ${why}`);
     }
+    const attempts = await attemptLines(s3, flags);
+    if (attempts.length > 0) lines.push("", ...attempts);
     if (u.problems.length > 0) lines.push(`(${u.problems.length} unreadable metrics line(s), e.g. ${u.problems[0]})`);
     if (tty && !flags.once) io.out("\x1b[2J\x1b[H");
     io.out(lines.join("\n"));
@@ -226,4 +239,21 @@ async function watchLoop(flags: WatchFlags, io: Io, destroy: Destroyer): Promise
     if (flags.once) return 0;
     await new Promise((r) => setTimeout(r, flags.intervalS * 1000));
   }
+}
+
+/** The node's attempts as the watchdog keeps them (its state in the bucket): none before a first interruption. */
+async function attemptLines(s3: S3Client, flags: Pick<WatchFlags, "bucket" | "campaign" | "stage">): Promise<string[]> {
+  const bytes = await getBytes(s3, flags.bucket, watchdogStateKey(flags.campaign, flags.stage));
+  if (!bytes) return [];
+  let state: WatchdogState;
+  try {
+    state = decodeState<WatchdogState>(Buffer.from(bytes).toString("utf8"));
+  } catch {
+    return [];
+  }
+  if (!state.recovery) return [];
+  // The price the stack judged, from the watchdog's own config, for each attempt's cost.
+  const config = await getBytes(s3, flags.bucket, watchdogConfigKey(flags.campaign, flags.stage));
+  const parsed = config ? parseWatchdogTarget(Buffer.from(config).toString("utf8")) : undefined;
+  return attemptsSummary(state.recovery, new Date(), parsed?.ok ? parsed.target.config.hourlyUsd * parsed.target.config.nodes : undefined);
 }
