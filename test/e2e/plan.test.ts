@@ -31,7 +31,7 @@ describe("windtunnel plan", () => {
     expect(r.stdout).toContain("pulumi up would create 29 resources in 4 components:");
     expect(r.stdout).toMatch(/ec2\.SecurityGroup +wt-test-7b-node-sg\n +0 inbound rules/);
     expect(r.stdout).toMatch(/\$6,000 on tag user:windtunnel:campaign\$test-7b, alerts at 50\/80\/100% actual and forecast/);
-    expect(r.stdout).toContain("Forecast: $5,376");
+    expect(r.stdout).toContain("Forecast: $5,405.87 — 1 × p5.48xlarge at $28/h × (168 h + 24 h sanity day) = $5,376 + $29.87 for 1.6 expected spot restarts × 40 min each");
     expect(r.stdout).toMatch(/Verdict digest: [0-9a-f]{64}/);
   });
 

@@ -1,0 +1,98 @@
+// The price the spend gates judge: the plan's typed node_hourly_usd, or the spot price AWS quotes
+// now (`windtunnel plan --live`, issue 17), recorded in the verdict with where and since when it
+// holds. Pure: the AWS calls are the shell's (infra/live-prices.ts); this picks and words.
+import { usd } from "../common/format.ts";
+
+/** One AZ's spot price for an instance type, and since when it is in effect. */
+export interface SpotQuote {
+  az: string;
+  usd: number;
+  /** ISO time of the price change AWS reports. */
+  at: string;
+}
+
+/** GetSpotPlacementScores: 1 (unlikely) to 10 (very likely) that a request of this size succeeds. */
+export interface PlacementScore {
+  region: string;
+  /** An AZ id (use1-az4), not a name: ids are the same in every account. */
+  azId?: string;
+  score: number;
+}
+
+export interface CapacityBlockOffering {
+  id: string;
+  az: string;
+  start: string;
+  end: string;
+  hours: number;
+  instances: number;
+  upfrontUsd: number;
+  currency: string;
+}
+
+export type JudgedPrice =
+  | { source: "typed"; hourly_usd: number }
+  | {
+      source: "live";
+      market: "spot";
+      hourly_usd: number;
+      /** What the plan typed (node_hourly_usd, the stack's node.hourlyUsd). */
+      typed_usd: number;
+      region: string;
+      az: string;
+      /** Since when AWS says this price holds. */
+      at: string;
+      asked_at: string;
+      /** "subnet": the node's subnet pins its AZ; "highest": EC2 may place it in any of `zones`. */
+      rule: "subnet" | "highest";
+      zones: string[];
+    };
+
+/** A time as a person reads it in a verdict: ISO, without milliseconds when there are none. */
+export const isoTime = (t: Date): string => t.toISOString().replace(/\.000Z$/, "Z");
+
+/** The price in effect in each AZ: its latest quote, by AZ name. */
+export function latestPerAz(quotes: readonly SpotQuote[]): SpotQuote[] {
+  const latest = new Map<string, SpotQuote>();
+  for (const q of quotes) {
+    const seen = latest.get(q.az);
+    if (seen === undefined || Date.parse(q.at) > Date.parse(seen.at)) latest.set(q.az, q);
+  }
+  return [...latest.values()].sort((a, b) => a.az.localeCompare(b.az));
+}
+
+/**
+ * The spot price a budget gate judges. A subnet pins the node to its AZ: that AZ's price. Without
+ * one, EC2 places the node in any AZ of the default VPC, so the gate judges the highest price of
+ * every AZ that quotes the type: the budget must hold wherever the node lands, and the cheapest
+ * AZ's price is one the launch cannot choose. Ties go to the first AZ by name.
+ */
+export function judgedSpotPrice(o: { quotes: readonly SpotQuote[]; typedUsd: number; region: string; subnetAz?: string; askedAt: Date }): JudgedPrice | { problem: string } {
+  const latest = latestPerAz(o.quotes);
+  const candidates = o.subnetAz === undefined ? latest : latest.filter((q) => q.az === o.subnetAz);
+  if (latest.length === 0) return { problem: `AWS quotes no spot price in ${o.region}` };
+  if (candidates.length === 0) return { problem: `AWS quotes no spot price in ${o.subnetAz} (the subnet's AZ), only in ${latest.map((q) => q.az).join(", ")}` };
+  const top = candidates.reduce((a, b) => (b.usd > a.usd ? b : a));
+  return {
+    source: "live",
+    market: "spot",
+    hourly_usd: top.usd,
+    typed_usd: o.typedUsd,
+    region: o.region,
+    az: top.az,
+    at: top.at,
+    asked_at: isoTime(o.askedAt),
+    rule: o.subnetAz === undefined ? "highest" : "subnet",
+    zones: candidates.map((q) => q.az),
+  };
+}
+
+/** "$31.46/h (live spot price in us-east-1b since 2026-12-01T09:00:00Z, the highest of 6 AZs; typed $28/h)". */
+export function priceWords(p: JudgedPrice): string {
+  if (p.source === "typed") return `${usd(p.hourly_usd)}/h`;
+  const where = p.rule === "subnet" ? "the subnet's AZ" : p.zones.length === 1 ? "the only AZ quoting it" : `the highest of ${p.zones.length} AZs`;
+  return `${usd(p.hourly_usd)}/h (live spot price in ${p.az} since ${p.at}, ${where}; typed ${usd(p.typed_usd)}/h)`;
+}
+
+/** An offering's upfront fee per node-hour, to set beside the other markets' hourly prices. */
+export const perNodeHourUsd = (o: CapacityBlockOffering): number => o.upfrontUsd / (o.hours * o.instances);
