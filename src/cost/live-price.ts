@@ -48,8 +48,8 @@ export type JudgedPrice =
       zones: string[];
     };
 
-/** A time as a person reads it in a verdict: ISO, without milliseconds when there are none. */
-export const isoTime = (t: Date): string => t.toISOString().replace(/\.000Z$/, "Z");
+/** A time as a person reads it in a verdict: ISO to the second (AWS quotes prices to the second). */
+export const isoTime = (t: Date): string => t.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /** The price in effect in each AZ: its latest quote, by AZ name. */
 export function latestPerAz(quotes: readonly SpotQuote[]): SpotQuote[] {
@@ -96,3 +96,13 @@ export function priceWords(p: JudgedPrice): string {
 
 /** An offering's upfront fee per node-hour, to set beside the other markets' hourly prices. */
 export const perNodeHourUsd = (o: CapacityBlockOffering): number => o.upfrontUsd / (o.hours * o.instances);
+
+/** Capacity Blocks are sold in 1-day steps up to 14 days, then 7-day steps up to 182 (AWS, EC2 Capacity Blocks for ML). */
+export const CAPACITY_BLOCK_MAX_HOURS = 182 * 24;
+
+/** The shortest Capacity Block that covers `hours`, or undefined past the longest one sold. */
+export function capacityBlockHours(hours: number): number | undefined {
+  const step = hours <= 14 * 24 ? 24 : 7 * 24;
+  const block = Math.max(24, Math.ceil(hours / step) * step);
+  return block <= CAPACITY_BLOCK_MAX_HOURS ? block : undefined;
+}
