@@ -97,6 +97,9 @@ export function priceWords(p: JudgedPrice): string {
 /** An offering's upfront fee per node-hour, to set beside the other markets' hourly prices. */
 export const perNodeHourUsd = (o: CapacityBlockOffering): number => o.upfrontUsd / (o.hours * o.instances);
 
+/** The one thing about a Capacity Block no gate can undo: `cost --live` and `plan` say it. */
+export const CAPACITY_BLOCK_WARNING = "A Capacity Block is paid upfront, when it is purchased: neither pulumi destroy nor a watchdog teardown refunds it.";
+
 /** Capacity Blocks are sold in 1-day steps up to 14 days, then 7-day steps up to 182 (AWS, EC2 Capacity Blocks for ML). */
 export const CAPACITY_BLOCK_MAX_HOURS = 182 * 24;
 

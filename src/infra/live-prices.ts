@@ -12,8 +12,10 @@ import {
   GetSpotPlacementScoresCommand,
   type _InstanceType,
 } from "@aws-sdk/client-ec2";
-import { UsageError } from "../common/errors.ts";
-import { CAPACITY_BLOCK_MAX_HOURS, capacityBlockHours, isoTime, latestPerAz, type CapacityBlockOffering, type PlacementScore, type SpotQuote } from "../cost/live-price.ts";
+import { assertNever, UsageError } from "../common/errors.ts";
+import { usd } from "../common/format.ts";
+import { CAPACITY_BLOCK_MAX_HOURS, capacityBlockHours, isoTime, judgedSpotPrice, latestPerAz, perNodeHourUsd, type CapacityBlockOffering, type JudgedPrice, type PlacementScore, type SpotQuote } from "../cost/live-price.ts";
+import type { NodeConfig } from "./config.ts";
 
 /** The part of the EC2 client used here: tests pass a stand-in where moto_server lacks an API. */
 export type Ec2Api = Pick<EC2Client, "send">;
@@ -179,4 +181,44 @@ export async function askLivePrices(clientFor: (region: string) => Ec2Api, o: { 
   if (regions.every((r) => r.spot.length === 0)) throw new UsageError(`DescribeSpotPriceHistory: AWS quotes no spot price for ${o.instanceType} in ${o.regions.join(", ")} (an instance type sold on spot there? e.g. p5.48xlarge)`);
   const first = o.regions[0] as string;
   return { asked_at: isoTime(o.now), instance_type: o.instanceType, nodes: o.nodes, regions, placement_scores: await optional(() => placementScores(clientFor(first), o.instanceType, o.regions, o.nodes)) };
+}
+
+/** What `plan --live` found for the stack's node: the price to judge (none: the typed one), and what else it says. */
+export interface NodePrice {
+  price?: JudgedPrice;
+  notes: string[];
+  capacity_blocks?: { hours: number; offerings: CapacityBlockOffering[] };
+}
+
+/**
+ * The live price of the stack's node. Spot: the current quote of the subnet's AZ, else the
+ * highest of the region's (judgedSpotPrice says why). A Capacity Block's price was fixed when it
+ * was bought, so the typed price stays judged and the offerings on sale now are shown beside it;
+ * on-demand has no live quote here (the Price List API is another service).
+ */
+export async function askNodePrice(clientFor: (region: string) => Ec2Api, o: { node: Pick<NodeConfig, "instanceType" | "count" | "market" | "hourlyUsd" | "subnetId">; region: string; bookingHours: number; now: Date }): Promise<NodePrice> {
+  const { instanceType, count, market, hourlyUsd } = o.node;
+  const ec2 = clientFor(o.region);
+  switch (market) {
+    case "spot": {
+      const quotes = await spotQuotes(ec2, instanceType, o.region, o.now);
+      const az = o.node.subnetId !== undefined ? await subnetAz(ec2, o.node.subnetId, o.region) : undefined;
+      const judged = judgedSpotPrice({ quotes, typedUsd: hourlyUsd, region: o.region, askedAt: o.now, ...(az !== undefined ? { subnetAz: az } : {}) });
+      if ("problem" in judged) throw new UsageError(`DescribeSpotPriceHistory (${instanceType}, ${o.region}): ${judged.problem} (is ${instanceType} sold on spot there?)`);
+      return { price: judged, notes: [] };
+    }
+    case "capacity-block": {
+      const typed = `a Capacity Block's price is fixed when it is bought: the spend gates judge the typed node.hourlyUsd`;
+      const hours = capacityBlockHours(o.bookingHours);
+      if (hours === undefined) return { notes: [`${typed}; ${o.bookingHours} h is longer than the longest block on sale (${CAPACITY_BLOCK_MAX_HOURS / 24} days)`] };
+      const offerings = await capacityBlockOfferings(ec2, instanceType, count, hours, o.region);
+      const cheapest = offerings.reduce<CapacityBlockOffering | undefined>((a, b) => (a === undefined || b.upfrontUsd < a.upfrontUsd ? b : a), undefined);
+      const now = cheapest === undefined ? `none on sale now for ${count} × ${instanceType}, ${hours} h` : `on sale now for ${count} × ${instanceType}, ${hours} h: ${offerings.length}, the cheapest ${usd(cheapest.upfrontUsd)} upfront (${usd(perNodeHourUsd(cheapest))}/node-h) in ${cheapest.az} from ${cheapest.start}`;
+      return { notes: [`${typed}; ${now}`], capacity_blocks: { hours, offerings } };
+    }
+    case "on-demand":
+      return { notes: ["on-demand has no live quote here (the Price List API is another service): the spend gates judge the typed node.hourlyUsd"] };
+    default:
+      return assertNever(market);
+  }
 }

@@ -3,7 +3,8 @@
 // moto does not implement (shaped as EC2's API reference gives them).
 import { DescribeCapacityBlockOfferingsCommand, DescribeSpotPriceHistoryCommand, EC2Client, GetSpotPlacementScoresCommand } from "@aws-sdk/client-ec2";
 import { expect, it } from "vitest";
-import { costCommand, CAPACITY_BLOCK_WARNING } from "../../src/cli/commands/cost.ts";
+import { costCommand } from "../../src/cli/commands/cost.ts";
+import { CAPACITY_BLOCK_WARNING } from "../../src/cost/live-price.ts";
 import type { Ec2Api } from "../../src/infra/live-prices.ts";
 import { describeWithMoto } from "../helpers/moto.ts";
 

@@ -7,8 +7,9 @@
 import { DescribeSubnetsCommand, DescribeCapacityBlockOfferingsCommand, EC2Client, EC2ServiceException, GetSpotPlacementScoresCommand } from "@aws-sdk/client-ec2";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/common/errors.ts";
-import { askLivePrices, awsFailure, capacityBlockOfferings, placementScores, spotQuotes, subnetAz, type Ec2Api } from "../../src/infra/live-prices.ts";
+import { askLivePrices, askNodePrice, awsFailure, capacityBlockOfferings, placementScores, spotQuotes, subnetAz, type Ec2Api } from "../../src/infra/live-prices.ts";
 import { describeWithMoto } from "../helpers/moto.ts";
+import { judgedSpotPrice } from "../../src/cost/live-price.ts";
 
 const now = new Date("2026-12-01T10:00:00.123Z");
 const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
@@ -99,6 +100,33 @@ describeWithMoto("live prices against moto_server", (moto) => {
       { id: "cb-2", az: "us-east-1b", start: "2026-12-10T11:30:00Z", end: "2026-12-18T11:30:00Z", hours: 192, instances: 2, upfrontUsd: 9000, currency: "USD" },
     ]);
     expect(seen[0]?.input).toEqual({ InstanceType: "p5.48xlarge", InstanceCount: 2, CapacityDurationHours: 192 });
+  });
+});
+
+describeWithMoto("plan --live's price for the stack's node", (moto) => {
+  const client = (): EC2Client => new EC2Client({ region: "us-east-1", endpoint: moto().endpoint, credentials });
+  const node = { instanceType: "p5.48xlarge", count: 2, hourlyUsd: 28 } as const;
+
+  it("spot: the highest of the region's quotes, as judgedSpotPrice picks it from what moto quotes", async () => {
+    const quotes = await spotQuotes(client(), "p5.48xlarge", "us-east-1", now);
+    const r = await askNodePrice(() => client(), { node: { ...node, market: "spot" }, region: "us-east-1", bookingHours: 192, now });
+    expect(r).toEqual({ price: judgedSpotPrice({ quotes, typedUsd: 28, region: "us-east-1", askedAt: now }), notes: [] });
+  });
+
+  // Injected: moto has no DescribeCapacityBlockOfferings.
+  it("capacity-block: the typed price stays judged, with what a block costs now beside it", async () => {
+    const seen: { command: string; input: Record<string, unknown> }[] = [];
+    const offering = { CapacityBlockOfferingId: "cb-1", AvailabilityZone: "us-east-1a", InstanceCount: 2, StartDate: new Date("2026-12-03T11:30:00Z"), EndDate: new Date("2026-12-11T11:30:00Z"), CapacityBlockDurationHours: 192, UpfrontFee: "12902.40", CurrencyCode: "USD" };
+    const ec2 = injected(client(), new Map([[DescribeCapacityBlockOfferingsCommand, () => ({ CapacityBlockOfferings: [offering, { ...offering, CapacityBlockOfferingId: "cb-2", UpfrontFee: "13000" }] })]]), seen);
+    const r = await askNodePrice(() => ec2, { node: { ...node, market: "capacity-block" }, region: "us-east-1", bookingHours: 170, now });
+    expect(r.price).toBeUndefined();
+    expect(r.notes).toEqual(["a Capacity Block's price is fixed when it is bought: the spend gates judge the typed node.hourlyUsd; on sale now for 2 × p5.48xlarge, 192 h: 2, the cheapest $12,902.40 upfront ($33.60/node-h) in us-east-1a from 2026-12-03T11:30:00Z"]);
+    expect(seen[0]?.input).toEqual({ InstanceType: "p5.48xlarge", InstanceCount: 2, CapacityDurationHours: 192 });
+  });
+
+  it("on-demand: no call, the typed price, and why", async () => {
+    const r = await askNodePrice(() => failing(new Error("no call expected")), { node: { ...node, market: "on-demand" }, region: "us-east-1", bookingHours: 192, now });
+    expect(r).toEqual({ notes: ["on-demand has no live quote here (the Price List API is another service): the spend gates judge the typed node.hourlyUsd"] });
   });
 });
 

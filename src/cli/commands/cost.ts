@@ -7,7 +7,7 @@ import { UsageError } from "../../common/errors.ts";
 import { months, num, ratio, usd } from "../render.ts";
 import type { Io } from "../io.ts";
 import { REGION_FORM } from "../../infra/instance-types.ts";
-import { perNodeHourUsd, type SpotQuote } from "../../cost/live-price.ts";
+import { CAPACITY_BLOCK_WARNING, perNodeHourUsd, type SpotQuote } from "../../cost/live-price.ts";
 import type { Ec2Api, LiveReport, Unavailable } from "../../infra/live-prices.ts";
 
 export interface CostFlags {
@@ -32,9 +32,6 @@ export interface CostDeps {
   ec2?: (region: string) => Ec2Api;
   now?: Date;
 }
-
-/** A Capacity Block's one condition that a budget gate cannot undo; plan prints it too. */
-export const CAPACITY_BLOCK_WARNING = "A Capacity Block is paid upfront, when it is purchased: neither pulumi destroy nor a watchdog teardown refunds it.";
 
 export async function costCommand(flags: CostFlags, io: Io, deps: CostDeps = {}): Promise<number> {
   const rates = ratesFromEnv(io.env);
