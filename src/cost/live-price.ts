@@ -43,8 +43,9 @@ export type JudgedPrice =
       /** Since when AWS says this price holds. */
       at: string;
       asked_at: string;
-      /** "subnet": the node's subnet pins its AZ; "highest": EC2 may place it in any of `zones`. */
-      rule: "subnet" | "highest";
+      /** "subnets": the AZs of the stack's subnets (the node's, and the replacements'); "any": EC2 may place it in any AZ quoting the type. */
+      rule: "subnets" | "any";
+      /** The AZs the highest quote was taken over. */
       zones: string[];
     };
 
@@ -62,16 +63,20 @@ export function latestPerAz(quotes: readonly SpotQuote[]): SpotQuote[] {
 }
 
 /**
- * The spot price a budget gate judges. A subnet pins the node to its AZ: that AZ's price. Without
- * one, EC2 places the node in any AZ of the default VPC, so the gate judges the highest price of
- * every AZ that quotes the type: the budget must hold wherever the node lands, and the cheapest
- * AZ's price is one the launch cannot choose. Ties go to the first AZ by name.
+ * The spot price a budget gate judges: the highest current quote of the AZs the node may run in.
+ * The stack's subnets name them (a subnet is in one AZ; a replacement after an interruption may
+ * go to any of windtunnel:recovery.subnets); without a subnet EC2 places the node in any AZ of
+ * the default VPC, so every AZ quoting the type counts. The budget must hold wherever the node
+ * lands, and the cheapest AZ's price is one the launch cannot choose. Ties go to the first AZ by
+ * name.
  */
-export function judgedSpotPrice(o: { quotes: readonly SpotQuote[]; typedUsd: number; region: string; subnetAz?: string; askedAt: Date }): JudgedPrice | { problem: string } {
+export function judgedSpotPrice(o: { quotes: readonly SpotQuote[]; typedUsd: number; region: string; zones?: readonly string[]; askedAt: Date }): JudgedPrice | { problem: string } {
   const latest = latestPerAz(o.quotes);
-  const candidates = o.subnetAz === undefined ? latest : latest.filter((q) => q.az === o.subnetAz);
+  const zones = o.zones !== undefined && o.zones.length > 0 ? o.zones : undefined;
+  const candidates = zones === undefined ? latest : latest.filter((q) => zones.includes(q.az));
   if (latest.length === 0) return { problem: `AWS quotes no spot price in ${o.region}` };
-  if (candidates.length === 0) return { problem: `AWS quotes no spot price in ${o.subnetAz} (the subnet's AZ), only in ${latest.map((q) => q.az).join(", ")}` };
+  const missing = (zones ?? []).filter((z) => !latest.some((q) => q.az === z));
+  if (missing.length > 0) return { problem: `AWS quotes no spot price in ${missing.join(", ")} (the AZ of a configured subnet), only in ${latest.map((q) => q.az).join(", ")}` };
   const top = candidates.reduce((a, b) => (b.usd > a.usd ? b : a));
   return {
     source: "live",
@@ -82,7 +87,7 @@ export function judgedSpotPrice(o: { quotes: readonly SpotQuote[]; typedUsd: num
     az: top.az,
     at: top.at,
     asked_at: isoTime(o.askedAt),
-    rule: o.subnetAz === undefined ? "highest" : "subnet",
+    rule: zones === undefined ? "any" : "subnets",
     zones: candidates.map((q) => q.az),
   };
 }
@@ -90,7 +95,7 @@ export function judgedSpotPrice(o: { quotes: readonly SpotQuote[]; typedUsd: num
 /** "$31.46/h (live spot price in us-east-1b since 2026-12-01T09:00:00Z, the highest of 6 AZs; typed $28/h)". */
 export function priceWords(p: JudgedPrice): string {
   if (p.source === "typed") return `${usd(p.hourly_usd)}/h`;
-  const where = p.rule === "subnet" ? "the subnet's AZ" : p.zones.length === 1 ? "the only AZ quoting it" : `the highest of ${p.zones.length} AZs`;
+  const where = p.rule === "subnets" ? (p.zones.length === 1 ? "the subnet's AZ" : `the highest of its subnets' ${p.zones.length} AZs`) : p.zones.length === 1 ? "the only AZ quoting it" : `the highest of ${p.zones.length} AZs`;
   return `${usd(p.hourly_usd)}/h (live spot price in ${p.az} since ${p.at}, ${where}; typed ${usd(p.typed_usd)}/h)`;
 }
 

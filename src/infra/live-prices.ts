@@ -102,12 +102,15 @@ export async function capacityBlockOfferings(ec2: Ec2Api, instanceType: string, 
     .sort((a, b) => a.start.localeCompare(b.start) || a.az.localeCompare(b.az));
 }
 
-/** The AZ a subnet is in: a stack's subnetId pins its node there. */
-export async function subnetAz(ec2: Ec2Api, subnetId: string, region: string): Promise<string> {
-  const r = await call(`DescribeSubnets (${subnetId}, ${region})`, "ec2:DescribeSubnets", () => ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] })));
-  const az = r.Subnets?.[0]?.AvailabilityZone;
-  if (az === undefined) throw new UsageError(`DescribeSubnets (${subnetId}, ${region}): AWS returned no AZ for the subnet`);
-  return az;
+/** The AZs the subnets are in, each once, in the order given: a stack's subnets pin its nodes there. */
+export async function subnetAzs(ec2: Ec2Api, subnets: readonly string[], region: string): Promise<string[]> {
+  const subnetIds = [...new Set(subnets)];
+  const what = `DescribeSubnets (${subnetIds.join(", ")}, ${region})`;
+  const r = await call(what, "ec2:DescribeSubnets", () => ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnetIds })));
+  const azOf = new Map((r.Subnets ?? []).map((s) => [s.SubnetId, s.AvailabilityZone]));
+  const unknown = subnetIds.filter((id) => azOf.get(id) === undefined);
+  if (unknown.length > 0) throw new UsageError(`${what}: AWS returned no AZ for ${unknown.join(", ")}`);
+  return [...new Set(subnetIds.map((id) => azOf.get(id) as string))];
 }
 
 /** Run one AWS call; an AWS failure becomes one line naming the call, what went wrong and the fix. */
@@ -191,19 +194,22 @@ export interface NodePrice {
 }
 
 /**
- * The live price of the stack's node. Spot: the current quote of the subnet's AZ, else the
- * highest of the region's (judgedSpotPrice says why). A Capacity Block's price was fixed when it
+ * The live price of the stack's node. Spot: the highest current quote of the AZs its subnets are
+ * in (node.subnetId, and recovery.subnets where a replacement may go), else of every AZ of the
+ * region (judgedSpotPrice says why). A Capacity Block's price was fixed when it
  * was bought, so the typed price stays judged and the offerings on sale now are shown beside it;
  * on-demand has no live quote here (the Price List API is another service).
  */
-export async function askNodePrice(clientFor: (region: string) => Ec2Api, o: { node: Pick<NodeConfig, "instanceType" | "count" | "market" | "hourlyUsd" | "subnetId">; region: string; bookingHours: number; now: Date }): Promise<NodePrice> {
+export async function askNodePrice(clientFor: (region: string) => Ec2Api, o: { node: Pick<NodeConfig, "instanceType" | "count" | "market" | "hourlyUsd" | "subnetId">; replacementSubnets?: readonly string[]; region: string; bookingHours: number; now: Date }): Promise<NodePrice> {
   const { instanceType, count, market, hourlyUsd } = o.node;
   const ec2 = clientFor(o.region);
   switch (market) {
     case "spot": {
       const quotes = await spotQuotes(ec2, instanceType, o.region, o.now);
-      const az = o.node.subnetId !== undefined ? await subnetAz(ec2, o.node.subnetId, o.region) : undefined;
-      const judged = judgedSpotPrice({ quotes, typedUsd: hourlyUsd, region: o.region, askedAt: o.now, ...(az !== undefined ? { subnetAz: az } : {}) });
+      // Without node.subnetId the first node may land in any AZ, whatever the replacements' subnets.
+      const subnets = o.node.subnetId === undefined ? [] : [o.node.subnetId, ...(o.replacementSubnets ?? [])];
+      const zones = subnets.length > 0 ? await subnetAzs(ec2, subnets, o.region) : undefined;
+      const judged = judgedSpotPrice({ quotes, typedUsd: hourlyUsd, region: o.region, askedAt: o.now, ...(zones !== undefined ? { zones } : {}) });
       if ("problem" in judged) throw new UsageError(`DescribeSpotPriceHistory (${instanceType}, ${o.region}): ${judged.problem} (is ${instanceType} sold on spot there?)`);
       return { price: judged, notes: [] };
     }

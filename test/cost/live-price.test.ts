@@ -17,10 +17,12 @@ describe("judgedSpotPrice", () => {
   const quotes = [q("us-east-1c", 27.2, "2026-11-20T00:00:00Z"), q("us-east-1a", 26.57, "2026-11-21T00:00:00Z"), q("us-east-1b", 31.46, "2026-12-01T09:00:00Z"), q("us-east-1b", 20, "2026-10-01T00:00:00Z")];
 
   it.each([
-    ["no subnet: the highest current price of every AZ (the launch cannot choose the cheap one)", undefined, { hourly_usd: 31.46, az: "us-east-1b", at: "2026-12-01T09:00:00Z", rule: "highest", zones: ["us-east-1a", "us-east-1b", "us-east-1c"] }],
-    ["a subnet: its AZ's price, though another AZ is dearer", "us-east-1a", { hourly_usd: 26.57, az: "us-east-1a", rule: "subnet", zones: ["us-east-1a"] }],
-  ])("%s", (_n, subnetAz, expected) => {
-    expect(judgedSpotPrice({ quotes, typedUsd: 28, region: "us-east-1", askedAt, ...(subnetAz ? { subnetAz } : {}) })).toMatchObject({ source: "live", market: "spot", typed_usd: 28, region: "us-east-1", asked_at: "2026-12-01T10:00:00Z", ...expected });
+    ["no subnet: the highest current price of every AZ (the launch cannot choose the cheap one)", undefined, { hourly_usd: 31.46, az: "us-east-1b", at: "2026-12-01T09:00:00Z", rule: "any", zones: ["us-east-1a", "us-east-1b", "us-east-1c"] }],
+    ["no subnet listed is no subnet", [], { hourly_usd: 31.46, az: "us-east-1b", rule: "any" }],
+    ["one subnet: its AZ's price, though another AZ is dearer", ["us-east-1a"], { hourly_usd: 26.57, az: "us-east-1a", rule: "subnets", zones: ["us-east-1a"] }],
+    ["the node's and the replacements' subnets: the highest of their AZs", ["us-east-1a", "us-east-1c"], { hourly_usd: 27.2, az: "us-east-1c", rule: "subnets", zones: ["us-east-1a", "us-east-1c"] }],
+  ])("%s", (_n, zones, expected) => {
+    expect(judgedSpotPrice({ quotes, typedUsd: 28, region: "us-east-1", askedAt, ...(zones ? { zones } : {}) })).toMatchObject({ source: "live", market: "spot", typed_usd: 28, region: "us-east-1", asked_at: "2026-12-01T10:00:00Z", ...expected });
   });
 
   it("a tie goes to the first AZ by name, whatever order AWS answers in", () => {
@@ -29,9 +31,9 @@ describe("judgedSpotPrice", () => {
 
   it.each([
     ["nothing quoted", [], undefined, "AWS quotes no spot price in us-east-1"],
-    ["nothing in the subnet's AZ", quotes, "us-east-1f", "AWS quotes no spot price in us-east-1f (the subnet's AZ), only in us-east-1a, us-east-1b, us-east-1c"],
-  ])("a problem, not a price, when there is %s", (_n, qs, subnetAz, problem) => {
-    expect(judgedSpotPrice({ quotes: qs, typedUsd: 28, region: "us-east-1", askedAt, ...(subnetAz ? { subnetAz } : {}) })).toEqual({ problem });
+    ["nothing in a subnet's AZ (a budget judged without it would not hold there)", quotes, ["us-east-1a", "us-east-1f"], "AWS quotes no spot price in us-east-1f (the AZ of a configured subnet), only in us-east-1a, us-east-1b, us-east-1c"],
+  ])("a problem, not a price, when there is %s", (_n, qs, zones, problem) => {
+    expect(judgedSpotPrice({ quotes: qs, typedUsd: 28, region: "us-east-1", askedAt, ...(zones ? { zones } : {}) })).toEqual({ problem });
   });
 });
 
@@ -39,9 +41,10 @@ describe("priceWords", () => {
   const live = { source: "live", market: "spot", hourly_usd: 31.46, typed_usd: 28, region: "us-east-1", az: "us-east-1b", at: "2026-12-01T09:00:00Z", asked_at: "2026-12-01T10:00:00Z" } as const;
   it.each<[JudgedPrice, string]>([
     [{ source: "typed", hourly_usd: 28 }, "$28/h"],
-    [{ ...live, rule: "highest", zones: ["a", "b"] }, "$31.46/h (live spot price in us-east-1b since 2026-12-01T09:00:00Z, the highest of 2 AZs; typed $28/h)"],
-    [{ ...live, rule: "highest", zones: ["a"] }, "$31.46/h (live spot price in us-east-1b since 2026-12-01T09:00:00Z, the only AZ quoting it; typed $28/h)"],
-    [{ ...live, rule: "subnet", zones: ["us-east-1b"] }, "$31.46/h (live spot price in us-east-1b since 2026-12-01T09:00:00Z, the subnet's AZ; typed $28/h)"],
+    [{ ...live, rule: "any", zones: ["a", "b"] }, "$31.46/h (live spot price in us-east-1b since 2026-12-01T09:00:00Z, the highest of 2 AZs; typed $28/h)"],
+    [{ ...live, rule: "any", zones: ["a"] }, "$31.46/h (live spot price in us-east-1b since 2026-12-01T09:00:00Z, the only AZ quoting it; typed $28/h)"],
+    [{ ...live, rule: "subnets", zones: ["us-east-1b"] }, "$31.46/h (live spot price in us-east-1b since 2026-12-01T09:00:00Z, the subnet's AZ; typed $28/h)"],
+    [{ ...live, rule: "subnets", zones: ["us-east-1a", "us-east-1b"] }, "$31.46/h (live spot price in us-east-1b since 2026-12-01T09:00:00Z, the highest of its subnets' 2 AZs; typed $28/h)"],
   ])("%j", (p, words) => {
     expect(priceWords(p)).toBe(words);
   });

@@ -159,7 +159,7 @@ describeWithMoto("windtunnel plan --live against moto_server", (moto) => {
       az: at?.AvailabilityZone,
       at: (at?.Timestamp as Date).toISOString().replace(/\.\d{3}Z$/, "Z"),
       asked_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
-      rule: "highest",
+      rule: "any",
       zones,
     });
     // the forecast is the quote's: 192 node-hours and 1.6 restarts × 40 min at that price
@@ -173,6 +173,17 @@ describeWithMoto("windtunnel plan --live against moto_server", (moto) => {
     expect(r.stdout).toMatch(/^windtunnel plan: stack ci .* — offline, priced live, nothing is created/);
     expect(r.stdout).toMatch(new RegExp(`Price judged: \\$[\\d.,]+/h \\(live spot price in ${subnet?.AvailabilityZone} since \\d{4}-[\\d-]+T[\\d:]+Z, the subnet's AZ; typed \\$28/h\\), asked \\d{4}-`));
     expect(r.stdout).toMatch(new RegExp(`Forecast: \\$[\\d.,]+ — 1 × p5\\.48xlarge at \\$[\\d.,]+/h \\(live spot price in ${subnet?.AvailabilityZone} since`));
+  });
+
+  it("the recovery subnets count too: a replacement may land in their AZs", async () => {
+    const [a, b] = ((await ec2().send(new DescribeSubnetsCommand({}))).Subnets ?? []).slice(0, 2);
+    const node = { instanceType: "p5.48xlarge", count: 1, market: "spot", hourlyUsd: 28, subnetId: a?.SubnetId };
+    const r = await plan(stack({ node, recovery: { subnets: [b?.SubnetId] } }), ["--format", "json"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { verdict: { spend: { price: unknown } } }).verdict.spend.price).toMatchObject({ rule: "subnets", zones: [a?.AvailabilityZone, b?.AvailabilityZone].sort() });
+    // recovery off: only the node's own subnet
+    const off = await plan(stack({ node, recovery: { maxRestarts: 0, subnets: [b?.SubnetId] } }), ["--format", "json"]);
+    expect((JSON.parse(off.stdout) as { verdict: { spend: { price: unknown } } }).verdict.spend.price).toMatchObject({ rule: "subnets", zones: [a?.AvailabilityZone] });
   });
 
   it("a price the gates refuse at is refused, naming it: at moto's quote the filter is worth less than it costs", async () => {

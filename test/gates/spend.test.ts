@@ -138,7 +138,7 @@ describe("spend.budget: the expected spot restarts", () => {
 
 // Issue 17: `plan --live` hands the gates a spot quote instead of the plan's typed price.
 describe("spend gates at a live price", () => {
-  const live: JudgedPrice = { source: "live", market: "spot", hourly_usd: 31.46, typed_usd: 28, region: "us-east-1", az: "us-east-1b", at: "2026-12-01T09:00:00Z", asked_at: "2026-12-01T10:00:00Z", rule: "highest", zones: ["us-east-1a", "us-east-1b", "us-east-1c"] };
+  const live: JudgedPrice = { source: "live", market: "spot", hourly_usd: 31.46, typed_usd: 28, region: "us-east-1", az: "us-east-1b", at: "2026-12-01T09:00:00Z", asked_at: "2026-12-01T10:00:00Z", rule: "any", zones: ["us-east-1a", "us-east-1b", "us-east-1c"] };
   const judged = (p: CampaignPlan) => evaluateSpend("plan", p, DEFAULT_POLICY.spend, rates, live);
 
   it("judge the quote everywhere the plan's price was judged, and record it", () => {

@@ -7,7 +7,7 @@
 import { DescribeSubnetsCommand, DescribeCapacityBlockOfferingsCommand, EC2Client, EC2ServiceException, GetSpotPlacementScoresCommand } from "@aws-sdk/client-ec2";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/common/errors.ts";
-import { askLivePrices, askNodePrice, awsFailure, capacityBlockOfferings, placementScores, spotQuotes, subnetAz, type Ec2Api } from "../../src/infra/live-prices.ts";
+import { askLivePrices, askNodePrice, awsFailure, capacityBlockOfferings, placementScores, spotQuotes, subnetAzs, type Ec2Api } from "../../src/infra/live-prices.ts";
 import { describeWithMoto } from "../helpers/moto.ts";
 import { judgedSpotPrice } from "../../src/cost/live-price.ts";
 
@@ -50,12 +50,12 @@ describeWithMoto("live prices against moto_server", (moto) => {
     );
   });
 
-  it("a subnet's AZ, from DescribeSubnets; an unknown subnet is one line", async () => {
+  it("the subnets' AZs, from DescribeSubnets, each once in the order given; an unknown subnet is one line", async () => {
     const subnets = (await client().send(new DescribeSubnetsCommand({}))).Subnets ?? [];
-    const one = subnets[0];
-    expect(one?.SubnetId).toBeDefined();
-    expect(await subnetAz(client(), one?.SubnetId as string, "us-east-1")).toBe(one?.AvailabilityZone);
-    await expect(subnetAz(client(), "subnet-0123456789abcdef0", "us-east-1")).rejects.toThrow(/^DescribeSubnets \(subnet-0123456789abcdef0, us-east-1\): InvalidSubnetID\.NotFound: The subnet ID 'subnet-0123456789abcdef0' does not exist$/);
+    const [a, b] = [subnets.at(-1), subnets[0]];
+    expect(a?.AvailabilityZone).not.toBe(b?.AvailabilityZone);
+    expect(await subnetAzs(client(), [a?.SubnetId as string, b?.SubnetId as string, a?.SubnetId as string], "us-east-1")).toEqual([a?.AvailabilityZone, b?.AvailabilityZone]);
+    await expect(subnetAzs(client(), ["subnet-0123456789abcdef0"], "us-east-1")).rejects.toThrow(/^DescribeSubnets \(subnet-0123456789abcdef0, us-east-1\): InvalidSubnetID\.NotFound: The subnet ID 'subnet-0123456789abcdef0' does not exist$/);
   });
 
   it("where an optional API does not answer (moto has no placement scores or Capacity Blocks), the report says why and keeps the spot prices", async () => {
@@ -111,6 +111,16 @@ describeWithMoto("plan --live's price for the stack's node", (moto) => {
     const quotes = await spotQuotes(client(), "p5.48xlarge", "us-east-1", now);
     const r = await askNodePrice(() => client(), { node: { ...node, market: "spot" }, region: "us-east-1", bookingHours: 192, now });
     expect(r).toEqual({ price: judgedSpotPrice({ quotes, typedUsd: 28, region: "us-east-1", askedAt: now }), notes: [] });
+    // replacement subnets alone do not pin the first node: it may still land in any AZ
+    const alone = await askNodePrice(() => client(), { node: { ...node, market: "spot" }, replacementSubnets: ["subnet-0123456789abcdef0"], region: "us-east-1", bookingHours: 192, now });
+    expect(alone.price).toMatchObject({ rule: "any" });
+  });
+
+  it("spot with subnets: the AZs of the node's subnet and of the replacements' are the ones judged", async () => {
+    const subnets = (await client().send(new DescribeSubnetsCommand({}))).Subnets ?? [];
+    const [a, b] = [subnets[1], subnets[2]];
+    const r = await askNodePrice(() => client(), { node: { ...node, market: "spot", subnetId: a?.SubnetId as string }, replacementSubnets: [b?.SubnetId as string], region: "us-east-1", bookingHours: 192, now });
+    expect(r.price).toMatchObject({ source: "live", rule: "subnets", zones: [a?.AvailabilityZone, b?.AvailabilityZone].sort() });
   });
 
   // Injected: moto has no DescribeCapacityBlockOfferings.

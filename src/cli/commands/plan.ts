@@ -75,14 +75,16 @@ export function renderPlan(plan: Plan, header: string, withGates = true, notes: 
 
 /**
  * `--live`: ask AWS for the node's price where the node will run (the stack's region, its
- * subnet's AZ), before the program judges anything.
+ * subnets' AZs), before the program judges anything.
  */
 async function askLive(s: StackFile, flags: PlanFlags, io: Io, deps: PlanDeps): Promise<NodePrice> {
   const { askNodePrice, ec2Clients } = await import("../../infra/live-prices.ts");
   const where = regionSetting(s.encoded["aws:region"], io.env);
   if (where === undefined) throw new UsageError("plan --live: no region to ask: set aws:region in the stack (or AWS_REGION)");
   const c = s.config;
-  return askNodePrice(deps.ec2 ?? ec2Clients(flags.endpoint), { node: c.node, region: where.region, bookingHours: c.hours + c.sanityHours, now: deps.now ?? new Date() });
+  // A replacement after an interruption may go to any of the recovery subnets (none when recovery is off).
+  const replacementSubnets = c.recovery.maxRestarts > 0 ? c.recovery.subnets : [];
+  return askNodePrice(deps.ec2 ?? ec2Clients(flags.endpoint), { node: c.node, replacementSubnets, region: where.region, bookingHours: c.hours + c.sanityHours, now: deps.now ?? new Date() });
 }
 
 /** What the plan says beside its resources: what --live found, and the Capacity Block's upfront payment. */
