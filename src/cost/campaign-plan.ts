@@ -3,6 +3,7 @@
 import "../common/zod-setup.ts";
 import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
+import type { InterruptionPolicy } from "../policy/schema.ts";
 
 export const MARKETS = ["spot", "on-demand", "capacity-block"] as const;
 
@@ -28,7 +29,30 @@ export const campaignPlanSchema = lazy(() =>
 
 export type CampaignPlan = z.infer<ReturnType<typeof campaignPlanSchema>>;
 
-/** What the plan costs if it runs to the end: sanity day plus final run, every node. */
-export function forecastUsd(plan: CampaignPlan): number {
+/** What the nodes cost if nothing is interrupted: sanity day plus final run, every node. */
+export function nodeHoursUsd(plan: CampaignPlan): number {
   return plan.node_hourly_usd * plan.nodes * (plan.hours + plan.sanity_hours);
+}
+
+/** The expected spot restarts of a plan and what they cost (issue 17). */
+export interface RestartCost {
+  /** Expected interruptions over the plan's node-days (0 off spot). */
+  restarts: number;
+  /** What one restart costs in wall minutes: boot, image pull, checkpoint reload, half a checkpoint interval. */
+  minutesEach: number;
+  usd: number;
+}
+
+/**
+ * Only spot is interrupted. Each node is lost at the policy's rate, independently, so the
+ * expected restarts grow with node-days; a synchronous run then stalls on every node until the
+ * replacement has booted, pulled the image and reloaded the checkpoint, and redoes the steps since
+ * that checkpoint (half an interval on average), so one restart costs all nodes' time. The
+ * minutes of the restarts themselves are not exposed to interruptions again (second order).
+ */
+export function restartCost(plan: CampaignPlan, i: InterruptionPolicy): RestartCost {
+  if (plan.market !== "spot") return { restarts: 0, minutesEach: 0, usd: 0 };
+  const restarts = i.per_node_day * plan.nodes * ((plan.hours + plan.sanity_hours) / 24);
+  const minutesEach = i.boot_minutes + i.image_pull_minutes + i.checkpoint_reload_minutes + i.checkpoint_every_minutes / 2;
+  return { restarts, minutesEach, usd: restarts * (minutesEach / 60) * plan.nodes * plan.node_hourly_usd };
 }

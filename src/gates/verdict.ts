@@ -14,6 +14,7 @@ import { EVIDENCE_ROLES, GATE_IDS, PHASE_INFO, PHASES, type GateId, type Phase }
 import type { SweepOutcome } from "./sweep.ts";
 import type { CurveOutcome } from "./stress.ts";
 import type { SpendOutcome } from "./spend.ts";
+import type { JudgedPrice } from "../cost/live-price.ts";
 
 const sha256 = () => z.string().check(z.regex(/^[0-9a-f]{64}$/));
 const phase = () => z.enum(PHASES);
@@ -68,8 +69,18 @@ export type Verdict = Omit<z.infer<ReturnType<typeof verdictSchema>>, "gates" | 
   rates?: Rates;
   sweep?: SweepSummary;
   stress?: { curves: { subject: string; survived: boolean; series: string; lastStep?: number }[] };
-  spend?: { forecast_usd: number; expected_savings_usd: number };
+  spend?: SpendSummary;
 };
+
+/** The spend forecast a verdict records: what it adds up to, and the price it was judged at. */
+export interface SpendSummary {
+  forecast_usd: number;
+  expected_savings_usd: number;
+  /** Spot only: the expected restarts priced into the forecast (issue 17). */
+  restarts?: { expected: number; minutes_each: number; usd: number };
+  /** typed: the plan's node_hourly_usd; live: a spot quote, with its AZ and since when it holds. */
+  price: JudgedPrice;
+}
 export type EvidenceRef = Verdict["evidence"][number];
 
 export interface SweepSummary {
@@ -134,7 +145,15 @@ export function buildVerdict(i: VerdictInput): Verdict {
     };
   }
   if (i.stress) v.stress = { curves: i.stress.outcomes.map((o) => ({ subject: o.subject, survived: o.survived, series: o.series, ...(o.lastStep !== undefined ? { lastStep: o.lastStep } : {}) })) };
-  if (i.spend) v.spend = { forecast_usd: i.spend.forecastUsd, expected_savings_usd: i.spend.expectedSavingsUsd };
+  if (i.spend) {
+    const r = i.spend.restarts;
+    v.spend = {
+      forecast_usd: i.spend.forecastUsd,
+      expected_savings_usd: i.spend.expectedSavingsUsd,
+      ...(r.restarts > 0 ? { restarts: { expected: r.restarts, minutes_each: r.minutesEach, usd: r.usd } } : {}),
+      price: i.spend.price,
+    };
+  }
   return v;
 }
 

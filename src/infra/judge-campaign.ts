@@ -11,6 +11,7 @@ import { phasesJudged } from "../gates/phases.ts";
 import { ratesFromEnv } from "../cost/rates.ts";
 import { loadPolicy, policyRefAt } from "../policy/load.ts";
 import type { Policy } from "../policy/schema.ts";
+import type { JudgedPrice } from "../cost/live-price.ts";
 import { checkVerdict, verdictDigest, type Verdict } from "../gates/verdict.ts";
 import { renderTable } from "../gates/table.ts";
 import { judge } from "../judge/evaluate.ts";
@@ -35,6 +36,8 @@ export interface JudgeContext {
   /** Names the stack config in messages, e.g. stacks/Pulumi.dev.yaml. */
   configName: string;
   env: Readonly<Record<string, string | undefined>>;
+  /** `plan --live`: the spot quote the spend gates judge instead of node.hourlyUsd. */
+  price?: JudgedPrice;
 }
 
 const isGlob = (p: string): boolean => /[*?[\]{}]/.test(p);
@@ -94,7 +97,7 @@ export async function judgeCampaign(c: StackConfig, ctx: JudgeContext): Promise<
     policy,
     trajectory: evidence.trajectory,
     curves: evidence.curves,
-    campaign: campaignFromPlan(`${NAMESPACE}:${c.campaign}`, campaignPlanOf(c)),
+    campaign: campaignFromPlan(`${NAMESPACE}:${c.campaign}`, campaignPlanOf(c), ctx.price),
     read: {},
     rates: ratesFromEnv(ctx.env),
     base: ctx.baseDir,

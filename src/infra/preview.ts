@@ -7,6 +7,7 @@ import { campaignProgram, type CampaignOutputs } from "./program.ts";
 import type { CampaignJudgement } from "./judge-campaign.ts";
 import { offeredOffline, regionSetting } from "./instance-types.ts";
 import { InternalError } from "../common/errors.ts";
+import type { JudgedPrice } from "../cost/live-price.ts";
 
 export interface PlannedResource {
   type: string;
@@ -49,6 +50,8 @@ export interface PlanOptions {
   baseDir: string;
   configName: string;
   env: Readonly<Record<string, string | undefined>>;
+  /** `plan --live`: the spot quote the spend gates judge instead of node.hourlyUsd. */
+  price?: JudgedPrice;
 }
 
 export async function planProgram(o: PlanOptions): Promise<Plan> {
@@ -96,7 +99,7 @@ export async function planProgram(o: PlanOptions): Promise<Plan> {
   let program: CampaignOutputs | undefined;
   await pulumi.runtime.runInPulumiStack(async () => {
     try {
-      program = await campaignProgram({ baseDir: o.baseDir, configName: o.configName, env: o.env, onJudged: (j) => (judgement = j) });
+      program = await campaignProgram({ baseDir: o.baseDir, configName: o.configName, env: o.env, onJudged: (j) => (judgement = j), ...(o.price ? { price: o.price } : {}) });
       return program;
     } catch (err) {
       failure = err;

@@ -19,6 +19,7 @@ import { SpendGuard } from "./spend-guard.ts";
 import { TrainingNode } from "./training-node.ts";
 import { bundleHandler, Watchdog } from "./watchdog.ts";
 import { readEnvelopeFile } from "../judge/evidence.ts";
+import type { JudgedPrice } from "../cost/live-price.ts";
 import { resolve } from "node:path";
 
 export interface ProgramContext {
@@ -27,6 +28,8 @@ export interface ProgramContext {
   env: Readonly<Record<string, string | undefined>>;
   /** Called with the gates' judgement before any resource exists (plan prints its table). */
   onJudged?: (j: CampaignJudgement) => void;
+  /** `plan --live`: a spot quote the spend gates judge instead of node.hourlyUsd (pulumi up judges the typed price). */
+  price?: JudgedPrice;
 }
 
 export interface CampaignOutputs {

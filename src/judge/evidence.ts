@@ -9,6 +9,7 @@ import { detectFormat, openEvidence, TRAJECTORY_FORMATS, type Detected, type Rea
 import { parseYaml, validateYaml } from "../evidence/yaml.ts";
 import { readJsonFile } from "../evidence/json-file.ts";
 import { campaignPlanSchema, type CampaignPlan } from "../cost/campaign-plan.ts";
+import type { JudgedPrice } from "../cost/live-price.ts";
 import { verdictSchema, type Verdict } from "../gates/verdict.ts";
 import { envelopeSchema, type Envelope } from "../forecast/envelope.ts";
 import type { MetricPoint } from "../evidence/schemas.ts";
@@ -52,6 +53,8 @@ export interface Campaign {
   sha256: string;
   /** Set when the plan is a file, so the verdict can bind it by path. */
   file?: string;
+  /** A price to judge instead of the plan's node_hourly_usd (`plan --live`'s spot quote). */
+  price?: JudgedPrice;
 }
 
 /** A campaign plan YAML file, validated, hashed from the bytes that were read. */
@@ -61,10 +64,10 @@ export async function readCampaignFile(file: string): Promise<Campaign> {
   return { subject: basename(file), plan, sha256: createHash("sha256").update(bytes).digest("hex"), file };
 }
 
-/** A plan that lives in memory (the Pulumi stack's config): hashed as canonical JSON. */
-export function campaignFromPlan(subject: string, plan: CampaignPlan): Campaign {
+/** A plan that lives in memory (the Pulumi stack's config): hashed as canonical JSON, as typed. */
+export function campaignFromPlan(subject: string, plan: CampaignPlan, price?: JudgedPrice): Campaign {
   const canonical = JSON.stringify(Object.fromEntries(Object.entries(plan).sort(([a], [b]) => a.localeCompare(b))));
-  return { subject, plan, sha256: createHash("sha256").update(canonical).digest("hex") };
+  return { subject, plan, sha256: createHash("sha256").update(canonical).digest("hex"), ...(price ? { price } : {}) };
 }
 
 /** Curve names: file names (without the extension), or paths when two curves share a name. */

@@ -83,7 +83,7 @@ export const JUDGES: PhaseJudges = {
     evaluate: async (ctx) => {
       const c = ctx.evidence.campaign as Campaign;
       ctx.used.push({ file: c.file !== undefined ? ctx.rel(c.file) : c.subject, role: "campaign", sha256: c.sha256 });
-      return evaluateSpend(c.subject, c.plan, ctx.policy.policy.spend, ctx.rates);
+      return evaluateSpend(c.subject, c.plan, ctx.policy.policy.spend, ctx.rates, c.price);
     },
   },
   sanity: {

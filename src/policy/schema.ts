@@ -132,6 +132,16 @@ export const policySchema = lazy(() =>
       wrong_pick_rate: described(fraction(), "wrong-pick rate of a blind booking"),
       post_filter_wrong_pick_rate: described(fraction(), "wrong picks the filter is assumed to leave"),
       require_positive_ev: z.boolean(),
+      interruptions: described(
+        z.strictObject({
+          per_node_day: described(z.number().check(z.nonnegative()), "spot interruptions expected per node-day (0: none priced)"),
+          boot_minutes: described(z.number().check(z.nonnegative()), "a replacement node's launch to a running OS"),
+          image_pull_minutes: described(z.number().check(z.nonnegative()), "pulling and unpacking the training image again"),
+          checkpoint_reload_minutes: described(z.number().check(z.nonnegative()), "reading the last checkpoint back from the bucket onto the GPUs"),
+          checkpoint_every_minutes: described(positive(), "minutes between checkpoints: an interruption loses half of this on average"),
+        }),
+        "market spot only: the expected restarts (rate × node-days) and what each costs, priced into spend.budget",
+      ),
     }),
   }).register(z.globalRegistry, { title: "windtunnel gate policy" }),
 );
@@ -139,6 +149,7 @@ export const policySchema = lazy(() =>
 export type Policy = z.infer<ReturnType<typeof policySchema>>;
 export type StressPolicy = Policy["stress"];
 export type SpendPolicy = Policy["spend"];
+export type InterruptionPolicy = SpendPolicy["interruptions"];
 export type ForecastPolicy = Policy["forecast"];
 export type SanityPolicy = Policy["sanity"];
 export type VerifyPolicy = Policy["verify"];

@@ -7,7 +7,7 @@ import type { MetricPoint } from "../evidence/schemas.ts";
 import type { Policy } from "../policy/schema.ts";
 import type { Rates } from "../cost/rates.ts";
 import { extendedReport } from "../cost/campaign.ts";
-import type { CampaignPlan } from "../cost/campaign-plan.ts";
+import { restartCost, type CampaignPlan } from "../cost/campaign-plan.ts";
 import type { GateResult } from "../gates/types.ts";
 import { separationThreshold, type SweepOutcome } from "../gates/sweep.ts";
 import type { SanityNodes } from "../gates/sanity.ts";
@@ -110,10 +110,11 @@ export function sanitySection(nodes: SanityNodes): Section {
 export function moneySection(plan: CampaignPlan, policy: Policy, rates: Rates): Section {
   const x = extendedReport(rates, { campaign: { gpus: plan.nodes * plan.gpus_per_node, gpuHourlyUsd: plan.node_hourly_usd / plan.gpus_per_node, hours: plan.hours }, wrongPickRate: policy.spend.wrong_pick_rate, postFilterRates: [policy.spend.post_filter_wrong_pick_rate], sanityHours: plan.sanity_hours });
   const sc = x.wrong_pick.scenarios[0];
+  const restarts = restartCost(plan, policy.spend.interruptions).usd;
   return {
     id: "money",
     title: "The money",
-    caption: `A blind booking picks wrong ${pct(policy.spend.wrong_pick_rate, 0)} of the time (seed §2.2), the filter leaves ${pct(policy.spend.post_filter_wrong_pick_rate, 0)}: expected savings $${sc?.expected_savings_usd.toLocaleString("en-US")} for $${sc?.filter_cost_usd.toLocaleString("en-US")} of lab and sanity day. Campaign forecast $${x.phases_usd.total.toLocaleString("en-US")}.`,
+    caption: `A blind booking picks wrong ${pct(policy.spend.wrong_pick_rate, 0)} of the time (seed §2.2), the filter leaves ${pct(policy.spend.post_filter_wrong_pick_rate, 0)}: expected savings $${sc?.expected_savings_usd.toLocaleString("en-US")} for $${sc?.filter_cost_usd.toLocaleString("en-US")} of lab and sanity day. Campaign forecast $${(x.phases_usd.total + restarts).toLocaleString("en-US")}${restarts > 0 ? `, of which $${restarts.toLocaleString("en-US", { maximumFractionDigits: 2 })} for the expected spot restarts` : ""}.`,
     spec: moneySpec({
       blindLossUsd: x.wrong_pick.blind_rate * x.campaign.final_run_usd,
       filterCostUsd: sc?.filter_cost_usd ?? 0,
@@ -123,6 +124,7 @@ export function moneySection(plan: CampaignPlan, policy: Policy, rates: Rates): 
         { phase: "Phase 2: stress test (Spark)", usd: x.phases_usd.phase2_stress_spark },
         { phase: "sanity day (cloud)", usd: x.phases_usd.sanity_day_cloud },
         { phase: "final run (cloud)", usd: x.phases_usd.final_run_cloud },
+        ...(restarts > 0 ? [{ phase: "expected spot restarts (cloud)", usd: restarts }] : []),
       ],
     }),
   };

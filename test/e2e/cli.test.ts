@@ -6,6 +6,7 @@ import { execa } from "execa";
 import { REPO, describeWithSharedFixtures } from "../helpers/shared.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
 import { BAD_CORPUS, TOLERATED } from "./bad-corpus.ts";
+import { describeWithMoto } from "../helpers/moto.ts";
 
 const tmp = useTmpDir();
 const BIN = join(REPO, "src/cli/bin.ts");
@@ -160,6 +161,57 @@ describe("windtunnel cost", () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+});
+
+// Issue 17. moto_server answers DescribeSpotPriceHistory ($0.00001 in each AZ it lists for the
+// type) but not GetSpotPlacementScores or DescribeCapacityBlockOfferings (HTTP 500): here those
+// show as "not available"; test/cli/cost-live.test.ts injects a client that answers them.
+describeWithMoto("windtunnel cost --live against moto_server", (moto) => {
+  const KEYS = { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_EC2_METADATA_DISABLED: "true" };
+  // No credentials anywhere the SDK looks (and no instance metadata: no network but 127.0.0.1).
+  const NO_KEYS = { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_SESSION_TOKEN: "", AWS_PROFILE: "", AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials", AWS_CONFIG_FILE: "/nonexistent/config", AWS_WEB_IDENTITY_TOKEN_FILE: "", AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: "", AWS_CONTAINER_CREDENTIALS_FULL_URI: "", AWS_EC2_METADATA_DISABLED: "true" };
+  const live = (args: readonly string[], env: Record<string, string> = KEYS) => windtunnel(["cost", "--live", "--endpoint", moto().endpoint, ...args], env);
+
+  it("prints every AZ's spot price after the campaign tables, and says which APIs did not answer", async () => {
+    const r = await live(["--regions", "us-east-1"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/70b-1024gpu-21d[\s\S]*Live prices for 1 × p5\.48xlarge \(AWS, asked \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ;/);
+    expect(r.stdout).toMatch(/│ us-east-1 │ us-east-1a +│ +\$0\.00 │/);
+    expect(r.stdout).toContain("Spot placement scores: not available (GetSpotPlacementScores (p5.48xlarge, us-east-1): EC2 answered HTTP 500, not an EC2 response (does the endpoint support this API?))");
+    expect(r.stdout).toContain("A Capacity Block is paid upfront, when it is purchased: neither pulumi destroy nor a watchdog teardown refunds it.");
+  });
+
+  it("--json: a live block with each AZ's quote; AWS_REGION is the default region", async () => {
+    const r = await live(["--json"], { ...KEYS, AWS_REGION: "us-east-2" });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { live: { regions: { region: string; spot: { az: string; usd: number; at: string }[] }[] } };
+    expect(j.live.regions.map((x) => x.region)).toEqual(["us-east-2"]);
+    for (const q of j.live.regions[0]?.spot ?? []) expect(q).toEqual({ az: expect.stringMatching(/^us-east-2[a-z]$/), usd: expect.any(Number), at: expect.stringMatching(/Z$/) });
+    expect(j.live.regions[0]?.spot.length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ["no credentials", ["--regions", "us-east-1"], NO_KEYS, "windtunnel: DescribeSpotPriceHistory (p5.48xlarge, us-east-1): no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (windtunnel only reads prices)"],
+    ["an instance type not sold on spot there", ["--regions", "us-east-1", "--instance-type", "p9.nonexistent"], KEYS, "windtunnel: DescribeSpotPriceHistory: AWS quotes no spot price for p9.nonexistent in us-east-1 (an instance type sold on spot there? e.g. p5.48xlarge)"],
+    ["a region that is not one", ["--regions", "us-east-1,Mars"], KEYS, 'windtunnel: --regions: expected AWS region names such as us-east-1, got "Mars"'],
+  ])("%s: exit 2, one line, no stack trace", async (_n, args, env, line) => {
+    const r = await live(args, env);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(line);
+    expect(r.stdout).toBe("");
+  });
+
+  it("an unreachable endpoint: exit 2, one line", async () => {
+    const r = await windtunnel(["cost", "--live", "--endpoint", "http://127.0.0.1:9", "--regions", "us-east-1"], KEYS);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^windtunnel: DescribeSpotPriceHistory \(p5\.48xlarge, us-east-1\): could not reach EC2 \(ECONNREFUSED: .*\)$/);
+  });
+
+  it("the live flags without --live are a usage error", async () => {
+    const r = await windtunnel(["cost", "--regions", "us-east-1", "--endpoint", moto().endpoint]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe("windtunnel: --regions, --endpoint: only with --live");
   });
 });
 

@@ -231,7 +231,7 @@ describe("windtunnel gate --check re-runs the gates (issue 13, finding 8)", () =
     writeFileSync(file, JSON.stringify({ ...v, gates: v.gates.map((g) => (g.id === "spend.budget" ? { ...g, measured: 100 } : g)) }));
     const r = await windtunnel(["gate", "--check", file]);
     expect(r.exitCode).toBe(1);
-    expect(r.stdout).toContain("spend.budget (campaign.yaml): recorded pass (measured 100), the gates give pass (measured 5376)");
+    expect(r.stdout).toContain("spend.budget (campaign.yaml): recorded pass (measured 100), the gates give pass (measured 5405.87)");
   });
 
   it("refuses a verdict with no evidence for its phases", async () => {

@@ -98,7 +98,7 @@ describe("renderTable", () => {
   });
 
   it("adds the spend line in dollars, and the ranking (separable marked *, the baseline as reference) when there is a sweep", () => {
-    const v = verdictOf([budget], { spend: { results: [], forecastUsd: 5376, expectedSavingsUsd: 729.14 } });
+    const v = verdictOf([budget], { spend: { results: [], forecastUsd: 5376, expectedSavingsUsd: 729.14, restarts: { restarts: 0, minutesEach: 0, usd: 0 }, price: { source: "typed", hourly_usd: 28 } } });
     v.sweep = { noise: { sigma: 0.01, source: "measured", repeatedConfigs: 2, dof: 3, measured: 0.01, note: "" }, reference: null, finalists: [], ranking: [{ id: "c1", label: "lr=0.002", n: 2, mean: 3.21, z: 4.5, separable: true }, { id: "c0", label: "baseline", n: 3, mean: 3.3 }] };
     const out = lines(v);
     expect(out.at(-1)).toBe("Spend: forecast $5,376; the filter is worth $729.14 in expectation.");

@@ -144,7 +144,8 @@ describe("passing evidence, one spot node (stage sanity)", () => {
 
   it("exports the verdict digest and the forecast cost", () => {
     expect(outputs["verdictDigest"]).toMatch(/^[0-9a-f]{64}$/);
-    expect(outputs["forecastUsd"]).toBe(28 * (168 + 24));
+    // a spot node: its node-hours and its expected restarts (0.2 a node-day × 8 days × 40 min at $28/h)
+    expect(outputs["forecastUsd"]).toBeCloseTo(28 * (168 + 24) + 0.2 * 8 * (40 / 60) * 28, 9);
     expect(outputs["stage"]).toBe("sanity");
     expect(outputs["instanceIds"]).toEqual(["wt-test-7b-node-0-id"]);
   });

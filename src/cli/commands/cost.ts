@@ -6,9 +6,18 @@ import { extendedReport, PRESETS, type Campaign } from "../../cost/campaign.ts";
 import { UsageError } from "../../common/errors.ts";
 import { months, num, ratio, usd } from "../render.ts";
 import type { Io } from "../io.ts";
+import { REGION_FORM } from "../../infra/instance-types.ts";
+import { CAPACITY_BLOCK_WARNING, perNodeHourUsd, type SpotQuote } from "../../cost/live-price.ts";
+import type { Ec2Api, LiveReport, Unavailable } from "../../infra/live-prices.ts";
 
 export interface CostFlags {
   json?: boolean;
+  /** Ask AWS for today's prices of the node too (issue 17). */
+  live?: boolean;
+  instanceType?: string;
+  regions?: string[];
+  /** An EC2 endpoint URL (moto_server in the tests). */
+  endpoint?: string;
   preset?: string;
   gpus?: number;
   wrongPickRate?: number;
@@ -18,7 +27,13 @@ export interface CostFlags {
   campaignsPerYear?: number;
 }
 
-export async function costCommand(flags: CostFlags, io: Io): Promise<number> {
+/** What the live prices are asked through: the tests pass stand-ins where moto_server lacks an API. */
+export interface CostDeps {
+  ec2?: (region: string) => Ec2Api;
+  now?: Date;
+}
+
+export async function costCommand(flags: CostFlags, io: Io, deps: CostDeps = {}): Promise<number> {
   const rates = ratesFromEnv(io.env);
   const blind = flags.wrongPickRate ?? 0.5;
   for (const p of flags.postFilterRates ?? []) {
@@ -40,12 +55,59 @@ export async function costCommand(flags: CostFlags, io: Io): Promise<number> {
     ...(flags.sanityHours !== undefined ? { sanityHours: flags.sanityHours } : {}),
     ...(flags.campaignsPerYear !== undefined ? { campaignsPerYear: flags.campaignsPerYear } : {}),
   });
+  const live = flags.live ? await liveReport(flags, campaign, flags.sanityHours ?? 24, io, deps) : undefined;
   if (flags.json) {
-    io.out(JSON.stringify({ ...seed, windtunnel: ext }, null, 2));
+    io.out(JSON.stringify({ ...seed, windtunnel: ext, ...(live ? { live } : {}) }, null, 2));
     return 0;
   }
-  renderCost(seed, ext, io, await import("../tables.ts"));
+  const tables = await import("../tables.ts");
+  renderCost(seed, ext, io, tables);
+  if (live) renderLive(live, io, tables);
   return 0;
+}
+
+/** The campaign's node (8 GPUs each) as AWS prices it now, in each region asked. */
+async function liveReport(flags: CostFlags, campaign: Campaign, sanityHours: number, io: Io, deps: CostDeps): Promise<LiveReport> {
+  const { askLivePrices, ec2Clients } = await import("../../infra/live-prices.ts");
+  const regions = flags.regions ?? [io.env["AWS_REGION"] ?? io.env["AWS_DEFAULT_REGION"] ?? "us-east-1"];
+  for (const r of regions) if (!REGION_FORM.test(r)) throw new UsageError(`--regions: expected AWS region names such as us-east-1, got ${JSON.stringify(r)}`);
+  return askLivePrices(deps.ec2 ?? ec2Clients(flags.endpoint), {
+    instanceType: flags.instanceType ?? "p5.48xlarge",
+    regions,
+    nodes: Math.ceil(campaign.gpus / GPUS_PER_NODE),
+    bookingHours: campaign.hours + sanityHours,
+    now: deps.now ?? new Date(),
+  });
+}
+
+const GPUS_PER_NODE = 8;
+const unavailable = (x: object): x is Unavailable => "unavailable" in x;
+
+function renderLive(live: LiveReport, io: Io, { grid }: typeof import("../tables.ts")): void {
+  io.out("");
+  io.out(`Live prices for ${live.nodes} × ${live.instance_type} (AWS, asked ${live.asked_at}; a spot price holds from "since" until it changes)`);
+  const spot = live.regions.flatMap((r) => (r.spot.length === 0 ? [[r.region, "none quoted", "", "", ""]] : r.spot.map((q) => [r.region, q.az, usd(q.usd), usd(q.usd / GPUS_PER_NODE), q.at])));
+  io.out(grid(["region", "AZ", "spot $/node-h", "$/GPU-h", "since"], spot, ["left", "left", "right", "right", "left"]));
+  for (const r of live.regions) {
+    const top = r.spot.reduce<SpotQuote | undefined>((a, b) => (a === undefined || b.usd > a.usd ? b : a), undefined);
+    if (top) io.out(`${r.region}: the highest is ${usd(top.usd)}/node-h in ${top.az}, what plan --live judges for a node without a subnet (EC2 picks its AZ)`);
+  }
+  const scores = live.placement_scores;
+  if (unavailable(scores)) io.out(`Spot placement scores: not available (${scores.unavailable})`);
+  else {
+    io.out(`Spot placement scores for ${live.nodes} node${live.nodes === 1 ? "" : "s"} (1: unlikely to be fulfilled, 10: very likely; advice, not a reservation)`);
+    io.out(grid(["region", "AZ id", "score"], scores.map((s) => [s.region, s.azId ?? "(region)", String(s.score)]), ["left", "left", "right"]));
+  }
+  for (const r of live.regions) {
+    const cb = r.capacity_blocks;
+    if (unavailable(cb)) io.out(`Capacity Blocks, ${r.region}: not available (${cb.unavailable})`);
+    else if (cb.offerings.length === 0) io.out(`Capacity Blocks, ${r.region}: none on sale for ${live.nodes} × ${live.instance_type}, ${cb.hours} h`);
+    else {
+      io.out(`Capacity Blocks, ${r.region}: ${live.nodes} × ${live.instance_type} for ${cb.hours} h`);
+      io.out(grid(["AZ", "start", "end", "upfront", "$/node-h"], cb.offerings.map((o) => [o.az, o.start, o.end, `${usd(o.upfrontUsd)}${o.currency === "USD" ? "" : ` ${o.currency}`}`, usd(perNodeHourUsd(o))]), ["left", "left", "left", "right", "right"]));
+    }
+  }
+  io.out(CAPACITY_BLOCK_WARNING);
 }
 
 function renderCost(seed: ReturnType<typeof seedReport>, ext: ReturnType<typeof extendedReport>, io: Io, { grid, keyValueTable }: typeof import("../tables.ts")): void {
