@@ -50,9 +50,12 @@ export interface RestartCost {
  * that checkpoint (half an interval on average), so one restart costs all nodes' time. The
  * minutes of the restarts themselves are not exposed to interruptions again (second order).
  */
+/** A replacement's minutes before it trains again: boot, image pull, checkpoint reload (the watchdog charges these before a relaunch). */
+export const restartOverhead = (i: InterruptionPolicy): number => i.boot_minutes + i.image_pull_minutes + i.checkpoint_reload_minutes;
+
 export function restartCost(plan: CampaignPlan, i: InterruptionPolicy): RestartCost {
   if (plan.market !== "spot") return { restarts: 0, minutesEach: 0, usd: 0 };
   const restarts = i.per_node_day * plan.nodes * ((plan.hours + plan.sanity_hours) / 24);
-  const minutesEach = i.boot_minutes + i.image_pull_minutes + i.checkpoint_reload_minutes + i.checkpoint_every_minutes / 2;
+  const minutesEach = restartOverhead(i) + i.checkpoint_every_minutes / 2;
   return { restarts, minutesEach, usd: restarts * (minutesEach / 60) * plan.nodes * plan.node_hourly_usd };
 }

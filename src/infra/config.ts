@@ -90,7 +90,6 @@ export const recoverySchema = () =>
     maxRestarts: described(z._default(z.int().check(z.nonnegative(), z.maximum(20)), 2), "replacements at most over the campaign; 0: an interruption ends the run (alert only)"),
     windowHours: described(z._default(positive(), 12), "no replacement once this many hours have passed since the first interruption"),
     backoffMinutes: described(z._default(positive(), 4), "wait after AWS refuses a launch (no capacity), doubled on each further refusal"),
-    restartOverheadMinutes: described(z._default(z.number().check(z.nonnegative()), 20), "boot, image pull and checkpoint reload of a replacement: charged to the hours cap and the budget before a relaunch"),
     subnets: described(z._default(z.array(z.string().check(z.regex(/^subnet-[0-9a-f]{8,17}$/, { error: "expected a subnet id subnet-…" }))), []), "subnets (AZs) to launch replacements into, in order; the interrupted one is tried last. Empty: the launch template's"),
   });
 

@@ -17,6 +17,8 @@ import { campaignPrefix, campaignTags } from "../campaign/layout.ts";
 import { ArtifactStore } from "./artifact-store.ts";
 import { SpendGuard } from "./spend-guard.ts";
 import { TrainingNode } from "./training-node.ts";
+import { restartOverhead } from "../cost/campaign-plan.ts";
+import type { Policy } from "../policy/schema.ts";
 import { bundleHandler, Watchdog } from "./watchdog.ts";
 import { readEnvelopeFile } from "../judge/evidence.ts";
 import type { JudgedPrice } from "../cost/live-price.ts";
@@ -138,7 +140,7 @@ export async function campaignProgram(ctx: ProgramContext): Promise<CampaignOutp
       policy: { stress: policy.stress, verify: policy.verify, sanity: policy.sanity, health: policy.health },
       ...(envelope ? { envelope: { points: envelope.points, band: envelope.band, axis: envelope.axis, ...(envelope.series ? { series: envelope.series } : {}), ...(assumptionOf(envelope) ? { assumption: assumptionOf(envelope) } : {}) } } : {}),
     },
-    ...(recoverable(c) ? { recovery: recoveryOf(c, node, tags, stage) } : {}),
+    ...(recoverable(c) ? { recovery: recoveryOf(c, node, tags, stage, policy) } : {}),
     code: await bundleHandler(),
     tags,
   });
@@ -169,7 +171,7 @@ export async function pulumiEntry(ctx: ProgramContext): Promise<CampaignOutputs>
 /** Spot recovery applies to a single spot node with restarts allowed (see src/watchdog/recovery.ts). */
 const recoverable = (c: StackConfig): boolean => c.node.market === "spot" && c.node.count === 1 && c.recovery.maxRestarts > 0;
 
-function recoveryOf(c: StackConfig, node: TrainingNode, tags: Record<string, string>, stage: "sanity" | "full") {
+function recoveryOf(c: StackConfig, node: TrainingNode, tags: Record<string, string>, stage: "sanity" | "full", policy: Policy) {
   const r = c.recovery;
   return {
     launchTemplateArn: node.launchTemplate.arn,
@@ -182,7 +184,8 @@ function recoveryOf(c: StackConfig, node: TrainingNode, tags: Record<string, str
       maxRestarts: r.maxRestarts,
       windowHours: r.windowHours,
       backoffMinutes: r.backoffMinutes,
-      restartOverheadMinutes: r.restartOverheadMinutes,
+      // One price of a restart: the spend gate's (policy spend.interruptions), not a second setting.
+      restartOverheadMinutes: restartOverhead(policy.spend.interruptions),
       subnets: r.subnets,
       budgetUsd: c.budgetUsd,
       plannedHours: stage === "sanity" ? c.sanityHours : c.hours,

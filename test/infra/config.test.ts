@@ -14,7 +14,7 @@ import { REPO } from "../helpers/shared.ts";
 
 describe("stack config", () => {
   it("round-trips through Pulumi's string encoding for every key", () => {
-    const c = stackConfig({ stage: "full", envelope: "envelope.json", sanityHours: 12, checkpointRetentionDays: 7, metricsIntervalS: 30, recovery: { maxRestarts: 1, windowHours: 6, backoffMinutes: 2, restartOverheadMinutes: 15, subnets: ["subnet-0123456789abcdef0"] }, policy: "strict", sanity: { metrics: ["sanity/*.jsonl"] }, schedule: { total_steps: 20000, warmup_steps: 200, shape: "cosine", cooldown_frac: 1, final_frac: 0.1 } });
+    const c = stackConfig({ stage: "full", envelope: "envelope.json", sanityHours: 12, checkpointRetentionDays: 7, metricsIntervalS: 30, recovery: { maxRestarts: 1, windowHours: 6, backoffMinutes: 2, subnets: ["subnet-0123456789abcdef0"] }, policy: "strict", sanity: { metrics: ["sanity/*.jsonl"] }, schedule: { total_steps: 20000, warmup_steps: 200, shape: "cosine", cooldown_frac: 1, final_frac: 0.1 } });
     const encoded = Object.fromEntries(Object.entries(c).map(([k, v]) => [k, encodeConfigValue(v)]));
     const { raw, problems } = decodeConfig((k) => encoded[k]);
     expect(problems).toEqual([]);
