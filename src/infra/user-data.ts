@@ -5,7 +5,7 @@
 // commands in the user's container, and a power-off (= terminate) when they end or the script fails.
 // The template stays one piece: it is one bash script, read (and reviewed) top to bottom; what it
 // is made of and the checks on that are in user-data-input.ts.
-import { checkpointsPrefix, EVENTS_FILE, METRICS_SUFFIX, nodePrefix } from "../campaign/layout.ts";
+import { ATTEMPT_TAG, CHECKPOINT_MARKER, EVENTS_FILE, METRICS_SUFFIX, nodePrefix, runCheckpointsPrefix } from "../campaign/layout.ts";
 import { InternalError } from "../common/errors.ts";
 import { ecrRepositoryOf } from "./policies.ts";
 import { optionProblems, userDataProblems, type RenderOptions, type UserDataInput } from "./user-data-input.ts";
@@ -23,6 +23,15 @@ export const EC2_USER_DATA_LIMIT_BYTES = 16_384;
 /** Where the script logs and collects the runs' output on the node (tests point them elsewhere). */
 export const LOG_FILE = "/var/log/windtunnel.log";
 export const OUT_DIR = "/opt/windtunnel/out";
+
+/**
+ * The marker a run resumes from (README, "Checkpoints and resuming"). Anything else found at the
+ * marker's key fails the run with this status (EX_DATAERR) rather than starting it over: a fresh
+ * start would overwrite the checkpoints the marker was meant to name, and S3 writes whole objects,
+ * so a marker that does not parse is a bug or a hand edit for a person to look at, never a torn write.
+ */
+export const MARKER_FORMAT = "windtunnel-checkpoint/1";
+export const MARKER_REFUSED_STATUS = 65;
 
 export const byteLength = (s: string): number => new TextEncoder().encode(s).length;
 
@@ -56,7 +65,7 @@ export function userDataBytes(u: UserDataInput): number {
 
 function render(u: UserDataInput, o: RenderOptions = {}): string {
   const ecr = ecrRepositoryOf(u.image);
-  const runs = u.runs.map((r) => `run_stage ${shq(r.name)} ${shq(r.command)}`).join("\n");
+  const runs = u.runs.map((r) => `run_stage ${shq(r.name)} ${shq(r.command)} ${shq(runCheckpointsPrefix(u.prefix, u.stage, r.name))}`).join("\n");
   const waits = o.retryWaitsS ?? RETRY_WAITS_S;
   const upload = 'upload to s3://$BUCKET/$PREFIX/';
   return `#!/bin/bash
@@ -70,8 +79,8 @@ exec > >(export TZ=UTC; while IFS= read -r l || [ -n "$l" ]; do printf '%(%Y-%m-
 readonly CAMPAIGN=${shq(u.campaign)}
 readonly STAGE=${shq(u.stage)}
 readonly BUCKET=${shq(u.bucket)}
-readonly PREFIX=${shq(nodePrefix(u.prefix, u.stage, u.rank).replace(/\/$/, ""))}
-readonly CHECKPOINTS=${shq(`s3://${u.bucket}/${checkpointsPrefix(u.prefix)}`)}
+readonly NODE_PREFIX=${shq(nodePrefix(u.prefix, u.stage, u.rank).replace(/\/$/, ""))}
+readonly ATTEMPT_TAG=${shq(ATTEMPT_TAG)}
 readonly REGION=${shq(u.region)}
 readonly IMAGE=${shq(u.image)}
 readonly NODE_RANK=${u.rank}
@@ -90,6 +99,7 @@ shutdown -P +${u.hardStopMinutes} "windtunnel: hours cap reached"
 
 export AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=${o.awsMaxAttempts ?? AWS_MAX_ATTEMPTS}
 INSTANCE_ID=unknown
+PREFIX=""
 FIRST_FAILURE=0
 LOOPS=()
 RUN_PID=""
@@ -113,9 +123,30 @@ awsc() { aws --cli-connect-timeout ${o.awsConnectTimeoutS ?? AWS_CONNECT_TIMEOUT
 
 ship() { awsc s3 sync --only-show-errors --region "$REGION" "$OUT" "s3://$BUCKET/$PREFIX/"; }
 
+# s3://$BUCKET/<key> to a file: 0, 3 if there is no such object, else the CLI's status.
+s3_get() {
+  local err status=0
+  err="$(awsc s3api get-object --region "$REGION" --bucket "$BUCKET" --key "$1" "$2" 2>&1 >/dev/null)" || status=$?
+  [ "$status" -ne 0 ] || return 0
+  [[ $err != *"(NoSuchKey)"* ]] || return 3
+  say "could not read s3://$BUCKET/$1 (exit $status): $err"
+  return "$status"
+}
+
+# The attempt unknown, this may be a replacement: ship only into a node folder without events.
+claim_unknown_attempt() {
+  local status=0 why="could not be checked"
+  s3_get "$NODE_PREFIX/${EVENTS_FILE}" /dev/null || status=$?
+  if [ "$status" -eq 3 ]; then PREFIX=$NODE_PREFIX; return 0; fi
+  [ "$status" -ne 0 ] || why="holds an earlier attempt's events"
+  say "the attempt is unknown and s3://$BUCKET/$NODE_PREFIX/ $why; powering off without the final upload"
+  return 1
+}
+
 # The last upload: a few tries with backoff, then the power-off goes ahead without it.
 final_ship() {
   local try=1 wait
+  [ -n "$PREFIX" ] || claim_unknown_attempt || return 1
   for wait in "\${RETRY_WAITS_S[@]}" ""; do
     ship && return 0
     [ -n "$wait" ] || break
@@ -141,10 +172,14 @@ imds_once() {
 }
 
 # IMDS may not answer in the first seconds of boot: a few tries with backoff, then fail.
+# With a second argument, a 404 (curl's 22: no such tag) answers that value.
 imds() {
-  local try=1 wait status=0
+  local try=1 wait status
   for wait in "\${RETRY_WAITS_S[@]}" ""; do
-    if imds_once "$1"; then return 0; else status=$?; fi
+    status=0
+    if [ $# -ge 2 ]; then imds_once "$1" 2>/dev/null || status=$?; else imds_once "$1" || status=$?; fi
+    [ "$status" -ne 0 ] || return 0
+    if [ "$status" -eq 22 ] && [ $# -ge 2 ]; then printf '%s' "$2"; return 0; fi
     [ -n "$wait" ] || break
     say "IMDS $1 failed (exit $status), try $try of $((\${#RETRY_WAITS_S[@]} + 1)); retrying in $wait s" >&2
     sleep "$wait"
@@ -216,10 +251,16 @@ id="$(imds instance-id)"
 [[ $id =~ ^i-[0-9a-f]+$ ]] || { say "IMDS gave no instance id: $id"; exit 1; }
 INSTANCE_ID=$id
 readonly INSTANCE_ID
+# A replacement the watchdog launched is tagged 2, 3, …; it writes under attempt-<n>/.
+attempt="$(imds "tags/instance/$ATTEMPT_TAG" 1)"
+[[ $attempt =~ ^[1-9][0-9]{0,5}$ ]] || { say "tag $ATTEMPT_TAG: expected a whole number ≥ 1, got $(json_str "$attempt")"; exit 1; }
+readonly ATTEMPT=$attempt
+if [ "$ATTEMPT" -ge 2 ]; then PREFIX="$NODE_PREFIX/attempt-$ATTEMPT"; else PREFIX=$NODE_PREFIX; fi
+readonly PREFIX
 ${u.rank === 0 ? 'MASTER_ADDR="$(imds local-ipv4)"' : `MASTER_ADDR=${shq(u.masterAddr ?? "")}`}
 readonly MASTER_ADDR
 
-event node_started "{\\"stage\\":\\"$STAGE\\",\\"verdict\\":\\"$VERDICT\\"}"
+event node_started "{\\"stage\\":\\"$STAGE\\",\\"verdict\\":\\"$VERDICT\\",\\"attempt\\":$ATTEMPT}"
 ship_every_interval &
 LOOPS+=("$!")
 watch_spot_interruption &
@@ -236,21 +277,65 @@ for dev in /dev/infiniband/uverbs*; do
 done
 shopt -u nullglob
 ` : ""}
+# The step of a ${MARKER_FORMAT} marker (JSON, a whole step, a path), else a failure.
+marker_step() {
+  python3 -c 'import json,sys
+m=json.load(open(sys.argv[1]));s=m.get("step")
+if m.get("format")!="${MARKER_FORMAT}" or type(s) is not int or s<0 or type(m.get("path")) is not str:sys.exit(1)
+print(s)' "$1" 2>/dev/null
+}
+
+# Sets RESUME (the marker's text; empty: a fresh run) and RESUME_STEP; fails if the marker cannot
+# be read (the CLI's status) or is not a marker (${MARKER_REFUSED_STATUS}).
+read_marker() {
+  local file status wait
+  RESUME="" RESUME_STEP=""
+  file="$(mktemp)"
+  for wait in "\${RETRY_WAITS_S[@]}" ""; do
+    status=0
+    s3_get "$1${CHECKPOINT_MARKER}" "$file" || status=$?
+    if [ "$status" -eq 0 ] || [ "$status" -eq 3 ] || [ -z "$wait" ]; then break; fi
+    sleep "$wait"
+  done
+  case $status in
+    0) RESUME="$(cat "$file")"; RESUME_STEP="$(marker_step "$file")" || status=${MARKER_REFUSED_STATUS} ;;
+    3) status=0 ;;
+  esac
+  rm -f "$file"
+  return "$status"
+}
+
 run_stage() {
-  local name=$1 command=$2 status=0
+  local name=$1 command=$2 checkpoints="s3://$BUCKET/$3" status=0 why
+  local -a resume=()
   if spot_noticed; then
     event run_skipped "{\\"name\\":\\"$name\\",\\"reason\\":\\"spot interruption\\"}"
     say "run $name skipped: the node has a spot interruption notice"
     return 0
   fi
+  # Starting over would overwrite the checkpoints the marker names.
+  read_marker "$3" || status=$?
+  if [ "$status" -ne 0 ]; then
+    why="its checkpoint marker \${checkpoints}${CHECKPOINT_MARKER} could not be read"
+    [ "$status" -ne ${MARKER_REFUSED_STATUS} ] || why="its checkpoint marker \${checkpoints}${CHECKPOINT_MARKER} is not a ${MARKER_FORMAT} marker"
+    event run_skipped "{\\"name\\":\\"$name\\",\\"reason\\":$(json_str "$why"),\\"status\\":$status}"
+    say "run $name not started (status $status): $why"
+    [ "$FIRST_FAILURE" -ne 0 ] || FIRST_FAILURE=$status
+    return 0
+  fi
   event run_started "{\\"name\\":\\"$name\\"}"
   say "run $name started"
+  if [ -n "$RESUME" ]; then
+    resume=(-e "WINDTUNNEL_RESUME=$RESUME")
+    event run_resumed "{\\"name\\":\\"$name\\",\\"step\\":$RESUME_STEP}"
+    say "run $name resumes from its checkpoint at step $RESUME_STEP"
+  fi
   # In the background, so that a signal to this script is handled now, not when the run ends.
   docker run --name windtunnel-run --rm --gpus all --network host --ipc host \\
-    --ulimit memlock=-1 --ulimit stack=67108864 "\${DEVICES[@]}" \\
+    --ulimit memlock=-1 --ulimit stack=67108864 "\${DEVICES[@]}" "\${resume[@]}" \\
     -v "$OUT:/out" \\
     -e WINDTUNNEL_CAMPAIGN="$CAMPAIGN" -e WINDTUNNEL_STAGE="$STAGE" -e WINDTUNNEL_TAG="$name" \\
-    -e WINDTUNNEL_METRICS="/out/$name${METRICS_SUFFIX}" -e WINDTUNNEL_CHECKPOINTS="$CHECKPOINTS" \\
+    -e WINDTUNNEL_METRICS="/out/$name${METRICS_SUFFIX}" -e WINDTUNNEL_CHECKPOINTS="$checkpoints" \\
     -e WINDTUNNEL_TARGET="$TARGET" -e AWS_REGION="$REGION" \\
     -e NODE_RANK="$NODE_RANK" -e NNODES="$NNODES" -e MASTER_ADDR="$MASTER_ADDR" -e MASTER_PORT="$MASTER_PORT" \\
     -- "$IMAGE" /bin/bash -lc "$command" &
