@@ -6,6 +6,7 @@
 // The template stays one piece: it is one bash script, read (and reviewed) top to bottom; what it
 // is made of and the checks on that are in user-data-input.ts.
 import { ATTEMPT_TAG, CHECKPOINT_MARKER, EVENTS_FILE, METRICS_SUFFIX, nodePrefix, runCheckpointsPrefix } from "../campaign/layout.ts";
+import { CHECKPOINT_FORMAT } from "../campaign/checkpoint-marker.ts";
 import { InternalError } from "../common/errors.ts";
 import { ecrRepositoryOf } from "./policies.ts";
 import { optionProblems, userDataProblems, type RenderOptions, type UserDataInput } from "./user-data-input.ts";
@@ -25,12 +26,11 @@ export const LOG_FILE = "/var/log/windtunnel.log";
 export const OUT_DIR = "/opt/windtunnel/out";
 
 /**
- * The marker a run resumes from (README, "Checkpoints and resuming"). Anything else found at the
- * marker's key fails the run with this status (EX_DATAERR) rather than starting it over: a fresh
- * start would overwrite the checkpoints the marker was meant to name, and S3 writes whole objects,
- * so a marker that does not parse is a bug or a hand edit for a person to look at, never a torn write.
+ * The status of a run whose checkpoint folder holds something at the marker's key that is not a
+ * marker (EX_DATAERR). It is not started over: a fresh start would overwrite the checkpoints the
+ * marker was meant to name, and S3 replaces objects whole, so such a marker is a bug or a hand edit
+ * for a person to look at, never a torn write.
  */
-export const MARKER_FORMAT = "windtunnel-checkpoint/1";
 export const MARKER_REFUSED_STATUS = 65;
 
 export const byteLength = (s: string): number => new TextEncoder().encode(s).length;
@@ -277,11 +277,11 @@ for dev in /dev/infiniband/uverbs*; do
 done
 shopt -u nullglob
 ` : ""}
-# The step of a ${MARKER_FORMAT} marker (JSON, a whole step, a path), else a failure.
+# The step of a ${CHECKPOINT_FORMAT} marker (JSON, a whole step, a path), else a failure.
 marker_step() {
   python3 -c 'import json,sys
 m=json.load(open(sys.argv[1]));s=m.get("step")
-if m.get("format")!="${MARKER_FORMAT}" or type(s) is not int or s<0 or type(m.get("path")) is not str:sys.exit(1)
+if m.get("format")!="${CHECKPOINT_FORMAT}" or type(s) is not int or s<0 or type(m.get("path")) is not str:sys.exit(1)
 print(s)' "$1" 2>/dev/null
 }
 
@@ -317,7 +317,7 @@ run_stage() {
   read_marker "$3" || status=$?
   if [ "$status" -ne 0 ]; then
     why="its checkpoint marker \${checkpoints}${CHECKPOINT_MARKER} could not be read"
-    [ "$status" -ne ${MARKER_REFUSED_STATUS} ] || why="its checkpoint marker \${checkpoints}${CHECKPOINT_MARKER} is not a ${MARKER_FORMAT} marker"
+    [ "$status" -ne ${MARKER_REFUSED_STATUS} ] || why="its checkpoint marker \${checkpoints}${CHECKPOINT_MARKER} is not a ${CHECKPOINT_FORMAT} marker"
     event run_skipped "{\\"name\\":\\"$name\\",\\"reason\\":$(json_str "$why"),\\"status\\":$status}"
     say "run $name not started (status $status): $why"
     [ "$FIRST_FAILURE" -ne 0 ] || FIRST_FAILURE=$status
