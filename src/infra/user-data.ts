@@ -65,7 +65,8 @@ export function userDataBytes(u: UserDataInput): number {
 
 function render(u: UserDataInput, o: RenderOptions = {}): string {
   const ecr = ecrRepositoryOf(u.image);
-  const runs = u.runs.map((r) => `run_stage ${shq(r.name)} ${shq(r.command)} ${shq(runCheckpointsPrefix(u.prefix, u.stage, r.name))}`).join("\n");
+  const runs = u.runs.map((r) => `run_stage ${shq(r.name)} ${shq(r.command)}`).join("\n");
+  const folders = u.runs.map((r) => `${shq(r.name)} ${shq(runCheckpointsPrefix(u.prefix, u.stage, r.name))}`).join(" ");
   const waits = o.retryWaitsS ?? RETRY_WAITS_S;
   const upload = 'upload to s3://$BUCKET/$PREFIX/';
   return `#!/bin/bash
@@ -131,6 +132,32 @@ s3_get() {
   [[ $err != *"(NoSuchKey)"* ]] || return 3
   say "could not read s3://$BUCKET/$1 (exit $status): $err"
   return "$status"
+}
+
+# The step of a ${CHECKPOINT_FORMAT} marker (JSON, a whole step, a path), else a failure.
+marker_step() {
+  python3 -c 'import json,sys
+m=json.load(open(sys.argv[1]));s=m.get("step")
+if m.get("format")!="${CHECKPOINT_FORMAT}" or type(s) is not int or s<0 or type(m.get("path")) is not str:sys.exit(1)
+print(s)' "$1" 2>/dev/null
+}
+
+# Each run's marker, read while the image is pulled (only the run writes it), into $MARKERS/<run>.*:
+# status 0, 3 (none), ${MARKER_REFUSED_STATUS} (not a marker) or the CLI's after a few tries; json, step, folder.
+read_markers() {
+  local status wait
+  while [ $# -ge 2 ]; do
+    printf '%s' "$2" > "$MARKERS/$1.folder"
+    for wait in "\${RETRY_WAITS_S[@]}" ""; do
+      status=0
+      s3_get "$2${CHECKPOINT_MARKER}" "$MARKERS/$1.json" || status=$?
+      if [ "$status" -eq 0 ] || [ "$status" -eq 3 ] || [ -z "$wait" ]; then break; fi
+      sleep "$wait"
+    done
+    [ "$status" -ne 0 ] || marker_step "$MARKERS/$1.json" > "$MARKERS/$1.step" || status=${MARKER_REFUSED_STATUS}
+    echo "$status" > "$MARKERS/$1.status"
+    shift 2
+  done
 }
 
 # The attempt unknown, this may be a replacement: ship only into a node folder without events.
@@ -265,6 +292,10 @@ ship_every_interval &
 LOOPS+=("$!")
 watch_spot_interruption &
 LOOPS+=("$!")
+MARKERS="$(mktemp -d)"
+read_markers ${folders} &
+MARKERS_PID=$!
+LOOPS+=("$MARKERS_PID")
 ${ecr ? `
 awsc ecr get-login-password --region ${shq(ecr.region)} | docker login --username AWS --password-stdin ${shq(ecr.registry)}` : ""}
 # "--" ends docker's options (spf13/pflag): an image named "-v/:/host" stays an image.
@@ -277,47 +308,24 @@ for dev in /dev/infiniband/uverbs*; do
 done
 shopt -u nullglob
 ` : ""}
-# The step of a ${CHECKPOINT_FORMAT} marker (JSON, a whole step, a path), else a failure.
-marker_step() {
-  python3 -c 'import json,sys
-m=json.load(open(sys.argv[1]));s=m.get("step")
-if m.get("format")!="${CHECKPOINT_FORMAT}" or type(s) is not int or s<0 or type(m.get("path")) is not str:sys.exit(1)
-print(s)' "$1" 2>/dev/null
-}
-
-# Sets RESUME (the marker's text; empty: a fresh run) and RESUME_STEP; fails if the marker cannot
-# be read (the CLI's status) or is not a marker (${MARKER_REFUSED_STATUS}).
-read_marker() {
-  local file status wait
-  RESUME="" RESUME_STEP=""
-  file="$(mktemp)"
-  for wait in "\${RETRY_WAITS_S[@]}" ""; do
-    status=0
-    s3_get "$1${CHECKPOINT_MARKER}" "$file" || status=$?
-    if [ "$status" -eq 0 ] || [ "$status" -eq 3 ] || [ -z "$wait" ]; then break; fi
-    sleep "$wait"
-  done
-  case $status in
-    0) RESUME="$(cat "$file")"; RESUME_STEP="$(marker_step "$file")" || status=${MARKER_REFUSED_STATUS} ;;
-    3) status=0 ;;
-  esac
-  rm -f "$file"
-  return "$status"
-}
-
 run_stage() {
-  local name=$1 command=$2 checkpoints="s3://$BUCKET/$3" status=0 why
+  local name=$1 command=$2 checkpoints status why step
   local -a resume=()
   if spot_noticed; then
     event run_skipped "{\\"name\\":\\"$name\\",\\"reason\\":\\"spot interruption\\"}"
     say "run $name skipped: the node has a spot interruption notice"
     return 0
   fi
-  # Starting over would overwrite the checkpoints the marker names.
-  read_marker "$3" || status=$?
-  if [ "$status" -ne 0 ]; then
-    why="its checkpoint marker \${checkpoints}${CHECKPOINT_MARKER} could not be read"
-    [ "$status" -ne ${MARKER_REFUSED_STATUS} ] || why="its checkpoint marker \${checkpoints}${CHECKPOINT_MARKER} is not a ${CHECKPOINT_FORMAT} marker"
+  wait "$MARKERS_PID" 2>/dev/null || true
+  checkpoints="s3://$BUCKET/$(cat "$MARKERS/$name.folder" 2>/dev/null)" || true
+  status="$(cat "$MARKERS/$name.status" 2>/dev/null)" || true
+  [[ $status =~ ^[0-9]+$ ]] || status=1
+  # No marker: a fresh run. One that is not a marker or cannot be read: no run, as a fresh start
+  # would overwrite the checkpoints it names.
+  if [ "$status" -ne 0 ] && [ "$status" -ne 3 ]; then
+    why="could not be read"
+    [ "$status" -ne ${MARKER_REFUSED_STATUS} ] || why="is not a ${CHECKPOINT_FORMAT} marker"
+    why="its checkpoint marker \${checkpoints}${CHECKPOINT_MARKER} $why"
     event run_skipped "{\\"name\\":\\"$name\\",\\"reason\\":$(json_str "$why"),\\"status\\":$status}"
     say "run $name not started (status $status): $why"
     [ "$FIRST_FAILURE" -ne 0 ] || FIRST_FAILURE=$status
@@ -325,11 +333,13 @@ run_stage() {
   fi
   event run_started "{\\"name\\":\\"$name\\"}"
   say "run $name started"
-  if [ -n "$RESUME" ]; then
-    resume=(-e "WINDTUNNEL_RESUME=$RESUME")
-    event run_resumed "{\\"name\\":\\"$name\\",\\"step\\":$RESUME_STEP}"
-    say "run $name resumes from its checkpoint at step $RESUME_STEP"
+  if [ "$status" -eq 0 ]; then
+    step="$(cat "$MARKERS/$name.step")"
+    resume=(-e "WINDTUNNEL_RESUME=$(cat "$MARKERS/$name.json")")
+    event run_resumed "{\\"name\\":\\"$name\\",\\"step\\":$step}"
+    say "run $name resumes from its checkpoint at step $step"
   fi
+  status=0
   # In the background, so that a signal to this script is handled now, not when the run ends.
   docker run --name windtunnel-run --rm --gpus all --network host --ipc host \\
     --ulimit memlock=-1 --ulimit stack=67108864 "\${DEVICES[@]}" "\${resume[@]}" \\
