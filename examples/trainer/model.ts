@@ -4,7 +4,7 @@
 // learning-rate jump blows it up mid-run, fp16 gradients overflow to NaN, and a tiny
 // learning rate never learns.
 import { ALPHABET, generateCorpus } from "./corpus.ts";
-import { gaussian, mulberry32 } from "./random.ts";
+import { gaussian, mulberry32, Mulberry32 } from "./random.ts";
 
 export interface ModelConfig {
   context: number;
@@ -82,6 +82,26 @@ export interface StepLog {
 /** The largest finite float16. */
 const FP16_MAX = 65504;
 
+/** Where a run is between two steps, beside the weights: what a resumed run needs to log as the uninterrupted one would. */
+export interface RunState {
+  /** Steps done. */
+  step: number;
+  /** The logging interval's running sums (the logged loss is their mean). */
+  lossSum: number;
+  lossN: number;
+  maxGrad: number;
+  lossScale: number;
+  overflowStep?: number;
+}
+
+/** Everything a checkpoint holds of the model: weights, Adam's moments and step, the batch sampler's random state. */
+export interface ModelState {
+  /** The parameter tensors, then Adam's first moments, then its second moments, each in parameter order. */
+  tensors: Float64Array[];
+  adamStep: number;
+  rng: number;
+}
+
 export class CharMLP {
   readonly cfg: ModelConfig;
   readonly vocab = ALPHABET.length;
@@ -91,12 +111,14 @@ export class CharMLP {
   private readonly v: Float64Array[];
   private readonly train: Uint8Array;
   private readonly val: Uint8Array;
+  private readonly rng: Mulberry32;
   private readonly rand: () => number;
   private t = 0;
 
   constructor(cfg: ModelConfig) {
     this.cfg = cfg;
-    this.rand = mulberry32(cfg.seed);
+    this.rng = new Mulberry32(cfg.seed);
+    this.rand = () => this.rng.next();
     const text = generateCorpus(120_000, cfg.dataSeed ?? cfg.seed + 1);
     const ids = Uint8Array.from(text, (ch) => Math.max(0, ALPHABET.indexOf(ch)));
     const cut = Math.floor(ids.length * 0.9);
@@ -276,51 +298,76 @@ export class CharMLP {
 
   /** Train, calling `log` every logEvery steps (and on the last step). */
   run(tc: TrainConfig, log: (entry: StepLog) => void): void {
-    // Like Megatron, log the mean training loss over the logging interval.
-    let lossSum = 0;
-    let lossN = 0;
-    let maxGrad = 0;
-    let overflowStep: number | undefined;
-    let lossScale = tc.fp16LossScale?.initial ?? 1;
-    for (let step = 1; step <= tc.steps; step++) {
-      for (const g of this.grads) g.fill(0);
-      const loss = this.trainBatch(this.sample(this.train, this.cfg.batch, this.rand));
-      if (tc.fp16LossScale) {
-        // Gradients of (loss × scale) in fp16, unscaled afterwards: values past 65504 become Inf.
-        let overflowed = false;
-        for (const g of this.grads) {
-          for (let i = 0; i < g.length; i++) {
-            if (Math.abs((g[i] as number) * lossScale) > FP16_MAX) {
-              g[i] = Math.sign(g[i] as number) * Infinity;
-              overflowed = true;
-            }
-          }
-        }
-        if (overflowed) overflowStep ??= step;
-        if (step % tc.fp16LossScale.growthInterval === 0) lossScale *= 2;
-      }
-      let sq = 0;
+    const s = CharMLP.startState(tc);
+    while (s.step < tc.steps) {
+      const entry = this.trainStep(tc, s);
+      if (entry) log(entry);
+    }
+  }
+
+  /** A run before its first step. */
+  static startState(tc: Pick<TrainConfig, "fp16LossScale">): RunState {
+    return { step: 0, lossSum: 0, lossN: 0, maxGrad: 0, lossScale: tc.fp16LossScale?.initial ?? 1 };
+  }
+
+  /** One training step, the one after `s.step`, advancing `s`; what to log when the step logs. */
+  trainStep(tc: TrainConfig, s: RunState): StepLog | undefined {
+    const step = s.step + 1;
+    for (const g of this.grads) g.fill(0);
+    const loss = this.trainBatch(this.sample(this.train, this.cfg.batch, this.rand));
+    if (tc.fp16LossScale) {
+      // Gradients of (loss × scale) in fp16, unscaled afterwards: values past 65504 become Inf.
+      let overflowed = false;
       for (const g of this.grads) {
         for (let i = 0; i < g.length; i++) {
-          const gi = g[i] as number;
-          sq += gi * gi;
-          if (Math.abs(gi) > maxGrad) maxGrad = Math.abs(gi);
+          if (Math.abs((g[i] as number) * s.lossScale) > FP16_MAX) {
+            g[i] = Math.sign(g[i] as number) * Infinity;
+            overflowed = true;
+          }
         }
       }
-      const gradNorm = Math.sqrt(sq);
-      lossSum += loss;
-      lossN++;
-      const lr = tc.lr(step);
-      this.adam(lr, tc.clip > 0 && gradNorm > tc.clip ? tc.clip / gradNorm : 1);
-      if (step % tc.logEvery === 0 || step === tc.steps) {
-        const entry: StepLog = { step, loss: lossSum / lossN, grad_norm: gradNorm, lr, tokens: step * this.cfg.batch, maxGrad, ...(overflowStep !== undefined ? { overflowStep } : {}) };
-        if (step % tc.valEvery === 0) entry.val_loss = this.validationLoss();
-        log(entry);
-        lossSum = 0;
-        lossN = 0;
-        maxGrad = 0;
+      if (overflowed) s.overflowStep ??= step;
+      if (step % tc.fp16LossScale.growthInterval === 0) s.lossScale *= 2;
+    }
+    let sq = 0;
+    for (const g of this.grads) {
+      for (let i = 0; i < g.length; i++) {
+        const gi = g[i] as number;
+        sq += gi * gi;
+        if (Math.abs(gi) > s.maxGrad) s.maxGrad = Math.abs(gi);
       }
     }
+    const gradNorm = Math.sqrt(sq);
+    s.lossSum += loss;
+    s.lossN++;
+    const lr = tc.lr(step);
+    this.adam(lr, tc.clip > 0 && gradNorm > tc.clip ? tc.clip / gradNorm : 1);
+    s.step = step;
+    // Like Megatron, log the mean training loss over the logging interval.
+    if (step % tc.logEvery !== 0 && step !== tc.steps) return undefined;
+    const entry: StepLog = { step, loss: s.lossSum / s.lossN, grad_norm: gradNorm, lr, tokens: step * this.cfg.batch, maxGrad: s.maxGrad, ...(s.overflowStep !== undefined ? { overflowStep: s.overflowStep } : {}) };
+    if (step % tc.valEvery === 0) entry.val_loss = this.validationLoss();
+    s.lossSum = 0;
+    s.lossN = 0;
+    s.maxGrad = 0;
+    return entry;
+  }
+
+  /** The model's state as a checkpoint keeps it (the arrays are the model's own: copy before training on). */
+  exportState(): ModelState {
+    return { tensors: [...this.params, ...this.m, ...this.v], adamStep: this.t, rng: this.rng.state };
+  }
+
+  /** Continue from a checkpoint of a model of the same shape; the reason when it is not. */
+  importState(st: ModelState): string | undefined {
+    const own = [...this.params, ...this.m, ...this.v];
+    if (st.tensors.length !== own.length) return `expected ${own.length} tensors, got ${st.tensors.length}`;
+    const bad = own.findIndex((t, i) => t.length !== st.tensors[i]?.length);
+    if (bad >= 0) return `tensor ${bad}: expected ${own[bad]?.length} values, got ${st.tensors[bad]?.length}`;
+    own.forEach((t, i) => t.set(st.tensors[i] as Float64Array));
+    this.t = st.adamStep;
+    this.rng.state = st.rng;
+    return undefined;
   }
 
   private adam(lr: number, scale: number): void {

@@ -46,6 +46,8 @@ export const checkpointsPrefix = (prefix: string): string => `${prefix}/checkpoi
 
 /** Tag on a node the watchdog launched to replace an interrupted one: its attempt, 2, 3, … (1 is the stack's own). */
 export const ATTEMPT_TAG = "windtunnel:attempt";
+/** Tag on a replacement: its own hard stop, in minutes from its boot (what the hours cap leaves after the earlier attempts). */
+export const HARD_STOP_TAG = "windtunnel:hard-stop-minutes";
 /** `attempt-<n>/` inside a node's folder, for n ≥ 2; the first attempt writes at the node's folder itself. */
 export const attemptFolder = (attempt: number): string => (attempt <= 1 ? "" : `attempt-${attempt}/`);
 /** The attempt an object was written by: its attempt-<n>/ folder, else 1. */

@@ -82,7 +82,9 @@ export class TrainingNode extends pulumi.ComponentResource {
       instanceType: n.instanceType,
       iamInstanceProfile: { arn: profile.arn },
       instanceInitiatedShutdownBehavior: "terminate",
-      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2, instanceMetadataTags: "disabled" },
+      // Tags in IMDS: a replacement reads its attempt (windtunnel:attempt) there. Every tag key must
+      // then be of letters, digits and + - = . , _ : @ (no / or space), or EC2 refuses the launch.
+      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2, instanceMetadataTags: "enabled" },
       blockDeviceMappings: [{ deviceName: "/dev/sda1", ebs: { volumeSize: n.rootVolumeGb, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
       networkInterfaces: networkInterfaces(efa, group.id, n.subnetId),
       ...marketOptions(n),

@@ -5,7 +5,8 @@
 // commands in the user's container, and a power-off (= terminate) when they end or the script fails.
 // The template stays one piece: it is one bash script, read (and reviewed) top to bottom; what it
 // is made of and the checks on that are in user-data-input.ts.
-import { checkpointsPrefix, EVENTS_FILE, METRICS_SUFFIX, nodePrefix } from "../campaign/layout.ts";
+import { ATTEMPT_TAG, CHECKPOINT_MARKER, HARD_STOP_TAG, EVENTS_FILE, METRICS_SUFFIX, nodePrefix, runCheckpointsPrefix } from "../campaign/layout.ts";
+import { CHECKPOINT_FORMAT } from "../campaign/checkpoint-marker.ts";
 import { InternalError } from "../common/errors.ts";
 import { ecrRepositoryOf } from "./policies.ts";
 import { optionProblems, userDataProblems, type RenderOptions, type UserDataInput } from "./user-data-input.ts";
@@ -23,6 +24,14 @@ export const EC2_USER_DATA_LIMIT_BYTES = 16_384;
 /** Where the script logs and collects the runs' output on the node (tests point them elsewhere). */
 export const LOG_FILE = "/var/log/windtunnel.log";
 export const OUT_DIR = "/opt/windtunnel/out";
+
+/**
+ * The status of a run whose checkpoint folder holds something at the marker's key that is not a
+ * marker (EX_DATAERR). It is not started over: a fresh start would overwrite the checkpoints the
+ * marker was meant to name, and S3 replaces objects whole, so such a marker is a bug or a hand edit
+ * for a person to look at, never a torn write.
+ */
+export const MARKER_REFUSED_STATUS = 65;
 
 export const byteLength = (s: string): number => new TextEncoder().encode(s).length;
 
@@ -57,6 +66,7 @@ export function userDataBytes(u: UserDataInput): number {
 function render(u: UserDataInput, o: RenderOptions = {}): string {
   const ecr = ecrRepositoryOf(u.image);
   const runs = u.runs.map((r) => `run_stage ${shq(r.name)} ${shq(r.command)}`).join("\n");
+  const folders = u.runs.map((r) => `${shq(r.name)} ${shq(runCheckpointsPrefix(u.prefix, u.stage, r.name))}`).join(" ");
   const waits = o.retryWaitsS ?? RETRY_WAITS_S;
   const upload = 'upload to s3://$BUCKET/$PREFIX/';
   return `#!/bin/bash
@@ -70,8 +80,9 @@ exec > >(export TZ=UTC; while IFS= read -r l || [ -n "$l" ]; do printf '%(%Y-%m-
 readonly CAMPAIGN=${shq(u.campaign)}
 readonly STAGE=${shq(u.stage)}
 readonly BUCKET=${shq(u.bucket)}
-readonly PREFIX=${shq(nodePrefix(u.prefix, u.stage, u.rank).replace(/\/$/, ""))}
-readonly CHECKPOINTS=${shq(`s3://${u.bucket}/${checkpointsPrefix(u.prefix)}`)}
+readonly NODE_PREFIX=${shq(nodePrefix(u.prefix, u.stage, u.rank).replace(/\/$/, ""))}
+readonly ATTEMPT_TAG=${shq(ATTEMPT_TAG)}
+readonly HARD_STOP_TAG=${shq(HARD_STOP_TAG)}
 readonly REGION=${shq(u.region)}
 readonly IMAGE=${shq(u.image)}
 readonly NODE_RANK=${u.rank}
@@ -90,6 +101,7 @@ shutdown -P +${u.hardStopMinutes} "windtunnel: hours cap reached"
 
 export AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=${o.awsMaxAttempts ?? AWS_MAX_ATTEMPTS}
 INSTANCE_ID=unknown
+PREFIX=""
 FIRST_FAILURE=0
 LOOPS=()
 RUN_PID=""
@@ -113,9 +125,56 @@ awsc() { aws --cli-connect-timeout ${o.awsConnectTimeoutS ?? AWS_CONNECT_TIMEOUT
 
 ship() { awsc s3 sync --only-show-errors --region "$REGION" "$OUT" "s3://$BUCKET/$PREFIX/"; }
 
+# s3://$BUCKET/<key> to a file: 0, 3 if there is no such object, else the CLI's status.
+s3_get() {
+  local err status=0
+  err="$(awsc s3api get-object --region "$REGION" --bucket "$BUCKET" --key "$1" "$2" 2>&1 >/dev/null)" || status=$?
+  [ "$status" -ne 0 ] || return 0
+  [[ $err != *"(NoSuchKey)"* ]] || return 3
+  say "could not read s3://$BUCKET/$1 (exit $status): $err"
+  return "$status"
+}
+
+# The step of a ${CHECKPOINT_FORMAT} marker (JSON, a whole step, a path), else a failure.
+marker_step() {
+  python3 -c 'import json,sys
+m=json.load(open(sys.argv[1]));s=m.get("step")
+if m.get("format")!="${CHECKPOINT_FORMAT}" or type(s) is not int or s<0 or type(m.get("path")) is not str:sys.exit(1)
+print(s)' "$1" 2>/dev/null
+}
+
+# Each run's marker, read while the image is pulled (only the run writes it), into $MARKERS/<run>.*:
+# status 0, 3 (none), ${MARKER_REFUSED_STATUS} (not a marker) or the CLI's after a few tries; json, step, folder.
+read_markers() {
+  local status wait
+  while [ $# -ge 2 ]; do
+    printf '%s' "$2" > "$MARKERS/$1.folder"
+    for wait in "\${RETRY_WAITS_S[@]}" ""; do
+      status=0
+      s3_get "$2${CHECKPOINT_MARKER}" "$MARKERS/$1.json" || status=$?
+      if [ "$status" -eq 0 ] || [ "$status" -eq 3 ] || [ -z "$wait" ]; then break; fi
+      sleep "$wait"
+    done
+    [ "$status" -ne 0 ] || marker_step "$MARKERS/$1.json" > "$MARKERS/$1.step" || status=${MARKER_REFUSED_STATUS}
+    echo "$status" > "$MARKERS/$1.status"
+    shift 2
+  done
+}
+
+# The attempt unknown, this may be a replacement: ship only into a node folder without events.
+claim_unknown_attempt() {
+  local status=0 why="could not be checked"
+  s3_get "$NODE_PREFIX/${EVENTS_FILE}" /dev/null || status=$?
+  if [ "$status" -eq 3 ]; then PREFIX=$NODE_PREFIX; return 0; fi
+  [ "$status" -ne 0 ] || why="holds an earlier attempt's events"
+  say "the attempt is unknown and s3://$BUCKET/$NODE_PREFIX/ $why; powering off without the final upload"
+  return 1
+}
+
 # The last upload: a few tries with backoff, then the power-off goes ahead without it.
 final_ship() {
   local try=1 wait
+  [ -n "$PREFIX" ] || claim_unknown_attempt || return 1
   for wait in "\${RETRY_WAITS_S[@]}" ""; do
     ship && return 0
     [ -n "$wait" ] || break
@@ -141,10 +200,14 @@ imds_once() {
 }
 
 # IMDS may not answer in the first seconds of boot: a few tries with backoff, then fail.
+# With a second argument, a 404 (curl's 22: no such tag) answers that value.
 imds() {
-  local try=1 wait status=0
+  local try=1 wait status
   for wait in "\${RETRY_WAITS_S[@]}" ""; do
-    if imds_once "$1"; then return 0; else status=$?; fi
+    status=0
+    if [ $# -ge 2 ]; then imds_once "$1" 2>/dev/null || status=$?; else imds_once "$1" || status=$?; fi
+    [ "$status" -ne 0 ] || return 0
+    if [ "$status" -eq 22 ] && [ $# -ge 2 ]; then printf '%s' "$2"; return 0; fi
     [ -n "$wait" ] || break
     say "IMDS $1 failed (exit $status), try $try of $((\${#RETRY_WAITS_S[@]} + 1)); retrying in $wait s" >&2
     sleep "$wait"
@@ -216,14 +279,34 @@ id="$(imds instance-id)"
 [[ $id =~ ^i-[0-9a-f]+$ ]] || { say "IMDS gave no instance id: $id"; exit 1; }
 INSTANCE_ID=$id
 readonly INSTANCE_ID
+# A replacement the watchdog launched is tagged 2, 3, …; it writes under attempt-<n>/.
+attempt="$(imds "tags/instance/$ATTEMPT_TAG" 1)"
+[[ $attempt =~ ^[1-9][0-9]{0,5}$ ]] || { say "tag $ATTEMPT_TAG: expected a whole number ≥ 1, got $(json_str "$attempt")"; exit 1; }
+readonly ATTEMPT=$attempt
+if [ "$ATTEMPT" -ge 2 ]; then PREFIX="$NODE_PREFIX/attempt-$ATTEMPT"; else PREFIX=$NODE_PREFIX; fi
+readonly PREFIX
+# A replacement's hard stop is what the hours cap leaves after the earlier attempts (its tag),
+# never more than this script's own: the earlier power-off is scheduled again, sooner.
+if [ "$ATTEMPT" -ge 2 ]; then
+  left="$(imds "tags/instance/$HARD_STOP_TAG" "")"
+  if [[ $left =~ ^[0-9]{1,7}$ ]] && [ "$left" -lt ${u.hardStopMinutes} ]; then
+    shutdown -P "+$left" "windtunnel: hours cap reached (attempt $ATTEMPT)" || say "could not move the hard stop to $left min; the first one stands"
+    say "attempt $ATTEMPT: hard stop in $left min, what the hours cap leaves"
+  elif [ -n "$left" ]; then say "tag $HARD_STOP_TAG: $(json_str "$left") is not fewer whole minutes than the stack's ${u.hardStopMinutes}; the stack's hard stop stands"
+  fi
+fi
 ${u.rank === 0 ? 'MASTER_ADDR="$(imds local-ipv4)"' : `MASTER_ADDR=${shq(u.masterAddr ?? "")}`}
 readonly MASTER_ADDR
 
-event node_started "{\\"stage\\":\\"$STAGE\\",\\"verdict\\":\\"$VERDICT\\"}"
+event node_started "{\\"stage\\":\\"$STAGE\\",\\"verdict\\":\\"$VERDICT\\",\\"attempt\\":$ATTEMPT}"
 ship_every_interval &
 LOOPS+=("$!")
 watch_spot_interruption &
 LOOPS+=("$!")
+MARKERS="$(mktemp -d)"
+read_markers ${folders} &
+MARKERS_PID=$!
+LOOPS+=("$MARKERS_PID")
 ${ecr ? `
 awsc ecr get-login-password --region ${shq(ecr.region)} | docker login --username AWS --password-stdin ${shq(ecr.registry)}` : ""}
 # "--" ends docker's options (spf13/pflag): an image named "-v/:/host" stays an image.
@@ -237,20 +320,43 @@ done
 shopt -u nullglob
 ` : ""}
 run_stage() {
-  local name=$1 command=$2 status=0
+  local name=$1 command=$2 checkpoints status why step
+  local -a resume=()
   if spot_noticed; then
     event run_skipped "{\\"name\\":\\"$name\\",\\"reason\\":\\"spot interruption\\"}"
     say "run $name skipped: the node has a spot interruption notice"
     return 0
   fi
+  wait "$MARKERS_PID" 2>/dev/null || true
+  checkpoints="s3://$BUCKET/$(cat "$MARKERS/$name.folder" 2>/dev/null)" || true
+  status="$(cat "$MARKERS/$name.status" 2>/dev/null)" || true
+  [[ $status =~ ^[0-9]+$ ]] || status=1
+  # No marker: a fresh run. One that is not a marker or cannot be read: no run, as a fresh start
+  # would overwrite the checkpoints it names.
+  if [ "$status" -ne 0 ] && [ "$status" -ne 3 ]; then
+    why="could not be read"
+    [ "$status" -ne ${MARKER_REFUSED_STATUS} ] || why="is not a ${CHECKPOINT_FORMAT} marker"
+    why="its checkpoint marker \${checkpoints}${CHECKPOINT_MARKER} $why"
+    event run_skipped "{\\"name\\":\\"$name\\",\\"reason\\":$(json_str "$why"),\\"status\\":$status}"
+    say "run $name not started (status $status): $why"
+    [ "$FIRST_FAILURE" -ne 0 ] || FIRST_FAILURE=$status
+    return 0
+  fi
   event run_started "{\\"name\\":\\"$name\\"}"
   say "run $name started"
+  if [ "$status" -eq 0 ]; then
+    step="$(cat "$MARKERS/$name.step")"
+    resume=(-e "WINDTUNNEL_RESUME=$(cat "$MARKERS/$name.json")")
+    event run_resumed "{\\"name\\":\\"$name\\",\\"step\\":$step}"
+    say "run $name resumes from its checkpoint at step $step"
+  fi
+  status=0
   # In the background, so that a signal to this script is handled now, not when the run ends.
   docker run --name windtunnel-run --rm --gpus all --network host --ipc host \\
-    --ulimit memlock=-1 --ulimit stack=67108864 "\${DEVICES[@]}" \\
+    --ulimit memlock=-1 --ulimit stack=67108864 "\${DEVICES[@]}" "\${resume[@]}" \\
     -v "$OUT:/out" \\
     -e WINDTUNNEL_CAMPAIGN="$CAMPAIGN" -e WINDTUNNEL_STAGE="$STAGE" -e WINDTUNNEL_TAG="$name" \\
-    -e WINDTUNNEL_METRICS="/out/$name${METRICS_SUFFIX}" -e WINDTUNNEL_CHECKPOINTS="$CHECKPOINTS" \\
+    -e WINDTUNNEL_METRICS="/out/$name${METRICS_SUFFIX}" -e WINDTUNNEL_CHECKPOINTS="$checkpoints" \\
     -e WINDTUNNEL_TARGET="$TARGET" -e AWS_REGION="$REGION" \\
     -e NODE_RANK="$NODE_RANK" -e NNODES="$NNODES" -e MASTER_ADDR="$MASTER_ADDR" -e MASTER_PORT="$MASTER_PORT" \\
     -- "$IMAGE" /bin/bash -lc "$command" &

@@ -6,12 +6,10 @@
 // an error: the tick records it and recovery backs off.
 import { RunInstancesCommand, type EC2Client } from "@aws-sdk/client-ec2";
 import { InternalError } from "../common/errors.ts";
-import { ATTEMPT_TAG, CAMPAIGN_TAG } from "../campaign/layout.ts";
+import { ATTEMPT_TAG, CAMPAIGN_TAG, HARD_STOP_TAG } from "../campaign/layout.ts";
 import type { RecoveryConfig } from "../campaign/watchdog-config.ts";
 import { recordRefusal, recordRelaunch, type Decision } from "./decide.ts";
 
-/** The tag that carries a replacement's own hard stop (minutes from its boot), read by the node script. */
-export const HARD_STOP_TAG = "windtunnel:hard-stop-minutes";
 
 export interface Relaunched {
   attempt: number;

@@ -3,7 +3,7 @@
 // policies' statements with a small evaluator of IAM's S3 resource matching (`*` and `?` in ARNs,
 // StringLike on s3:prefix), and so is what each must not touch.
 import { describe, expect, it } from "vitest";
-import { campaignPrefix, checkpointsPrefix, eventsKey, metricsKey, nodePrefix, stagePrefix, teardownKey, watchdogConfigKey, watchdogStateKey } from "../../src/campaign/layout.ts";
+import { attemptFolder, campaignPrefix, CHECKPOINT_MARKER, checkpointsPrefix, EVENTS_FILE, eventsKey, metricsKey, nodePrefix, runCheckpointsPrefix, stagePrefix, teardownKey, watchdogConfigKey, watchdogStateKey } from "../../src/campaign/layout.ts";
 import { parseWatchdogTarget } from "../../src/campaign/watchdog-config.ts";
 import { nodeRolePolicy, watchdogRolePolicy } from "../../src/infra/policies.ts";
 import { parseStackConfig } from "../../src/infra/config.ts";
@@ -46,6 +46,19 @@ describe("the campaign contract and the IAM policies", () => {
     }
     expect(allows(node, "s3:PutObject", { key: `${checkpointsPrefix(prefix)}step-1000/model.pt` })).toBe(true);
     expect(allows(node, "s3:GetObject", { key: `${checkpointsPrefix(prefix)}step-1000/model.pt` })).toBe(true);
+  });
+
+  // Issue 17: a replacement syncs into attempt-<n>/; before a run starts the node reads the run's
+  // marker, and with its attempt unknown it reads the node folder's events before shipping there.
+  it("the node may sync a replacement's attempt-<n>/ folder, read and write each run's marker, and read its own events", () => {
+    const second = `${nodePrefix(prefix, "full", 0)}${attemptFolder(2)}`;
+    expect(allows(node, "s3:ListBucket", { listPrefix: second })).toBe(true);
+    for (const key of [metricsKey(prefix, "full", 0, `${attemptFolder(2)}train`), `${second}${EVENTS_FILE}`]) expect(allows(node, "s3:PutObject", { key }), key).toBe(true);
+    const marker = `${runCheckpointsPrefix(prefix, "full", "train")}${CHECKPOINT_MARKER}`;
+    for (const action of ["s3:GetObject", "s3:PutObject"]) expect(allows(node, action, { key: marker }), action).toBe(true);
+    expect(allows(node, "s3:ListBucket", { listPrefix: runCheckpointsPrefix(prefix, "full", "train") })).toBe(true);
+    expect(allows(node, "s3:GetObject", { key: eventsKey(prefix, "full", 0) })).toBe(true);
+    expect(allows(node, "s3:GetObject", { key: `${runCheckpointsPrefix(campaignPrefix("other"), "full", "train")}${CHECKPOINT_MARKER}` })).toBe(false);
   });
 
   it("the node may not touch the watchdog's keys, another campaign's prefix, or delete anything", () => {

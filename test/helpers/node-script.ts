@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { renderUserData } from "../../src/infra/user-data.ts";
 import type { RenderOptions, UserDataInput } from "../../src/infra/user-data-input.ts";
 import { standInsDir } from "../../src/rehearse/stand-ins.ts";
@@ -35,6 +35,8 @@ export interface Cues {
   pullExit?: number;
   /** Files put in the stand-ins' state folder ($STUB_STATE) before the script starts. */
   stateFiles?: Record<string, string>;
+  /** The instance's tags, as IMDS serves them (tags/instance/<key>). */
+  tags?: Record<string, string>;
 }
 
 export interface Control {
@@ -106,6 +108,8 @@ export async function runNodeScript(dir: string, s: Scenario): Promise<NodeRun> 
   if (s.cues?.imdsFails !== undefined) writeFileSync(join(state, "imds-fails"), String(s.cues.imdsFails));
   if (s.cues?.spotNotice !== undefined) writeFileSync(join(state, "spot-notice"), s.cues.spotNotice);
   for (const [name, body] of Object.entries(s.cues?.stateFiles ?? {})) writeFileSync(join(state, name), body);
+  if (s.cues?.tags) mkdirSync(join(state, "tags"));
+  for (const [key, value] of Object.entries(s.cues?.tags ?? {})) writeFileSync(join(state, "tags", key), value);
   const script = join(dir, "user-data.sh");
   writeFileSync(script, renderUserData(s.input, { ...FAST, ...s.options, logFile: log, outDir: out }));
   const env: Record<string, string> = {
@@ -170,6 +174,11 @@ export function s3For(endpoint: string): S3Client {
 
 export async function createBucket(endpoint: string, bucket: string): Promise<void> {
   await s3For(endpoint).send(new CreateBucketCommand({ Bucket: bucket }));
+}
+
+/** An object put in the bucket before a scenario (an earlier attempt's objects, a checkpoint marker). */
+export async function putObject(endpoint: string, bucket: string, key: string, body: string): Promise<void> {
+  await s3For(endpoint).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
 }
 
 /** Every object under the prefix, key (relative to it) → body. */

@@ -4,10 +4,11 @@
 // Without moto_server or the aws CLI these skip with a notice; under CI=true they fail.
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { renderUserData } from "../../src/infra/user-data.ts";
+import { ATTEMPT_TAG, attemptFolder, CHECKPOINT_MARKER, HARD_STOP_TAG, nodePrefix, runCheckpointsPrefix } from "../../src/campaign/layout.ts";
+import { MARKER_REFUSED_STATUS, renderUserData } from "../../src/infra/user-data.ts";
 import type { UserDataInput } from "../../src/infra/user-data-input.ts";
 import { describeWithMoto } from "../helpers/moto.ts";
-import { bucketFiles, createBucket, hasAwsCli, parseEvents, runNodeScript, type NodeEvent, type NodeRun } from "../helpers/node-script.ts";
+import { bucketFiles, createBucket, hasAwsCli, parseEvents, putObject, runNodeScript, type NodeEvent, type NodeRun } from "../helpers/node-script.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
 
 const BUCKET = "wt-run-test";
@@ -214,6 +215,106 @@ if (!hasAwsCli()) {
       expect(events.map((e) => e.event)).toEqual(["node_started", "run_started", "spot_interruption", "run_ended", "run_skipped", "node_done"]);
       expect(eventsOf(events, "run_skipped").map((e) => e.detail)).toEqual([{ name: "b", reason: "spot interruption" }]);
     }, T);
+
+    // Issue 17: a replacement after a spot interruption writes its own objects, so the first
+    // attempt's events and metrics keep every byte the watchdog's cursors have read.
+    describe("attempts and checkpoints", () => {
+      const FIRST_EVENTS = '{"event":"node_started"}\n{"event":"spot_interruption"}\n';
+      const FIRST_METRICS = '{"step":10,"loss":2.5}\n{"step":20,"loss":2.4}\n';
+      const marker = (run: string, step: number): { key: string; text: string } => ({
+        key: `${runCheckpointsPrefix(base.prefix, base.stage, run)}${CHECKPOINT_MARKER}`,
+        text: JSON.stringify({ format: "windtunnel-checkpoint/1", step, path: `step-${step}/`, time: "2026-01-01T00:01:00.000Z" }),
+      });
+      // Each run records what it was handed, beside its metrics (shipped with them).
+      const seen = 'printf "%s\\n%s" "$WINDTUNNEL_CHECKPOINTS" "${WINDTUNNEL_RESUME-none}" > "${WINDTUNNEL_METRICS%.metrics.jsonl}.seen"; echo "{\\"step\\":30,\\"loss\\":2.3}" > "$WINDTUNNEL_METRICS"';
+      const recording = { ...base, runs: [{ name: "bf16", command: seen }, { name: "fp8", command: seen }] };
+
+      it("the attempt tag served by IMDS (2): metrics and events go under attempt-2/, the first attempt's objects stay as they were", async () => {
+        await putObject(moto().endpoint, BUCKET, `${NODE_PREFIX}events.jsonl`, FIRST_EVENTS);
+        await putObject(moto().endpoint, BUCKET, `${NODE_PREFIX}bf16.metrics.jsonl`, FIRST_METRICS);
+        const r = await runNodeScript(tmp.dir(), { input: recording, endpoint: moto().endpoint, cues: { tags: { [ATTEMPT_TAG]: "2" } } });
+        expect(r.status, r.output).toBe(0);
+        expectPoweredOff(r, 0);
+        const { files } = await shipped();
+        const second = attemptFolder(2);
+        expect(`${nodePrefix(base.prefix, base.stage, 0)}${second}`).toBe(`${NODE_PREFIX}attempt-2/`);
+        expect(files["events.jsonl"]).toBe(FIRST_EVENTS);
+        expect(files["bf16.metrics.jsonl"]).toBe(FIRST_METRICS);
+        expect(files[`${second}bf16.metrics.jsonl`]).toBe('{"step":30,"loss":2.3}\n');
+        const events = parseEvents(files[`${second}events.jsonl`] ?? "");
+        expect(events.map((e) => e.event)).toEqual(["node_started", "run_started", "run_ended", "run_started", "run_ended", "node_done"]);
+        expect(eventsOf(events, "node_started")[0]?.detail).toMatchObject({ attempt: 2 });
+        expect(Object.keys(files).filter((k) => !k.startsWith(second)).sort()).toEqual(["bf16.metrics.jsonl", "events.jsonl"]);
+      }, T);
+
+      it("a replacement powers off at the hard stop its tag gives (what the cap leaves), never later than the stack's", async () => {
+        const r = await runNodeScript(tmp.dir(), { input: recording, endpoint: moto().endpoint, cues: { tags: { [ATTEMPT_TAG]: "2", [HARD_STOP_TAG]: "300" } } });
+        expect(r.status, r.output).toBe(0);
+        expect(r.shutdowns[0]).toEqual(HARD_STOP);
+        expect(r.shutdowns[1]).toEqual(["-P", "+300", "windtunnel: hours cap reached (attempt 2)"]);
+      }, T);
+
+      it("a hard-stop tag asking for more than the stack's own is refused; the stack's stands", async () => {
+        const more = await runNodeScript(tmp.dir(), { input: recording, endpoint: moto().endpoint, cues: { tags: { [ATTEMPT_TAG]: "3", [HARD_STOP_TAG]: "999999" } } });
+        expect(more.status, more.output).toBe(0);
+        expect(more.shutdowns.filter((c) => c[2]?.startsWith("windtunnel: hours cap"))).toEqual([HARD_STOP]);
+        expect(more.output).toMatch(/is not fewer whole minutes than the stack's \d+; the stack's hard stop stands/);
+      }, T);
+
+      it("without the tag the node is attempt 1 and writes at the node's folder", async () => {
+        const r = await runNodeScript(tmp.dir(), { input: recording, endpoint: moto().endpoint });
+        expect(r.status, r.output).toBe(0);
+        const { files, events } = await shipped();
+        expect(Object.keys(files).filter((k) => k.includes("attempt-"))).toEqual([]);
+        expect(eventsOf(events, "node_started")[0]?.detail).toMatchObject({ attempt: 1 });
+      }, T);
+
+      it("a marker in a run's checkpoint folder reaches its command as WINDTUNNEL_RESUME (run_resumed records the step); a run without one gets none", async () => {
+        const m = marker("bf16", 30);
+        await putObject(moto().endpoint, BUCKET, m.key, m.text);
+        const r = await runNodeScript(tmp.dir(), { input: recording, endpoint: moto().endpoint, cues: { tags: { [ATTEMPT_TAG]: "2" } } });
+        expect(r.status, r.output).toBe(0);
+        const files = await bucketFiles(moto().endpoint, BUCKET, `${NODE_PREFIX}attempt-2/`);
+        const folder = (run: string): string => `s3://${BUCKET}/${runCheckpointsPrefix(base.prefix, base.stage, run)}`;
+        expect(files["bf16.seen"]).toBe(`${folder("bf16")}\n${m.text}`);
+        expect(files["fp8.seen"]).toBe(`${folder("fp8")}\nnone`);
+        const events = parseEvents(files["events.jsonl"] ?? "");
+        expect(events.map((e) => e.event)).toEqual(["node_started", "run_started", "run_resumed", "run_ended", "run_started", "run_ended", "node_done"]);
+        expect(eventsOf(events, "run_resumed").map((e) => e.detail)).toEqual([{ name: "bf16", step: 30 }]);
+        expect(r.log).toMatch(/run bf16 resumes from its checkpoint at step 30/);
+      }, T);
+
+      // A fresh start would overwrite the checkpoints the marker was meant to name.
+      it.each([
+        ["not JSON", '{"format":"windtunnel-checkpoint/1","step":'],
+        ["another format", '{"format":"other/2","step":30,"path":"step-30/"}'],
+        ["a step that is not a whole number", '{"format":"windtunnel-checkpoint/1","step":"30","path":"step-30/"}'],
+      ])("a marker that is %s: that run is not started (status 65), the others run, node_done says 65", async (_name, text) => {
+        await putObject(moto().endpoint, BUCKET, marker("bf16", 30).key, text);
+        const r = await runNodeScript(tmp.dir(), { input: recording, endpoint: moto().endpoint });
+        expect(r.status, r.output).toBe(MARKER_REFUSED_STATUS);
+        expectPoweredOff(r, MARKER_REFUSED_STATUS);
+        const { files, events } = await shipped();
+        expect(files["bf16.seen"]).toBeUndefined();
+        expect(files["fp8.seen"]).toBeDefined();
+        expect(eventsOf(events, "run_skipped").map((e) => e.detail)).toEqual([{ name: "bf16", status: 65, reason: `its checkpoint marker s3://${BUCKET}/${marker("bf16", 30).key} is not a windtunnel-checkpoint/1 marker` }]);
+        expect(nodeDone(events)).toEqual([{ status: 65 }]);
+      }, T);
+
+      // Defect 4 on a replacement: with the attempt unknown, the final upload into the node's folder
+      // would overwrite the first attempt's events; it is skipped while they are there.
+      it.each([
+        ["IMDS unreachable", { imdsDown: true }, 7, /attempt is unknown and s3:\/\/wt-run-test\/test-7b\/sanity\/node-0\/ holds an earlier attempt's events/],
+        ["an attempt tag that is not a number", { tags: { [ATTEMPT_TAG]: "two" } }, 1, /tag windtunnel:attempt: expected a whole number ≥ 1, got "two"/],
+      ])("%s while the node's folder holds events: nothing is shipped over them, and the node powers off", async (_name, cues, status, said) => {
+        await putObject(moto().endpoint, BUCKET, `${NODE_PREFIX}events.jsonl`, FIRST_EVENTS);
+        const r = await runNodeScript(tmp.dir(), { input: base, endpoint: moto().endpoint, cues });
+        expect(r.status, r.output).toBe(status);
+        expectPoweredOff(r, status);
+        expect(r.log).toMatch(said);
+        expect(await bucketFiles(moto().endpoint, BUCKET, NODE_PREFIX)).toEqual({ "events.jsonl": FIRST_EVENTS });
+      }, T);
+    });
   });
 
   // Defect 7: an S3 that accepts connections and never answers. Every aws call has timeouts and a
@@ -234,10 +335,14 @@ if (!hasAwsCli()) {
       server.close();
     });
 
+    // Issue 17: nor does a run start whose checkpoint marker cannot be read (a fresh start could
+    // overwrite the checkpoints it names); the CLI's status (255) is the node's.
     it("the final upload is tried 3 times within a bounded time, then 'final upload failed', then the power-off", async () => {
       const r = await runNodeScript(tmp.dir(), { input: { ...base, runs: [{ name: "a", command: "true" }] }, options: { retryWaitsS: [0.1, 0.2] }, endpoint, timeoutMs: 60_000 });
-      expect(r.status, r.output).toBe(0);
-      expectPoweredOff(r, 0);
+      expect(r.status, r.output).toBe(255);
+      expectPoweredOff(r, 255);
+      expect(r.log.split("\n").filter((l) => /could not read s3:\/\/wt-run-test\/test-7b\/checkpoints\/sanity\/a\/latest\.json/.test(l))).toHaveLength(3);
+      expect(r.log).toMatch(/run a not started \(status 255\): its checkpoint marker s3:\/\/wt-run-test\/test-7b\/checkpoints\/sanity\/a\/latest\.json could not be read/);
       const uploads = r.log.split("\n").filter((l) => /upload/.test(l));
       expect(uploads.filter((l) => /final upload/.test(l))).toHaveLength(3);
       expect(uploads.at(-1)).toMatch(/final upload to s3:\/\/wt-run-test\/test-7b\/sanity\/node-0\/ failed after 3 tries; powering off without it/);

@@ -81,7 +81,7 @@ describe("user data", () => {
     expect(s).toContain("export AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=3");
     expect(s).toContain("trap finish EXIT");
     expect(s).toMatch(/shutdown -P \+5 "windtunnel: runs ended/);
-    expect(s).toContain("readonly PREFIX='test-7b/sanity/node-0'");
+    expect(s).toContain("readonly NODE_PREFIX='test-7b/sanity/node-0'");
   });
 
   it("logs in to ECR only for an ECR image, and uses IMDSv2 tokens", () => {
@@ -99,10 +99,15 @@ describe("user data", () => {
 
 // Run the rendered script for real, with the node's stand-ins (src/rehearse/bin: docker, curl
 // for IMDS, shutdown; each records its argv) and two more here: an aws that only answers the ECR
-// login (test/infra/user-data-run.test.ts runs the real CLI against moto) and a short sleep;
+// login and says no checkpoint marker exists (test/infra/user-data-run.test.ts runs the real CLI
+// against moto), and a short sleep;
 // docker records each run without running its command (STUB_DOCKER_RUN_EXIT).
 const STUBS: Record<string, string> = {
-  aws: `for a; do [ "$a" = ecr ] && echo password; done\nexit 0`,
+  aws: `for a; do
+  [ "$a" = ecr ] && echo password
+  [ "$a" = get-object ] && { echo "An error occurred (NoSuchKey) when calling the GetObject operation: The specified key does not exist." >&2; exit 254; }
+done
+exit 0`,
   sleep: `exec /usr/bin/sleep 0.05`,
 };
 
