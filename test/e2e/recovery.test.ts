@@ -5,13 +5,13 @@
 import { beforeEach, expect, it } from "vitest";
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateLaunchTemplateCommand, CreateSubnetCommand, DescribeInstancesCommand, DescribeVpcsCommand, EC2Client, RunInstancesCommand, type Instance } from "@aws-sdk/client-ec2";
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { tick, type TickTarget } from "../../src/watchdog/tick.ts";
 import type { WatchdogConfig } from "../../src/watchdog/decide.ts";
 import type { RecoveryConfig } from "../../src/campaign/watchdog-config.ts";
 import { DEFAULT_POLICY } from "../helpers/policy.ts";
-import { describeWithMoto, type Moto } from "../helpers/moto.ts";
+import { awsClients, describeWithMoto, topicWithInbox, type Moto } from "../helpers/moto.ts";
 
 const POLICY = { stress: DEFAULT_POLICY.stress, verify: DEFAULT_POLICY.verify, sanity: DEFAULT_POLICY.sanity, health: DEFAULT_POLICY.health };
 const MIN = 60_000;
@@ -22,8 +22,7 @@ describeWithMoto("spot recovery against moto_server", (moto: () => Moto) => {
 
   beforeEach(async () => {
     await moto().reset();
-    const cfg = { endpoint: moto().endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" }, maxAttempts: 3 };
-    aws = { s3: new S3Client({ ...cfg, forcePathStyle: true }), ec2: new EC2Client(cfg), sns: new SNSClient(cfg), sqs: new SQSClient(cfg) };
+    aws = awsClients(moto().endpoint);
   });
 
   const tagged = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
@@ -31,10 +30,7 @@ describeWithMoto("spot recovery against moto_server", (moto: () => Moto) => {
   async function setup(over: { recovery?: Partial<RecoveryConfig>; config?: Partial<WatchdogConfig> } = {}) {
     const bucket = "wt-camp-artifacts";
     await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const topic = await aws.sns.send(new CreateTopicCommand({ Name: "wt-camp-alerts" }));
-    const queue = await aws.sqs.send(new CreateQueueCommand({ QueueName: "inbox" }));
-    const queueArn = (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.["QueueArn"];
-    await aws.sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: "sqs", Endpoint: queueArn, Attributes: { RawMessageDelivery: "true" } }));
+    const { topicArn, queueUrl } = await topicWithInbox(aws, "wt-camp-alerts");
     const vpc = (await aws.ec2.send(new DescribeVpcsCommand({}))).Vpcs?.[0]?.VpcId as string;
     const subnetA = (await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: "172.31.200.0/24", AvailabilityZone: "us-east-1a" }))).Subnet?.SubnetId as string;
     const subnetB = (await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: "172.31.201.0/24", AvailabilityZone: "us-east-1b" }))).Subnet?.SubnetId as string;
@@ -57,8 +53,8 @@ describeWithMoto("spot recovery against moto_server", (moto: () => Moto) => {
       ...over.recovery,
     };
     const config: WatchdogConfig = { campaign: "camp", stage: "full", hoursCap: 24, hourlyUsd: 98.32, nodes: 1, policy: POLICY, recovery, ...over.config };
-    const target: TickTarget = { bucket, prefix: "camp", topicArn: topic.TopicArn as string, config };
-    return { bucket, target, node, other, subnetA, subnetB, queueUrl: queue.QueueUrl as string };
+    const target: TickTarget = { bucket, prefix: "camp", topicArn, config };
+    return { bucket, target, node, other, subnetA, subnetB, queueUrl };
   }
 
   const put = (bucket: string, key: string, lines: readonly object[]) => aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: lines.map((l) => JSON.stringify(l)).join("\n") + "\n" }));

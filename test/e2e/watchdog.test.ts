@@ -8,15 +8,15 @@ import { execa } from "execa";
 import { useTmpDir } from "../helpers/tmp.ts";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DescribeInstancesCommand, DescribeSpotInstanceRequestsCommand, EC2Client, RequestSpotInstancesCommand, RunInstancesCommand } from "@aws-sdk/client-ec2";
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { tick, stateKey, type TickTarget } from "../../src/watchdog/tick.ts";
 import type { WatchdogConfig, WatchdogState } from "../../src/watchdog/decide.ts";
 import { decodeState, encodeState } from "../../src/gates/snapshot.ts";
 import { forecast } from "../../src/forecast/envelope.ts";
 import { DEFAULT_POLICY } from "../helpers/policy.ts";
 import { REPO } from "../helpers/shared.ts";
-import { describeWithMoto, type Moto } from "../helpers/moto.ts";
+import { awsClients, describeWithMoto, topicWithInbox, type Moto } from "../helpers/moto.ts";
 
 const fixture = (dir: string, f: string): string => readFileSync(join(REPO, "test/fixtures", dir, f), "utf8");
 const POLICY = { stress: DEFAULT_POLICY.stress, verify: DEFAULT_POLICY.verify, sanity: DEFAULT_POLICY.sanity, health: DEFAULT_POLICY.health };
@@ -27,8 +27,7 @@ describeWithMoto("watchdog against moto_server", (moto: () => Moto) => {
 
   beforeEach(async () => {
     await moto().reset();
-    const cfg = { endpoint: moto().endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" }, maxAttempts: 3 };
-    aws = { s3: new S3Client({ ...cfg, forcePathStyle: true }), ec2: new EC2Client(cfg), sns: new SNSClient(cfg), sqs: new SQSClient(cfg) };
+    aws = awsClients(moto().endpoint);
   });
 
   async function launch(campaign: string): Promise<string> {
@@ -39,15 +38,12 @@ describeWithMoto("watchdog against moto_server", (moto: () => Moto) => {
   async function setup(over: Partial<WatchdogConfig> = {}) {
     const bucket = "wt-camp-artifacts";
     await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const topic = await aws.sns.send(new CreateTopicCommand({ Name: "wt-camp-alerts" }));
-    const queue = await aws.sqs.send(new CreateQueueCommand({ QueueName: "inbox" }));
-    const queueArn = (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.["QueueArn"];
-    await aws.sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: "sqs", Endpoint: queueArn, Attributes: { RawMessageDelivery: "true" } }));
+    const { topicArn, queueUrl } = await topicWithInbox(aws, "wt-camp-alerts");
     const node = await launch("camp");
     const other = await launch("other-campaign");
     const config: WatchdogConfig = { campaign: "camp", stage: "full", hoursCap: 24, hourlyUsd: 98.32, nodes: 1, policy: POLICY, ...over };
-    const target: TickTarget = { bucket, prefix: "camp", topicArn: topic.TopicArn as string, config };
-    return { bucket, target, node, other, queueUrl: queue.QueueUrl as string };
+    const target: TickTarget = { bucket, prefix: "camp", topicArn, config };
+    return { bucket, target, node, other, queueUrl };
   }
 
   const put = (bucket: string, key: string, body: string) => aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
