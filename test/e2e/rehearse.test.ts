@@ -113,7 +113,9 @@ suite("windtunnel rehearse", () => {
   }, T);
 
   it("fail: the run exits 7, the sanity day fails on its exit status, exit 1", async () => {
-    const r = await run("fail", ["--minutes-per-second", "10"]);
+    // 5 simulated min a second: the node's final upload must land before 45 simulated minutes of
+    // silence (4.5 s at 10 min/s, which a cold first run of the aws CLI once missed).
+    const r = await run("fail", ["--minutes-per-second", "5"]);
     expect(r.exitCode).toBe(1);
     expect(gateIds(r)).toContain("health.exit_status");
     expect(r.nodes[0]?.status).toBe(7);

@@ -374,7 +374,7 @@ describe("refusals: not one resource is registered", () => {
     const r = await run(stackConfig({ container: { image: "nvcr.io/nvidia/pytorch:25.01-py3", command: "c", sanityCommands: [{ name: "bf16", command: `python train.py ${"--flag ".repeat(2000)}` }] } }));
     expect(recorded).toEqual([]);
     expect(r.error?.name).toBe("InputError");
-    expect(r.error?.message).toMatch(/^stacks\/Pulumi\.test\.yaml: windtunnel:container\.sanityCommands: expected the node's user data to fit EC2's limit of 16,384 bytes \(before base64\), but it would be 25,640 bytes .*put long commands in a script inside the image/);
+    expect(r.error?.message).toMatch(/^stacks\/Pulumi\.test\.yaml: windtunnel:container\.sanityCommands: expected the node's user data to fit EC2's limit of 16,384 bytes \(before base64\), but it would be 26,408 bytes .*put long commands in a script inside the image/);
   });
 
   // Red-team finding 24: the image became a `docker run` option; a NUL went into the script raw.
