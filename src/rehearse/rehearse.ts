@@ -107,10 +107,11 @@ export async function rehearse(o: RehearseOptions): Promise<Rehearsal> {
     say("rehearsal", `moto_server at ${moto.endpoint}; bucket ${bucket}, ${count} instance${count > 1 ? "s" : ""} tagged windtunnel:campaign=${c.campaign} (${ids.join(", ")}); scenario ${o.scenario}; ${o.minutesPerSecond} simulated min per second`);
 
     const outcomes: NodeOutcome[] = [];
+    const endpoint = moto.endpoint;
     plan.nodes.forEach(({ input }, rank) => {
       const dir = join(work, nodeName(rank));
       const script = renderUserData(input, nodeRenderOptions(c.metricsIntervalS, o.minutesPerSecond, dir));
-      running.push(spawnNode({ dir, script, endpoint: moto!.endpoint, instanceId: ids[rank] ?? "", clockFile: clock.file, cwd: o.cwd, env: o.env, cues: { STUB_REHEARSE_FAULT: faultOf(o.scenario, rank), ...(o.steps !== undefined ? { STUB_REHEARSE_STEPS: String(o.steps) } : {}) } }));
+      running.push(spawnNode({ dir, script, endpoint, instanceId: ids[rank] ?? "", clockFile: clock.file, cwd: o.cwd, env: o.env, cues: { STUB_REHEARSE_FAULT: faultOf(o.scenario, rank), ...(o.steps !== undefined ? { STUB_REHEARSE_STEPS: String(o.steps) } : {}) } }));
       outcomes.push({ node: nodeName(rank), instanceId: ids[rank] ?? "", spotNotice: false });
     });
 
