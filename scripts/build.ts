@@ -1,6 +1,7 @@
-// npm run build: bundle the CLI with esbuild into dist/ (one small entry, one lazily loaded chunk
-// for the commands, lazy chunks for what only some runs need), and precompute the built-in gate
-// policies so `windtunnel gate` does not parse and validate gates/default.yaml on every run.
+// npm run build: bundle with esbuild into dist/: the CLI as one script (cli.cjs) behind a small
+// loader (bin.js) that runs it with a code cache; the reference trainer and the Pulumi program as
+// ES modules. The built-in gate policies are precomputed so `windtunnel gate` does not parse and
+// validate gates/default.yaml on every run.
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
@@ -19,27 +20,38 @@ for (const name of BUILTIN_POLICIES) {
 }
 
 rmSync("dist", { recursive: true, force: true });
+const define = { WINDTUNNEL_PRECOMPILED_POLICIES: JSON.stringify(JSON.stringify(precompiled)) };
+const common = { bundle: true, platform: "node", target: "node22", minify: true, logLevel: "warning", define } as const;
+// The Pulumi SDK stays a dependency: the program must share one SDK instance with Pulumi's
+// language host, and the SDK loads its own files at run time. resvg ships a native addon per
+// platform; esbuild itself is called by the Watchdog component.
+const external = ["@pulumi/pulumi", "@pulumi/pulumi/*", "@pulumi/aws", "@pulumi/aws/*", "@resvg/resvg-js", "esbuild"];
+
+// The CLI: one CommonJS script that dist/bin.js runs through a V8 code cache (src/cli/code-cache.ts).
+// The AWS SDK, vega and yaml (only for precise error lines) stay packages, loaded from node_modules by the commands that use them:
+// every byte of the script is read, and checked against its cache, on every run of every command.
 await build({
+  ...common,
+  entryPoints: ["src/cli/main.ts"],
+  outfile: "dist/cli.cjs",
+  format: "cjs",
+  external: [...external, "@aws-sdk/*", "vega", "vega-lite", "yaml"],
+  define: { ...define, "import.meta.url": "__wtUrl" },
+});
+await build({ ...common, entryPoints: { bin: "src/cli/dist-bin.ts" }, outdir: "dist", format: "esm" });
+await build({
+  ...common,
   // The reference trainer ships as JavaScript: Node refuses to strip types under node_modules.
   // infra: the Pulumi program, for a project whose Pulumi.yaml has main: node_modules/windtunnel/dist/infra.js
-  entryPoints: { bin: "src/cli/bin.ts", trainer: "examples/trainer/train.ts", infra: "src/infra/index.ts" },
-  // The Pulumi SDK stays a dependency: the program must share one SDK instance with Pulumi's
-  // language host, and the SDK loads its own files at run time.
-  // resvg ships a native addon per platform; esbuild itself is called by the Watchdog component.
-  external: ["@pulumi/pulumi", "@pulumi/pulumi/*", "@pulumi/aws", "@pulumi/aws/*", "@resvg/resvg-js", "esbuild"],
-  bundle: true,
+  entryPoints: { trainer: "examples/trainer/train.ts", infra: "src/infra/index.ts" },
+  external,
   splitting: true,
   format: "esm",
-  platform: "node",
-  target: "node22",
-  minify: true,
   outdir: "dist",
   entryNames: "[name]",
   chunkNames: "chunks/[name]-[hash]",
-  logLevel: "warning",
-  // Bundled CommonJS dependencies (cli-table3) call require(); give ESM chunks one.
+  // Bundled CommonJS dependencies call require(); give ESM chunks one.
   banner: { js: "import{createRequire as __wtRequire}from'node:module';const require=__wtRequire(import.meta.url);" },
-  define: { WINDTUNNEL_PRECOMPILED_POLICIES: JSON.stringify(JSON.stringify(precompiled)) },
 });
 // The node's stand-ins for `windtunnel rehearse`: shell scripts, copied with their modes.
 cpSync("src/rehearse/bin", "dist/rehearse-bin", { recursive: true });

@@ -80,14 +80,28 @@ const TOO_DEEP = "nested too deeply to read (thousands of levels); a line holds 
 
 /**
  * True when a parsed line provably names no key twice: outside strings a colon follows every
- * key (at any depth) and nothing else, so as many colons in the text as keys in the top object
- * leaves no room for a nested key or a repeated one. Otherwise findDuplicateKey decides.
+ * key (at any depth) and nothing else, and JSON.parse keeps one key of each repeated name, so as
+ * many colons in the text as keys kept at every depth leaves no room for a repeat. A colon inside
+ * a string makes the count differ and findDuplicateKey decides.
  */
 function hasNoDuplicates(text: string, value: unknown): boolean {
   if (value === null || typeof value !== "object") return true;
   let colons = 0;
   for (let i = text.indexOf(":"); i !== -1; i = text.indexOf(":", i + 1)) colons++;
-  return colons === (Array.isArray(value) ? 0 : Object.keys(value).length);
+  return colons === keysAtEveryDepth(value, colons);
+}
+
+/** Keys of `value` and of every object nested in it; stops counting once past `limit`. */
+function keysAtEveryDepth(value: object, limit: number): number {
+  let n = 0;
+  const stack: object[] = [value];
+  while (stack.length > 0 && n <= limit) {
+    const v = stack.pop() as object;
+    const children = Array.isArray(v) ? (v as unknown[]) : Object.values(v);
+    if (!Array.isArray(v)) n += children.length;
+    for (const c of children) if (c !== null && typeof c === "object") stack.push(c);
+  }
+  return n;
 }
 
 /**

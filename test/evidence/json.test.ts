@@ -19,6 +19,11 @@ describe("parseJsonLine", () => {
     expect(r.nonFiniteTokens).toBe(true);
   });
 
+  it("refuses a key repeated inside a nested config, as a trajectory row carries one", () => {
+    expect(parseJsonLine('{"id":"c1","config":{"lr":0.01,"lr":0.02},"val_bpb":1.2,"status":"ok"}')).toMatchObject({ ok: false, field: "config.lr" });
+    expect(parseJsonLine('{"id":"c1","config":{"lr":0.01,"opt":{"b1":0.9}},"val_bpb":1.2,"status":"ok"}')).toMatchObject({ ok: true });
+  });
+
   it("does not mistake an escaped quote for the end of a string", () => {
     expect(parseJsonLine('{"x":"a\\"NaN","y":NaN}')).toMatchObject({ ok: true, value: { x: 'a"NaN' } });
   });
@@ -46,6 +51,12 @@ describe("parseJsonText", () => {
     ['{"a":{"b":1,"c":2}}', { ok: true, value: { a: { b: 1, c: 2 } } }],
     ['{"a":1,"a":2}', { ok: false, problem: "duplicate", key: "a" }],
     ['{"a":{"b":1,"b":2}}', { ok: false, problem: "duplicate", key: "a.b" }],
+    // Nested objects are proved duplicate-free by counting keys at every depth against colons;
+    // a repeat anywhere, or a colon inside a string, must still reach the scanner.
+    ['{"a":[{"x":1},{"x":1}],"b":{"c":{"d":2}}}', { ok: true, value: { a: [{ x: 1 }, { x: 1 }], b: { c: { d: 2 } } } }],
+    ['{"a":[{"x":1},{"x":1,"x":2}]}', { ok: false, problem: "duplicate", key: "a.1.x" }],
+    ['{"a":{"b":{"c":1,"c":2}},"d":"e:f"}', { ok: false, problem: "duplicate", key: "a.b.c" }],
+    ['{"a":"x:y","b":{"c":1}}', { ok: true, value: { a: "x:y", b: { c: 1 } } }],
     ["{nope", { ok: false, problem: "syntax" }],
   ])("%s", (text, want) => expect(parseJsonText(text)).toMatchObject(want));
 });

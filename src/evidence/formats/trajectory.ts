@@ -1,15 +1,47 @@
 // windtunnel's own Phase 1 trajectory JSONL: one evaluated candidate per line (written by `lab sweep`).
-import { trajectoryRecordSchema, type TrajectoryRow } from "../schemas.ts";
+import type * as z from "zod/mini";
+import { STATUSES, trajectoryRecordSchema, type TrajectoryRow } from "../schemas.ts";
 import { configHash, MAX_CONFIG_DEPTH, nestedDeeperThan } from "../hash.ts";
 import type { Diagnostics } from "../../common/problems.ts";
 import type { LineBatch } from "../lines.ts";
 import { mapJsonl, validRecord } from "./common.ts";
 import type { TrajectoryOptions } from "./options.ts";
 
+type Loose = Record<string, unknown>;
+type TrajectoryRecord = z.output<ReturnType<typeof trajectoryRecordSchema>>;
+
+const optionalInt = (v: unknown, min: number): boolean => v === undefined || (Number.isSafeInteger(v) && (v as number) >= min);
+const optionalAmount = (v: unknown): boolean => v === undefined || (typeof v === "number" && Number.isFinite(v) && v >= 0);
+const optionalString = (v: unknown): boolean => v === undefined || typeof v === "string";
+const HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * The common row, accepted without running zod (zod was half of reading a 100-row trajectory in
+ * a `gate` run), as formats/metrics.ts does for points: every known key absent or of exactly the
+ * type the schema allows, and no infinite val_bpb (an overflow, which validRecord reports).
+ * Anything else goes to trajectoryRecordSchema, which stays the only judge of what is rejected
+ * and says why; a property test (test/evidence/formats/trajectory-fast-path.test.ts) checks this
+ * never accepts what the schema rejects.
+ */
+export function isPlainRow(o: Loose): boolean {
+  const { id, config, config_hash, val_bpb } = o;
+  return (
+    typeof id === "string" && id.length >= 1 &&
+    config !== null && typeof config === "object" && !Array.isArray(config) && Object.getPrototypeOf(config) === Object.prototype &&
+    (config_hash === undefined || (typeof config_hash === "string" && HASH.test(config_hash))) &&
+    (val_bpb === null || (typeof val_bpb === "number" && (Number.isNaN(val_bpb) || (Number.isFinite(val_bpb) && val_bpb >= 0)))) &&
+    (STATUSES as readonly unknown[]).includes(o["status"]) &&
+    optionalInt(o["steps"], 0) && optionalInt(o["seed"], Number.MIN_SAFE_INTEGER) &&
+    optionalAmount(o["params"]) && optionalAmount(o["wall_s"]) &&
+    (o["baseline"] === undefined || typeof o["baseline"] === "boolean") &&
+    optionalString(o["error"]) && optionalString(o["time"])
+  );
+}
+
 export function trajectoryJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnostics, options: TrajectoryOptions): AsyncGenerator<TrajectoryRow[]> {
   const seen = new Map<string, number>();
   return mapJsonl(batches, diag, (obj, line, json) => {
-    const d = validRecord(trajectoryRecordSchema(), obj, ["val_bpb"], json, line, diag);
+    const d = isPlainRow(obj) ? (obj as TrajectoryRecord) : validRecord(trajectoryRecordSchema(), obj, ["val_bpb"], json, line, diag);
     if (d === undefined) return undefined;
     if (nestedDeeperThan(d.config, MAX_CONFIG_DEPTH)) {
       diag.error(line, "config", `nested more than ${MAX_CONFIG_DEPTH} levels deep; a config is a map of knob values`);
