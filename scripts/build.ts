@@ -5,7 +5,8 @@
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
+import { CORE_COMMANDS } from "../src/cli/core-commands.ts";
 import { BUILTIN_POLICIES, loadPolicy, type PrecompiledPolicy } from "../src/policy/load.ts";
 
 const precompiled: Record<string, PrecompiledPolicy> = {};
@@ -28,16 +29,28 @@ const common = { bundle: true, platform: "node", target: "node22", minify: true,
 const external = ["@pulumi/pulumi", "@pulumi/pulumi/*", "@pulumi/aws", "@pulumi/aws/*", "@resvg/resvg-js", "esbuild"];
 
 // The CLI: one CommonJS script that dist/bin.js runs through a V8 code cache (src/cli/code-cache.ts).
-// The AWS SDK, vega and yaml (only for precise error lines) stay packages, loaded from node_modules by the commands that use them:
-// every byte of the script is read, and checked against its cache, on every run of every command.
-await build({
+// The AWS SDK, vega and yaml (only for precise error lines) stay packages, loaded from
+// node_modules by the commands that use them: every byte of the script is read, and checked
+// against its cache, on every run of every command.
+const cli = {
   ...common,
   entryPoints: ["src/cli/main.ts"],
-  outfile: "dist/cli.cjs",
   format: "cjs",
   external: [...external, "@aws-sdk/*", "vega", "vega-lite", "yaml"],
   define: { ...define, "import.meta.url": "__wtUrl" },
-});
+} as const;
+await build({ ...cli, outfile: "dist/cli.cjs" });
+// The same script for CORE_COMMANDS only (src/cli/core-commands.ts): a command's flags file
+// imports its handler when it runs; those other than commands/index.ts (the core's) become a stub
+// that says it is missing, which the loader never reaches, since it picks this script only for them.
+const coreOnly: Plugin = {
+  name: "core-commands-only",
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (a) => (a.kind === "dynamic-import" && a.importer.endsWith(".flags.ts") && a.path !== "./index.ts" ? { path: a.path, namespace: "not-in-core" } : undefined));
+    b.onLoad({ filter: /.*/, namespace: "not-in-core" }, (a) => ({ contents: `throw new Error(${JSON.stringify(`${a.path} is not in dist/core.cjs (only ${CORE_COMMANDS.join(", ")}): a packaging bug`)});`, loader: "js" }));
+  },
+};
+await build({ ...cli, outfile: "dist/core.cjs", plugins: [coreOnly] });
 await build({ ...common, entryPoints: { bin: "src/cli/dist-bin.ts" }, outdir: "dist", format: "esm" });
 await build({
   ...common,

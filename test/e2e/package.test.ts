@@ -56,6 +56,9 @@ describe("the published package", () => {
     const pack = await execa("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: REPO });
     const files = (JSON.parse(pack.stdout) as { files: { path: string }[] }[])[0]?.files.map((f) => f.path) ?? [];
     expect(files).toContain("dist/cli.cjs");
+    expect(files).toContain("dist/core.cjs");
+    // The core script (gate, validate, cost, schema) leaves out the lab, the report, the stack and the watchdog.
+    expect(statSync(join(REPO, "dist/core.cjs")).size).toBeLessThan(0.6 * statSync(join(REPO, "dist/cli.cjs")).size);
     // The bundled binary draws the report and plans the stack (the watchdog from its prebuilt bundle).
     const figs = mkdtempSync(join(tmpdir(), "windtunnel-pkg-figs-"));
     try {
