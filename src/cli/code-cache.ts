@@ -15,14 +15,14 @@
 // loader then replaces. NODE_DISABLE_COMPILE_CACHE=1 turns it off. Writing is atomic (a
 // temporary file renamed), so concurrent CI steps never read a torn cache, and it never fails a
 // run: a cache is an optimisation, the command's exit code is what matters.
-import module, { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { constants, Script } from "node:vm";
-
-// node:fs through require, not an ES import: importing it as a module materialises every export,
-// and its ReadStream getter loads the whole stream stack (≈3 ms a run) that the CLI never needs.
+// Node's modules through process.getBuiltinModule, not ES imports: importing one as a module
+// materialises every export, and node:fs's ReadStream getter alone loads the whole stream stack
+// (≈3 ms a run) that the CLI never needs.
+const module = process.getBuiltinModule("node:module");
 const { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = process.getBuiltinModule("node:fs");
+const { dirname, join } = process.getBuiltinModule("node:path");
+const { pathToFileURL } = process.getBuiltinModule("node:url");
+const { constants, Script } = process.getBuiltinModule("node:vm");
 
 export interface LoadedScript {
   /** What the script assigned to module.exports. */
@@ -78,7 +78,7 @@ export function loadBundle(script: string, label: string, dir: string | undefine
   });
   const cached = cachedData !== undefined && compiled.cachedDataRejected !== true;
   const mod = { exports: {} as Record<string, unknown> };
-  (compiled.runInThisContext() as (...args: unknown[]) => void)(mod.exports, createRequire(script), mod, script, dirname(script), pathToFileURL(script).href);
+  (compiled.runInThisContext() as (...args: unknown[]) => void)(mod.exports, module.createRequire(script), mod, script, dirname(script), pathToFileURL(script).href);
   return {
     exports: mod.exports,
     cached,
