@@ -85,6 +85,8 @@ export function truthProblems(truth: GroundTruth, want: TruthExpectation, remake
   const missing = expected.filter((c) => !have.has(configHash(c)));
   if (missing.length > 0) stale(`configs: ${missing.length} of the menu's ${expected.length} are not in the cache (e.g. ${JSON.stringify(missing[0])})`);
   if (truth.configs.length !== expected.length) stale(`configs: ${truth.configs.length} in the cache, the menu has ${expected.length}`);
+  // A stale cache needs a remake, not a list of every run it no longer fits.
+  if (problems.length > 0) return problems;
   const evals = Array.from({ length: Math.floor(want.menu.steps / want.evalEvery) }, (_, i) => (i + 1) * want.evalEvery);
   if (evals.at(-1) !== want.menu.steps) evals.push(want.menu.steps);
   for (const [i, c] of truth.configs.entries()) {
@@ -96,7 +98,8 @@ export function truthProblems(truth: GroundTruth, want: TruthExpectation, remake
       if (canonicalJson(steps) !== canonicalJson(evals)) problems.push(`configs[${i}].runs[${j}].curve: steps ${steps.join(", ")}, expected ${evals.join(", ")}`);
     }
   }
-  return problems;
+  const SHOWN = 5;
+  return problems.length <= SHOWN ? problems : [...problems.slice(0, SHOWN), `… and ${problems.length - SHOWN} more: remake the cache with ${remake}`];
 }
 
 const short = (h: string): string => h.slice(0, 12);

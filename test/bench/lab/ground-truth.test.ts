@@ -66,6 +66,15 @@ describe("the ground truth's stale check", () => {
     expect(truthProblems(cache, want(menu), REMAKE)).toEqual(["configs[3].runs[1].curve: steps 10, 30, 40, 50, 60, expected 10, 20, 30, 40, 50, 60"]);
   });
 
+  it("lists five broken runs and counts the rest; a stale header alone is reported without them", () => {
+    const cache = cacheOf(menu);
+    for (const c of cache.configs) c.runs[0]?.curve.pop();
+    const problems = truthProblems(cache, want(menu), REMAKE);
+    expect(problems).toHaveLength(6);
+    expect(problems[5]).toBe(`… and 43 more: remake the cache with ${REMAKE}`);
+    expect(truthProblems(cache, want(menu, "b".repeat(64)), REMAKE)).toHaveLength(1);
+  });
+
   it("the committed bench/lab-ground-truth.json is of this tree's trainer and menu (remake it when either changes)", () => {
     const committed = JSON.parse(readFileSync(join(REPO, "bench/lab-ground-truth.json"), "utf8")) as GroundTruth;
     expect(truthProblems(committed, { ...want(menu), trainerHash: trainerSourceHash("examples/trainer/train.ts", REPO).hash }, REMAKE)).toEqual([]);
