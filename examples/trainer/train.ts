@@ -1,7 +1,8 @@
 // The reference trainer: trains the small CPU language model in model.ts under windtunnel's
 // trainer protocol, exactly as a user's PyTorch script would (README, "Trainer protocol"):
 // the config, step budget, seed and metrics path arrive in environment variables, metrics go
-// out as JSON lines, and the last line carries val_bpb. With WINDTUNNEL_CHECKPOINTS it checkpoints
+// out as JSON lines, and the last line carries val_bpb (validation also runs every
+// WINDTUNNEL_EVAL_EVERY steps, 50 unless set). With WINDTUNNEL_CHECKPOINTS it checkpoints
 // every WINDTUNNEL_CHECKPOINT_EVERY steps and on SIGUSR1 (the node's spot notice), then stops; with
 // WINDTUNNEL_RESUME (the marker's text) it continues from the checkpoint the marker names.
 //
@@ -35,6 +36,9 @@ export type TrainerConfig = typeof DEFAULTS;
  * a spot notice's SIGUSR1 saves at once, whatever this is.
  */
 export const CHECKPOINT_EVERY = 500;
+
+/** Steps between validation evaluations unless WINDTUNNEL_EVAL_EVERY says otherwise (at least the logging interval); the last step always evaluates. */
+export const EVAL_EVERY = 50;
 
 /** The generated corpus and the validation batch are the same for every candidate and seed. */
 const DATA_SEED = 1;
@@ -113,16 +117,21 @@ async function main(): Promise<void> {
   const steps = Number(env["WINDTUNNEL_STEPS"] ?? 60);
   const seed = Number(env["WINDTUNNEL_SEED"] ?? 0);
   const logEvery = Number(env["WINDTUNNEL_LOG_EVERY"] ?? 10);
+  // Validation is off the training path (a fixed batch, its own random stream), so evaluating
+  // more often changes no training step; npm run bench:lab asks for every 10 steps to replay
+  // early stopping at any rung from one full-length run (issue 18).
+  const evalEvery = env["WINDTUNNEL_EVAL_EVERY"] === undefined ? Math.max(logEvery, EVAL_EVERY) : Number(env["WINDTUNNEL_EVAL_EVERY"]);
   const every = Number(env["WINDTUNNEL_CHECKPOINT_EVERY"] ?? CHECKPOINT_EVERY);
   const metrics = env["WINDTUNNEL_METRICS"] ?? "metrics.jsonl";
   if (!Number.isInteger(steps) || steps < 1) fail(`WINDTUNNEL_STEPS: expected a whole number ≥ 1, got ${env["WINDTUNNEL_STEPS"]}`);
   if (!Number.isInteger(seed)) fail(`WINDTUNNEL_SEED: expected a whole number, got ${env["WINDTUNNEL_SEED"]}`);
   if (!Number.isInteger(logEvery) || logEvery < 1) fail(`WINDTUNNEL_LOG_EVERY: expected a whole number ≥ 1, got ${env["WINDTUNNEL_LOG_EVERY"]}`);
+  if (env["WINDTUNNEL_EVAL_EVERY"] !== undefined && !(Number.isInteger(evalEvery) && evalEvery >= 1 && evalEvery % logEvery === 0)) fail(`WINDTUNNEL_EVAL_EVERY: expected a whole multiple of WINDTUNNEL_LOG_EVERY (${logEvery}): validation runs on logged steps, got ${env["WINDTUNNEL_EVAL_EVERY"]}`);
   if (!Number.isInteger(every) || every < 0) fail(`WINDTUNNEL_CHECKPOINT_EVERY: expected a whole number ≥ 0 (0: only on SIGUSR1), got ${env["WINDTUNNEL_CHECKPOINT_EVERY"]}`);
   const store = env["WINDTUNNEL_CHECKPOINTS"] ? checkpointStore(env["WINDTUNNEL_CHECKPOINTS"], env) : undefined;
 
   const model = new CharMLP({ context: cfg.context, d_embed: cfg.d_embed, d_hidden: cfg.d_hidden, n_layer: cfg.n_layer, activation: cfg.activation, batch: cfg.batch, seed, dataSeed: DATA_SEED });
-  const tc: TrainConfig = { steps, lr: schedule(cfg, steps), clip: cfg.clip, logEvery, valEvery: Math.max(logEvery, 50) };
+  const tc: TrainConfig = { steps, lr: schedule(cfg, steps), clip: cfg.clip, logEvery, valEvery: evalEvery };
   const resumed = env["WINDTUNNEL_RESUME"] ? resume(env["WINDTUNNEL_RESUME"], store, model, { config: cfg, seed, steps }) : undefined;
   const run = resumed?.run ?? CharMLP.startState(tc);
   process.stderr.write(`train.ts: ${model.parameterCount} parameters, ${steps} steps, seed ${seed}${resumed ? `, resumed after step ${run.step}` : ""}\n`);

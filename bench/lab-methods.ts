@@ -1,0 +1,118 @@
+// npm run bench:lab: what each Phase 1 method spends and finds on examples/menu.yaml (issue 18).
+// Every method is the production planner (src/lab/planner.ts) driving the production proposer,
+// over 10 menu seeds, with each training run answered from a ground truth of real reference-trainer
+// runs (bench/lab-ground-truth.json: the menu's 48 configs × 3 seeds × 60 steps, val_bpb every 10
+// steps) instead of training again. See bench/lab/replay.ts for how a run is answered.
+//
+//   node bench/lab-methods.ts [--seeds 10] [--candidates 24] [--repeats 0] [--repeat-top 3]   exit 1 when a target is missed
+//   node bench/lab-methods.ts --remake-truth     retrain the ground truth (one trainer at a time, ≈ 2.5 min on 2 cores)
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { loadMenu, type LoadedMenu } from "../src/lab/menu.ts";
+import { serializeTruth, truthProblems, truthSeeds, type GroundTruth } from "./lab/ground-truth.ts";
+import { truthOf } from "./lab/metrics.ts";
+import { METHODS, NotBuiltYet, PRIOR_SEED_OFFSET, type Method } from "./lab/methods.ts";
+import { remakeTruth } from "./lab/remake-truth.ts";
+import { replayCampaign, TruthIndex, type Campaign } from "./lab/replay.ts";
+import { fmt, labelOf, methodTable, pooledSigma, pruningTarget, REGRET_AT, regretCurveTable, scoreMethod, warmStartTarget, type MethodScore, type Missing } from "./lab/report.ts";
+import { trainerSourceHash } from "./lab/trainer-source.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const TRAINER = "examples/trainer/train.ts";
+const MENU = join(ROOT, "examples/menu.yaml");
+const TRUTH = join(ROOT, "bench/lab-ground-truth.json");
+const REMAKE = "npm run bench:lab -- --remake-truth";
+const EVAL_EVERY = 10;
+
+const { values } = parseArgs({
+  options: {
+    "remake-truth": { type: "boolean", default: false },
+    seeds: { type: "string", default: "10" },
+    candidates: { type: "string", default: "24" },
+    repeats: { type: "string", default: "0" },
+    "repeat-top": { type: "string", default: "3" },
+  },
+});
+
+const menu = await loadMenu(MENU);
+const seeds = truthSeeds(menu);
+
+if (values["remake-truth"]) {
+  const truth = remakeTruth({ root: ROOT, trainer: TRAINER, menu, seeds, evalEvery: EVAL_EVERY, command: REMAKE, log: (l) => console.error(l) });
+  writeFileSync(TRUTH, serializeTruth(truth));
+  console.error(`wrote ${TRUTH}: ${truth.configs.length} configs × ${seeds.length} seeds in ${truth.made.wall_s} s`);
+  process.exit(0);
+}
+
+if (!existsSync(TRUTH)) {
+  console.error(`no ground truth at ${TRUTH}: make it with ${REMAKE}`);
+  process.exit(2);
+}
+const truth = JSON.parse(readFileSync(TRUTH, "utf8")) as GroundTruth;
+const problems = truthProblems(truth, { trainerHash: trainerSourceHash(TRAINER, ROOT).hash, menu, evalEvery: EVAL_EVERY, seeds }, REMAKE);
+if (problems.length > 0) {
+  console.error(`${TRUTH} is not the ground truth of this trainer and menu:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+  process.exit(2);
+}
+
+const index = new TruthIndex(truth);
+const t = truthOf(truth);
+const whole = (flag: "seeds" | "candidates" | "repeats" | "repeat-top", min: number): number => {
+  const n = Number(values[flag]);
+  if (!Number.isInteger(n) || n < min) {
+    console.error(`--${flag}: expected a whole number ≥ ${min}, got ${JSON.stringify(values[flag])}`);
+    process.exit(2);
+  }
+  return n;
+};
+const CAMPAIGNS = whole("seeds", 1);
+const CANDIDATES = whole("candidates", 1);
+const REPEATS = whole("repeats", 0);
+const REPEAT_TOP = whole("repeat-top", 0);
+const RANDOM = METHODS.find((m) => m.name === "random") as Method;
+const base = { candidates: CANDIDATES, repeats: REPEATS, repeatTop: REPEAT_TOP };
+const at = (seed: number): LoadedMenu => ({ ...menu, seed });
+
+/** One campaign of method `m` at menu seed `seed`. */
+async function campaign(m: Method, seed: number, priors: readonly Record<string, unknown>[]): Promise<Campaign> {
+  const setup = { menu: at(seed), priors };
+  const pruner = m.pruner?.(setup);
+  return replayCampaign({ ...base, menu: setup.menu, seed, proposer: m.proposer(setup), ...(pruner ? { pruner } : {}) }, index);
+}
+
+/** One method over the campaigns, or why it cannot run yet. */
+async function measure(m: Method): Promise<MethodScore | Missing> {
+  const campaigns: Campaign[] = [];
+  try {
+    for (let seed = 0; seed < CAMPAIGNS; seed++) {
+      const priors = m.warm ? (await campaign(RANDOM, seed + PRIOR_SEED_OFFSET, [])).rows : [];
+      campaigns.push(await campaign(m, seed, priors));
+    }
+  } catch (err) {
+    if (err instanceof NotBuiltYet) return { name: m.name, label: m.label, prunes: m.pruner !== undefined, missing: err.message };
+    throw err;
+  }
+  return scoreMethod(m, campaigns, t);
+}
+
+const scores: (MethodScore | Missing)[] = [];
+for (const m of METHODS) scores.push(await measure(m));
+const built = scores.filter((s): s is MethodScore => !("missing" in s));
+const random = built.find((s) => s.name === "random");
+if (random === undefined) throw new Error("the random method did not run: it is every target's baseline");
+
+console.log(`Ground truth: ${truth.configs.length} configs × ${truth.seeds.length} seeds × ${truth.steps} steps of the reference trainer (${truth.made.wall_s} s on ${truth.made.cpus} cores, ${truth.made.node}, ${truth.made.at.slice(0, 10)}); pooled seed-to-seed σ ${fmt(pooledSigma(truth), 4)} val_bpb.`);
+console.log(`True top 3 by the 3-seed mean: ${t.ranked.slice(0, 3).map((h, i) => `${i + 1}. ${labelOf(truth, h, menu.baseline)} (${fmt(t.mean.get(h) as number, 4)})`).join("; ")}; the true worst ${fmt(t.mean.get(t.ranked.at(-1) as string) as number, 4)}.`);
+console.log(`Each method: ${CAMPAIGNS} campaigns (menu seeds 0–${CAMPAIGNS - 1}), ${CANDIDATES} candidates (the baseline first), ${REPEATS === 0 ? "no noise repeats (--repeats 0: they cost every method the same full-length runs)" : `${REPEATS} noise repeat(s) of the baseline and the top ${REPEAT_TOP}`}; median (IQR) over the campaigns.\n`);
+for (const l of methodTable(scores, random)) console.log(l);
+const short = built.flatMap((s) => s.shortfalls.map((x) => `${s.name}, ${x}`));
+if (short.length > 0) console.log(`\nshort of ${CANDIDATES} candidates: ${short.join("; ")}`);
+console.log("");
+for (const l of regretCurveTable(built, REGRET_AT.filter((k) => k <= CANDIDATES))) console.log(l);
+
+const targets = [pruningTarget(scores, random), warmStartTarget(scores, random, CANDIDATES)];
+console.log("\ntargets:");
+for (const x of targets) console.log(`${x.ok ? "✓" : "✗"} ${x.what}: ${x.got}`);
+process.exitCode = targets.every((x) => x.ok) ? 0 : 1;
