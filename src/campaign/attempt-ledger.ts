@@ -1,7 +1,8 @@
 // The attempts of a campaign's node as the watchdog records them (its state.json), and what each
 // one cost: the one reading that the watchdog's caps, `watch` and the report share, so the hours,
 // the money and how each attempt ended are computed once (issue 17). Pure: no I/O; the schema
-// lets the report refuse a state file it cannot read, by field.
+// lets the report refuse a state file it cannot read, by field. Optional fields admit undefined:
+// the same types hold what the watchdog builds and what the schema reads back.
 import "../common/zod-setup.ts";
 import * as z from "zod/mini";
 import { assertNever } from "../common/errors.ts";
@@ -14,27 +15,27 @@ export type AttemptMarket = (typeof ATTEMPT_MARKETS)[number];
 export interface Attempt {
   attempt: number;
   instanceId: string;
-  subnet?: string;
+  subnet?: string | undefined;
   launchedAt: string;
   /** When it stopped counting against the hours: terminated, or reclaimed. */
-  endedAt?: string;
+  endedAt?: string | undefined;
   /** AWS reclaimed it (a spot notice, or terminated with a spot reason). */
-  interruptedAt?: string;
+  interruptedAt?: string | undefined;
   /** Its market; a state written before the fallback existed has none (spot: recovery is for spot nodes). */
-  market?: AttemptMarket;
+  market?: AttemptMarket | undefined;
   /** What one node-hour of it costs: the spend gate's spot price, or the on-demand price of the fallback. */
-  hourlyUsd?: number;
+  hourlyUsd?: number | undefined;
   /** The status its node reported with node_done (0: its runs finished). */
-  exitStatus?: number;
+  exitStatus?: number | undefined;
 }
 
 export interface RecoveryState {
   attempts: Attempt[];
   /** Launches AWS refused since the last successful one, and when the last refusal was. */
   refusals: number;
-  lastRefusalAt?: string;
+  lastRefusalAt?: string | undefined;
   /** When the watchdog gave up on recovery, and why (said once). */
-  gaveUp?: { at: string; reason: string };
+  gaveUp?: { at: string; reason: string } | undefined;
 }
 
 const minutesBetween = (a: Date, b: Date): number => (a.getTime() - b.getTime()) / 60_000;
@@ -64,8 +65,10 @@ export interface AttemptRow {
   /** Undefined when neither the attempt nor the caller knows a price. */
   costUsd?: number;
   outcome: AttemptOutcome;
-  /** The interruption's time, or the node's exit status. */
-  detail?: string;
+  /** When it was interrupted, torn down or found gone. */
+  at?: string;
+  /** The status its node reported (finished, failed). */
+  status?: number;
 }
 
 export interface AttemptsLedger {
@@ -87,12 +90,11 @@ export interface LedgerInput {
   hourlyUsd?: number | undefined;
 }
 
-function outcomeOf(a: Attempt, last: boolean, teardown: LedgerInput["teardown"]): { outcome: AttemptOutcome; detail?: string } {
-  if (a.interruptedAt) return { outcome: "interrupted", detail: `at ${a.interruptedAt}` };
-  if (a.exitStatus === 0) return { outcome: "finished" };
-  if (a.exitStatus !== undefined) return { outcome: "failed", detail: `status ${a.exitStatus}` };
-  if (last && teardown) return { outcome: "torn down", detail: `at ${teardown.at}` };
-  return a.endedAt ? { outcome: "ended", detail: `at ${a.endedAt}` } : { outcome: "running" };
+function outcomeOf(a: Attempt, last: boolean, teardown: LedgerInput["teardown"]): { outcome: AttemptOutcome; at?: string; status?: number } {
+  if (a.interruptedAt) return { outcome: "interrupted", at: a.interruptedAt };
+  if (a.exitStatus !== undefined) return { outcome: a.exitStatus === 0 ? "finished" : "failed", status: a.exitStatus };
+  if (last && teardown) return { outcome: "torn down", at: teardown.at };
+  return a.endedAt ? { outcome: "ended", at: a.endedAt } : { outcome: "running" };
 }
 
 /** Every attempt in order with its market, hours, cost and ending; the restarts, interruptions and totals. */
@@ -101,7 +103,7 @@ export function attemptsLedger(i: LedgerInput): AttemptsLedger {
   const top = attempts.at(-1)?.attempt;
   let priced = true;
   const rows = attempts.map((a): AttemptRow => {
-    const { outcome, detail } = outcomeOf(a, a.attempt === top, i.teardown);
+    const { outcome, at, status } = outcomeOf(a, a.attempt === top, i.teardown);
     // A node the watchdog tore down stopped billing then, even before a tick saw it gone.
     const stoppedAt = a.endedAt ?? (outcome === "torn down" ? i.teardown?.at : undefined);
     const hours = usedMinutes([{ ...a, ...(stoppedAt !== undefined ? { endedAt: stoppedAt } : {}) }], i.now) / 60;
@@ -117,7 +119,8 @@ export function attemptsLedger(i: LedgerInput): AttemptsLedger {
       hours,
       ...(price !== undefined ? { costUsd: hours * price } : {}),
       outcome,
-      ...(detail !== undefined ? { detail } : {}),
+      ...(at !== undefined ? { at } : {}),
+      ...(status !== undefined ? { status } : {}),
     };
   });
   return {
@@ -136,18 +139,19 @@ export const hasAttemptsToShow = (l: AttemptsLedger): boolean => l.rows.length >
 
 const money = (usd: number | undefined): string => (usd === undefined ? "" : `, $${usd.toFixed(2)}`);
 
-function ending(r: AttemptRow): string {
+/** How an attempt ended, in words; `time` formats its time (watch prints it as it is). */
+export function endingOf(r: AttemptRow, time: (iso: string) => string = (iso) => iso): string {
+  const at = r.at !== undefined ? ` at ${time(r.at)}` : "";
   switch (r.outcome) {
     case "running":
-      return "running";
+    case "finished":
+      return r.outcome;
     case "interrupted":
     case "torn down":
     case "ended":
-      return `${r.outcome} ${r.detail ?? ""}`.trim();
-    case "finished":
-      return "finished";
+      return `${r.outcome}${at}`;
     case "failed":
-      return `failed (${r.detail ?? "non-zero status"})`;
+      return `failed (status ${r.status ?? "?"})`;
     default:
       return assertNever(r.outcome);
   }
@@ -156,13 +160,10 @@ function ending(r: AttemptRow): string {
 /** The ledger as `watch` prints it: one line an attempt, then the restarts and the totals. */
 export function attemptsSummary(l: AttemptsLedger): string[] {
   if (!hasAttemptsToShow(l)) return [];
-  const lines = l.rows.map((r) => `attempt ${r.attempt}: ${r.instanceId}${r.subnet ? ` in ${r.subnet}` : ""}, ${r.market}, ${r.hours.toFixed(1)} h${r.stoppedAt === undefined ? " so far" : ""}${money(r.costUsd)}, ${ending(r)}`);
+  const lines = l.rows.map((r) => `attempt ${r.attempt}: ${r.instanceId}${r.subnet ? ` in ${r.subnet}` : ""}, ${r.market}, ${r.hours.toFixed(1)} h${r.stoppedAt === undefined ? " so far" : ""}${money(r.costUsd)}, ${endingOf(r)}`);
   lines.push(`${l.restarts} restart${l.restarts === 1 ? "" : "s"}, ${l.interruptions} interruption(s), ${l.hours.toFixed(1)} node-hours in all${money(l.costUsd)}${l.gaveUp ? `; recovery gave up: ${l.gaveUp.reason}` : ""}${l.refusals > 0 ? `; ${l.refusals} launch(es) refused, retrying` : ""}`);
   return lines;
 }
-
-/** The words of an ending, for a table cell (the report). */
-export const endingOf = ending;
 
 const iso = () => z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), { error: "expected an ISO 8601 time" }));
 
@@ -173,6 +174,7 @@ const iso = () => z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)),
 export const attemptsStateSchema = () =>
   z.object({
     version: z.literal(1),
+    lastTickAt: z.optional(iso()),
     recovery: z.optional(z.strictObject({
       attempts: z.array(z.strictObject({
         attempt: z.int().check(z.positive()),

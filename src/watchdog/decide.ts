@@ -44,6 +44,8 @@ export interface WatchdogState {
   version: 1;
   firstTickAt: string;
   ticks: number;
+  /** When the tick that wrote this state ran: what the state says is as of then (the report's "so far"). */
+  lastTickAt?: string;
   /** Bytes of each object already read (only complete lines), and the next line's number. */
   cursors: Record<string, { bytes: number; line: number }>;
   runs: Record<string, RunState>;
@@ -189,6 +191,7 @@ export function decide(i: TickInput): Decision {
   // A node launched after the last teardown is a new run of this stage: start over.
   if (state.teardown && i.launchedAt && i.launchedAt.getTime() > Date.parse(state.teardown.at)) state = initialState(now);
   state.ticks++;
+  state.lastTickAt = now.toISOString();
   // Every attempt counts against the hours cap and the bill: a replacement never resets them.
   const recovering = config.recovery !== undefined && i.instances !== undefined;
   if (recovering) {

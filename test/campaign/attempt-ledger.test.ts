@@ -1,7 +1,7 @@
 // The attempts ledger (src/campaign/attempt-ledger.ts): the one reading of the watchdog's record of
 // attempts that watch and the report print. Pure.
 import { describe, expect, it } from "vitest";
-import { attemptsLedger, attemptsStateSchema, attemptsSummary, type Attempt } from "../../src/campaign/attempt-ledger.ts";
+import { attemptsLedger, attemptsStateSchema, attemptsSummary, endingOf, type Attempt, type AttemptRow } from "../../src/campaign/attempt-ledger.ts";
 
 const T0 = Date.parse("2026-12-01T00:00:00Z");
 const at = (min: number) => new Date(T0 + min * 60_000);
@@ -12,15 +12,15 @@ const onDemand2: Attempt = { attempt: 2, instanceId: "i-2", subnet: "subnet-b", 
 
 describe("how each attempt ended", () => {
   it.each([
-    { name: "reclaimed by AWS", a: { interruptedAt: iso(50), exitStatus: 143 }, outcome: "interrupted", detail: `at ${iso(50)}` },
-    { name: "its runs finished", a: { exitStatus: 0 }, outcome: "finished", detail: undefined },
-    { name: "a run failed", a: { exitStatus: 7 }, outcome: "failed", detail: "status 7" },
-    { name: "still up", a: {}, outcome: "running", detail: undefined },
-    { name: "gone, nothing said", a: { endedAt: iso(90) }, outcome: "ended", detail: `at ${iso(90)}` },
-  ])("$name: $outcome", ({ a, outcome, detail }) => {
+    { name: "reclaimed by AWS", a: { interruptedAt: iso(50), exitStatus: 143 }, outcome: "interrupted", words: `interrupted at ${iso(50)}` },
+    { name: "its runs finished", a: { exitStatus: 0 }, outcome: "finished", words: "finished" },
+    { name: "a run failed", a: { exitStatus: 7 }, outcome: "failed", words: "failed (status 7)" },
+    { name: "still up", a: {}, outcome: "running", words: "running" },
+    { name: "gone, nothing said", a: { endedAt: iso(90) }, outcome: "ended", words: `ended at ${iso(90)}` },
+  ])("$name: $outcome", ({ a, outcome, words }) => {
     const l = attemptsLedger({ recovery: { attempts: [{ attempt: 1, instanceId: "i-1", launchedAt: iso(0), ...a }], refusals: 0 }, now: at(100) });
     expect(l.rows[0]?.outcome).toBe(outcome);
-    expect(l.rows[0]?.detail).toBe(detail);
+    expect(endingOf(l.rows[0] as AttemptRow)).toBe(words);
   });
 
   it("the last attempt of a campaign the watchdog tore down stopped then, even before a tick saw it gone", () => {

@@ -3,8 +3,11 @@
 // maxRestarts, a budget that cannot pay for the rest, or a node that failed on its own end with
 // nothing relaunched; another campaign's instances are never touched.
 import { beforeEach, expect, it } from "vitest";
-import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { CreateLaunchTemplateCommand, CreateSubnetCommand, DescribeInstancesCommand, DescribeLaunchTemplateVersionsCommand, DescribeVpcsCommand, EC2Client, RunInstancesCommand, type Instance } from "@aws-sdk/client-ec2";
+import { join } from "node:path";
+import { writeFileSync, readFileSync } from "node:fs";
+import { execa } from "execa";
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateLaunchTemplateCommand, CreateSubnetCommand, DescribeInstancesCommand, DescribeLaunchTemplateVersionsCommand, DescribeVpcsCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand, type Instance } from "@aws-sdk/client-ec2";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { tick, type TickTarget } from "../../src/watchdog/tick.ts";
@@ -12,6 +15,8 @@ import type { WatchdogConfig } from "../../src/watchdog/decide.ts";
 import type { RecoveryConfig } from "../../src/campaign/watchdog-config.ts";
 import { DEFAULT_POLICY } from "../helpers/policy.ts";
 import { awsClients, describeWithMoto, topicWithInbox, type Moto } from "../helpers/moto.ts";
+import { REPO } from "../helpers/shared.ts";
+import { useTmpDir } from "../helpers/tmp.ts";
 
 const POLICY = { stress: DEFAULT_POLICY.stress, verify: DEFAULT_POLICY.verify, sanity: DEFAULT_POLICY.sanity, health: DEFAULT_POLICY.health };
 const MIN = 60_000;
@@ -179,6 +184,51 @@ describeWithMoto("spot recovery against moto_server", (moto: () => Moto) => {
     expect(r.decision.reasons.join("\n")).toMatch(/the remainder cannot finish inside the budget: .* on demand at \$200\/h \(recovery.fallbackAfter 1\) is more than the \$3000 budget/);
     expect(await running("camp")).toEqual([]);
     expect(await running("other-campaign")).toHaveLength(1);
+  });
+
+  // Issue 17: watch and the report show the same attempts, from the one record (the watchdog's
+  // state.json) through the one ledger; the report is rendered by the real binary.
+  const tmp = useTmpDir();
+  it("after a spot, a spot and an on-demand attempt, the report lists each with its market, cost and ending, as watch does", async () => {
+    const s = withFallback(await setup({ recovery: { maxRestarts: 2, budgetUsd: 10_000 } }), 2, 110);
+    const t0 = Date.now();
+    const reclaim = (id: string) => aws.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    await put(s.bucket, "camp/full/node-0/train.metrics.jsonl", points(10, 300));
+    await put(s.bucket, "camp/full/node-0/events.jsonl", [notice(s.node, new Date(t0 + 9 * MIN))]);
+    const second = (await tick(aws, s.target, new Date(t0 + 10 * MIN))).relaunched?.instanceId as string;
+    await reclaim(s.node);
+    await put(s.bucket, "camp/full/node-0/attempt-2/events.jsonl", [notice(second, new Date(t0 + 40 * MIN))]);
+    const third = (await tick(aws, s.target, new Date(t0 + 42 * MIN))).relaunched?.instanceId as string;
+    await reclaim(second);
+    // The on-demand node finishes its runs and powers off.
+    await put(s.bucket, "camp/full/node-0/attempt-3/events.jsonl", [{ time: new Date(t0 + 100 * MIN).toISOString(), instance_id: third, node_rank: 0, event: "node_done", detail: { status: 0 } }]);
+    await reclaim(third);
+    const last = await tick(aws, s.target, new Date(t0 + 102 * MIN));
+    expect(last.relaunched).toBeUndefined();
+    expect(last.decision.action).toBe("continue");
+
+    const stateFile = join(tmp.dir(), "watchdog-state.json");
+    writeFileSync(stateFile, await (await aws.s3.send(new GetObjectCommand({ Bucket: s.bucket, Key: "watchdog/camp/full/state.json" }))).Body?.transformToString("utf-8") as string);
+    const out = join(tmp.dir(), "report.html");
+    const demo = join(REPO, "examples/demo");
+    const r = await execa(process.execPath, [join(REPO, "src/cli/bin.ts"), "report", "--out", out, join(demo, "trajectory.jsonl"), join(demo, "curves/c078.jsonl"), "--attempts", stateFile], { reject: false, cwd: REPO });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^wrote .*report\.html \(sweep, stress, forecast, attempts; \d+ gates, (PASS|FAIL)\)$/);
+    const html = readFileSync(out, "utf8");
+    const rows = [...html.matchAll(/<tr data-attempt="(\d)" data-market="([a-z-]+)" data-outcome="([a-z ]+)" data-hours="([\d.]+)" data-cost="([\d.]+)"><td>\d<\/td><td>(i-[0-9a-f]+)<\/td>.*?<td>(\$[\d.,]+)<\/td><td>([^<]*)<\/td><\/tr>/g)].map((m) => ({ attempt: m[1], market: m[2], outcome: m[3], hours: Number(m[4]), cost: Number(m[5]), instance: m[6], shown: m[7], ended: m[8] }));
+    expect(rows.map((x) => [x.attempt, x.instance, x.market, x.outcome])).toEqual([["1", s.node, "spot", "interrupted"], ["2", second, "spot", "interrupted"], ["3", third, "on-demand", "finished"]]);
+    // Each at its own price: spot at the stack's $98.32/h, the fallback at $110/h.
+    for (const x of rows) expect(x.cost).toBeCloseTo(x.hours * (x.market === "spot" ? 98.32 : 110), 0);
+    expect(html).toMatch(/<tfoot><tr><th>total<\/th><th>2 restarts<\/th><th><\/th><th>2 interruptions<\/th>/);
+
+    // watch, on the same bucket: the same attempts, hours and money.
+    process.env["AWS_ACCESS_KEY_ID"] ??= "test";
+    process.env["AWS_SECRET_ACCESS_KEY"] ??= "test";
+    const { watchCommand } = await import("../../src/cli/commands/watch.ts");
+    const lines: string[] = [];
+    await watchCommand({ bucket: s.bucket, campaign: "camp", stage: "full", endpoint: moto().endpoint, region: "us-east-1", intervalS: 1, once: true, projectDir: "/proj", width: 60, height: 8 }, { out: (l) => lines.push(l), err: () => {}, env: {} });
+    const watched = lines.join("\n").split("\n").filter((l) => /^attempt \d: /.test(l));
+    expect(watched.map((l) => /^attempt (\d): (i-[0-9a-f]+) in subnet-[0-9a-f]+, ([a-z-]+), [\d.]+ h, (\$[\d.]+), (finished|interrupted)/.exec(l)?.slice(1))).toEqual(rows.map((x) => [x.attempt, x.instance, x.market, x.shown, x.outcome]));
   });
 
   it("an interruption past maxRestarts ends in an alert and nothing running", async () => {
