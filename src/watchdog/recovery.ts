@@ -67,7 +67,7 @@ export function replacementMarket(policy: RecoveryPolicy, state: RecoveryState, 
   const interruptions = state.attempts.filter((a) => a.interruptedAt !== undefined).length;
   const f = policy.fallback;
   if (f && interruptions >= f.after) return { market: "on-demand", hourlyUsd: f.hourlyUsd, why: `on-demand at $${f.hourlyUsd}/h: ${interruptions} interruption${interruptions === 1 ? "" : "s"}, recovery.fallbackAfter ${f.after}` };
-  return { market: "spot", hourlyUsd: spotHourlyUsd, why: "spot" };
+  return { market: "spot", hourlyUsd: spotHourlyUsd, why: "on spot" };
 }
 
 /** The latest attempt: the one whose interruption is in question. */
