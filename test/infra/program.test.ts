@@ -533,6 +533,10 @@ describe("stage full after a passing sanity day", () => {
 // demand, from the spot template's on-demand twin (RunInstances cannot override a spot template's
 // market to on-demand), and its IAM allows that twin and nothing else.
 describe("spot recovery's on-demand fallback (recovery.fallbackAfter)", () => {
+  // These run the program two or three times (each bundles the watchdog's handler): on a shared
+  // CPU that is more than vitest's 5 s default.
+  const RUNS_TIMEOUT = 30_000;
+
   it("adds exactly one resource, the on-demand twin of the launch template: the same node without spot market options", async () => {
     const base = (await run(stackConfig()), recorded.map((r) => `${r.type} ${r.name}`));
     const spotTemplate = one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
@@ -548,7 +552,7 @@ describe("spot recovery's on-demand fallback (recovery.fallbackAfter)", () => {
     expect(od.instanceMarketOptions).toBeUndefined();
     // The stack's own node is still the spot one.
     expect(one("aws:ec2/instance:Instance").inputs.launchTemplate).toEqual({ id: "wt-test-7b-node-template-id", version: "3" });
-  });
+  }, RUNS_TIMEOUT);
 
   it("the watchdog may launch from the twin as from the spot template, and from no other; its config names the twin and the on-demand price", async () => {
     const before = (await run(stackConfig()), JSON.parse(named("wt-test-7b-watchdog-role-policy").inputs.policy));
@@ -565,7 +569,7 @@ describe("spot recovery's on-demand fallback (recovery.fallbackAfter)", () => {
     expect(config.config.recovery.launchTemplateId).toBe("wt-test-7b-node-template-id");
     await run(stackConfig({ recovery: { fallbackAfter: 1, onDemandHourlyUsd: 61.5 } }));
     expect(JSON.parse(one("aws:s3/bucketObjectv2:BucketObjectv2").inputs.content).config.recovery.fallback.hourlyUsd).toBe(61.5);
-  });
+  }, RUNS_TIMEOUT);
 
   it.each([
     { name: "past maxRestarts", recovery: { maxRestarts: 1, fallbackAfter: 2 }, node: {}, line: "windtunnel:recovery.fallbackAfter: expected at most recovery.maxRestarts, 1 (a replacement after more interruptions than restarts is never launched, so the fallback would never happen), got 2" },
