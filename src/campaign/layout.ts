@@ -48,6 +48,8 @@ export const checkpointsPrefix = (prefix: string): string => `${prefix}/checkpoi
 export const ATTEMPT_TAG = "windtunnel:attempt";
 /** Tag on a replacement: its own hard stop, in minutes from its boot (what the hours cap leaves after the earlier attempts). */
 export const HARD_STOP_TAG = "windtunnel:hard-stop-minutes";
+/** Tag on a replacement: its market, `spot` or `on-demand` (after recovery.fallbackAfter interruptions), so watch and the report can say which each attempt was. */
+export const MARKET_TAG = "windtunnel:market";
 /** `attempt-<n>/` inside a node's folder, for n ≥ 2; the first attempt writes at the node's folder itself. */
 export const attemptFolder = (attempt: number): string => (attempt <= 1 ? "" : `attempt-${attempt}/`);
 /** The attempt an object was written by: its attempt-<n>/ folder, else 1. */

@@ -35,6 +35,17 @@ export const watchdogTargetSchema = lazy(() => {
     plannedHours: z.number().check(z.positive()),
     /** The instance tags every attempt carries (the campaign's, the node's rank, its name). */
     tags: z.record(z.string(), z.string()),
+    /**
+     * recovery.fallbackAfter: after this many interruptions the replacement is on-demand, from the
+     * stack's second template (the same node without spot market options: RunInstances cannot
+     * turn a spot template's launch into an on-demand one), paid at `hourlyUsd` per node-hour.
+     */
+    fallback: z.optional(z.strictObject({
+      after: z.int().check(z.positive()),
+      hourlyUsd: z.number().check(z.positive()),
+      launchTemplateId: z.string().check(z.minLength(1)),
+      launchTemplateVersion: z.string().check(z.minLength(1)),
+    })),
   });
   return z.strictObject({
     bucket: z.string().check(z.minLength(1)),

@@ -9,6 +9,7 @@ import * as z from "zod/mini";
 import { described, lazy } from "../evidence/schemas.ts";
 import { describeIssue } from "../evidence/issues.ts";
 import { MARKETS, type CampaignPlan } from "../cost/campaign-plan.ts";
+import { ON_DEMAND_HOURLY_USD, onDemandHourlyUsd } from "../cost/on-demand.ts";
 import { byteLength, EC2_USER_DATA_LIMIT_BYTES } from "./user-data.ts";
 import { controlCharacterAt, MIN_HARD_STOP_MINUTES } from "./user-data-input.ts";
 import { hardStopMinutes, stageRuns, worstUserData, type ScriptConfig } from "./stage-script.ts";
@@ -91,6 +92,8 @@ export const recoverySchema = () =>
     windowHours: described(z._default(positive(), 12), "no replacement once this many hours have passed since the first interruption"),
     backoffMinutes: described(z._default(positive(), 4), "wait after AWS refuses a launch (no capacity), doubled on each further refusal"),
     subnets: described(z._default(z.array(z.string().check(z.regex(/^subnet-[0-9a-f]{8,17}$/, { error: "expected a subnet id subnet-…" }))), []), "subnets (AZs) to launch replacements into, in order; the interrupted one is tried last. Empty: the launch template's"),
+    fallbackAfter: described(z.optional(z.int({ error: "expected a whole number" }).check(z.positive({ error: "expected a whole number ≥ 1" }), z.maximum(20))), "after this many spot interruptions the replacement is on-demand (AWS does not reclaim it), paid at onDemandHourlyUsd; absent: always spot"),
+    onDemandHourlyUsd: described(z.optional(positive()), `fallbackAfter only: what one node costs per hour on demand, for the fallback's budget check and cost; default: the built-in price of the instance type (${Object.entries(ON_DEMAND_HOURLY_USD).map(([t, usd]) => `${t} $${usd}/h`).join(", ")}, us-east-1)`),
   });
 
 export const stackConfigSchema = lazy(() =>
@@ -133,6 +136,9 @@ export const stackConfigSchema = lazy(() =>
     // boot (red-team finding 22: sanityHours 0 became `shutdown -P +0`).
     z.refine((c) => c.stage !== "sanity" || hardStopMinutes(c) >= MIN_HARD_STOP_MINUTES, { error: `stage sanity needs sanityHours ≥ ${MIN_HARD_STOP_MINUTES / 60}: the node powers itself off after the sanity day (0 would power it off at boot)`, path: ["sanityHours"] }),
     z.refine((c) => c.stage !== "full" || hardStopMinutes(c) >= MIN_HARD_STOP_MINUTES, { error: `stage full needs hoursCap ≥ sanityHours + ${MIN_HARD_STOP_MINUTES / 60}: the training node powers itself off after what the cap leaves once the sanity day is spent`, path: ["hoursCap"] }),
+    z.superRefine((c, ctx) => {
+      for (const p of fallbackProblems(c)) ctx.issues.push({ code: "custom", path: ["recovery", p.key], message: p.message, input: p.input });
+    }),
     z.superRefine((c, ctx) => {
       const over = userDataOverLimit(c);
       if (over) ctx.issues.push({ code: "custom", path: over.path, message: over.message, input: c });
@@ -219,6 +225,25 @@ export function parseStackConfig(raw: Record<string, unknown>): { config: StackC
       return [{ key: `${NAMESPACE}:${issue.path.map(String).join(".") || "config"}`, message }];
     }),
   };
+}
+
+/**
+ * recovery.fallbackAfter's rules: only a single spot node is relaunched at all, a fallback past
+ * maxRestarts would never launch, and the on-demand price must be known (and, as AWS caps spot at
+ * the on-demand price, not below the spot price typed in node.hourlyUsd).
+ */
+function fallbackProblems(c: Pick<StackConfig, "node" | "recovery">): { key: "fallbackAfter" | "onDemandHourlyUsd"; message: string; input: unknown }[] {
+  const r = c.recovery;
+  if (r.fallbackAfter === undefined) return r.onDemandHourlyUsd !== undefined ? [{ key: "onDemandHourlyUsd", message: "onDemandHourlyUsd is only for recovery.fallbackAfter (the on-demand replacement's price)", input: r.onDemandHourlyUsd }] : [];
+  const out: { key: "fallbackAfter" | "onDemandHourlyUsd"; message: string; input: unknown }[] = [];
+  if (c.node.market !== "spot" || c.node.count !== 1) out.push({ key: "fallbackAfter", message: `fallbackAfter is for a single spot node (node.market spot, node.count 1; here ${c.node.market} × ${c.node.count}): only such a node is relaunched`, input: r.fallbackAfter });
+  if (r.fallbackAfter > r.maxRestarts) out.push({ key: "fallbackAfter", message: `expected at most recovery.maxRestarts, ${r.maxRestarts} (a replacement after more interruptions than restarts is never launched, so the fallback would never happen)`, input: r.fallbackAfter });
+  const price = onDemandHourlyUsd(c.node.instanceType, r.onDemandHourlyUsd);
+  const why = "AWS caps spot at the on-demand price: a lower one is a typo, and would let the fallback's budget check pass too easily";
+  if (price === undefined) out.push({ key: "onDemandHourlyUsd", message: `needed with recovery.fallbackAfter: windtunnel knows no on-demand price for ${c.node.instanceType} (only ${Object.keys(ON_DEMAND_HOURLY_USD).join(", ")}); give what one node costs per hour on demand`, input: undefined });
+  else if (r.onDemandHourlyUsd !== undefined && price < c.node.hourlyUsd) out.push({ key: "onDemandHourlyUsd", message: `expected at least node.hourlyUsd, $${c.node.hourlyUsd}/h (${why})`, input: price });
+  else if (price < c.node.hourlyUsd) out.push({ key: "onDemandHourlyUsd", message: `needed with recovery.fallbackAfter: the built-in on-demand price of ${c.node.instanceType}, $${price}/h, is below node.hourlyUsd, $${c.node.hourlyUsd}/h (${why}); give this region's on-demand price`, input: undefined });
+  return out;
 }
 
 const bytes = (n: number): string => `${n.toLocaleString("en-US")} byte${n === 1 ? "" : "s"}`;

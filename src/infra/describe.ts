@@ -47,8 +47,10 @@ const DESCRIBE: Record<string, (i: Inputs) => string> = {
   "aws:lambda/permission:Permission": () => "only this schedule may invoke it",
   "aws:cloudwatch/logGroup:LogGroup": (i) => `logs kept ${str(i["retentionInDays"])} days`,
   "aws:s3/bucketObjectv2:BucketObjectv2": (i) => {
-    const cfg = JSON.parse(str(i["content"])) as { config?: { stage?: string; envelope?: unknown; hoursCap?: number } };
-    return `its config: stage ${cfg.config?.stage ?? "?"}, verify gate ${cfg.config?.envelope ? "on" : "off"}, hours cap ${cfg.config?.hoursCap ?? "?"} h`;
+    const cfg = JSON.parse(str(i["content"])) as { config?: { stage?: string; envelope?: unknown; hoursCap?: number; recovery?: { maxRestarts?: number; fallback?: { after?: number; hourlyUsd?: number } } } };
+    const r = cfg.config?.recovery;
+    const recovery = r ? `, spot recovery: up to ${r.maxRestarts ?? "?"} restarts${r.fallback ? `, on-demand after ${r.fallback.after ?? "?"} interruption(s) at $${r.fallback.hourlyUsd ?? "?"}/h` : ", always spot"}` : "";
+    return `its config: stage ${cfg.config?.stage ?? "?"}, verify gate ${cfg.config?.envelope ? "on" : "off"}, hours cap ${cfg.config?.hoursCap ?? "?"} h${recovery}`;
   },
   "aws:iam/rolePolicy:RolePolicy": (i) => {
     const doc = JSON.parse(str(i["policy"])) as { Statement: { Sid: string }[] };

@@ -94,6 +94,8 @@ export function watchdogRolePolicy(o: { bucketArn: string; campaign: string; top
 /** What the watchdog may launch a replacement with: the campaign's launch template and its node role, nothing else. */
 export interface RelaunchGrant {
   launchTemplateArn: string;
+  /** The on-demand twin of the template, only with windtunnel:recovery.fallbackAfter. */
+  onDemandLaunchTemplateArn?: string;
   nodeRoleArn: string;
 }
 
@@ -101,11 +103,13 @@ export interface RelaunchGrant {
  * RunInstances only from the campaign's launch template (ec2:LaunchTemplate on every resource of
  * the request) and, for what it creates, only with the campaign's tag (aws:RequestTag); tags only
  * as part of that launch; PassRole only for the node's own role, only to EC2. A watchdog bug, or
- * a stolen role, can then start nothing but another copy of the campaign's own node.
+ * a stolen role, can then start nothing but another copy of the campaign's own node. With the
+ * on-demand fallback, that copy may also come from the template's on-demand twin, and from no
+ * other: the two templates differ in their market options alone.
  */
 function relaunchStatements(campaign: string, g: RelaunchGrant): Statement[] {
   const created = ["instance", "volume", "network-interface", "spot-instances-request"].map((t) => `arn:aws:ec2:*:*:${t}/*`);
-  const fromTemplate = { ArnEquals: { "ec2:LaunchTemplate": g.launchTemplateArn } };
+  const fromTemplate = { ArnEquals: { "ec2:LaunchTemplate": g.onDemandLaunchTemplateArn !== undefined ? [g.launchTemplateArn, g.onDemandLaunchTemplateArn] : g.launchTemplateArn } };
   return [
     { Sid: "RelaunchCreatesOnlyCampaignTagged", Effect: "Allow", Action: "ec2:RunInstances", Resource: created, Condition: { ...fromTemplate, StringEquals: { [`aws:RequestTag/${CAMPAIGN_TAG}`]: campaign } } },
     { Sid: "RelaunchUsesOnlyCampaignTemplate", Effect: "Allow", Action: "ec2:RunInstances", Resource: [...["launch-template", "subnet", "security-group", "placement-group", "key-pair"].map((t) => `arn:aws:ec2:*:*:${t}/*`), "arn:aws:ec2:*::image/*"], Condition: fromTemplate },

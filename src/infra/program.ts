@@ -18,6 +18,7 @@ import { ArtifactStore } from "./artifact-store.ts";
 import { SpendGuard } from "./spend-guard.ts";
 import { TrainingNode } from "./training-node.ts";
 import { restartOverhead } from "../cost/campaign-plan.ts";
+import { onDemandHourlyUsd } from "../cost/on-demand.ts";
 import type { Policy } from "../policy/schema.ts";
 import { bundleHandler, Watchdog } from "./watchdog.ts";
 import { readEnvelopeFile } from "../judge/evidence.ts";
@@ -123,6 +124,7 @@ export async function campaignProgram(ctx: ProgramContext): Promise<CampaignOutp
     target: c.target,
     verdictDigest: judged.digest,
     tags,
+    onDemandTemplate: recoverable(c) && c.recovery.fallbackAfter !== undefined,
   });
   const policy = judged.policy;
   const watchdog = new Watchdog(`${name}-watchdog`, {
@@ -173,10 +175,14 @@ const recoverable = (c: StackConfig): boolean => c.node.market === "spot" && c.n
 
 function recoveryOf(c: StackConfig, node: TrainingNode, tags: Record<string, string>, stage: "sanity" | "full", policy: Policy) {
   const r = c.recovery;
+  const od = node.onDemandLaunchTemplate;
+  const odPrice = onDemandHourlyUsd(c.node.instanceType, r.onDemandHourlyUsd);
+  if ((r.fallbackAfter !== undefined) !== (od !== undefined) || (od && odPrice === undefined)) throw new InternalError("recovery.fallbackAfter without its on-demand template or price (the config schema requires both)");
   return {
     launchTemplateArn: node.launchTemplate.arn,
+    ...(od ? { onDemandLaunchTemplateArn: od.arn } : {}),
     nodeRoleArn: node.role.arn,
-    config: pulumi.all([node.launchTemplate.id, node.launchTemplate.latestVersion, node.securityGroupId, node.userDataBase64]).apply(([launchTemplateId, version, sg, userData]) => ({
+    config: pulumi.all([node.launchTemplate.id, node.launchTemplate.latestVersion, node.securityGroupId, node.userDataBase64, od?.id, od?.latestVersion]).apply(([launchTemplateId, version, sg, userData, odId, odVersion]) => ({
       launchTemplateId,
       launchTemplateVersion: String(version),
       securityGroupIds: [sg],
@@ -190,6 +196,7 @@ function recoveryOf(c: StackConfig, node: TrainingNode, tags: Record<string, str
       budgetUsd: c.budgetUsd,
       plannedHours: stage === "sanity" ? c.sanityHours : c.hours,
       tags: { ...tags, Name: `windtunnel-${c.campaign}-0`, "windtunnel:node-rank": "0" },
+      ...(r.fallbackAfter !== undefined && odId !== undefined && odPrice !== undefined ? { fallback: { after: r.fallbackAfter, hourlyUsd: odPrice, launchTemplateId: odId, launchTemplateVersion: String(odVersion) } } : {}),
     })),
   };
 }

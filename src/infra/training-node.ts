@@ -36,12 +36,21 @@ export interface TrainingNodeArgs {
   target: Record<string, number | string>;
   verdictDigest: string;
   tags: Record<string, string>;
+  /**
+   * Also a template for the watchdog's on-demand fallback (windtunnel:recovery.fallbackAfter): the
+   * same node without spot market options, since RunInstances cannot override a spot template's
+   * market to on-demand (its MarketType knows only spot and capacity blocks).
+   * @default false
+   */
+  onDemandTemplate?: boolean;
 }
 
 export class TrainingNode extends pulumi.ComponentResource {
   public readonly instances: aws.ec2.Instance[];
   public readonly instanceIds: pulumi.Output<string[]>;
   public readonly launchTemplate: aws.ec2.LaunchTemplate;
+  /** The on-demand twin of the launch template, when asked for (onDemandTemplate). */
+  public readonly onDemandLaunchTemplate: aws.ec2.LaunchTemplate | undefined;
   public readonly role: aws.iam.Role;
   public readonly securityGroupId: pulumi.Output<string>;
   /** Rank 0's node script, base64 as RunInstances takes it: what a replacement after a spot interruption runs. */
@@ -75,9 +84,9 @@ export class TrainingNode extends pulumi.ComponentResource {
     const placement = n.count > 1 ? new aws.ec2.PlacementGroup(`${name}-placement`, { strategy: "cluster", tags: args.tags }, child) : undefined;
 
     const imageId = n.amiId ?? aws.ssm.getParameterOutput({ name: DLAMI_PARAMETER }, child).value;
-    this.launchTemplate = new aws.ec2.LaunchTemplate(`${name}-template`, {
-      namePrefix: `wt-${args.campaign}-`,
-      description: `windtunnel ${args.campaign} (${args.stage})`,
+    const template = (market: NodeConfig["market"], role: string, what: string): aws.ec2.LaunchTemplateArgs => ({
+      namePrefix: `wt-${args.campaign}-${role}`,
+      description: `windtunnel ${args.campaign} (${args.stage})${what}`,
       imageId,
       instanceType: n.instanceType,
       iamInstanceProfile: { arn: profile.arn },
@@ -87,13 +96,15 @@ export class TrainingNode extends pulumi.ComponentResource {
       metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2, instanceMetadataTags: "enabled" },
       blockDeviceMappings: [{ deviceName: "/dev/sda1", ebs: { volumeSize: n.rootVolumeGb, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
       networkInterfaces: networkInterfaces(efa, group.id, n.subnetId),
-      ...marketOptions(n),
+      ...marketOptions({ ...n, market }),
       ...(placement ? { placement: { groupName: placement.name } } : {}),
       monitoring: { enabled: true },
-      tagSpecifications: ["instance", "volume", "network-interface", ...(n.market === "spot" ? ["spot-instances-request"] : [])].map((resourceType) => ({ resourceType, tags: args.tags })),
+      tagSpecifications: ["instance", "volume", "network-interface", ...(market === "spot" ? ["spot-instances-request"] : [])].map((resourceType) => ({ resourceType, tags: args.tags })),
       updateDefaultVersion: true,
       tags: args.tags,
-    }, child);
+    });
+    this.launchTemplate = new aws.ec2.LaunchTemplate(`${name}-template`, template(n.market, "", ""), child);
+    this.onDemandLaunchTemplate = args.onDemandTemplate ? new aws.ec2.LaunchTemplate(`${name}-template-on-demand`, template("on-demand", "on-demand-", ": the watchdog's on-demand fallback"), child) : undefined;
 
     const userData = (rank: number, bucket: string, masterAddr?: string): string =>
       renderUserData({

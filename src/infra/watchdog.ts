@@ -49,7 +49,7 @@ export interface WatchdogArgs {
   topicArn: pulumi.Input<string>;
   config: WatchdogConfig;
   /** Spot recovery: what a relaunch needs (resolved at deploy time), and the node role it may pass. */
-  recovery?: { config: pulumi.Input<RecoveryConfig>; launchTemplateArn: pulumi.Input<string>; nodeRoleArn: pulumi.Input<string> };
+  recovery?: { config: pulumi.Input<RecoveryConfig>; launchTemplateArn: pulumi.Input<string>; onDemandLaunchTemplateArn?: pulumi.Input<string>; nodeRoleArn: pulumi.Input<string> };
   /** The bundled handler (bundleHandler()). */
   code: string;
   tags: Record<string, string>;
@@ -78,8 +78,8 @@ export class Watchdog extends pulumi.ComponentResource {
     const role = new aws.iam.Role(`${name}-role`, { namePrefix: `wt-${args.campaign}-watchdog-`, assumeRolePolicy: JSON.stringify(trustPolicy("lambda.amazonaws.com")), tags: args.tags }, child);
     new aws.iam.RolePolicy(`${name}-role-policy`, {
       role: role.id,
-      policy: pulumi.all([args.bucketArn, args.topicArn, logs.arn, args.recovery?.launchTemplateArn, args.recovery?.nodeRoleArn]).apply(([bucketArn, topicArn, logGroupArn, launchTemplateArn, nodeRoleArn]) =>
-        JSON.stringify(watchdogRolePolicy({ bucketArn, campaign: args.campaign, topicArn, logGroupArn, ...(launchTemplateArn !== undefined && nodeRoleArn !== undefined ? { relaunch: { launchTemplateArn, nodeRoleArn } } : {}) })),
+      policy: pulumi.all([args.bucketArn, args.topicArn, logs.arn, args.recovery?.launchTemplateArn, args.recovery?.onDemandLaunchTemplateArn, args.recovery?.nodeRoleArn]).apply(([bucketArn, topicArn, logGroupArn, launchTemplateArn, onDemandLaunchTemplateArn, nodeRoleArn]) =>
+        JSON.stringify(watchdogRolePolicy({ bucketArn, campaign: args.campaign, topicArn, logGroupArn, ...(launchTemplateArn !== undefined && nodeRoleArn !== undefined ? { relaunch: { launchTemplateArn, nodeRoleArn, ...(onDemandLaunchTemplateArn !== undefined ? { onDemandLaunchTemplateArn } : {}) } } : {}) })),
       ),
     }, child);
     const config = new aws.s3.BucketObjectv2(`${name}-config`, {

@@ -2,6 +2,7 @@
 // no script, no font, no image fetched from anywhere at view time. Pure.
 import type { Verdict } from "../gates/verdict.ts";
 import { InternalError } from "../common/errors.ts";
+import type { ReportTable } from "./attempts.ts";
 
 export interface ReportFigure {
   id: string;
@@ -25,7 +26,18 @@ export interface ReportInput {
   verdict: Verdict;
   digest: string;
   figures: ReportFigure[];
+  /** Sections that are tables, after the figures (the spot attempts). */
+  tables?: ReportTable[];
   notes: string[];
+}
+
+const dataAttrs = (d: Record<string, string>): string => Object.entries(d).map(([k, v]) => ` data-${esc(k)}="${esc(v)}"`).join("");
+
+function tableSection(t: ReportTable): string {
+  const head = t.head.map((h) => `<th>${esc(h)}</th>`).join("");
+  const rows = t.rows.map((r) => `<tr${dataAttrs(r.data)}>${r.cells.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("\n");
+  const foot = t.foot ? `<tfoot><tr>${t.foot.map((c) => `<th>${esc(c)}</th>`).join("")}</tr></tfoot>` : "";
+  return `<section class="table" id="${esc(t.id)}"><h2>${esc(t.title)}</h2><p>${esc(t.caption)}</p>${t.rows.length > 0 ? `<table id="${esc(t.id)}-table"><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody>${foot}</table>` : ""}</section>`;
 }
 
 export function reportHtml(r: ReportInput): string {
@@ -60,6 +72,7 @@ code { font-size: 0.95em; } .meta { color: #555; font-size: 0.85em; }
 <p class="meta">Verdict digest <code id="digest">${esc(r.digest)}</code> (the Pulumi stack output <code>verdictDigest</code> and the node's <code>windtunnel:verdict</code> tag).</p>
 ${r.notes.map((n) => `<p class="meta">${esc(n)}</p>`).join("\n")}
 ${figures}
+${(r.tables ?? []).map(tableSection).join("\n")}
 <section id="gates"><h2>Gates</h2>
 <table id="gate-table"><thead><tr><th></th><th>gate</th><th>subject</th><th>measured</th><th>threshold</th><th>why</th></tr></thead>
 <tbody>

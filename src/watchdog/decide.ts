@@ -10,9 +10,10 @@ import { CurveMonitor, type MonitorSnapshot } from "../gates/stress.ts";
 import { EnvelopeMonitor, type EnvelopeSnapshot, type VerifyEnvelope } from "../gates/verify.ts";
 import { comparisonLoss, evaluateSanityNodes, groupSanityRuns, sanityNodeOf, type SanitySource } from "../gates/sanity.ts";
 import { healthGates, nodeNames, type NodeFacts } from "../gates/health.ts";
-import { nodeOfKey, runIdOfKey, runOfKey } from "../campaign/layout.ts";
+import { attemptOfKey, nodeOfKey, runIdOfKey, runOfKey } from "../campaign/layout.ts";
 import { continueRun, inAttemptOrder } from "../campaign/attempts.ts";
-import { currentAttempt, decideRecovery, trackAttempts, usedMinutes, type InstanceFact, type RecoveryDecision, type RecoveryState } from "./recovery.ts";
+import { currentAttempt, decideRecovery, trackAttempts, type InstanceFact, type RecoveryDecision, type RecoveryState } from "./recovery.ts";
+import { spentUsd, type AttemptMarket } from "../campaign/attempt-ledger.ts";
 import type { GateResult } from "../gates/types.ts";
 import type { Replay } from "./resume.ts";
 import { round } from "../common/format.ts";
@@ -43,6 +44,8 @@ export interface WatchdogState {
   version: 1;
   firstTickAt: string;
   ticks: number;
+  /** When the tick that wrote this state ran: what the state says is as of then (the report's "so far"). */
+  lastTickAt?: string;
   /** Bytes of each object already read (only complete lines), and the next line's number. */
   cursors: Record<string, { bytes: number; line: number }>;
   runs: Record<string, RunState>;
@@ -188,13 +191,21 @@ export function decide(i: TickInput): Decision {
   // A node launched after the last teardown is a new run of this stage: start over.
   if (state.teardown && i.launchedAt && i.launchedAt.getTime() > Date.parse(state.teardown.at)) state = initialState(now);
   state.ticks++;
+  state.lastTickAt = now.toISOString();
   // Every attempt counts against the hours cap and the bill: a replacement never resets them.
   const recovering = config.recovery !== undefined && i.instances !== undefined;
-  if (recovering) state.recovery = trackAttempts(state.recovery ?? { attempts: [], refusals: 0 }, i.instances ?? [], i.events.filter((e) => e.event === "spot_interruption").map((e) => ({ ...(e.instance_id !== undefined ? { instanceId: e.instance_id } : {}), at: e.time ?? now.toISOString() })), now);
+  if (recovering) {
+    const prices = { spot: config.hourlyUsd, ...(config.recovery?.fallback ? { onDemand: config.recovery.fallback.hourlyUsd } : {}) };
+    state.recovery = trackAttempts(state.recovery ?? { attempts: [], refusals: 0 }, i.instances ?? [], i.events.filter((e) => e.event === "spot_interruption").map((e) => ({ ...(e.instance_id !== undefined ? { instanceId: e.instance_id } : {}), at: e.time ?? now.toISOString() })), now, prices);
+    recordExits(state.recovery, i.events);
+  }
   const current = state.recovery ? currentAttempt(state.recovery) : undefined;
-  const priorMinutes = state.recovery ? usedMinutes(state.recovery.attempts.filter((a) => a !== current), now) : 0;
+  const prior = state.recovery ? state.recovery.attempts.filter((a) => a !== current) : [];
+  const priorMinutes = prior.reduce((m, a) => m + Math.max(0, minutes(a.endedAt ? new Date(a.endedAt) : now, new Date(a.launchedAt))), 0);
   const launchedAt = current && !current.endedAt ? new Date(current.launchedAt) : i.launchedAt;
-  const costSoFarUsd = launchedAt || priorMinutes > 0 ? round((((launchedAt ? minutes(now, launchedAt) : 0) + priorMinutes) / 60) * config.hourlyUsd * config.nodes, 2) : null;
+  // Each attempt at its own price: an on-demand replacement (recovery.fallbackAfter) costs more an hour.
+  const liveHourlyUsd = current && !current.endedAt ? (current.hourlyUsd ?? config.hourlyUsd) : config.hourlyUsd;
+  const costSoFarUsd = launchedAt || priorMinutes > 0 ? round((((launchedAt ? minutes(now, launchedAt) : 0) / 60) * liveHourlyUsd + spentUsd(prior, now, config.hourlyUsd)) * config.nodes, 2) : null;
   const done = (action: Action, reasons: string[], alerts: string[] = [], failed: GateResult[] = []): Decision => ({ action, reasons, alerts, state, failed, costSoFarUsd });
   if (state.teardown) return done("continue", [`already torn down at ${state.teardown.at}: ${state.teardown.reasons.join("; ")}`]);
 
@@ -239,10 +250,19 @@ function recover(config: WatchdogConfig, state: WatchdogState, now: Date, tornDo
   return decideRecovery({ policy: r, state: state.recovery, now, nodes: config.nodes, hoursCap: config.hoursCap, plannedHours: r.plannedHours, hourlyUsd: config.hourlyUsd, budgetUsd: r.budgetUsd, endedOnItsOwn, tornDown });
 }
 
-/** A replacement is up: its attempt joins the record, and the node's facts start again with it. */
-export function recordRelaunch(state: WatchdogState, a: { attempt: number; instanceId: string; subnet?: string; launchedAt: string }): void {
+/** Each attempt's own node_done status, by the attempt folder its events came from (for how it ended, in watch and the report). */
+function recordExits(r: RecoveryState, events: readonly NodeEvent[]): void {
+  for (const e of events) {
+    if (e.event !== "node_done") continue;
+    const a = r.attempts.find((x) => x.attempt === attemptOfKey(e.key ?? ""));
+    if (a) a.exitStatus ??= statusOf(e.detail) ?? 1;
+  }
+}
+
+/** A replacement is up: its attempt joins the record, with its market and price, and the node's facts start again with it. */
+export function recordRelaunch(state: WatchdogState, a: { attempt: number; instanceId: string; subnet?: string; launchedAt: string; market: AttemptMarket; hourlyUsd: number }): void {
   const r = (state.recovery ??= { attempts: [], refusals: 0 });
-  r.attempts.push({ attempt: a.attempt, instanceId: a.instanceId, launchedAt: a.launchedAt, ...(a.subnet !== undefined ? { subnet: a.subnet } : {}) });
+  r.attempts.push({ attempt: a.attempt, instanceId: a.instanceId, launchedAt: a.launchedAt, ...(a.subnet !== undefined ? { subnet: a.subnet } : {}), market: a.market, hourlyUsd: a.hourlyUsd });
   r.refusals = 0;
   delete r.lastRefusalAt;
   // Its health is judged from its own launch: first metrics, exit status, no interruption yet.

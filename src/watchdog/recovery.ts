@@ -8,9 +8,15 @@
 //  - the hours cap and the budget count every attempt: a replacement gets the hours that remain,
 //    and none is launched when the remainder (plus the restart's overhead) cannot be paid for;
 //  - a launch that AWS refused (no capacity) is retried after a backoff that doubles, in the next
-//    subnet, never first in the one that was just interrupted.
+//    subnet, never first in the one that was just interrupted;
+//  - after `fallback.after` interruptions (recovery.fallbackAfter; off by default) the replacement
+//    is on-demand, and the remainder is priced at the on-demand rate, not the spot one.
 // Single-node campaigns only: a multi-node run is one torchrun job whose ranks rendezvous at
 // node 0's address, and replacing one rank would not rejoin it (the watchdog alerts instead).
+
+import { spentUsd, usedMinutes, type Attempt, type AttemptMarket, type RecoveryState } from "../campaign/attempt-ledger.ts";
+
+export { usedMinutes, type Attempt, type RecoveryState } from "../campaign/attempt-ledger.ts";
 
 export interface RecoveryPolicy {
   maxRestarts: number;
@@ -22,27 +28,11 @@ export interface RecoveryPolicy {
   restartOverheadMinutes: number;
   /** Subnets to launch into, in order of preference; empty: the launch template's own. */
   subnets: readonly string[];
-}
-
-/** One instance of the campaign's node: the stack's (attempt 1) or a replacement. */
-export interface Attempt {
-  attempt: number;
-  instanceId: string;
-  subnet?: string;
-  launchedAt: string;
-  /** When it stopped counting against the hours: terminated, or reclaimed. */
-  endedAt?: string;
-  /** AWS reclaimed it (a spot notice, or terminated with a spot reason). */
-  interruptedAt?: string;
-}
-
-export interface RecoveryState {
-  attempts: Attempt[];
-  /** Launches AWS refused since the last successful one, and when the last refusal was. */
-  refusals: number;
-  lastRefusalAt?: string;
-  /** When the watchdog gave up on recovery, and why (said once). */
-  gaveUp?: { at: string; reason: string };
+  /**
+   * After this many interruptions of the campaign, the replacement is on-demand, paid at
+   * `hourlyUsd` per node-hour (recovery.fallbackAfter). Absent: every replacement is spot.
+   */
+  fallback?: { after: number; hourlyUsd: number } | undefined;
 }
 
 export interface RecoveryInput {
@@ -63,15 +53,21 @@ export interface RecoveryInput {
 
 export type RecoveryDecision =
   | { action: "none" }
-  | { action: "relaunch"; attempt: number; subnet?: string; hardStopMinutes: number; why: string }
+  | { action: "relaunch"; attempt: number; subnet?: string; hardStopMinutes: number; market: AttemptMarket; hourlyUsd: number; why: string }
   | { action: "wait"; why: string }
   | { action: "give-up"; why: string };
 
 const minutesBetween = (a: Date, b: Date): number => (a.getTime() - b.getTime()) / 60_000;
 
-/** Node-minutes the campaign has used, over every attempt: each from its launch to its end (or now). */
-export function usedMinutes(attempts: readonly Attempt[], now: Date): number {
-  return attempts.reduce((m, a) => m + Math.max(0, minutesBetween(a.endedAt ? new Date(a.endedAt) : now, new Date(a.launchedAt))), 0);
+/**
+ * The replacement's market: on-demand once the campaign has been interrupted `fallback.after`
+ * times (an on-demand node is not reclaimed, so the run stops paying restarts), else spot.
+ */
+export function replacementMarket(policy: RecoveryPolicy, state: RecoveryState, spotHourlyUsd: number): { market: AttemptMarket; hourlyUsd: number; why: string } {
+  const interruptions = state.attempts.filter((a) => a.interruptedAt !== undefined).length;
+  const f = policy.fallback;
+  if (f && interruptions >= f.after) return { market: "on-demand", hourlyUsd: f.hourlyUsd, why: `on-demand at $${f.hourlyUsd}/h: ${interruptions} interruption${interruptions === 1 ? "" : "s"}, recovery.fallbackAfter ${f.after}` };
+  return { market: "spot", hourlyUsd: spotHourlyUsd, why: "on spot" };
 }
 
 /** The latest attempt: the one whose interruption is in question. */
@@ -106,9 +102,11 @@ export function decideRecovery(i: RecoveryInput): RecoveryDecision {
   const trained = Math.max(0, used - restarts * policy.restartOverheadMinutes);
   const needed = Math.max(0, i.plannedHours * 60 - trained) + policy.restartOverheadMinutes;
   if (left <= policy.restartOverheadMinutes) return { action: "give-up", why: `${Math.max(0, left).toFixed(0)} min of the ${i.hoursCap} h cap remain, not more than a restart's ${policy.restartOverheadMinutes} min overhead` };
-  const spent = (used / 60) * i.hourlyUsd * i.nodes;
-  const remainder = (Math.min(needed, left) / 60) * i.hourlyUsd * i.nodes;
-  if (spent + remainder > i.budgetUsd) return { action: "give-up", why: `the remainder cannot finish inside the budget: $${spent.toFixed(0)} spent + $${remainder.toFixed(0)} for the ${(needed / 60).toFixed(1)} h the run still needs (the restart's ${policy.restartOverheadMinutes} min included) is more than the $${i.budgetUsd} budget` };
+  // Each attempt at its own price; the rest at the replacement's (on-demand after the fallback).
+  const market = replacementMarket(policy, state, i.hourlyUsd);
+  const spent = spentUsd(state.attempts, now, i.hourlyUsd) * i.nodes;
+  const remainder = (Math.min(needed, left) / 60) * market.hourlyUsd * i.nodes;
+  if (spent + remainder > i.budgetUsd) return { action: "give-up", why: `the remainder cannot finish inside the budget: $${spent.toFixed(0)} spent + $${remainder.toFixed(0)} for the ${(needed / 60).toFixed(1)} h the run still needs (the restart's ${policy.restartOverheadMinutes} min included) ${market.market === "on-demand" ? `on demand at $${market.hourlyUsd}/h (recovery.fallbackAfter ${policy.fallback?.after}) ` : ""}is more than the $${i.budgetUsd} budget` };
 
   if (state.refusals > 0 && state.lastRefusalAt) {
     const wait = policy.backoffMinutes * 2 ** (state.refusals - 1);
@@ -121,7 +119,9 @@ export function decideRecovery(i: RecoveryInput): RecoveryDecision {
     attempt: current.attempt + 1,
     ...(subnet !== undefined ? { subnet } : {}),
     hardStopMinutes: Math.floor(left),
-    why: `${current.instanceId} was interrupted at ${current.interruptedAt}; attempt ${current.attempt + 1} of at most ${policy.maxRestarts + 1}${subnet !== undefined ? ` in ${subnet}` : ""}, with the ${(left / 60).toFixed(1)} h the cap leaves`,
+    market: market.market,
+    hourlyUsd: market.hourlyUsd,
+    why: `${current.instanceId} was interrupted at ${current.interruptedAt}; attempt ${current.attempt + 1} of at most ${policy.maxRestarts + 1}${subnet !== undefined ? ` in ${subnet}` : ""}, ${market.why}, with the ${(left / 60).toFixed(1)} h the cap leaves`,
   };
 }
 
@@ -135,6 +135,14 @@ export interface InstanceFact {
   attempt: number;
   /** Terminated by AWS for a spot interruption (StateReason Server.SpotInstanceTermination). */
   reclaimed: boolean;
+  /** Its windtunnel:market tag (a replacement's), else what AWS says (InstanceLifecycle spot). */
+  market?: AttemptMarket;
+}
+
+/** Per node-hour of each market, for attempts the watchdog did not launch itself (the stack's, or one found by its tags). */
+export interface MarketPrices {
+  spot: number;
+  onDemand?: number;
 }
 
 const GONE = new Set(["shutting-down", "terminated", "stopping", "stopped"]);
@@ -144,12 +152,12 @@ const GONE = new Set(["shutting-down", "terminated", "stopping", "stopped"]);
  * ended (now, if the tick did not see it end earlier); an interruption comes from the node's spot
  * notice (an event naming its instance, or any notice of the only node) or from AWS's reason.
  */
-export function trackAttempts(s: RecoveryState, instances: readonly InstanceFact[], notices: readonly { instanceId?: string; at: string }[], now: Date): RecoveryState {
+export function trackAttempts(s: RecoveryState, instances: readonly InstanceFact[], notices: readonly { instanceId?: string; at: string }[], now: Date, prices?: MarketPrices): RecoveryState {
   const attempts = s.attempts.map((a) => ({ ...a }));
   for (const inst of instances) {
     let a = attempts.find((x) => x.instanceId === inst.instanceId);
     if (!a) {
-      a = { attempt: inst.attempt, instanceId: inst.instanceId, launchedAt: inst.launchedAt, ...(inst.subnet !== undefined ? { subnet: inst.subnet } : {}) };
+      a = { attempt: inst.attempt, instanceId: inst.instanceId, launchedAt: inst.launchedAt, ...(inst.subnet !== undefined ? { subnet: inst.subnet } : {}), ...(inst.market !== undefined ? { market: inst.market } : {}) };
       attempts.push(a);
     }
     if (GONE.has(inst.state)) a.endedAt ??= now.toISOString();
@@ -159,22 +167,14 @@ export function trackAttempts(s: RecoveryState, instances: readonly InstanceFact
     const a = n.instanceId !== undefined ? attempts.find((x) => x.instanceId === n.instanceId) : attempts.length === 1 ? attempts[0] : undefined;
     if (a) a.interruptedAt ??= n.at;
   }
+  // Recovery is for spot nodes: an attempt of no known market is the stack's spot node.
+  if (prices) {
+    for (const a of attempts) {
+      a.market ??= "spot";
+      const price = a.market === "on-demand" ? prices.onDemand : prices.spot;
+      if (a.hourlyUsd === undefined && price !== undefined) a.hourlyUsd = price;
+    }
+  }
   attempts.sort((x, y) => x.attempt - y.attempt);
   return { ...s, attempts };
-}
-
-/**
- * The attempts, one line each, for `watch` and the report: instance, subnet, hours, whether AWS
- * reclaimed it, and what it cost at `hourlyUsd` (when given); then the restarts and the total.
- */
-export function attemptsSummary(s: RecoveryState, now: Date, hourlyUsd?: number): string[] {
-  if (s.attempts.length <= 1 && !s.attempts.some((a) => a.interruptedAt)) return [];
-  const usd = (minutes: number): string => (hourlyUsd === undefined ? "" : `, $${((minutes / 60) * hourlyUsd).toFixed(2)}`);
-  const lines = s.attempts.map((a) => {
-    const m = usedMinutes([a], now);
-    return `attempt ${a.attempt}: ${a.instanceId}${a.subnet ? ` in ${a.subnet}` : ""}, ${(m / 60).toFixed(1)} h${a.endedAt ? "" : " so far"}${usd(m)}${a.interruptedAt ? `, interrupted at ${a.interruptedAt}` : a.endedAt ? `, ended ${a.endedAt}` : ", running"}`;
-  });
-  const total = usedMinutes(s.attempts, now);
-  lines.push(`${s.attempts.length - 1} restart${s.attempts.length === 2 ? "" : "s"}, ${s.attempts.filter((a) => a.interruptedAt).length} interruption(s), ${(total / 60).toFixed(1)} node-hours in all${usd(total)}${s.gaveUp ? `; recovery gave up: ${s.gaveUp.reason}` : ""}${s.refusals > 0 ? `; ${s.refusals} launch(es) refused, retrying` : ""}`);
-  return lines;
 }

@@ -9,10 +9,11 @@ import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { CancelSpotInstanceRequestsCommand, DescribeInstancesCommand, DescribeSpotInstanceRequestsCommand, TerminateInstancesCommand, type EC2Client } from "@aws-sdk/client-ec2";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { decodeState, encodeState } from "../gates/snapshot.ts";
-import { ATTEMPT_TAG, CAMPAIGN_TAG, STAGE_TAG, stagePrefix, teardownKey, watchdogStateKey } from "../campaign/layout.ts";
+import { ATTEMPT_TAG, CAMPAIGN_TAG, MARKET_TAG, STAGE_TAG, stagePrefix, teardownKey, watchdogStateKey } from "../campaign/layout.ts";
 import { decide, type Decision, type WatchdogConfig, type WatchdogState } from "./decide.ts";
 import { relaunch, type Relaunched } from "./relaunch.ts";
 import type { InstanceFact } from "./recovery.ts";
+import { ATTEMPT_MARKETS, type AttemptMarket } from "../campaign/attempt-ledger.ts";
 import { getBytes, readUpdates } from "./bucket.ts";
 import { resumeRuns } from "./resume.ts";
 
@@ -63,7 +64,8 @@ async function campaignInstances(ec2: EC2Client, campaign: string, stage: string
         // The other stage's nodes (the sanity day's, gone) are not attempts of this one.
         const ofStage = inst.Tags?.find((t) => t.Key === STAGE_TAG)?.Value === stage;
         const attempt = Number(inst.Tags?.find((t) => t.Key === ATTEMPT_TAG)?.Value ?? 1);
-        if (ofStage) facts.push({ instanceId: inst.InstanceId, state, launchedAt: (inst.LaunchTime ?? new Date(0)).toISOString(), attempt: Number.isInteger(attempt) && attempt > 0 ? attempt : 1, reclaimed: inst.StateReason?.Code === "Server.SpotInstanceTermination", ...(inst.SubnetId ? { subnet: inst.SubnetId } : {}) });
+        const market = marketOf(inst.Tags?.find((t) => t.Key === MARKET_TAG)?.Value, inst.InstanceLifecycle);
+        if (ofStage) facts.push({ instanceId: inst.InstanceId, state, launchedAt: (inst.LaunchTime ?? new Date(0)).toISOString(), attempt: Number.isInteger(attempt) && attempt > 0 ? attempt : 1, reclaimed: inst.StateReason?.Code === "Server.SpotInstanceTermination", ...(inst.SubnetId ? { subnet: inst.SubnetId } : {}), ...(market ? { market } : {}) });
         if (!LIVE.has(state)) continue;
         ids.push(inst.InstanceId);
         if (inst.LaunchTime && (!launchedAt || inst.LaunchTime < launchedAt)) launchedAt = inst.LaunchTime;
@@ -72,6 +74,12 @@ async function campaignInstances(ec2: EC2Client, campaign: string, stage: string
     token = r.NextToken;
   } while (token);
   return { ids, launchedAt, facts };
+}
+
+/** A replacement's market tag, else what AWS says of the instance (its lifecycle is spot, or absent). */
+function marketOf(tag: string | undefined, lifecycle: string | undefined): AttemptMarket | undefined {
+  const tagged = ATTEMPT_MARKETS.find((m) => m === tag);
+  return tagged ?? (lifecycle === "spot" ? "spot" : undefined);
 }
 
 async function openSpotRequests(ec2: EC2Client, campaign: string): Promise<string[]> {

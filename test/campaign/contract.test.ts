@@ -28,6 +28,25 @@ function allows(doc: { Statement: Statement[] }, action: string, req: { key?: st
   });
 }
 
+/**
+ * Whether the document allows a RunInstances request: every resource it touches (IAM authorizes
+ * each one) must be matched by an Allow statement whose conditions (ArnEquals, StringEquals) all
+ * hold in the request's context, as IAM evaluates them: a missing key fails its condition.
+ */
+function allowsRunInstances(doc: { Statement: Statement[] }, resources: readonly string[], context: Record<string, string>): boolean {
+  const holds = (cond: Statement["Condition"]): boolean =>
+    Object.entries(cond ?? {}).every(([op, keys]) =>
+      Object.entries(keys).every(([key, want]) => {
+        const got = context[key];
+        if (got === undefined) return false;
+        if (op === "ArnEquals" || op === "ArnLike") return list(want).some((w) => like(w, got));
+        if (op === "StringEquals") return list(want).includes(got);
+        throw new Error(`the evaluator does not know ${op}`);
+      }),
+    );
+  return resources.every((arn) => doc.Statement.some((st) => st.Effect === "Allow" && list(st.Action).some((a) => like(a, "ec2:RunInstances")) && list(st.Resource).some((r) => like(r, arn)) && holds(st.Condition)));
+}
+
 describe("the campaign contract and the IAM policies", () => {
   const campaign = "gpt7b";
   const prefix = campaignPrefix(campaign);
@@ -92,5 +111,29 @@ describe("the campaign contract and the IAM policies", () => {
     const bad = parseWatchdogTarget(JSON.stringify({ ...good, config: { ...good.config, policy: noHealth } }));
     expect(bad).toMatchObject({ ok: false, problems: [expect.stringContaining("config.policy.health")] });
     expect(parseWatchdogTarget("{")).toMatchObject({ ok: false, problems: [expect.stringMatching(/^not JSON/)] });
+  });
+
+  // Issue 17, recovery.fallbackAfter: the on-demand replacement comes from the template's on-demand
+  // twin, so the watchdog may launch from it; from no other template, and never untagged.
+  it("the watchdog may relaunch from the campaign's templates only: the on-demand twin only with the fallback", () => {
+    const arn = (id: string) => `arn:aws:ec2:us-east-1:123456789012:launch-template/${id}`;
+    const base = { bucketArn: BUCKET, campaign, topicArn: "arn:aws:sns:us-east-1:123456789012:t", logGroupArn: "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/x" };
+    const grant = { launchTemplateArn: arn("lt-spot"), nodeRoleArn: "arn:aws:iam::123456789012:role/wt-gpt7b-node-1" };
+    const withFallback = watchdogRolePolicy({ ...base, relaunch: { ...grant, onDemandLaunchTemplateArn: arn("lt-od") } }) as unknown as { Statement: Statement[] };
+    const spotOnly = watchdogRolePolicy({ ...base, relaunch: grant }) as unknown as { Statement: Statement[] };
+    const created = ["instance", "volume", "network-interface"].map((t) => `arn:aws:ec2:us-east-1:123456789012:${t}/*`);
+    const used = ["subnet/subnet-0a", "security-group/sg-0a"].map((r) => `arn:aws:ec2:us-east-1:123456789012:${r}`).concat("arn:aws:ec2:us-east-1::image/ami-0a");
+    const launch = (template: string, { spot = false, tagged = true } = {}) => ({
+      resources: [...created, ...(spot ? ["arn:aws:ec2:us-east-1:123456789012:spot-instances-request/*"] : []), arn(template), ...used],
+      context: { "ec2:LaunchTemplate": arn(template), ...(tagged ? { "aws:RequestTag/windtunnel:campaign": campaign } : {}) },
+    });
+    const allowed = (doc: { Statement: Statement[] }, l: ReturnType<typeof launch>) => allowsRunInstances(doc, l.resources, l.context);
+    expect(allowed(withFallback, launch("lt-od"))).toBe(true);
+    expect(allowed(withFallback, launch("lt-spot", { spot: true }))).toBe(true);
+    expect(allowed(spotOnly, launch("lt-spot", { spot: true }))).toBe(true);
+    expect(allowed(spotOnly, launch("lt-od"))).toBe(false);
+    expect(allowed(withFallback, launch("lt-other"))).toBe(false);
+    expect(allowed(withFallback, launch("lt-od", { tagged: false }))).toBe(false);
+    expect(allowed(withFallback, { ...launch("lt-od"), context: { ...launch("lt-od").context, "aws:RequestTag/windtunnel:campaign": "other" } })).toBe(false);
   });
 });

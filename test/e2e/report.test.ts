@@ -1,7 +1,7 @@
 // The report as a reader gets it: rendered by the CLI, opened in headless Chromium with every
 // non-file request blocked and recorded, each figure checked for marks, the gate table checked
 // against `windtunnel gate --format json` on the same files.
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, expect, it } from "vitest";
@@ -100,8 +100,52 @@ describeWithChromium("the report in headless Chromium", () => {
   });
 });
 
+/** A watchdog state.json as the watchdog writes it (its monitors left out): a spot attempt reclaimed, its on-demand replacement up. */
+function writeState(dir: string, over: Record<string, unknown> = {}): string {
+  const file = join(dir, "watchdog-state.json");
+  const attempts = [
+    { attempt: 1, instanceId: "i-1", subnet: "subnet-a", launchedAt: "2026-12-01T00:00:00.000Z", endedAt: "2026-12-01T02:02:00.000Z", interruptedAt: "2026-12-01T02:00:00.000Z", market: "spot", hourlyUsd: 28 },
+    { attempt: 2, instanceId: "i-2", subnet: "subnet-b", launchedAt: "2026-12-01T02:04:00.000Z", market: "on-demand", hourlyUsd: 55.04 },
+  ];
+  writeFileSync(file, JSON.stringify({ version: 1, firstTickAt: "2026-12-01T00:02:00.000Z", ticks: 180, lastTickAt: "2026-12-01T06:00:00.000Z", cursors: {}, runs: {}, nodes: {}, alerted: [], recovery: { attempts, refusals: 0 }, ...over }));
+  return file;
+}
+
 // No browser needed: the caption is text in the file.
 const captionTmp = useTmpDir();
+
+it("the spot attempts, from the watchdog's state: one row an attempt and the totals, in the HTML", async () => {
+  const out = join(captionTmp.dir(), "report.html");
+  const r = await wt(["report", "--out", out, join(DEMO, "trajectory.jsonl"), join(DEMO, "curves", "c078.jsonl"), "--attempts", writeState(captionTmp.dir())]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/^wrote .*report\.html \(sweep, stress, forecast, attempts; \d+ gates, (PASS|FAIL)\)$/);
+  const html = readFileSync(out, "utf8");
+  const section = /<section class="table" id="attempts">.*?<\/section>/s.exec(html)?.[0] ?? "";
+  const cells = [...section.matchAll(/<tr[^>]*>(.*?)<\/tr>/gs)].map((m) => [...(m[1] ?? "").matchAll(/<t[dh]>(.*?)<\/t[dh]>/g)].map((c) => c[1]));
+  expect(cells).toEqual([
+    ["attempt", "instance", "subnet", "market", "launched", "stopped", "hours", "cost", "ended"],
+    ["1", "i-1", "subnet-a", "spot", "2026-12-01 00:00Z", "2026-12-01 02:02Z", "2.0", "$56.93", "interrupted at 2026-12-01 02:00Z"],
+    ["2", "i-2", "subnet-b", "on-demand", "2026-12-01 02:04Z", "—", "3.9", "$216.49", "running"],
+    ["total", "1 restart", "", "1 interruption", "", "", "6.0", "$273.42", ""],
+  ]);
+  // After the figures, before the gate table.
+  expect(html.indexOf('id="attempts"')).toBeGreaterThan(html.indexOf('data-figure="forecast"'));
+  expect(html.indexOf('id="attempts"')).toBeLessThan(html.indexOf('id="gates"'));
+  // PNG figures have no table: the report says where it is.
+  const png = await wt(["report", "--format", "png", "--out", join(captionTmp.dir(), "figs"), join(DEMO, "trajectory.jsonl"), join(DEMO, "curves", "c078.jsonl"), "--attempts", writeState(captionTmp.dir())]);
+  expect(png.stdout).toMatch(/\(the attempts table is in the HTML report only\)$/);
+});
+
+it.each([
+  { name: "a market it does not know", over: { recovery: { attempts: [{ attempt: 1, instanceId: "i-1", launchedAt: "2026-12-01T00:00:00.000Z", market: "reserved" }], refusals: 0 } }, line: /^watchdog-state\.json: recovery\.attempts\.0\.market: not a windtunnel watchdog state: expected one of "spot"\|"on-demand", got "reserved"$/ },
+  { name: "another version's state", over: { version: 2 }, line: /^watchdog-state\.json: version: not a windtunnel watchdog state: .*, got 2$/ },
+])("--attempts: $name is one line naming the file and the field, exit 2", async ({ over, line }) => {
+  writeState(captionTmp.dir(), over);
+  const r = await execa(process.execPath, [BIN, "report", "--out", join(captionTmp.dir(), "r.html"), join(DEMO, "trajectory.jsonl"), "--attempts", "watchdog-state.json"], { reject: false, cwd: captionTmp.dir() });
+  expect(r.exitCode).toBe(2);
+  expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  expect(r.stderr.trim()).toMatch(line);
+});
 it("the stress caption names every failing stress gate, also those the figure cannot mark", async () => {
   // The curve of a non-finalist: stress.coverage and stress.survivors fail, neither has a step.
   const curve = join(captionTmp.dir(), "c001.jsonl");

@@ -67,6 +67,16 @@ describe("stack config", () => {
     [{ container: { image: "x", command: "y", sanityCommands: [{ name: "a", command: "python train.py\u0000--x" }] } }, "windtunnel:container.sanityCommands.0.command", "expected no control characters but tab and newline (U+0000 at index 15)"],
     [{ container: { image: "x", command: "torchrun\r", sanityCommands: [{ name: "a", command: "b" }] } }, "windtunnel:container.command", "(U+000D at index 8)"],
     [{ target: { note: "\u001b[2J" } }, "windtunnel:target.note", "(U+001B at index 0)"],
+    // Issue 17, recovery.fallbackAfter: the on-demand fallback needs a single spot node, a restart to fall back on, and a price.
+    [{ recovery: { fallbackAfter: 3 } }, "windtunnel:recovery.fallbackAfter", "expected at most recovery.maxRestarts, 2 (a replacement after more interruptions than restarts is never launched, so the fallback would never happen), got 3"],
+    [{ recovery: { maxRestarts: 0, fallbackAfter: 1 } }, "windtunnel:recovery.fallbackAfter", "expected at most recovery.maxRestarts, 0"],
+    [{ recovery: { fallbackAfter: 0 } }, "windtunnel:recovery.fallbackAfter", "expected a whole number ≥ 1, got 0"],
+    [{ recovery: { fallbackAfter: 1.5 } }, "windtunnel:recovery.fallbackAfter", "expected a whole number"],
+    [{ recovery: { fallbackAfter: 1 }, node: { hourlyUsd: 28, count: 2, subnetId: "subnet-0123456789abcdef0" } }, "windtunnel:recovery.fallbackAfter", "fallbackAfter is for a single spot node (node.market spot, node.count 1; here spot × 2)"],
+    [{ recovery: { fallbackAfter: 1 }, node: { hourlyUsd: 28, instanceType: "p4d.24xlarge" } }, "windtunnel:recovery.onDemandHourlyUsd", "needed with recovery.fallbackAfter: windtunnel knows no on-demand price for p4d.24xlarge"],
+    [{ recovery: { fallbackAfter: 1 }, node: { hourlyUsd: 60 } }, "windtunnel:recovery.onDemandHourlyUsd", "the built-in on-demand price of p5.48xlarge, $55.04/h, is below node.hourlyUsd, $60/h"],
+    [{ recovery: { fallbackAfter: 1, onDemandHourlyUsd: 27 } }, "windtunnel:recovery.onDemandHourlyUsd", "expected at least node.hourlyUsd, $28/h"],
+    [{ recovery: { onDemandHourlyUsd: 55 } }, "windtunnel:recovery.onDemandHourlyUsd", "onDemandHourlyUsd is only for recovery.fallbackAfter"],
   ])("refuses %j at %s", (over, key, message) => {
     const r = parseStackConfig(stackConfig(over));
     expect("problems" in r).toBe(true);
@@ -81,6 +91,8 @@ describe("stack config", () => {
     ["tabs and newlines in a command", { container: { image: "x", command: "a \\\n\tb", sanityCommands: [{ name: "a", command: "b\tc" }] } }],
     ["a registry with a port and a digest", { container: { image: `localhost:5000/team/train@sha256:${"a".repeat(64)}`, command: "c", sanityCommands: [{ name: "a", command: "b" }] } }],
     ["an NGC tag", { container: { image: "nvcr.io/nvidia/pytorch:24.05-py3", command: "c", sanityCommands: [{ name: "a", command: "b" }] } }],
+    ["the on-demand fallback of the default node at its built-in price", { recovery: { fallbackAfter: 2 } }],
+    ["the on-demand fallback of another type at a given price", { recovery: { fallbackAfter: 1, onDemandHourlyUsd: 32.77 }, node: { hourlyUsd: 12, instanceType: "p4d.24xlarge" } }],
   ])("accepts %s", (_name, over) => {
     expect(parseStackConfig(stackConfig(over))).not.toHaveProperty("problems");
   });
@@ -182,6 +194,17 @@ describe("stack file", () => {
     expect(lines).toContain(`${file}:6:25: config.windtunnel:budgetUsd: expected a number, got "lots"`);
     expect(lines).toContain(`${file}:11:12: config.windtunnel:node.count: expected a whole number ≥ 1, got 0`);
     expect(lines.some((l) => l.startsWith(`${file}:14:3: config.windtunnel:budgteUsd: unknown key`))).toBe(true);
+  });
+
+  it("a bad recovery.fallbackAfter is reported at its line and column", async () => {
+    const dir = tmp.dir();
+    writeFileSync(join(dir, "Pulumi.yaml"), "name: windtunnel\n");
+    const example = readFileSync(join(REPO, "stacks", "Pulumi.example.yaml"), "utf8");
+    const file = join(dir, "Pulumi.od.yaml");
+    writeFileSync(file, `${example.trimEnd()}\n  windtunnel:recovery:\n    maxRestarts: 1\n    fallbackAfter: 2\n`);
+    const line = example.trimEnd().split("\n").length + 3;
+    const err = await readStackFile(file).catch((e: Error) => e);
+    expect((err as Error).message.split("\n")).toEqual([`${file}:${line}:20: config.windtunnel:recovery.fallbackAfter: expected at most recovery.maxRestarts, 1 (a replacement after more interruptions than restarts is never launched, so the fallback would never happen), got 2`]);
   });
 
   it("checks aws:region against the node's instance type, at its line and column", async () => {

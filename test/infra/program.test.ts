@@ -529,6 +529,61 @@ describe("stage full after a passing sanity day", () => {
   });
 });
 
+// Issue 17: after recovery.fallbackAfter interruptions the watchdog launches the replacement on
+// demand, from the spot template's on-demand twin (RunInstances cannot override a spot template's
+// market to on-demand), and its IAM allows that twin and nothing else.
+describe("spot recovery's on-demand fallback (recovery.fallbackAfter)", () => {
+  // These run the program two or three times (each bundles the watchdog's handler): on a shared
+  // CPU that is more than vitest's 5 s default.
+  const RUNS_TIMEOUT = 30_000;
+
+  it("adds exactly one resource, the on-demand twin of the launch template: the same node without spot market options", async () => {
+    const base = (await run(stackConfig()), recorded.map((r) => `${r.type} ${r.name}`));
+    const spotTemplate = one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
+    const r = await run(stackConfig({ recovery: { fallbackAfter: 1 } }));
+    expect(r.error).toBeUndefined();
+    expect(recorded.map((x) => `${x.type} ${x.name}`).sort()).toEqual([...base, "aws:ec2/launchTemplate:LaunchTemplate wt-test-7b-node-template-on-demand"].sort());
+    const spot = named("wt-test-7b-node-template").inputs;
+    const od = named("wt-test-7b-node-template-on-demand").inputs;
+    expect(spot).toEqual(spotTemplate);
+    const { instanceMarketOptions, tagSpecifications, namePrefix, description, ...same } = spot;
+    expect(instanceMarketOptions).toMatchObject({ marketType: "spot" });
+    expect(od).toEqual({ ...same, namePrefix: "wt-test-7b-on-demand-", description: "windtunnel test-7b (sanity): the watchdog's on-demand fallback", tagSpecifications: tagSpecifications.filter((t: { resourceType: string }) => t.resourceType !== "spot-instances-request") });
+    expect(od.instanceMarketOptions).toBeUndefined();
+    // The stack's own node is still the spot one.
+    expect(one("aws:ec2/instance:Instance").inputs.launchTemplate).toEqual({ id: "wt-test-7b-node-template-id", version: "3" });
+  }, RUNS_TIMEOUT);
+
+  it("the watchdog may launch from the twin as from the spot template, and from no other; its config names the twin and the on-demand price", async () => {
+    const before = (await run(stackConfig()), JSON.parse(named("wt-test-7b-watchdog-role-policy").inputs.policy));
+    await run(stackConfig({ recovery: { fallbackAfter: 2 } }));
+    const policy = JSON.parse(named("wt-test-7b-watchdog-role-policy").inputs.policy);
+    const both = ["arn:aws:mock:::wt-test-7b-abc123", "arn:aws:mock:::wt-test-7b-on-demand-abc123"];
+    const widened = new Set(["RelaunchCreatesOnlyCampaignTagged", "RelaunchUsesOnlyCampaignTemplate"]);
+    // Every statement as it was, but the two RunInstances ones, whose template condition lists both templates.
+    expect(policy).toEqual({ ...before, Statement: before.Statement.map((st: { Sid: string; Condition?: object }) => (widened.has(st.Sid) ? { ...st, Condition: { ...st.Condition, ArnEquals: { "ec2:LaunchTemplate": both } } } : st)) });
+    expect(policy.Statement.filter((st: { Action: string }) => st.Action === "ec2:RunInstances").map((st: { Condition: { ArnEquals: unknown } }) => st.Condition.ArnEquals)).toEqual([{ "ec2:LaunchTemplate": both }, { "ec2:LaunchTemplate": both }]);
+    const config = JSON.parse(one("aws:s3/bucketObjectv2:BucketObjectv2").inputs.content);
+    // p5.48xlarge on demand: the built-in $55.04/h, unless recovery.onDemandHourlyUsd says otherwise.
+    expect(config.config.recovery.fallback).toEqual({ after: 2, hourlyUsd: 55.04, launchTemplateId: "wt-test-7b-node-template-on-demand-id", launchTemplateVersion: "3" });
+    expect(config.config.recovery.launchTemplateId).toBe("wt-test-7b-node-template-id");
+    await run(stackConfig({ recovery: { fallbackAfter: 1, onDemandHourlyUsd: 61.5 } }));
+    expect(JSON.parse(one("aws:s3/bucketObjectv2:BucketObjectv2").inputs.content).config.recovery.fallback.hourlyUsd).toBe(61.5);
+  }, RUNS_TIMEOUT);
+
+  it.each([
+    { name: "past maxRestarts", recovery: { maxRestarts: 1, fallbackAfter: 2 }, node: {}, line: "windtunnel:recovery.fallbackAfter: expected at most recovery.maxRestarts, 1 (a replacement after more interruptions than restarts is never launched, so the fallback would never happen), got 2" },
+    { name: "an on-demand node", recovery: { fallbackAfter: 1 }, node: { market: "on-demand" }, line: "windtunnel:recovery.fallbackAfter: fallbackAfter is for a single spot node (node.market spot, node.count 1; here on-demand × 1): only such a node is relaunched, got 1" },
+    { name: "a type without a built-in on-demand price", recovery: { fallbackAfter: 1 }, node: { instanceType: "p5en.48xlarge" }, line: "windtunnel:recovery.onDemandHourlyUsd: required field is missing (needed with recovery.fallbackAfter: windtunnel knows no on-demand price for p5en.48xlarge (only p5.48xlarge); give what one node costs per hour on demand)" },
+    { name: "an on-demand price below the spot price", recovery: { fallbackAfter: 1, onDemandHourlyUsd: 20 }, node: {}, line: "windtunnel:recovery.onDemandHourlyUsd: expected at least node.hourlyUsd, $28/h (AWS caps spot at the on-demand price: a lower one is a typo, and would let the fallback's budget check pass too easily), got 20" },
+    { name: "an on-demand price without the fallback", recovery: { onDemandHourlyUsd: 60 }, node: {}, line: "windtunnel:recovery.onDemandHourlyUsd: onDemandHourlyUsd is only for recovery.fallbackAfter (the on-demand replacement's price), got 60" },
+  ])("refuses $name as a config error naming the key, creating nothing", async ({ recovery, node, line }) => {
+    const r = await run(stackConfig({ recovery, node: { instanceType: "p5.48xlarge", count: 1, market: "spot", hourlyUsd: 28, ...node } }));
+    expect(r.error?.message.split("\n")).toEqual([`stacks/Pulumi.test.yaml: ${line}`]);
+    expect(recorded.filter((x) => x.custom)).toEqual([]);
+  });
+});
+
 describe("markets and several nodes", () => {
   it("on-demand: no market options at all", async () => {
     await run(stackConfig({ node: { market: "on-demand", hourlyUsd: 28 } }));

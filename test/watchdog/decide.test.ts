@@ -1,7 +1,8 @@
 // decide() is composition only: each row feeds it what a tick would read and checks the action and
 // the gate that decided it. The gates themselves are tested on their own (test/gates).
 import { describe, expect, it } from "vitest";
-import { decide, type NodeEvent, type WatchdogConfig, type WatchdogState } from "../../src/watchdog/decide.ts";
+import { decide, recordRelaunch, type NodeEvent, type WatchdogConfig, type WatchdogState } from "../../src/watchdog/decide.ts";
+import type { RecoveryConfig } from "../../src/campaign/watchdog-config.ts";
 import type { MetricPoint } from "../../src/evidence/schemas.ts";
 import { DEFAULT_POLICY } from "../helpers/policy.ts";
 
@@ -67,5 +68,25 @@ describe("the watchdog's decision, composed from the gates", () => {
     expect(ds[0]?.action).toBe("teardown");
     expect(ds[1]?.action).toBe("continue");
     expect(ds[1]?.reasons[0]).toMatch(/^already torn down at /);
+  });
+});
+
+// Issue 17: each attempt's market and price, and how it ended, are what watch and the report read.
+describe("the attempts the watchdog records", () => {
+  const recovery: RecoveryConfig = { launchTemplateId: "lt-spot", launchTemplateVersion: "1", securityGroupIds: [], userData: "eA==", maxRestarts: 2, windowHours: 12, backoffMinutes: 4, restartOverheadMinutes: 20, subnets: [], budgetUsd: 10_000, plannedHours: 20, tags: {}, fallback: { after: 1, hourlyUsd: 100, launchTemplateId: "lt-od", launchTemplateVersion: "1" } };
+  const c = config({ hourlyUsd: 50, recovery });
+  const inst = (id: string, attempt: number, m: number, state: string, extra: object = {}) => ({ instanceId: id, attempt, launchedAt: at(m).toISOString(), state, reclaimed: false, ...extra });
+
+  it("an on-demand replacement is charged at its own price, and its node_done is its own ending", () => {
+    const notice: NodeEvent = { event: "spot_interruption", instance_id: "i-1", time: at(59).toISOString(), key: "camp/full/node-0/events.jsonl" };
+    const first = decide({ config: c, state: undefined, now: at(60), launchedAt: LAUNCH, batches: [], events: [notice], instances: [inst("i-1", 1, 0, "running")] });
+    expect(first.relaunch).toMatchObject({ attempt: 2, market: "on-demand", hourlyUsd: 100 });
+    recordRelaunch(first.state, { attempt: 2, instanceId: "i-2", launchedAt: at(62).toISOString(), market: "on-demand", hourlyUsd: 100 });
+    const second = decide({ config: c, state: first.state, now: at(62), launchedAt: at(62), batches: [], events: [], instances: [inst("i-1", 1, 0, "terminated", { reclaimed: true }), inst("i-2", 2, 62, "running", { market: "on-demand" })] });
+    const finished = done("node-0", { status: 0 }, at(121).toISOString());
+    const third = decide({ config: c, state: second.state, now: at(122), launchedAt: at(62), batches: [], events: [{ ...finished, key: "camp/full/node-0/attempt-2/events.jsonl" }], instances: [inst("i-2", 2, 62, "running", { market: "on-demand" })] });
+    expect(third.state.recovery?.attempts.map((a) => [a.attempt, a.market, a.hourlyUsd, a.exitStatus])).toEqual([[1, "spot", 50, undefined], [2, "on-demand", 100, 0]]);
+    // 62 min on spot at $50 ($51.67) + 60 min on demand at $100 ($100): not $101.67 at the spot price.
+    expect(third.costSoFarUsd).toBe(151.67);
   });
 });

@@ -1,6 +1,6 @@
 // The recovery rules on their own (src/watchdog/recovery.ts): pure, no AWS.
 import { describe, expect, it } from "vitest";
-import { decideRecovery, nextSubnet, trackAttempts, usedMinutes, type RecoveryInput, type RecoveryPolicy } from "../../src/watchdog/recovery.ts";
+import { decideRecovery, nextSubnet, replacementMarket, trackAttempts, usedMinutes, type Attempt, type RecoveryInput, type RecoveryPolicy } from "../../src/watchdog/recovery.ts";
 
 const T0 = Date.parse("2026-12-01T00:00:00Z");
 const at = (min: number) => new Date(T0 + min * 60_000);
@@ -62,6 +62,45 @@ describe("decideRecovery", () => {
   });
 });
 
+// recovery.fallbackAfter (issue 17): after N interruptions the replacement is on-demand, and the
+// budget check prices the rest of the run at the on-demand rate.
+describe("the on-demand fallback", () => {
+  const interrupted = (n: number): Attempt[] => Array.from({ length: n }, (_, k) => ({ attempt: k + 1, instanceId: `i-${k + 1}`, launchedAt: iso(k * 30), interruptedAt: iso(k * 30 + 25), ...(k + 1 < n ? { endedAt: iso(k * 30 + 27) } : {}) }));
+
+  it.each([
+    { fallback: undefined, interruptions: 1, market: "spot", hourlyUsd: 50 },
+    { fallback: undefined, interruptions: 3, market: "spot", hourlyUsd: 50 },
+    { fallback: { after: 2, hourlyUsd: 98 }, interruptions: 1, market: "spot", hourlyUsd: 50 },
+    { fallback: { after: 2, hourlyUsd: 98 }, interruptions: 2, market: "on-demand", hourlyUsd: 98 },
+    { fallback: { after: 1, hourlyUsd: 98 }, interruptions: 1, market: "on-demand", hourlyUsd: 98 },
+    { fallback: { after: 1, hourlyUsd: 98 }, interruptions: 2, market: "on-demand", hourlyUsd: 98 },
+  ])("fallback $fallback.after, $interruptions interruption(s): the replacement is $market at $$$hourlyUsd/h", ({ fallback, interruptions, market, hourlyUsd }) => {
+    const policy = { ...POLICY, maxRestarts: 3, ...(fallback ? { fallback } : {}) };
+    expect(replacementMarket(policy, { attempts: interrupted(interruptions), refusals: 0 }, 50)).toMatchObject({ market, hourlyUsd });
+    const d = decideRecovery(input({ policy, state: { attempts: interrupted(interruptions), refusals: 0 }, now: at(interruptions * 30) }));
+    expect(d).toMatchObject({ action: "relaunch", attempt: interruptions + 1, market, hourlyUsd });
+    if (market === "on-demand") expect(d.action === "relaunch" && d.why).toMatch(/on-demand at \$98\/h: \d interruptions?, recovery.fallbackAfter \d/);
+  });
+
+  it("prices the rest of the run on demand: a budget that pays for it on spot may not pay for it on demand", () => {
+    // 102 min used ($85) + 1,118 min still needed: $932 on spot at $50/h, $1,863 on demand at $100/h.
+    const onDemand = { ...POLICY, fallback: { after: 1, hourlyUsd: 100 } };
+    expect(decideRecovery(input({ budgetUsd: 1500 }))).toMatchObject({ action: "relaunch", market: "spot" });
+    expect(decideRecovery(input({ policy: onDemand, budgetUsd: 1500 }))).toMatchObject({ action: "give-up", why: expect.stringMatching(/\$85 spent \+ \$1863 for the 18\.6 h the run still needs .* on demand at \$100\/h \(recovery.fallbackAfter 1\) is more than the \$1500 budget/) });
+    expect(decideRecovery(input({ policy: onDemand, budgetUsd: 2000 }))).toMatchObject({ action: "relaunch", market: "on-demand", hourlyUsd: 100 });
+  });
+
+  it("counts what is spent at each attempt's own price", () => {
+    // Attempt 1: 60 min on spot at $50 ($50); attempt 2: 38 min on demand at $100 ($63.33): $113, not $82 at one price.
+    const attempts: Attempt[] = [
+      { attempt: 1, instanceId: "i-1", launchedAt: iso(0), endedAt: iso(60), interruptedAt: iso(58), market: "spot", hourlyUsd: 50 },
+      { attempt: 2, instanceId: "i-2", launchedAt: iso(62), endedAt: iso(100), interruptedAt: iso(99), market: "on-demand", hourlyUsd: 100 },
+    ];
+    const policy = { ...POLICY, fallback: { after: 1, hourlyUsd: 100 } };
+    expect(decideRecovery(input({ policy, state: { attempts, refusals: 0 }, budgetUsd: 100 }))).toMatchObject({ action: "give-up", why: expect.stringMatching(/^the remainder cannot finish inside the budget: \$113 spent/) });
+  });
+});
+
 describe("the pieces", () => {
   it("tries the interrupted subnet last, and the template's own when none are configured", () => {
     expect([0, 1, 2, 3].map((k) => nextSubnet(POLICY, "subnet-b", k))).toEqual(["subnet-a", "subnet-c", "subnet-b", "subnet-a"]);
@@ -81,5 +120,17 @@ describe("the pieces", () => {
     // AWS's own reason counts when the node could not say it.
     const silent = trackAttempts({ attempts: [], refusals: 0 }, [{ instanceId: "i-9", state: "terminated", launchedAt: iso(0), attempt: 1, reclaimed: true }], [], at(60));
     expect(silent.attempts[0]?.interruptedAt).toBe(iso(60));
+  });
+
+  it("prices each attempt by its market: the stack's node and an untagged one at the spot price, an on-demand one at the fallback's", () => {
+    const facts = [
+      { instanceId: "i-1", state: "terminated", launchedAt: iso(0), attempt: 1, reclaimed: true },
+      { instanceId: "i-2", state: "running", launchedAt: iso(30), attempt: 2, reclaimed: false, market: "on-demand" as const },
+    ];
+    const s = trackAttempts({ attempts: [], refusals: 0 }, facts, [], at(40), { spot: 28, onDemand: 55.04 });
+    expect(s.attempts.map((a) => [a.market, a.hourlyUsd])).toEqual([["spot", 28], ["on-demand", 55.04]]);
+    // A price the watchdog recorded at launch is kept.
+    const kept = trackAttempts({ attempts: [{ attempt: 1, instanceId: "i-1", launchedAt: iso(0), market: "spot", hourlyUsd: 31 }], refusals: 0 }, [], [], at(40), { spot: 28 });
+    expect(kept.attempts[0]?.hourlyUsd).toBe(31);
   });
 });

@@ -1,7 +1,8 @@
 // `windtunnel report`: the evidence a lead brings to the booking decision, as one self-contained
 // HTML file (or one PNG per figure): the sweep, the stress curves with their failures, the
-// forecast (and the cloud curve over it), the sanity day, the money, and the gate table. The
-// gates are the same run as `windtunnel gate` on the same files.
+// forecast (and the cloud curve over it), the sanity day, the money, the spot attempts (from the
+// watchdog's state.json, the record `watch` reads), and the gate table. The gates are the same run
+// as `windtunnel gate` on the same files.
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -23,6 +24,9 @@ import { classifyEvidence, curveNames, readCampaignFile, readEnvelopeFile, readM
 import { FIGURE_IDS } from "../../report/figures.ts";
 import { forecastSection, moneySection, sanitySection, stressSection, sweepSection, type Section } from "../../report/sections.ts";
 import { reportHtml, type ReportFigure } from "../../report/html.ts";
+import { attemptsSection, type ReportTable } from "../../report/attempts.ts";
+import { attemptsStateSchema } from "../../campaign/attempt-ledger.ts";
+import { readJsonFile } from "../../evidence/json-file.ts";
 import { toPng, toSvg } from "../../report/render.ts";
 import type { Io } from "../io.ts";
 
@@ -34,6 +38,8 @@ export interface ReportFlags {
   envelope?: string;
   cloud?: string;
   sanity: string[];
+  /** The watchdog's state.json (watchdog/<campaign>/<stage>/state.json in the bucket): the spot attempts. */
+  attempts?: string;
   title?: string;
   /** Why there is no forecast (the caller tried one and it refused): the report says so. */
   forecastNote?: string;
@@ -41,7 +47,7 @@ export interface ReportFlags {
 }
 
 export async function reportCommand(files: readonly string[], flags: ReportFlags, io: Io): Promise<number> {
-  const inputs = [...files, ...flags.sanity, ...[policyFileOf(flags.policy), flags.campaign, flags.envelope, flags.cloud].filter((f): f is string => f !== undefined)];
+  const inputs = [...files, ...flags.sanity, ...[policyFileOf(flags.policy), flags.campaign, flags.envelope, flags.cloud, flags.attempts].filter((f): f is string => f !== undefined)];
   assertNotAnInput("--out", flags.format === "png" ? [flags.out, ...FIGURE_IDS.map((id) => join(flags.out, `${id}.png`))] : [flags.out], inputs);
   const loaded = await loadPolicy(flags.policy);
   const policy = loaded.policy;
@@ -119,6 +125,14 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
   // The money.
   if (campaign) specs.push(moneySection(campaign.plan, policy, rates));
 
+  // The spot attempts, as the watchdog recorded them: each at the price it recorded (a state from
+  // before prices were kept is priced at the campaign plan's, when one is given).
+  const tables: ReportTable[] = [];
+  if (flags.attempts !== undefined) {
+    const { value, sha256 } = readJsonFile(flags.attempts, attemptsStateSchema(), "watchdog state");
+    tables.push(attemptsSection(value, { file: flags.attempts, sha256 }, { now: new Date(), hourlyUsd: campaign ? campaign.plan.node_hourly_usd * campaign.plan.nodes : undefined }));
+  }
+
   const svgs = await Promise.all(specs.map((s) => toSvg(s.spec)));
   const figures: ReportFigure[] = specs.map((s, i) => ({ id: s.id, title: s.title, caption: s.caption, svg: svgs[i] as string }));
   const shownVerdict: Verdict = { ...verdict, gates, pass: !campaignFailed(gates) };
@@ -129,10 +143,10 @@ export async function reportCommand(files: readonly string[], flags: ReportFlags
       throw new UsageError(`--out ${flags.out}: cannot create the folder: ${describeWriteError(err)}`, { cause: err });
     }
     for (const f of figures) writeFileSync(join(flags.out, `${f.id}.png`), await toPng(f.svg));
-    io.out(`wrote ${figures.length} figures to ${join(flags.out, "/")}: ${figures.map((f) => `${f.id}.png`).join(", ")}`);
+    io.out(`wrote ${figures.length} figures to ${join(flags.out, "/")}: ${figures.map((f) => `${f.id}.png`).join(", ")}${tables.length > 0 ? ` (the ${tables.map((t) => t.id).join(", ")} table is in the HTML report only)` : ""}`);
   } else {
-    await writeFileAtomic(flags.out, reportHtml({ title: flags.title ?? "windtunnel campaign report", generated: `generated ${new Date().toISOString()}`, verdict: shownVerdict, digest: verdictDigest(verdict), figures, notes }));
-    io.out(`wrote ${flags.out} (${figures.map((f) => f.id).join(", ")}; ${gates.length} gates, ${shownVerdict.pass ? "PASS" : "FAIL"})`);
+    await writeFileAtomic(flags.out, reportHtml({ title: flags.title ?? "windtunnel campaign report", generated: `generated ${new Date().toISOString()}`, verdict: shownVerdict, digest: verdictDigest(verdict), figures, tables, notes }));
+    io.out(`wrote ${flags.out} (${[...figures, ...tables].map((f) => f.id).join(", ")}; ${gates.length} gates, ${shownVerdict.pass ? "PASS" : "FAIL"})`);
   }
   return 0;
 }

@@ -17,7 +17,7 @@ import { runIdOfKey, stagePrefix, teardownPrefix, watchdogConfigKey, watchdogSta
 import { parseWatchdogTarget } from "../../campaign/watchdog-config.ts";
 import { continueRun, inAttemptOrder } from "../../campaign/attempts.ts";
 import { decodeState } from "../../gates/snapshot.ts";
-import { attemptsSummary } from "../../watchdog/recovery.ts";
+import { attemptsLedger, attemptsSummary } from "../../campaign/attempt-ledger.ts";
 import type { WatchdogState } from "../../watchdog/decide.ts";
 import type { Io } from "../io.ts";
 
@@ -252,8 +252,8 @@ async function attemptLines(s3: S3Client, flags: Pick<WatchFlags, "bucket" | "ca
     return [];
   }
   if (!state.recovery) return [];
-  // The price the stack judged, from the watchdog's own config, for each attempt's cost.
+  // Each attempt records its price; a state from before that is priced at the stack's, from the watchdog's config.
   const config = await getBytes(s3, flags.bucket, watchdogConfigKey(flags.campaign, flags.stage));
   const parsed = config ? parseWatchdogTarget(Buffer.from(config).toString("utf8")) : undefined;
-  return attemptsSummary(state.recovery, new Date(), parsed?.ok ? parsed.target.config.hourlyUsd * parsed.target.config.nodes : undefined);
+  return attemptsSummary(attemptsLedger({ recovery: state.recovery, teardown: state.teardown, now: new Date(), hourlyUsd: parsed?.ok ? parsed.target.config.hourlyUsd * parsed.target.config.nodes : undefined }));
 }
