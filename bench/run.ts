@@ -1,7 +1,7 @@
 // npm run bench: speed and memory as ratios against baselines measured in the same run on the
 // same machine (absolute times depend on the machine; ratios should not). Exits 1 on a miss.
 //
-//   node bench/run.ts [--lines 1000000] [--repeats 3] [--starts 21] [--start-up-only]
+//   node bench/run.ts [--lines 1000000] [--repeats 3] [--starts 41] [--start-up-only]
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +12,7 @@ import { rehearsalRows, watchdogRows } from "./watchdog.ts";
 import { SAMPLE, writeBenchStack } from "./stack.ts";
 import { writeMetricsFile } from "./metrics-file.ts";
 
-const { values } = parseArgs({ options: { lines: { type: "string", default: "1000000" }, repeats: { type: "string", default: "3" }, starts: { type: "string", default: "21" }, "start-up-only": { type: "boolean", default: false } } });
+const { values } = parseArgs({ options: { lines: { type: "string", default: "1000000" }, repeats: { type: "string", default: "3" }, starts: { type: "string", default: "41" }, "start-up-only": { type: "boolean", default: false } } });
 const LINES = Number(values.lines);
 const REPEATS = Number(values.repeats);
 const STARTS = Number(values.starts);

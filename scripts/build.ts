@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { build, type Plugin } from "esbuild";
 import { CORE_COMMANDS } from "../src/cli/core-commands.ts";
+import { WRAPPER } from "../src/cli/code-cache.ts";
 import { BUILTIN_POLICIES, loadPolicy, type PrecompiledPolicy } from "../src/policy/load.ts";
 
 const precompiled: Record<string, PrecompiledPolicy> = {};
@@ -38,6 +39,9 @@ const cli = {
   format: "cjs",
   external: [...external, "@aws-sdk/*", "vega", "vega-lite", "yaml"],
   define: { ...define, "import.meta.url": "__wtUrl" },
+  banner: { js: WRAPPER.banner },
+  footer: { js: WRAPPER.footer },
+  charset: "ascii",
 } as const;
 await build({ ...cli, outfile: "dist/cli.cjs" });
 // The same script for CORE_COMMANDS only (src/cli/core-commands.ts): a command's flags file

@@ -33,8 +33,13 @@ export interface LoadedScript {
   save(): void;
 }
 
-/** The parameters a CommonJS bundle expects, plus the URL esbuild's `import.meta.url` is defined to. */
-const WRAPPER = ["exports", "require", "module", "__filename", "__dirname", "__wtUrl"] as const;
+/**
+ * The script is one function expression taking what a CommonJS module expects, plus the URL
+ * esbuild's `import.meta.url` is defined to. The build writes the wrapper into the file (its
+ * banner and footer), so the loader compiles the text as read: wrapping it here copied the whole
+ * script into a second string on every run.
+ */
+export const WRAPPER = { banner: "(function (exports, require, module, __filename, __dirname, __wtUrl) {", footer: "\n})" } as const;
 
 /** Where the caches go: Node's compile-cache folder, or nowhere when it is disabled. */
 export function cacheDirectory(): string | undefined {
@@ -69,8 +74,8 @@ export function loadBundle(script: string, label: string, dir: string | undefine
       cachedData = undefined; // first run of this build, or the folder was cleaned
     }
   }
-  const source = `(function (${WRAPPER.join(", ")}) {${readFileSync(script, "utf8")}\n})`;
-  const compiled = new Script(source, {
+  // esbuild writes ASCII (it escapes the rest), so latin1 reads it without decoding UTF-8.
+  const compiled = new Script(readFileSync(script, "latin1"), {
     filename: script,
     ...(cachedData !== undefined ? { cachedData } : {}),
     // The bundle's import() of an ES module package (vega) goes through Node's own loader.

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { execFileSync } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cacheFileOf, loadBundle, shortHash } from "../../src/cli/code-cache.ts";
+import { cacheFileOf, loadBundle, shortHash, WRAPPER } from "../../src/cli/code-cache.ts";
 
 const LOADER = fileURLToPath(new URL("../../src/cli/code-cache.ts", import.meta.url));
 
@@ -21,8 +21,8 @@ function bundle(name: string, extra = ""): string {
   const file = join(dir, name);
   writeFileSync(
     file,
-    `"use strict";\nconst path = require("node:path");\nfunction work(n) { let s = 0; for (let i = 0; i < n; i++) { ${body} } return s; }\n` +
-      `module.exports = { work, url: __wtUrl, base: path.basename(__filename), later: () => import("node:path").then((m) => m.sep) };\n${extra}`,
+    WRAPPER.banner + `"use strict";\nconst path = require("node:path");\nfunction work(n) { let s = 0; for (let i = 0; i < n; i++) { ${body} } return s; }\n` +
+      `module.exports = { work, url: __wtUrl, base: path.basename(__filename), later: () => import("node:path").then((m) => m.sep) };\n${extra}` + WRAPPER.footer,
   );
   return file;
 }
