@@ -3,7 +3,8 @@
 // the config, step budget, seed and metrics path arrive in environment variables, metrics go
 // out as JSON lines, and the last line carries val_bpb. With WINDTUNNEL_CHECKPOINTS it checkpoints
 // every WINDTUNNEL_CHECKPOINT_EVERY steps and on SIGUSR1 (the node's spot notice), then stops; with
-// WINDTUNNEL_RESUME (the marker's text) it continues from the checkpoint the marker names.
+// WINDTUNNEL_RESUME (the marker's text) it continues from the checkpoint the marker names. The
+// steps in WINDTUNNEL_EVAL_STEPS (a sweep's early-stopping rungs) log val_bpb too.
 //
 //   WINDTUNNEL_CONFIG='{"lr":0.003}' WINDTUNNEL_STEPS=60 WINDTUNNEL_METRICS=m.jsonl node examples/trainer/train.ts
 import { appendFileSync, readFileSync } from "node:fs";
@@ -120,9 +121,10 @@ async function main(): Promise<void> {
   if (!Number.isInteger(logEvery) || logEvery < 1) fail(`WINDTUNNEL_LOG_EVERY: expected a whole number ≥ 1, got ${env["WINDTUNNEL_LOG_EVERY"]}`);
   if (!Number.isInteger(every) || every < 0) fail(`WINDTUNNEL_CHECKPOINT_EVERY: expected a whole number ≥ 0 (0: only on SIGUSR1), got ${env["WINDTUNNEL_CHECKPOINT_EVERY"]}`);
   const store = env["WINDTUNNEL_CHECKPOINTS"] ? checkpointStore(env["WINDTUNNEL_CHECKPOINTS"], env) : undefined;
+  const evalAt = evalSteps(env["WINDTUNNEL_EVAL_STEPS"]);
 
   const model = new CharMLP({ context: cfg.context, d_embed: cfg.d_embed, d_hidden: cfg.d_hidden, n_layer: cfg.n_layer, activation: cfg.activation, batch: cfg.batch, seed, dataSeed: DATA_SEED });
-  const tc: TrainConfig = { steps, lr: schedule(cfg, steps), clip: cfg.clip, logEvery, valEvery: Math.max(logEvery, 50) };
+  const tc: TrainConfig = { steps, lr: schedule(cfg, steps), clip: cfg.clip, logEvery, valEvery: Math.max(logEvery, 50), ...(evalAt.size > 0 ? { evalAt } : {}) };
   const resumed = env["WINDTUNNEL_RESUME"] ? resume(env["WINDTUNNEL_RESUME"], store, model, { config: cfg, seed, steps }) : undefined;
   const run = resumed?.run ?? CharMLP.startState(tc);
   process.stderr.write(`train.ts: ${model.parameterCount} parameters, ${steps} steps, seed ${seed}${resumed ? `, resumed after step ${run.step}` : ""}\n`);
@@ -168,6 +170,14 @@ async function main(): Promise<void> {
     process.stderr.write(`train.ts: SIGUSR1: checkpointed after step ${run.step} (${store.root}${checkpointFolder(run.step)}); stopping\n`);
     return;
   }
+}
+
+/** WINDTUNNEL_EVAL_STEPS: comma-separated steps ("20,40"); unset or empty, none. */
+function evalSteps(text: string | undefined): Set<number> {
+  if (text === undefined || text.trim() === "") return new Set();
+  const steps = text.split(",").map((s) => (/^\s*\d+\s*$/.test(s) ? Number(s) : Number.NaN));
+  if (steps.some((s) => !Number.isSafeInteger(s) || s < 1)) fail(`WINDTUNNEL_EVAL_STEPS: expected comma-separated whole numbers ≥ 1, got ${JSON.stringify(text)}`);
+  return new Set(steps);
 }
 
 /** One metrics line; the final step always evaluates: its val_bpb is the candidate's result. */
