@@ -67,7 +67,7 @@ export const trajectoryRecordSchema = lazy(() =>
     config: described(z.record(z.string(), z.unknown()), "the candidate's configuration; identical configs share a config hash"),
     config_hash: described(z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/, { error: "expected 64 lowercase hex digits" }))), "sha256 of the canonical config (seed excluded); checked when present"),
     val_bpb: described(z.nullable(metricNumber()), "validation bits per byte; null when the run produced none"),
-    status: z.enum(STATUSES, { error: `expected one of ${STATUSES.join(", ")}` }),
+    status: described(z.enum(STATUSES, { error: `expected one of ${STATUSES.join(", ")}` }), "pruned: stopped early at a rung by the sweep's early stopping (see pruned_at); neither a result nor a failure"),
     steps: described(z.optional(z.int().check(z.nonnegative())), "training steps actually run"),
     seed: z.optional(z.int()),
     params: described(z.optional(finiteNonNegative()), "parameter count of the proxy"),
