@@ -136,6 +136,20 @@ describe("windtunnel lab sweep --prune on the reference trainer", () => {
   });
 });
 
+describe("windtunnel lab sweep --prune with a trainer that ignores WINDTUNNEL_EVAL_STEPS", () => {
+  it("prunes nothing, runs every candidate out, and says once why", async () => {
+    const menu = tmp.write("menu.yaml", "steps: 60\nknobs:\n  x: [1, 2, 3, 4, 5, 6]\nbaseline:\n  x: 1\n");
+    const standIn = [process.execPath, join(REPO, "test/fixtures/lab/trainer.mjs")];
+    const r = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", menu, "--dir", "blind", "--candidates", "4", "--repeats", "0", "--prune", "asha", "--", ...standIn], { cwd: tmp.dir(), reject: false, env: { CI: "true" } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(rows("blind").map((x) => [x.status, x.steps])).toEqual(Array.from({ length: 4 }, () => ["ok", 60]));
+    const notes = r.stderr.split("\n").filter((l) => l.includes("WINDTUNNEL_EVAL_STEPS"));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(/c00\d reported no val_bpb before its last step, so early stopping could not judge it at the rungs \(steps 20, 40\)/);
+    expect(r.stdout).toContain("early stopping: 0 candidate(s) pruned: 240 trainer steps run, 0 saved (0%)");
+  });
+});
+
 describe("windtunnel lab sweep: a bad --prune, --eta or --rungs is one line and exit 2, and nothing is written", () => {
   it.each([
     [["--prune", "hyperband"], /^windtunnel: --prune: expected one of asha, median, none, got "hyperband"$/],
