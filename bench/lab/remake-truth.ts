@@ -1,6 +1,7 @@
 // Makes the lab benchmark's ground truth: the reference trainer on every config of the menu, each
 // seed, one process at a time (the machine's other core is someone else's), with the environment
-// `lab sweep` gives a candidate plus WINDTUNNEL_EVAL_EVERY, so each run's val_bpb is known at every
+// `lab sweep` gives a candidate plus WINDTUNNEL_EVAL_STEPS at every evalEvery-th step (the same
+// variable the sweep's early stopping sets for its rungs), so each run's val_bpb is known at every
 // step a pruner could stop it at.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -32,7 +33,7 @@ export function remakeTruth(o: RemakeOptions): GroundTruth {
         const metrics = join(dir, `c${i}-s${seed}.jsonl`);
         const start = performance.now();
         const r = spawnSync(process.execPath, [join(o.root, o.trainer)], {
-          env: { ...process.env, WINDTUNNEL_CONFIG: JSON.stringify(config), WINDTUNNEL_STEPS: String(o.menu.steps), WINDTUNNEL_SEED: String(seed), WINDTUNNEL_LOG_EVERY: String(o.evalEvery), WINDTUNNEL_EVAL_EVERY: String(o.evalEvery), WINDTUNNEL_METRICS: metrics, WINDTUNNEL_PHASE: "sweep", WINDTUNNEL_CANDIDATE: `c${i}` },
+          env: { ...process.env, WINDTUNNEL_CONFIG: JSON.stringify(config), WINDTUNNEL_STEPS: String(o.menu.steps), WINDTUNNEL_SEED: String(seed), WINDTUNNEL_LOG_EVERY: String(o.evalEvery), WINDTUNNEL_EVAL_STEPS: Array.from({ length: Math.floor(o.menu.steps / o.evalEvery) }, (_, k) => (k + 1) * o.evalEvery).join(","), WINDTUNNEL_METRICS: metrics, WINDTUNNEL_PHASE: "sweep", WINDTUNNEL_CANDIDATE: `c${i}` },
           encoding: "utf8",
         });
         const wall_s = Number(((performance.now() - start) / 1000).toFixed(3));

@@ -63,6 +63,8 @@ export interface TrainConfig {
   fp16LossScale?: { initial: number; growthInterval: number };
   logEvery: number;
   valEvery: number;
+  /** Steps that also log and evaluate (a sweep's early-stopping rungs); evaluating changes no training state. */
+  evalAt?: ReadonlySet<number>;
 }
 
 export interface StepLog {
@@ -344,9 +346,10 @@ export class CharMLP {
     this.adam(lr, tc.clip > 0 && gradNorm > tc.clip ? tc.clip / gradNorm : 1);
     s.step = step;
     // Like Megatron, log the mean training loss over the logging interval.
-    if (step % tc.logEvery !== 0 && step !== tc.steps) return undefined;
+    const evaluate = tc.evalAt?.has(step) === true;
+    if (step % tc.logEvery !== 0 && step !== tc.steps && !evaluate) return undefined;
     const entry: StepLog = { step, loss: s.lossSum / s.lossN, grad_norm: gradNorm, lr, tokens: step * this.cfg.batch, maxGrad: s.maxGrad, ...(s.overflowStep !== undefined ? { overflowStep: s.overflowStep } : {}) };
-    if (step % tc.valEvery === 0) entry.val_loss = this.validationLoss();
+    if (step % tc.valEvery === 0 || evaluate) entry.val_loss = this.validationLoss();
     s.lossSum = 0;
     s.lossN = 0;
     s.maxGrad = 0;

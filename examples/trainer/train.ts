@@ -1,10 +1,10 @@
 // The reference trainer: trains the small CPU language model in model.ts under windtunnel's
 // trainer protocol, exactly as a user's PyTorch script would (README, "Trainer protocol"):
 // the config, step budget, seed and metrics path arrive in environment variables, metrics go
-// out as JSON lines, and the last line carries val_bpb (validation also runs every
-// WINDTUNNEL_EVAL_EVERY steps, 50 unless set). With WINDTUNNEL_CHECKPOINTS it checkpoints
+// out as JSON lines, and the last line carries val_bpb. With WINDTUNNEL_CHECKPOINTS it checkpoints
 // every WINDTUNNEL_CHECKPOINT_EVERY steps and on SIGUSR1 (the node's spot notice), then stops; with
-// WINDTUNNEL_RESUME (the marker's text) it continues from the checkpoint the marker names.
+// WINDTUNNEL_RESUME (the marker's text) it continues from the checkpoint the marker names. The
+// steps in WINDTUNNEL_EVAL_STEPS (a sweep's early-stopping rungs) log val_bpb too.
 //
 //   WINDTUNNEL_CONFIG='{"lr":0.003}' WINDTUNNEL_STEPS=60 WINDTUNNEL_METRICS=m.jsonl node examples/trainer/train.ts
 import { appendFileSync, readFileSync } from "node:fs";
@@ -37,7 +37,7 @@ export type TrainerConfig = typeof DEFAULTS;
  */
 export const CHECKPOINT_EVERY = 500;
 
-/** Steps between validation evaluations unless WINDTUNNEL_EVAL_EVERY says otherwise (at least the logging interval); the last step always evaluates. */
+/** Steps between validation evaluations (at least the logging interval); the last step and WINDTUNNEL_EVAL_STEPS always evaluate. */
 export const EVAL_EVERY = 50;
 
 /** The generated corpus and the validation batch are the same for every candidate and seed. */
@@ -120,18 +120,17 @@ async function main(): Promise<void> {
   // Validation is off the training path (a fixed batch, its own random stream), so evaluating
   // more often changes no training step; npm run bench:lab asks for every 10 steps to replay
   // early stopping at any rung from one full-length run (issue 18).
-  const evalEvery = env["WINDTUNNEL_EVAL_EVERY"] === undefined ? Math.max(logEvery, EVAL_EVERY) : Number(env["WINDTUNNEL_EVAL_EVERY"]);
   const every = Number(env["WINDTUNNEL_CHECKPOINT_EVERY"] ?? CHECKPOINT_EVERY);
   const metrics = env["WINDTUNNEL_METRICS"] ?? "metrics.jsonl";
   if (!Number.isInteger(steps) || steps < 1) fail(`WINDTUNNEL_STEPS: expected a whole number ≥ 1, got ${env["WINDTUNNEL_STEPS"]}`);
   if (!Number.isInteger(seed)) fail(`WINDTUNNEL_SEED: expected a whole number, got ${env["WINDTUNNEL_SEED"]}`);
   if (!Number.isInteger(logEvery) || logEvery < 1) fail(`WINDTUNNEL_LOG_EVERY: expected a whole number ≥ 1, got ${env["WINDTUNNEL_LOG_EVERY"]}`);
-  if (env["WINDTUNNEL_EVAL_EVERY"] !== undefined && !(Number.isInteger(evalEvery) && evalEvery >= 1 && evalEvery % logEvery === 0)) fail(`WINDTUNNEL_EVAL_EVERY: expected a whole multiple of WINDTUNNEL_LOG_EVERY (${logEvery}): validation runs on logged steps, got ${env["WINDTUNNEL_EVAL_EVERY"]}`);
   if (!Number.isInteger(every) || every < 0) fail(`WINDTUNNEL_CHECKPOINT_EVERY: expected a whole number ≥ 0 (0: only on SIGUSR1), got ${env["WINDTUNNEL_CHECKPOINT_EVERY"]}`);
   const store = env["WINDTUNNEL_CHECKPOINTS"] ? checkpointStore(env["WINDTUNNEL_CHECKPOINTS"], env) : undefined;
+  const evalAt = evalSteps(env["WINDTUNNEL_EVAL_STEPS"]);
 
   const model = new CharMLP({ context: cfg.context, d_embed: cfg.d_embed, d_hidden: cfg.d_hidden, n_layer: cfg.n_layer, activation: cfg.activation, batch: cfg.batch, seed, dataSeed: DATA_SEED });
-  const tc: TrainConfig = { steps, lr: schedule(cfg, steps), clip: cfg.clip, logEvery, valEvery: evalEvery };
+  const tc: TrainConfig = { steps, lr: schedule(cfg, steps), clip: cfg.clip, logEvery, valEvery: Math.max(logEvery, EVAL_EVERY), ...(evalAt.size > 0 ? { evalAt } : {}) };
   const resumed = env["WINDTUNNEL_RESUME"] ? resume(env["WINDTUNNEL_RESUME"], store, model, { config: cfg, seed, steps }) : undefined;
   const run = resumed?.run ?? CharMLP.startState(tc);
   process.stderr.write(`train.ts: ${model.parameterCount} parameters, ${steps} steps, seed ${seed}${resumed ? `, resumed after step ${run.step}` : ""}\n`);
@@ -177,6 +176,14 @@ async function main(): Promise<void> {
     process.stderr.write(`train.ts: SIGUSR1: checkpointed after step ${run.step} (${store.root}${checkpointFolder(run.step)}); stopping\n`);
     return;
   }
+}
+
+/** WINDTUNNEL_EVAL_STEPS: comma-separated steps ("20,40"); unset or empty, none. */
+function evalSteps(text: string | undefined): Set<number> {
+  if (text === undefined || text.trim() === "") return new Set();
+  const steps = text.split(",").map((s) => (/^\s*\d+\s*$/.test(s) ? Number(s) : Number.NaN));
+  if (steps.some((s) => !Number.isSafeInteger(s) || s < 1)) fail(`WINDTUNNEL_EVAL_STEPS: expected comma-separated whole numbers ≥ 1, got ${JSON.stringify(text)}`);
+  return new Set(steps);
 }
 
 /** One metrics line; the final step always evaluates: its val_bpb is the candidate's result. */

@@ -65,7 +65,7 @@ export const FORMATS_TABLE_JSON = ["table", "json"] as const;
 /** The evidence-reading flags, one group for every command that reads curves or trajectories. */
 export function readFlagSpecs(withStatusMap = true): Flag[] {
   return [
-    ...(withStatusMap ? [["--status-map <raw=status>", "map a results.tsv status to ok|crash|timeout|blocked (repeatable)"] as const] : []),
+    ...(withStatusMap ? [["--status-map <raw=status>", "map a results.tsv status to ok|crash|timeout|blocked|pruned (repeatable)"] as const] : []),
     ["--log-preset <name>", `regex preset for plain training logs: ${Object.keys(LOG_PRESETS).join(", ")}`],
     ["--log-regex <regex>", "custom log regex with named groups: step and loss/val_loss/val_bpb (also grad_norm, lr, tokens, time_s, time_ms, tag)"],
   ];

@@ -1,6 +1,7 @@
 // Names the CLI offers as choices, kept free of imports so parsing arguments loads nothing heavy.
 
-export const STATUSES = ["ok", "crash", "timeout", "blocked"] as const;
+/** `pruned`: stopped early by the sweep's early stopping (issue 18), neither a result nor a failure. */
+export const STATUSES = ["ok", "crash", "timeout", "blocked", "pruned"] as const;
 export type Status = (typeof STATUSES)[number];
 
 export const TRAJECTORY_FORMATS = ["trajectory", "agent-loop", "results-tsv"] as const;

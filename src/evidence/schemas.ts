@@ -54,13 +54,20 @@ export const metricPointSchema = lazy(() =>
   }).register(z.globalRegistry, { title: "windtunnel metrics point", description: "One JSON object per line, written by the trainer. Unknown keys are allowed and ignored." }),
 );
 
+/** A value at an early-stopping rung: finite, since a run whose value there is not is never pruned. */
+const rungValueSchema = () =>
+  z.looseObject({
+    step: described(z.int().check(z.nonnegative()), "the rung: the step the value was reported at or first after"),
+    val_bpb: described(finiteNonNegative(), "validation bits per byte at the rung"),
+  });
+
 export const trajectoryRecordSchema = lazy(() =>
   z.looseObject({
     id: described(z.string().check(z.minLength(1)), "unique candidate evaluation id"),
     config: described(z.record(z.string(), z.unknown()), "the candidate's configuration; identical configs share a config hash"),
     config_hash: described(z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/, { error: "expected 64 lowercase hex digits" }))), "sha256 of the canonical config (seed excluded); checked when present"),
     val_bpb: described(z.nullable(metricNumber()), "validation bits per byte; null when the run produced none"),
-    status: z.enum(STATUSES, { error: `expected one of ${STATUSES.join(", ")}` }),
+    status: described(z.enum(STATUSES, { error: `expected one of ${STATUSES.join(", ")}` }), "pruned: stopped early at a rung by the sweep's early stopping (see pruned_at); neither a result nor a failure"),
     steps: described(z.optional(z.int().check(z.nonnegative())), "training steps actually run"),
     seed: z.optional(z.int()),
     params: described(z.optional(finiteNonNegative()), "parameter count of the proxy"),
@@ -68,6 +75,8 @@ export const trajectoryRecordSchema = lazy(() =>
     baseline: described(z.optional(z.boolean()), "true for the reference configuration"),
     error: described(z.optional(z.string()), "tail of stderr for crash/timeout rows"),
     time: described(z.optional(z.string()), "ISO 8601 time the evaluation finished"),
+    pruned_at: described(z.optional(rungValueSchema()), "status pruned only (and required there): the rung at which early stopping stopped the run, and its val_bpb there"),
+    rungs: described(z.optional(z.array(rungValueSchema())), "the run's val_bpb at each early-stopping rung it reached: what a resumed sweep judges later candidates against"),
   }).register(z.globalRegistry, { title: "windtunnel trajectory row", description: "One evaluated Phase 1 candidate per line. Unknown keys are allowed and ignored." }),
 );
 
@@ -90,6 +99,12 @@ export interface MetricPoint {
 export const SERIES = ["loss", "val_loss", "val_bpb", "grad_norm"] as const;
 export type Series = (typeof SERIES)[number];
 
+/** A run's val_bpb at an early-stopping rung (the trajectory's `pruned_at` and `rungs`). */
+export interface RungValue {
+  step: number;
+  val_bpb: number;
+}
+
 /** One evaluated Phase 1 candidate, whatever format it was read from. */
 export interface TrajectoryRow {
   id: string;
@@ -106,6 +121,10 @@ export interface TrajectoryRow {
   seed?: number;
   params?: number;
   wall_s?: number;
+  /** Status pruned: the rung that stopped it and its value there. */
+  prunedAt?: RungValue;
+  /** Its val_bpb at each early-stopping rung it reached. */
+  rungs?: RungValue[];
   /** Other numeric columns (accuracy, train_s, …) for files that rank by something else. */
   metrics?: Record<string, number>;
 }

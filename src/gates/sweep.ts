@@ -57,8 +57,16 @@ export interface Finalist extends ConfigGroup {
   projection?: Projection;
 }
 
+/** Rows early stopping ended at a rung: neither evaluated nor failed, and never ranked. */
+export interface Pruned {
+  count: number;
+  /** How many at each rung (the step of `pruned_at`), lowest rung first; rows that name none are not here. */
+  byStep: { step: number; count: number }[];
+}
+
 export interface SweepOutcome {
   results: GateResult[];
+  pruned: Pruned;
   noise: Noise;
   reference?: Reference;
   /** The best configs by mean, up to finalists.list. */
@@ -83,6 +91,7 @@ export function evaluateSweep(input: SweepInput, policy: Policy): SweepOutcome {
   const groups = new Map<string, ConfigGroup>();
   const baselineRows = input.rows.filter((r) => r.baseline);
   const baselineConfig = baselineRows[0]?.config;
+  const pruned = prunedOf(input.rows);
   for (const r of input.rows) {
     if (r.status === "crash" || r.status === "timeout") failed++;
     if (r.status !== "ok") continue;
@@ -105,7 +114,10 @@ export function evaluateSweep(input: SweepInput, policy: Policy): SweepOutcome {
     g.n = g.values.length;
     g.mean = mean(g.values);
   }
-  const attempts = input.rows.length + input.unreadable;
+  // A pruned run is no attempt at a result (it was stopped because others were better), so it
+  // dilutes neither the failed fraction nor the evaluations.
+  const attempts = input.rows.length - pruned.count + input.unreadable;
+  const prunedText = pruned.count > 0 ? `; ${describePruned(pruned)}, counted neither as evaluated nor as failed` : "";
   const evaluated = [...groups.values()].reduce((s, g) => s + g.n, 0);
   const distinct = groups.size;
   const failedFraction = attempts > 0 ? failed / attempts : 0;
@@ -114,7 +126,7 @@ export function evaluateSweep(input: SweepInput, policy: Policy): SweepOutcome {
       measured: evaluated,
       op: "≥",
       threshold: p.coverage.min_evaluated,
-      message: `${evaluated} evaluations produced a ${p.metric.name} (${attempts} attempts${baselineRows.length > 0 ? `, ${baselineRows.length} of the baseline` : ""})`,
+      message: `${evaluated} evaluations produced a ${p.metric.name} (${attempts} attempts${baselineRows.length > 0 ? `, ${baselineRows.length} of the baseline` : ""}${prunedText})`,
     }),
     gate("sweep", "sweep.coverage.distinct", subject).judged(distinct >= p.coverage.min_distinct, {
       measured: distinct,
@@ -126,7 +138,7 @@ export function evaluateSweep(input: SweepInput, policy: Policy): SweepOutcome {
       measured: round(failedFraction, 4),
       op: "≤",
       threshold: p.coverage.max_failed_fraction,
-      message: `${failed} of ${attempts} attempts failed (crash, timeout, non-finite value or unreadable row${input.unreadable > 0 ? `; ${input.unreadable} unreadable` : ""})`,
+      message: `${failed} of ${attempts} attempts failed (crash, timeout, non-finite value or unreadable row${input.unreadable > 0 ? `; ${input.unreadable} unreadable` : ""}${pruned.count > 0 ? `; the ${pruned.count} pruned early are not attempts` : ""})`,
     }),
   ];
 
@@ -141,7 +153,7 @@ export function evaluateSweep(input: SweepInput, policy: Policy): SweepOutcome {
     const why = groups.size === 0 ? `no evaluation produced a ${p.metric.name}` : "the policy asks for a baseline and the trajectory has none";
     results.push(separationGate.fail({ measured: null, op: "≥", threshold: p.separation.z, message: `cannot separate anything: ${why}` }));
     results.push(finalistsGate.fail({ measured: 0, op: "≥", threshold: p.finalists.count, message: "no finalists" }));
-    return { results, noise, ranking: ranked.slice(0, p.finalists.list), groups: ranked, finalists: [] };
+    return { results, pruned, noise, ranking: ranked.slice(0, p.finalists.list), groups: ranked, finalists: [] };
   }
 
   const candidates = ranked.filter((g) => !(reference.kind === "baseline" && g.baseline));
@@ -180,7 +192,25 @@ export function evaluateSweep(input: SweepInput, policy: Policy): SweepOutcome {
           : `${separable.length} distinct config${separable.length === 1 ? "" : "s"} separable from ${reference.kind === "baseline" ? "the baseline" : "the median"}; finalists: ${finalists.map((f) => `${f.id} (${f.label})`).join(", ")}`,
     }),
   );
-  return { results, noise, reference, ranking: ranked.slice(0, p.finalists.list), groups: ranked, finalists };
+  return { results, pruned, noise, reference, ranking: ranked.slice(0, p.finalists.list), groups: ranked, finalists };
+}
+
+export function prunedOf(rows: readonly TrajectoryRow[]): Pruned {
+  const at = new Map<number, number>();
+  let count = 0;
+  for (const r of rows) {
+    if (r.status !== "pruned") continue;
+    count++;
+    if (r.prunedAt !== undefined) at.set(r.prunedAt.step, (at.get(r.prunedAt.step) ?? 0) + 1);
+  }
+  return { count, byStep: [...at].sort((a, b) => a[0] - b[0]).map(([step, n]) => ({ step, count: n })) };
+}
+
+/** "12 pruned early (7 at step 20, 5 at step 40)". */
+export function describePruned(p: Pruned): string {
+  const named = p.byStep.reduce((s, b) => s + b.count, 0);
+  const parts = [...p.byStep.map((b) => `${b.count} at step ${b.step}`), ...(named < p.count ? [`${p.count - named} at a rung not named`] : [])];
+  return `${p.count} pruned early (${parts.join(", ")})`;
 }
 
 /** σ pooled over configs evaluated more than once: Σ(xᵢ−x̄)² / Σ(nᵢ−1). */

@@ -1,11 +1,14 @@
 // The row `lab sweep` writes for each run (windtunnel's trajectory format plus provenance), and
 // the one kind it takes back out on resume: a row whose trainer could not start says nothing about
-// its config, so it is trained again under the same id.
+// its config, so it is trained again under the same id. A run early stopping stopped is a row like
+// the others (status pruned), kept on resume.
+import { InternalError } from "../common/errors.ts";
 import { configHash } from "../evidence/hash.ts";
 import { parseJsonLine } from "../evidence/json.ts";
 import { trajectoryRecordSchema } from "../evidence/schemas.ts";
 import type { Config } from "./menu.ts";
-import type { Task } from "./planner.ts";
+import type { RungScore, Task } from "./planner.ts";
+import type { RungValue } from "../evidence/schemas.ts";
 import type { TrainerOutcome } from "./trainer.ts";
 
 /** A row as `lab sweep` writes it (windtunnel's trajectory format plus provenance). */
@@ -14,7 +17,8 @@ export interface LabRow {
   config: Config;
   config_hash: string;
   val_bpb: number | null;
-  status: "ok" | "crash" | "timeout";
+  status: "ok" | "crash" | "timeout" | "pruned";
+  /** Steps the trainer reported reaching (a pruned run's may pass its rung while it is stopped). */
   steps: number;
   seed: number;
   wall_s: number;
@@ -25,6 +29,16 @@ export interface LabRow {
   time: string;
   proposer: string;
   repeat_of?: string;
+  /** Status pruned: the rung that stopped it and its val_bpb there. */
+  pruned_at?: RungValue;
+  /** Its val_bpb at each rung it reached (early stopping on), which a resumed sweep judges later candidates against. */
+  rungs?: RungValue[];
+}
+
+/** What early stopping saw of a run: its values at the rungs, and the rung that stopped it. */
+export interface RungRecord {
+  rungs: readonly RungScore[];
+  pruned?: RungScore;
 }
 
 /** Whether a run says anything about its config: a cancelled or stopped one gets no row, so a re-run trains it. */
@@ -32,23 +46,32 @@ export function evaluated(outcome: TrainerOutcome): outcome is TrainerOutcome & 
   return outcome.status !== "cancelled" && outcome.status !== "stopped";
 }
 
-export function labRow(t: Task, outcome: TrainerOutcome & { status: LabRow["status"] }, time: Date): LabRow {
+/** The row of an evaluated run, or of one early stopping stopped (`rungs.pruned`, its outcome `stopped`). */
+export function labRow(t: Task, outcome: TrainerOutcome, time: Date, rungs?: RungRecord): LabRow {
+  const value = (r: RungScore): RungValue => ({ step: r.step, val_bpb: r.value });
+  const status: LabRow["status"] = rungs?.pruned !== undefined ? "pruned" : outcome.status === "cancelled" || outcome.status === "stopped" ? unreachable(outcome.status) : outcome.status;
   return {
     id: t.id,
     config: t.config,
     config_hash: configHash(t.config),
-    val_bpb: outcome.status === "ok" ? outcome.val_bpb : null,
-    status: outcome.status,
+    val_bpb: status === "ok" ? outcome.val_bpb : null,
+    status,
     steps: outcome.steps,
     seed: t.seed,
     wall_s: outcome.wall_s,
     ...(t.baseline ? { baseline: true as const } : {}),
-    ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+    ...(outcome.error !== undefined && status !== "pruned" ? { error: outcome.error } : {}),
     ...(outcome.environmental ? { environmental: true as const } : {}),
     time: time.toISOString(),
     proposer: t.proposer,
     ...(t.repeatOf ? { repeat_of: t.repeatOf } : {}),
+    ...(rungs?.pruned !== undefined ? { pruned_at: value(rungs.pruned) } : {}),
+    ...(rungs !== undefined && rungs.rungs.length > 0 ? { rungs: rungs.rungs.map(value) } : {}),
   };
+}
+
+function unreachable(status: string): never {
+  throw new InternalError(`a ${status} run has no row (only one early stopping stopped does)`);
 }
 
 function parsedRow(line: string): Record<string, unknown> | undefined {

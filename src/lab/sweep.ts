@@ -11,12 +11,12 @@ import { join } from "node:path";
 import { assertNever, InputError, UsageError } from "../common/errors.ts";
 import { canonicalJson, configHash } from "../evidence/hash.ts";
 import { readTrajectoryFile } from "../evidence/read.ts";
-import type { TrajectoryRow } from "../evidence/schemas.ts";
+import type { MetricPoint, TrajectoryRow } from "../evidence/schemas.ts";
 import { dropLines, Journal, repairTornTail, type Repair } from "./journal.ts";
 import { writeLabFile } from "./lab-dir.ts";
 import { withLab, type LabLock, type Spared } from "./lock.ts";
 import { baselineConfig, type LoadedMenu } from "./menu.ts";
-import { abandonTask, nextStep, progressOf, recordResult, resultOf, shortfallOf, startPlan, takeProposal, type PlanSetup, type SweepProgress, type Task } from "./planner.ts";
+import { abandonTask, atRung, nextStep, progressOf, recordResult, resultOf, rungsOf, shortfallOf, startPlan, takeProposal, type PlanSetup, type PruneSetup, type RungDecision, type SweepProgress, type Task } from "./planner.ts";
 import type { Proposer } from "./proposers.ts";
 import { Slots, slotEnv } from "./slots.ts";
 import { evaluated, isEnvironmentalRow, labRow, retryTask, type LabRow } from "./sweep-row.ts";
@@ -43,6 +43,8 @@ export interface SweepOptions {
   logEvery: number;
   /** Stop asking a proposer after this many answers in a row that train nothing new. */
   maxIdleProposals: number;
+  /** Early stopping at rungs; absent: every candidate runs all its steps. */
+  prune?: PruneSetup;
   signal?: AbortSignal;
   events?: SweepEvents;
 }
@@ -66,7 +68,26 @@ export interface SweepResult {
   shortfall?: string;
   /** The proposer had nothing left to propose (the whole menu is evaluated). */
   exhausted: boolean;
+  /** Over the whole trajectory: the rows early stopping stopped, by rung, and the trainer steps that saved. */
+  pruning: PruningTally;
 }
+
+export interface PruningTally {
+  pruned: number;
+  /** Rung step → rows pruned there. */
+  byStep: Map<number, number>;
+  /** Steps every row's trainer reported reaching. */
+  stepsRun: number;
+  /** The steps the pruned rows did not run. */
+  stepsSaved: number;
+}
+
+/**
+ * How often a run's metrics are read while early stopping is on: a trainer's steps go on while a
+ * rung's value waits to be read, so the default 250 ms would let a fast trainer (the reference
+ * one runs 60 steps in about half a second) finish before its stop arrives. A read is one fstat.
+ */
+const PRUNE_POLL_MS = 20;
 
 export const TRAJECTORY = "trajectory.jsonl";
 export const MANIFEST = "lab.json";
@@ -116,7 +137,7 @@ async function readBack(trajectory: string): Promise<{ rows: TrajectoryRow[]; re
 
 function setupOf(o: SweepOptions): PlanSetup {
   const { candidates, repeats, repeatTop, maxIdleProposals } = o;
-  return { seed: o.menu.seed, baseline: baselineConfig(o.menu), candidates, repeats, repeatTop, maxIdleProposals, proposer: o.proposer.name };
+  return { seed: o.menu.seed, baseline: baselineConfig(o.menu), candidates, repeats, repeatTop, maxIdleProposals, proposer: o.proposer.name, ...(o.prune ? { prune: o.prune } : {}) };
 }
 
 async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
@@ -129,10 +150,36 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
   // slots change it while a proposer or a trainer is awaited.
   let plan = startPlan(setupOf(o), earlier.rows.map((r) => resultOf(r, r.configHash, o.menu.seed)), earlier.retry);
   const journal = new Journal(trajectory);
+  const pruning: PruningTally = { pruned: 0, byStep: new Map(), stepsRun: 0, stepsSaved: 0 };
+  const tally = (r: { status: string; steps?: number; prunedAt?: { step: number } }): void => {
+    pruning.stepsRun += r.steps ?? 0;
+    if (r.status !== "pruned") return;
+    pruning.pruned++;
+    pruning.stepsSaved += Math.max(0, o.menu.steps - (r.steps ?? 0));
+    if (r.prunedAt !== undefined) pruning.byStep.set(r.prunedAt.step, (pruning.byStep.get(r.prunedAt.step) ?? 0) + 1);
+  };
+  for (const r of earlier.rows) tally(r);
+  let unjudged = false;
 
   const run = async (t: Task, slot: number): Promise<void> => {
     o.events?.started?.(t, slot, progressOf(plan));
     const base = join(o.dir, "sweep", t.id);
+    let stop: Extract<RungDecision, { kind: "stop" }> | undefined;
+    // Each value at a rung goes to the planner as it arrives; a stop is worth making only while the
+    // trainer still has steps to run (not for points read after it exited or with its last step).
+    const onPoints = (points: readonly MetricPoint[], running: boolean): string | undefined => {
+      const live = running && !points.some((p) => p.step >= o.menu.steps);
+      for (const p of points) {
+        if (p.val_bpb === undefined || p.step >= o.menu.steps) continue;
+        const judged = atRung(plan, t.id, p.step, p.val_bpb);
+        plan = judged.plan;
+        if (judged.decision.kind === "stop" && live) {
+          stop = judged.decision;
+          return stop.reason;
+        }
+      }
+      return undefined;
+    };
     const outcome = await lock.runTrainer({
       command: o.command,
       ...(o.cwd ? { cwd: o.cwd } : {}),
@@ -148,16 +195,24 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
       logEvery: o.logEvery,
       env: slotEnv(o.devices, slot),
       timeoutMs: o.timeoutMs,
+      ...(o.prune ? { evalSteps: o.prune.rungs, pollMs: PRUNE_POLL_MS, onPoints } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
     });
-    if (!evaluated(outcome)) {
+    const pruned = stop !== undefined && outcome.status === "stopped" ? { step: stop.step, value: stop.value } : undefined;
+    if (pruned === undefined && !evaluated(outcome)) {
       plan = abandonTask(plan, t.id);
       return;
     }
-    const row = labRow(t, outcome, new Date());
+    const rungs = o.prune ? rungsOf(plan, t.id) : [];
+    const row = labRow(t, outcome, new Date(), o.prune ? { rungs, ...(pruned ? { pruned } : {}) } : undefined);
     journal.append(row);
-    plan = recordResult(plan, resultOf(row, row.config_hash, o.menu.seed));
+    plan = recordResult(plan, resultOf({ ...row, ...(row.pruned_at ? { prunedAt: row.pruned_at } : {}) }, row.config_hash, o.menu.seed));
+    tally({ status: row.status, steps: row.steps, ...(row.pruned_at ? { prunedAt: row.pruned_at } : {}) });
     o.events?.finished?.(row, outcome, progressOf(plan));
+    if (o.prune && !unjudged && row.status === "ok" && rungs.length === 0 && t.repeatOf === undefined) {
+      unjudged = true;
+      o.events?.note?.(`${t.id} reported no val_bpb before its last step, so early stopping could not judge it at the rungs (steps ${o.prune.rungs.join(", ")}): does the trainer add val_bpb to the metrics line of each step WINDTUNNEL_EVAL_STEPS names?`);
+    }
   };
 
   /** The next run for a free slot, asking the proposer as often as the plan says to. */
@@ -198,5 +253,5 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
   const shortfall = interrupted ? undefined : shortfallOf(plan);
   const rows = plan.results.length;
   const { answered, invalid, done } = plan.proposals;
-  return { trajectory, rows, trained: rows - earlier.rows.length, answered, invalid, interrupted, exhausted: done?.exhausted ?? false, ...(shortfall ? { shortfall } : {}) };
+  return { trajectory, rows, trained: rows - earlier.rows.length, answered, invalid, interrupted, exhausted: done?.exhausted ?? false, pruning, ...(shortfall ? { shortfall } : {}) };
 }

@@ -37,6 +37,8 @@ export interface TrainerSpec {
   logFile: string;
   /** Suggested logging interval, in steps. */
   logEvery: number;
+  /** Steps whose metrics line should also carry val_bpb (early stopping's rungs), as WINDTUNNEL_EVAL_STEPS. */
+  evalSteps?: readonly number[];
   /** Extra environment, e.g. CUDA_VISIBLE_DEVICES for the slot. */
   env?: Record<string, string>;
   timeoutMs: number;
@@ -44,8 +46,11 @@ export interface TrainerSpec {
   requireValBpb?: boolean;
   /** Aborted on Ctrl-C: the trainer is killed and the outcome is `cancelled`. */
   signal?: AbortSignal;
-  /** Called with new points as they arrive; return a reason to stop the run early. */
-  onPoints?: (points: readonly MetricPoint[]) => string | undefined;
+  /**
+   * Called with new points as they arrive; return a reason to stop the run early. `running` is
+   * false for the points read after the trainer exited, which no stop can save steps on.
+   */
+  onPoints?: (points: readonly MetricPoint[], running: boolean) => string | undefined;
   /** @default 250 */
   pollMs?: number;
   /** Grace between SIGTERM and SIGKILL. @default 5000 */
@@ -91,6 +96,7 @@ export function trainerEnv(spec: TrainerSpec): Record<string, string> {
     WINDTUNNEL_STEPS: String(spec.steps),
     WINDTUNNEL_SEED: String(spec.seed),
     WINDTUNNEL_LOG_EVERY: String(spec.logEvery),
+    ...(spec.evalSteps !== undefined && spec.evalSteps.length > 0 ? { WINDTUNNEL_EVAL_STEPS: spec.evalSteps.join(",") } : {}),
     WINDTUNNEL_CANDIDATE: spec.id,
     WINDTUNNEL_PHASE: spec.phase,
     ...spec.env,
@@ -118,6 +124,7 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   let valBpb: number | null = null;
   let stopReason: string | undefined;
   let ended: "timeout" | "stopped" | "cancelled" | undefined;
+  let running = true;
 
   const [file, ...args] = spec.command;
   if (file === undefined) {
@@ -158,7 +165,7 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
       if (p.val_bpb !== undefined) valBpb = p.val_bpb;
     }
     if (stopReason === undefined && ended === undefined) {
-      const why = spec.onPoints?.(pts);
+      const why = spec.onPoints?.(pts, running);
       if (why !== undefined) {
         stopReason = why;
         end("stopped");
@@ -180,6 +187,7 @@ export async function runTrainer(spec: TrainerSpec): Promise<TrainerOutcome> {
   const poller = setInterval(() => take(tail.poll()), spec.pollMs ?? 250);
 
   const result = await exited;
+  running = false;
   process.off("exit", onExit);
   clearInterval(poller);
   clearTimeout(timeout);

@@ -48,7 +48,7 @@ export const BAD_CORPUS: readonly BadCase[] = [
   { name: "unknown-json.jsonl", content: jsonl('{"epoch":1,"acc":0.5}'), line: 1, field: "format", message: /not one of ours/ },
   { name: "unknown-text.txt", content: "hello, this is not evidence\n", line: 1, field: "format", message: /cannot tell/ },
   { name: "trajectory-missing-config.jsonl", content: jsonl(JSON.stringify({ id: "c001", val_bpb: 1.5, status: "ok" })), line: 1, field: "config", message: /required field is missing/ },
-  { name: "trajectory-bad-status.jsonl", content: jsonl(traj({}), traj({ id: "c002", status: "great" })), line: 2, field: "status", message: /expected one of ok, crash, timeout, blocked, got "great"/ },
+  { name: "trajectory-bad-status.jsonl", content: jsonl(traj({}), traj({ id: "c002", status: "great" })), line: 2, field: "status", message: /expected one of ok, crash, timeout, blocked, pruned, got "great"/ },
   { name: "trajectory-ok-without-value.jsonl", content: jsonl(traj({ val_bpb: null })), line: 1, field: "val_bpb", message: /required when status is ok/ },
   { name: "trajectory-duplicate-id.jsonl", content: jsonl(traj({}), traj({})), line: 2, field: "id", message: /duplicate id/ },
   { name: "trajectory-hash-mismatch.jsonl", content: jsonl(traj({ config_hash: "f".repeat(64) })), line: 1, field: "config_hash", message: /does not match/ },

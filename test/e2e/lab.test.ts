@@ -113,7 +113,7 @@ describe("windtunnel lab sweep", () => {
     appendFileSync(file, third.replace(/"id":"c\d+"/, '"id":"c099"').replace('"status":"ok"', '"status":"okay"'));
     const again = await lab(args);
     expect(again.exitCode).toBe(2);
-    expect(again.stderr).toMatch(/trajectory\.jsonl:4: status: expected one of ok, crash, timeout, blocked, got "okay"/);
+    expect(again.stderr).toMatch(/trajectory\.jsonl:4: status: expected one of ok, crash, timeout, blocked, pruned, got "okay"/);
     expect(readFileSync(file, "utf8")).toContain('"id":"c099"');
   });
 

@@ -25,6 +25,26 @@ describe("sweep gates", () => {
     expect(gate(o, "sweep.coverage.failed")).toMatchObject({ measured: 0.6, status: "fail" });
   });
 
+  it("ignores pruned rows: never ranked, neither evaluated nor failed nor attempts, and says how many at which rung", () => {
+    const p = policyWith({ sweep: { noise: { min_dof: 1 }, coverage: { min_evaluated: 1, min_distinct: 1 }, finalists: { count: 1 } } });
+    const pruned = (config: Record<string, unknown>, step: number, value: number): TrajectoryRow => row(config, null, { status: "pruned", rawStatus: "pruned", steps: step, prunedAt: { step, val_bpb: value } });
+    const full = [row({ k: "base" }, 1.99, { baseline: true }), row({ k: "base" }, 2.01), row({ k: "x" }, 1.94), row({ k: "x" }, 1.96), row({ k: "c" }, null, { status: "crash", rawStatus: "crash" })];
+    // The pruned runs' rung values are the best numbers in the file: ranking them would pick one.
+    const rows = [...full, pruned({ k: "p1" }, 20, 0.5), pruned({ k: "p2" }, 20, 0.6), pruned({ k: "p3" }, 40, 0.7)];
+    const o = evaluateSweep({ subject: "t", rows, unreadable: 0 }, p);
+    const without = evaluateSweep({ subject: "t", rows: full, unreadable: 0 }, p);
+    expect(o.groups.map((g) => g.id)).toEqual(without.groups.map((g) => g.id));
+    expect(o.finalists.map((f) => f.id)).toEqual([rows[2]?.id]);
+    expect(gate(o, "sweep.coverage.evaluated")?.measured).toBe(4);
+    expect(gate(o, "sweep.coverage.distinct")?.measured).toBe(2);
+    // 1 crash of 5 attempts, as without the pruned rows (of 8 rows it would read 0.125).
+    expect(gate(o, "sweep.coverage.failed")?.measured).toBe(0.2);
+    expect(gate(o, "sweep.coverage.evaluated")?.message).toBe("4 evaluations produced a val_bpb (5 attempts, 1 of the baseline; 3 pruned early (2 at step 20, 1 at step 40), counted neither as evaluated nor as failed)");
+    expect(gate(o, "sweep.coverage.failed")?.message).toMatch(/^1 of 5 attempts failed \(.*; the 3 pruned early are not attempts\)$/);
+    expect(o.pruned).toEqual({ count: 3, byStep: [{ step: 20, count: 2 }, { step: 40, count: 1 }] });
+    expect(gate(without, "sweep.coverage.evaluated")?.message).not.toMatch(/pruned/);
+  });
+
   it("pools σ over repeated configs: Σ(x−x̄)² / Σ(n−1)", () => {
     const groups = [
       { values: [1.0, 1.2] },

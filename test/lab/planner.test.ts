@@ -255,6 +255,6 @@ describe("the budget and a proposer that runs dry", () => {
 
   it("reports progress against the planned total, failures and the best so far", () => {
     const r = simulate(startPlan(setup({ candidates: 3, repeats: 1, repeatTop: 1 }), []), grid(2, 3), { value: (t) => (t.config["x"] === 2 ? null : score(t)) });
-    expect(progressOf(r.plan)).toEqual({ done: 5, total: 3 + 1 * 2, failures: 1, running: 0, best: { id: "c002", val_bpb: 2 } });
+    expect(progressOf(r.plan)).toEqual({ done: 5, total: 3 + 1 * 2, failures: 1, pruned: 0, running: 0, best: { id: "c002", val_bpb: 2 } });
   });
 });

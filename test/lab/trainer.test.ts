@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/common/errors.ts";
 import { trainerCommandProblem } from "../../src/lab/trainer-command.ts";
-import { runTrainer, type TrainerSpec } from "../../src/lab/trainer.ts";
+import { runTrainer, trainerEnv, type TrainerSpec } from "../../src/lab/trainer.ts";
 import { useTmpDir } from "../helpers/tmp.ts";
 
 const tmp = useTmpDir();
@@ -39,6 +39,22 @@ describe("a trainer command that cannot start is found before the first candidat
 });
 
 describe("runTrainer", () => {
+  it("names early stopping's rungs in WINDTUNNEL_EVAL_STEPS, and only when there are some", () => {
+    expect(trainerEnv(spec(["t"], { evalSteps: [20, 40] }))["WINDTUNNEL_EVAL_STEPS"]).toBe("20,40");
+    expect(trainerEnv(spec(["t"]))).not.toHaveProperty("WINDTUNNEL_EVAL_STEPS");
+    expect(trainerEnv(spec(["t"], { evalSteps: [] }))).not.toHaveProperty("WINDTUNNEL_EVAL_STEPS");
+  });
+
+  it("tells onPoints whether the trainer still runs: a stop is asked of a live run, never of one that exited", async () => {
+    const seen: boolean[] = [];
+    const t = script("t.sh", `echo '{"step": 5, "loss": 1, "val_bpb": 1}' >> "$WINDTUNNEL_METRICS"; sleep 0.3; echo '{"step": 10, "loss": 1, "val_bpb": 1}' >> "$WINDTUNNEL_METRICS"`);
+    const o = await runTrainer(spec([t], { onPoints: (_p, running) => (seen.push(running), undefined) }));
+    expect(o.status).toBe("ok");
+    expect(seen[0]).toBe(true);
+    const stopped = await runTrainer(spec([t], { onPoints: (_p, running) => (running ? "enough" : undefined) }));
+    expect(stopped).toMatchObject({ status: "stopped", steps: 5, error: "enough" });
+  });
+
   it("marks a trainer that could not be spawned as an environmental crash", async () => {
     const gone = script("gone.sh", "exit 0");
     chmodSync(gone, 0o644); // checked before, and broken since: a spawn error (EACCES)

@@ -1,7 +1,7 @@
 // `windtunnel lab sweep|stress`: their flags, coerced; the handlers are lab.ts.
 import { UsageError } from "../../common/errors.ts";
-import { PROPOSER_NAMES } from "../../lab/names.ts";
-import { amount, amountOr, choice, defineCommand, given, many, text } from "../flags.ts";
+import { PROPOSER_NAMES, PRUNE_RULES, type PruneRule } from "../../lab/names.ts";
+import { amount, amountOr, choice, defineCommand, given, many, text, type Raw } from "../flags.ts";
 
 export const lab = defineCommand({
   name: "lab <phase>",
@@ -16,6 +16,9 @@ export const lab = defineCommand({
     ["--proposer-timeout <s>", "sweep: seconds an external proposer may take per answer", { default: 120 }],
     ["--repeats <n>", "sweep: extra seeds for the baseline and the top configs (the separation gate's noise estimate)", { default: 2 }],
     ["--repeat-top <n>", "sweep: how many of the best configs get repeats", { default: 3 }],
+    ["--prune <rule>", `sweep: early stopping at the rungs, ${PRUNE_RULES.join(" | ")} (asha: successive halving; median: worse than the median there)`, { default: "none" }],
+    ["--eta <n>", "sweep, --prune asha: a candidate goes on past a rung only in the top 1/eta of the values there (default 3)"],
+    ["--rungs <steps>", "sweep, --prune: the steps at which candidates are judged, comma-separated (default: a third and two thirds of the steps)"],
     ["--policy <policy>", "stress: the gate policy that picks the finalists and judges the curves", { default: "default" }],
     ["--trajectory <file>", "stress: the Phase 1 trajectory (default: <dir>/trajectory.jsonl)"],
     ["--no-early-stop", "stress: run every finalist to the end even after a decisive gate failure"],
@@ -53,6 +56,7 @@ export const lab = defineCommand({
         proposerTimeoutS: amountOr("proposer-timeout", o["proposerTimeout"], { positive: true }),
         ...given("steps", amount("steps", o["steps"], { integer: true, positive: true })),
         ...given("proposerCmd", text("proposer-cmd", o["proposerCmd"])),
+        ...pruneFlags(o),
       };
       const { labSweepCommand } = await import("./lab.ts");
       return labSweepCommand(flags, io);
@@ -68,3 +72,19 @@ export const lab = defineCommand({
     return labStressCommand(flags, io);
   },
 });
+
+/** --prune, --eta and --rungs; the rungs are checked against the steps once the menu is read. */
+function pruneFlags(o: Raw): { prune: PruneRule; eta?: number; rungs?: number[] } {
+  const prune = choice("prune", o["prune"], PRUNE_RULES) ?? "none";
+  const eta = amount("eta", o["eta"]);
+  if (eta !== undefined && !(eta > 1)) throw new UsageError(`--eta: expected a number greater than 1 (3 keeps the top third at each rung), got ${String(o["eta"])}`);
+  if (eta !== undefined && prune !== "asha") throw new UsageError(`--eta is ASHA's reduction factor: it needs --prune asha (got --prune ${prune})`);
+  const rungsText = text("rungs", o["rungs"]);
+  if (rungsText !== undefined && prune === "none") throw new UsageError("--rungs: the steps at which early stopping judges candidates; it needs --prune asha or --prune median");
+  const rungs = rungsText?.split(",").map((part) => {
+    const n = /^\s*\d+\s*$/.test(part) ? Number(part) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--rungs: expected comma-separated whole numbers of steps, e.g. 20,40; got ${JSON.stringify(rungsText)}`);
+    return n;
+  });
+  return { prune, ...given("eta", eta), ...given("rungs", rungs) };
+}

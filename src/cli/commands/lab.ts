@@ -1,7 +1,7 @@
 // `windtunnel lab sweep` and `windtunnel lab stress`: drive the user's trainer through Phase 1
 // and Phase 2 on the local box, with a live progress line, Ctrl-C that stops cleanly, and a
 // re-run of the same command that resumes.
-import type { ProposerName } from "../../lab/names.ts";
+import type { ProposerName, PruneRule } from "../../lab/names.ts";
 import { join, resolve } from "node:path";
 import { UsageError } from "../../common/errors.ts";
 import { fmt } from "../../common/format.ts";
@@ -12,7 +12,8 @@ import { judge } from "../../judge/evaluate.ts";
 import { classifyEvidence } from "../../judge/evidence.ts";
 import { loadMenu, menuSizeText } from "../../lab/menu.ts";
 import { commandProposer, gridProposer, randomProposer, type Proposer } from "../../lab/proposers.ts";
-import { runSweep, TRAJECTORY, type SweepResult } from "../../lab/sweep.ts";
+import { runSweep, TRAJECTORY, type PruningTally, type SweepResult } from "../../lab/sweep.ts";
+import { defaultRungs, rungsProblem, type PruneSetup } from "../../lab/planner.ts";
 import { finalistsOf, runStress, type StressRecord, type StressResult } from "../../lab/stress.ts";
 import { fmtSeconds } from "../../lab/trainer.ts";
 import { describeRepair } from "../../lab/journal.ts";
@@ -41,6 +42,12 @@ export interface SweepFlags extends LabCommon {
   proposerTimeoutS?: number;
   repeats: number;
   repeatTop: number;
+  /** Early stopping; absent or none: every candidate runs all its steps. */
+  prune?: PruneRule;
+  /** ASHA's η. @default 3 */
+  eta?: number;
+  /** @default defaultRungs(steps) */
+  rungs?: number[];
 }
 
 export interface StressFlags extends LabCommon {
@@ -77,15 +84,25 @@ function interruptible(io: Io): { signal: AbortSignal; dispose: () => void } {
   return { signal: ac.signal, dispose: () => (process.off("SIGINT", onSigint), process.off("SIGTERM", onSigint)) };
 }
 
+/** The sweep's early stopping from its flags, checked against the candidates' steps. */
+function pruneSetup(flags: SweepFlags, steps: number): PruneSetup | undefined {
+  if (flags.prune === undefined || flags.prune === "none") return undefined;
+  const rungs = flags.rungs ?? defaultRungs(steps);
+  const problem = rungsProblem(rungs, steps);
+  if (problem !== undefined) throw new UsageError(flags.rungs !== undefined ? `--rungs ${flags.rungs.join(",")}: ${problem}` : `--prune ${flags.prune}: candidates of ${steps} step(s) have no step before their last to be judged at`);
+  return { rule: flags.prune, eta: flags.eta ?? 3, rungs };
+}
+
 export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number> {
   requireCommand(flags);
   const menu = await loadMenu(flags.menu);
   if (flags.steps !== undefined) menu.steps = flags.steps;
+  const prune = pruneSetup(flags, menu.steps);
   const proposer: Proposer = flags.proposerCmd !== undefined ? commandProposer(menu, flags.proposerCmd, flags.proposerTimeoutS !== undefined ? { timeoutMs: flags.proposerTimeoutS * 1000 } : {}) : flags.proposer === "grid" ? gridProposer(menu) : randomProposer(menu, menu.seed);
   const dir = resolve(flags.dir);
   const { signal, dispose } = interruptible(io);
   const bar = new Progress(io, "sweep", flags.quiet ?? false);
-  io.err(`windtunnel lab sweep: ${flags.candidates} candidates × ${menu.steps} steps from ${flags.menu} (${menuSizeText(menu)} configs on the menu, proposer ${proposer.name}), ${flags.repeats} noise repeat(s) of the baseline and the top ${flags.repeatTop}, ${flags.parallel} slot(s) → ${join(flags.dir, TRAJECTORY)}`);
+  io.err(`windtunnel lab sweep: ${flags.candidates} candidates × ${menu.steps} steps from ${flags.menu} (${menuSizeText(menu)} configs on the menu, proposer ${proposer.name}), ${flags.repeats} noise repeat(s) of the baseline and the top ${flags.repeatTop}, ${flags.parallel} slot(s)${prune ? `, early stopping ${prune.rule}${prune.rule === "asha" ? ` (η ${prune.eta})` : ""} at steps ${prune.rungs.join(", ")}` : ""} → ${join(flags.dir, TRAJECTORY)}`);
   let result: SweepResult;
   try {
     result = await runSweep({
@@ -101,6 +118,7 @@ export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number
       timeoutMs: (flags.timeoutS ?? 900) * 1000,
       logEvery: flags.logEvery,
       maxIdleProposals: 50,
+      ...(prune ? { prune } : {}),
       signal,
       events: {
         resumed: (r) => {
@@ -129,6 +147,7 @@ export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number
     return EXIT_INTERRUPTED;
   }
   io.out(`${join(flags.dir, TRAJECTORY)}: ${result.rows} rows (${result.trained} trained now; ${result.answered} proposal(s) answered from the trajectory, ${result.invalid} invalid)`);
+  if (prune !== undefined || result.pruning.pruned > 0) io.out(describePruning(result.pruning, menu.steps));
   if (result.shortfall) {
     io.err(`windtunnel lab sweep: ${result.shortfall}`);
     return result.exhausted ? 0 : 1;
@@ -137,8 +156,16 @@ export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number
   return 0;
 }
 
-function summary(p: { failures: number; best?: { id: string; val_bpb: number } }): string {
-  return `${p.best ? `best ${p.best.id} ${fmt(p.best.val_bpb)}` : "no result yet"} · ${p.failures} failed`;
+function summary(p: { failures: number; pruned: number; best?: { id: string; val_bpb: number } }): string {
+  return `${p.best ? `best ${p.best.id} ${fmt(p.best.val_bpb)}` : "no result yet"} · ${p.failures} failed${p.pruned > 0 ? ` · ${p.pruned} pruned` : ""}`;
+}
+
+/** "early stopping: 12 candidates pruned (7 at step 20, 5 at step 40): 1,480 trainer steps run, 880 saved (37%)". */
+export function describePruning(t: PruningTally, steps: number): string {
+  const at = [...t.byStep].sort((a, b) => a[0] - b[0]).map(([step, n]) => `${n} at step ${step}`);
+  const full = t.stepsRun + t.stepsSaved;
+  const share = full > 0 ? ` (${Math.round((100 * t.stepsSaved) / full)}%)` : "";
+  return `early stopping: ${t.pruned} candidate(s) pruned${at.length > 0 ? ` (${at.join(", ")})` : ""}: ${t.stepsRun.toLocaleString("en-US")} trainer steps run, ${t.stepsSaved.toLocaleString("en-US")} saved${share} against every run going to step ${steps}`;
 }
 
 const firstLine = (s: string | undefined): string => (s ?? "").split("\n")[0] ?? "";

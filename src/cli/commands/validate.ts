@@ -51,7 +51,8 @@ function summaryRows(r: FileReport): [string, string][] {
   const rows: [string, string][] = [];
   if (s.kind === "trajectory") {
     const baselines = s.baselines;
-    rows.push(["rows", `${s.rows} evaluated${baselines ? ` (${baselines} of the baseline)` : ""}`]);
+    const pruned = s.statuses.pruned;
+    rows.push(["rows", `${s.rows - pruned} evaluated${baselines ? ` (${baselines} of the baseline)` : ""}${pruned > 0 ? `, ${pruned} pruned early` : ""}`]);
     rows.push(["distinct configs", `${s.distinctConfigs} (${s.repeats} repeat evaluation${s.repeats === 1 ? "" : "s"} of an earlier config)`]);
     rows.push(["statuses", counts(s.statuses)]);
     rows.push(["as written", counts(s.rawStatuses)]);

@@ -144,7 +144,7 @@ export async function* resultsTsv(batches: AsyncIterable<LineBatch>, diag: Diagn
     const rawStatus = (get("status") ?? "").trim();
     const status = statuses[rawStatus.toLowerCase()];
     if (status === undefined) {
-      diag.unreadable(first, "status", `unknown status ${show(rawStatus)}; known: ${Object.keys(statuses).join(", ")} (map others with --status-map raw=ok|crash|timeout|blocked)`);
+      diag.unreadable(first, "status", `unknown status ${show(rawStatus)}; known: ${Object.keys(statuses).join(", ")} (map others with --status-map raw=ok|crash|timeout|blocked|pruned)`);
       return;
     }
     let val_bpb: number | null = null;

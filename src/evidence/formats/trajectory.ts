@@ -14,6 +14,11 @@ const optionalInt = (v: unknown, min: number): boolean => v === undefined || (Nu
 const optionalAmount = (v: unknown): boolean => v === undefined || (typeof v === "number" && Number.isFinite(v) && v >= 0);
 const optionalString = (v: unknown): boolean => v === undefined || typeof v === "string";
 const HASH = /^[0-9a-f]{64}$/;
+const isRungValue = (v: unknown): boolean =>
+  v !== null && typeof v === "object" && !Array.isArray(v) &&
+  Number.isSafeInteger((v as Loose)["step"]) && ((v as Loose)["step"] as number) >= 0 &&
+  typeof (v as Loose)["val_bpb"] === "number" && Number.isFinite((v as Loose)["val_bpb"]) && ((v as Loose)["val_bpb"] as number) >= 0;
+const optionalRungs = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.every(isRungValue));
 
 /**
  * The common row, accepted without running zod (zod was half of reading a 100-row trajectory in
@@ -34,7 +39,8 @@ export function isPlainRow(o: Loose): boolean {
     optionalInt(o["steps"], 0) && optionalInt(o["seed"], Number.MIN_SAFE_INTEGER) &&
     optionalAmount(o["params"]) && optionalAmount(o["wall_s"]) &&
     (o["baseline"] === undefined || typeof o["baseline"] === "boolean") &&
-    optionalString(o["error"]) && optionalString(o["time"])
+    optionalString(o["error"]) && optionalString(o["time"]) &&
+    (o["pruned_at"] === undefined || isRungValue(o["pruned_at"])) && optionalRungs(o["rungs"])
   );
 }
 
@@ -49,6 +55,16 @@ export function trajectoryJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnos
     }
     if (d.status === "ok" && d.val_bpb === null) {
       diag.error(line, "val_bpb", "required when status is ok, got null");
+      return undefined;
+    }
+    if (d.status === "pruned" && (d.val_bpb !== null || d.pruned_at === undefined)) {
+      // A pruned run has no result: its one value is the rung's, and only pruned_at says which rung.
+      if (d.val_bpb !== null) diag.error(line, "val_bpb", `must be null when status is pruned (the value at the rung goes in pruned_at), got ${d.val_bpb}`);
+      else diag.error(line, "pruned_at", "required when status is pruned: {\"step\": <the rung>, \"val_bpb\": <its value there>}");
+      return undefined;
+    }
+    if (d.pruned_at !== undefined && d.status !== "pruned") {
+      diag.error(line, "pruned_at", `only a pruned row has one, and this row's status is ${d.status}`);
       return undefined;
     }
     const hash = configHash(d.config, options.identityExclude);
@@ -67,6 +83,8 @@ export function trajectoryJsonl(batches: AsyncIterable<LineBatch>, diag: Diagnos
     if (d.seed !== undefined) row.seed = d.seed;
     if (d.params !== undefined) row.params = d.params;
     if (d.wall_s !== undefined) row.wall_s = d.wall_s;
+    if (d.pruned_at !== undefined) row.prunedAt = { step: d.pruned_at.step, val_bpb: d.pruned_at.val_bpb };
+    if (d.rungs !== undefined) row.rungs = d.rungs.map((r) => ({ step: r.step, val_bpb: r.val_bpb }));
     return row;
   });
 }

@@ -17,6 +17,7 @@ const value = fc.oneof(
   fc.constant({ lr: 1 }),
   fc.constant([]),
 );
+const rung = fc.oneof(fc.record({ step: fc.oneof(fc.nat(), value), val_bpb: fc.oneof(fc.double({ min: 0, max: 5 }), value) }), value);
 const KEYS = ["id", "config", "config_hash", "val_bpb", "status", "steps", "seed", "params", "wall_s", "baseline", "error", "time", "extra"] as const;
 const candidate = fc.record(Object.fromEntries(KEYS.map((k) => [k, value])) as Record<(typeof KEYS)[number], typeof value>, { requiredKeys: [] });
 /** Usually a valid value of the field, sometimes anything. */
@@ -33,10 +34,12 @@ const nearlyValid = fc.record(
     params: mostly(fc.double({ min: 0, max: 1e9 })),
     wall_s: mostly(fc.double({ min: 0, max: 1e3 })),
     baseline: mostly(fc.boolean()),
+    pruned_at: rung,
+    rungs: fc.oneof(fc.array(rung, { maxLength: 3 }), value),
   },
   { requiredKeys: ["id", "config", "val_bpb", "status"] },
 );
-const FIELDS = ["id", "config", "config_hash", "val_bpb", "status", "steps", "seed", "params", "wall_s", "baseline", "error", "time"] as const;
+const FIELDS = ["id", "config", "config_hash", "val_bpb", "status", "steps", "seed", "params", "wall_s", "baseline", "error", "time", "pruned_at", "rungs"] as const;
 
 describe("trajectory fast path", () => {
   it.each([
@@ -68,6 +71,9 @@ describe("trajectory fast path", () => {
     expect(isPlainRow(row)).toBe(true);
     expect(isPlainRow({ ...row, val_bpb: Number.NaN })).toBe(true);
     expect(isPlainRow({ ...row, val_bpb: null, status: "crash", error: "OOM" })).toBe(true);
+    const pruned = { ...row, val_bpb: null, status: "pruned", steps: 20, pruned_at: { step: 20, val_bpb: 2.5 }, rungs: [{ step: 20, val_bpb: 2.5 }] };
+    expect(isPlainRow(pruned)).toBe(true);
+    expect(isPlainRow({ ...pruned, rungs: [{ step: 20, val_bpb: Number.NaN }] })).toBe(false);
     // An overflowed val_bpb (1e999 read as Infinity) and a null optional go through zod, which reports or accepts them.
     expect(isPlainRow({ ...row, val_bpb: Infinity })).toBe(false);
     expect(isPlainRow({ ...row, steps: null })).toBe(false);
