@@ -114,12 +114,16 @@ export function evaluateSweep(input: SweepInput, policy: Policy): SweepOutcome {
     g.n = g.values.length;
     g.mean = mean(g.values);
   }
-  // A pruned run is no attempt at a result (it was stopped because others were better), so it
-  // dilutes neither the failed fraction nor the evaluations.
-  const attempts = input.rows.length - pruned.count + input.unreadable;
-  const prunedText = pruned.count > 0 ? `; ${describePruned(pruned)}, counted neither as evaluated nor as failed` : "";
-  const evaluated = [...groups.values()].reduce((s, g) => s + g.n, 0);
-  const distinct = groups.size;
+  // Coverage measures the search: a pruned candidate produced a value (at its rung, where the
+  // others beat it), so it counts as evaluated, as a distinct config tried and as an attempt that
+  // did not fail. It is never ranked: a rung value is not comparable with full-length ones. With
+  // early stopping most candidates are pruned (ASHA at η = 3 keeps about 1 in 9 to the end), and a
+  // policy written for "about half of ~100 candidates produce a value" must still hold.
+  const attempts = input.rows.length + input.unreadable;
+  const full = [...groups.values()].reduce((s, g) => s + g.n, 0);
+  const evaluated = full + pruned.count;
+  const distinct = new Set([...groups.keys(), ...input.rows.filter((r) => r.status === "pruned").map((r) => r.configHash)]).size;
+  const prunedText = pruned.count > 0 ? `; ${describePruned(pruned)}, evaluated but not ranked: ${full} ran to the end` : "";
   const failedFraction = attempts > 0 ? failed / attempts : 0;
   const results: GateResult[] = [
     gate("sweep", "sweep.coverage.evaluated", subject).judged(evaluated >= p.coverage.min_evaluated, {
@@ -138,7 +142,7 @@ export function evaluateSweep(input: SweepInput, policy: Policy): SweepOutcome {
       measured: round(failedFraction, 4),
       op: "≤",
       threshold: p.coverage.max_failed_fraction,
-      message: `${failed} of ${attempts} attempts failed (crash, timeout, non-finite value or unreadable row${input.unreadable > 0 ? `; ${input.unreadable} unreadable` : ""}${pruned.count > 0 ? `; the ${pruned.count} pruned early are not attempts` : ""})`,
+      message: `${failed} of ${attempts} attempts failed (crash, timeout, non-finite value or unreadable row${input.unreadable > 0 ? `; ${input.unreadable} unreadable` : ""}${pruned.count > 0 ? `; the ${pruned.count} pruned early did not fail` : ""})`,
     }),
   ];
 

@@ -25,7 +25,7 @@ describe("sweep gates", () => {
     expect(gate(o, "sweep.coverage.failed")).toMatchObject({ measured: 0.6, status: "fail" });
   });
 
-  it("ignores pruned rows: never ranked, neither evaluated nor failed nor attempts, and says how many at which rung", () => {
+  it("never ranks pruned rows, counts them as evaluated, distinct and not failed, and says how many at which rung", () => {
     const p = policyWith({ sweep: { noise: { min_dof: 1 }, coverage: { min_evaluated: 1, min_distinct: 1 }, finalists: { count: 1 } } });
     const pruned = (config: Record<string, unknown>, step: number, value: number): TrajectoryRow => row(config, null, { status: "pruned", rawStatus: "pruned", steps: step, prunedAt: { step, val_bpb: value } });
     const full = [row({ k: "base" }, 1.99, { baseline: true }), row({ k: "base" }, 2.01), row({ k: "x" }, 1.94), row({ k: "x" }, 1.96), row({ k: "c" }, null, { status: "crash", rawStatus: "crash" })];
@@ -35,12 +35,14 @@ describe("sweep gates", () => {
     const without = evaluateSweep({ subject: "t", rows: full, unreadable: 0 }, p);
     expect(o.groups.map((g) => g.id)).toEqual(without.groups.map((g) => g.id));
     expect(o.finalists.map((f) => f.id)).toEqual([rows[2]?.id]);
-    expect(gate(o, "sweep.coverage.evaluated")?.measured).toBe(4);
-    expect(gate(o, "sweep.coverage.distinct")?.measured).toBe(2);
-    // 1 crash of 5 attempts, as without the pruned rows (of 8 rows it would read 0.125).
-    expect(gate(o, "sweep.coverage.failed")?.measured).toBe(0.2);
-    expect(gate(o, "sweep.coverage.evaluated")?.message).toBe("4 evaluations produced a val_bpb (5 attempts, 1 of the baseline; 3 pruned early (2 at step 20, 1 at step 40), counted neither as evaluated nor as failed)");
-    expect(gate(o, "sweep.coverage.failed")?.message).toMatch(/^1 of 5 attempts failed \(.*; the 3 pruned early are not attempts\)$/);
+    // Coverage measures the search: 4 full-length evaluations and 3 pruned ones, of 5 distinct configs.
+    expect(gate(o, "sweep.coverage.evaluated")?.measured).toBe(7);
+    expect(gate(o, "sweep.coverage.distinct")?.measured).toBe(5);
+    expect(gate(without, "sweep.coverage.evaluated")?.measured).toBe(4);
+    // 1 crash of 8 attempts: a pruned run did not fail.
+    expect(gate(o, "sweep.coverage.failed")?.measured).toBe(0.125);
+    expect(gate(o, "sweep.coverage.evaluated")?.message).toBe("7 evaluations produced a val_bpb (8 attempts, 1 of the baseline; 3 pruned early (2 at step 20, 1 at step 40), evaluated but not ranked: 4 ran to the end)");
+    expect(gate(o, "sweep.coverage.failed")?.message).toMatch(/^1 of 8 attempts failed \(.*; the 3 pruned early did not fail\)$/);
     expect(o.pruned).toEqual({ count: 3, byStep: [{ step: 20, count: 2 }, { step: 40, count: 1 }] });
     expect(gate(without, "sweep.coverage.evaluated")?.message).not.toMatch(/pruned/);
   });
