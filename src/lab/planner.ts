@@ -34,6 +34,8 @@ export interface Result {
   seed: number;
   /** What ranks it: the val_bpb of a run that finished with a finite one; null for a crash, a timeout, a NaN. */
   value: number | null;
+  /** Stopped early by the pruner at `step`, where its value was `value` (then `value` above is null). A proposer counts it as bad. */
+  pruned?: { step: number; value: number };
 }
 
 export interface PlanSetup {

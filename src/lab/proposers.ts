@@ -7,6 +7,7 @@ import { execa, parseCommandString } from "execa";
 import { candidateConfig, configFromAnswer, gridConfig, menuSize, menuSizeText, type Config, type KnobValue, type LoadedMenu } from "./menu.ts";
 import { mulberry32 } from "./random.ts";
 import { parseJsonText } from "../evidence/json.ts";
+import type { Result } from "./planner.ts";
 
 export type Proposal = { kind: "config"; config: Config } | { kind: "invalid"; reason: string } | { kind: "exhausted"; reason: string };
 
@@ -15,6 +16,10 @@ export interface ProposalContext {
   trajectoryFile: string;
   /** 1-based number of this proposal. */
   n: number;
+  /** The results so far, as the planner holds them (what a model-based proposer learns from). Absent: none yet. */
+  results?: readonly Result[];
+  /** Configs in flight or queued, whose results are not in yet (not to be proposed again). */
+  pending?: readonly Config[];
   signal?: AbortSignal;
 }
 
