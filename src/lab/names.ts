@@ -1,3 +1,7 @@
 // The built-in proposers' names, apart from their code: `--help` lists them without loading it.
 export const PROPOSER_NAMES = ["grid", "random"] as const;
 export type ProposerName = (typeof PROPOSER_NAMES)[number];
+
+/** What an external proposer's stdin carries (proposers.ts proposerDocument). */
+export const PROPOSER_INPUTS = ["jsonl", "document"] as const;
+export type ProposerInput = (typeof PROPOSER_INPUTS)[number];

@@ -6,7 +6,8 @@
 // Matching is by knob name, and nothing is guessed: a key this menu does not turn or fix is left
 // out of the row (the row still says something about the knobs both share); a row whose knob
 // holds a value the menu does not list, or whose fixed key differs from this menu's (another
-// shape), is left out whole. A knob of this menu the row does not set stays unknown.
+// shape), or that sets none of this menu's knobs, is left out whole. A knob of this menu the row
+// does not set stays unknown.
 import { canonicalJson } from "../evidence/hash.ts";
 import { detectFormat, readTrajectoryFile, type ReadOptions, type TrajectoryFormat } from "../evidence/read.ts";
 import type { Status, TrajectoryRow } from "../evidence/schemas.ts";
@@ -57,6 +58,8 @@ export function matchPrior(menu: Menu, file: string, format: TrajectoryFormat, r
         if (canonicalJson(menu.fixed[k]) !== canonicalJson(v)) drop ??= `${k} = ${show(v)} (fixed to ${show(menu.fixed[k])} here)`;
       } else keys.set(k, (keys.get(k) ?? 0) + 1);
     }
+    // A results.tsv names its experiments in prose: such a row says nothing about any knob here.
+    if (drop === undefined && Object.keys(knobs).length === 0) drop = "none of this menu's knobs";
     if (drop === undefined && row.status === "ok" && row.val_bpb === null) drop = "status ok but no val_bpb";
     if (drop !== undefined) {
       reasons.set(drop, (reasons.get(drop) ?? 0) + 1);
