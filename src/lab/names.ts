@@ -1,5 +1,5 @@
 // The built-in proposers' names, apart from their code: `--help` lists them without loading it.
-export const PROPOSER_NAMES = ["grid", "random"] as const;
+export const PROPOSER_NAMES = ["grid", "random", "tpe"] as const;
 export type ProposerName = (typeof PROPOSER_NAMES)[number];
 
 /** What an external proposer's stdin carries (proposers.ts proposerDocument). */
