@@ -38,7 +38,7 @@ export interface Result {
   seed: number;
   /** What ranks it: the val_bpb of a run that finished with a finite one; null for a crash, a timeout, a NaN, a pruned run. */
   value: number | null;
-  /** Stopped early at a rung: the rung's step and its val_bpb there (`value` is null). */
+  /** Stopped early at a rung: the rung's step and its val_bpb there (`value` is null). A proposer counts it as bad. */
   pruned?: { step: number; value: number };
   /** Its val_bpb at each rung it reached: what later candidates are judged against, kept in its row so a resumed sweep judges alike. */
   rungs?: readonly RungScore[];

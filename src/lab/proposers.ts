@@ -1,12 +1,16 @@
 // Where Phase 1 candidates come from: the whole grid in order, a seeded random walk through it
 // (the same seed proposes the same sequence, which is also how a resumed sweep finds its place),
-// or an external command, typically an LLM agent loop, that reads the trajectory so far on stdin
-// and answers one config as JSON.
+// a model of the results so far (tpe-proposer.ts), or an external command, typically an LLM agent
+// loop, that reads the trajectory so far on stdin and answers one config as JSON.
 import { readFileSync } from "node:fs";
 import { execa, parseCommandString } from "execa";
 import { candidateConfig, configFromAnswer, gridConfig, menuSize, menuSizeText, type Config, type KnobValue, type LoadedMenu } from "./menu.ts";
 import { mulberry32 } from "./random.ts";
-import { parseJsonText } from "../evidence/json.ts";
+import { parseJsonLine, parseJsonText } from "../evidence/json.ts";
+import { jsonLine } from "./journal.ts";
+import type { ProposerInput } from "./names.ts";
+import type { Prior } from "./priors.ts";
+import type { Result } from "./planner.ts";
 
 export type Proposal = { kind: "config"; config: Config } | { kind: "invalid"; reason: string } | { kind: "exhausted"; reason: string };
 
@@ -15,6 +19,10 @@ export interface ProposalContext {
   trajectoryFile: string;
   /** 1-based number of this proposal. */
   n: number;
+  /** The results so far, as the planner holds them (what a model-based proposer learns from). Absent: none yet. */
+  results?: readonly Result[];
+  /** Configs in flight or queued, whose results are not in yet (not to be proposed again). */
+  pending?: readonly Config[];
   signal?: AbortSignal;
 }
 
@@ -67,13 +75,51 @@ export interface CommandProposerOptions {
   /** @default 120 s: an LLM call may take a while */
   timeoutMs?: number;
   cwd?: string;
+  /** What stdin carries (the proposer also finds it in WINDTUNNEL_PROPOSER_INPUT). @default "jsonl" */
+  input?: ProposerInput;
+  /** Earlier campaigns' trajectories, matched to the menu: the document's `priors`. */
+  priors?: readonly Prior[];
 }
 
 /**
- * An external proposer: `command` runs once per proposal with the trajectory so far (JSONL, as
- * written) on stdin and WINDTUNNEL_MENU naming the menu file; it prints one JSON object of knob
- * values (a partial object keeps the baseline's other values). Anything else is an invalid
- * proposal, reported with the reason; the sweep asks again.
+ * An external proposer's stdin (ProposerInput). `jsonl`: the trajectory so far as written, one
+ * row a line (what every proposer got before documents existed). `document`: one JSON document,
+ * {format, proposal, trajectory: [rows as written], priors: [...]}, the only form that can carry
+ * the priors, as a field of their own, apart from the rows the sweep trained.
+ */
+
+/** The `format` of a proposer document; a later, incompatible document gets another number. */
+export const PROPOSER_DOCUMENT_FORMAT = "windtunnel-proposer-input/1";
+
+/**
+ * The document form of a proposer's stdin (pure): the trajectory's rows as written (a torn or
+ * unreadable line is left out; the sweep repairs the file before it starts), then the priors.
+ * Non-finite numbers are written as the trajectory writes them (NaN, Infinity: Python's json reads them).
+ */
+export function proposerDocument(trajectoryText: string, priors: readonly Prior[], n: number): string {
+  const trajectory: unknown[] = [];
+  for (const line of trajectoryText.split("\n")) {
+    if (line.trim() === "") continue;
+    const row = parseJsonLine(line);
+    if (row.ok) trajectory.push(row.value);
+  }
+  const prior = priors.map((p) => ({
+    file: p.file,
+    format: p.format,
+    read: p.read,
+    used: p.rows.length,
+    ignored: p.ignored.map((i) => (i.kind === "key" ? { key: i.key, rows: i.rows } : { reason: i.reason, rows: i.rows })),
+    rows: p.rows.map((r) => ({ id: r.id, config: r.knobs, val_bpb: r.value, status: r.status, ...(r.seed !== undefined ? { seed: r.seed } : {}) })),
+  }));
+  return `${jsonLine({ format: PROPOSER_DOCUMENT_FORMAT, proposal: n, trajectory, priors: prior })}\n`;
+}
+
+/**
+ * An external proposer: `command` runs once per proposal with the trajectory so far on stdin (as
+ * JSONL, or inside a document with the priors: `input`), WINDTUNNEL_MENU naming the menu file and
+ * WINDTUNNEL_PROPOSER_INPUT the form of stdin; it prints one JSON object of knob values (a
+ * partial object keeps the baseline's other values). Anything else is an invalid proposal,
+ * reported with the reason; the sweep asks again.
  */
 export function commandProposer(menu: LoadedMenu, command: string, options: CommandProposerOptions = {}): Proposer {
   const [file, ...args] = parseCommandString(command);
@@ -81,16 +127,18 @@ export function commandProposer(menu: LoadedMenu, command: string, options: Comm
   return {
     name: "command",
     async next(ctx) {
-      let input = "";
+      let trajectory = "";
       try {
-        input = readFileSync(ctx.trajectoryFile, "utf8");
+        trajectory = readFileSync(ctx.trajectoryFile, "utf8");
       } catch {
-        input = "";
+        trajectory = "";
       }
+      const form = options.input ?? "jsonl";
+      const input = form === "document" ? proposerDocument(trajectory, options.priors ?? [], ctx.n) : trajectory;
       const r = await execa(file, args, {
         input,
         ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-        env: { WINDTUNNEL_MENU: menu.file, WINDTUNNEL_PROPOSAL: String(ctx.n) },
+        env: { WINDTUNNEL_MENU: menu.file, WINDTUNNEL_PROPOSAL: String(ctx.n), WINDTUNNEL_PROPOSER_INPUT: form },
         timeout: options.timeoutMs ?? 120_000,
         reject: false,
         stripFinalNewline: true,

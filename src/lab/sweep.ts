@@ -232,7 +232,7 @@ async function sweep(o: SweepOptions, lock: LabLock): Promise<SweepResult> {
           // the event loop here a run of repeats would starve the SIGINT/SIGTERM handlers and timers.
           await new Promise<void>((resolve) => setImmediate(resolve));
           if (o.signal?.aborted) return undefined;
-          const proposal = await o.proposer.next({ trajectoryFile: trajectory, n: step.n, ...(o.signal ? { signal: o.signal } : {}) });
+          const proposal = await o.proposer.next({ trajectoryFile: trajectory, n: step.n, results: plan.results, pending: [...plan.inFlight, ...plan.queue].map((t) => t.config), ...(o.signal ? { signal: o.signal } : {}) });
           const taken = takeProposal(plan, proposal);
           plan = taken.plan;
           if (taken.note !== undefined) o.events?.note?.(taken.note);

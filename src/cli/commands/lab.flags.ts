@@ -1,6 +1,6 @@
 // `windtunnel lab sweep|stress`: their flags, coerced; the handlers are lab.ts.
 import { UsageError } from "../../common/errors.ts";
-import { PROPOSER_NAMES, PRUNE_RULES, type PruneRule } from "../../lab/names.ts";
+import { PROPOSER_INPUTS, PROPOSER_NAMES, PRUNE_RULES, type PruneRule } from "../../lab/names.ts";
 import { amount, amountOr, choice, defineCommand, given, many, text, type Raw } from "../flags.ts";
 
 export const lab = defineCommand({
@@ -14,6 +14,9 @@ export const lab = defineCommand({
     ["--proposer <name>", `sweep: ${PROPOSER_NAMES.join(" | ")} (seeded by the menu's seed)`, { default: "random" }],
     ["--proposer-cmd <command>", "sweep: an external proposer (e.g. an LLM agent): gets the trajectory on stdin, prints one config as JSON"],
     ["--proposer-timeout <s>", "sweep: seconds an external proposer may take per answer", { default: 120 }],
+    ["--proposer-input <form>", `sweep: what --proposer-cmd reads on stdin: ${PROPOSER_INPUTS.join(" | ")} (default: document with --prior, else jsonl)`],
+    ["--prior <trajectory>", "sweep: an earlier campaign's trajectory (any format validate reads) that warm-starts tpe or --proposer-cmd (repeat); never evidence for this sweep"],
+    ["--prior-weight <w>", "sweep: what one prior observation weighs in tpe against one of this sweep's (default 0.5)"],
     ["--repeats <n>", "sweep: extra seeds for the baseline and the top configs (the separation gate's noise estimate)", { default: 2 }],
     ["--repeat-top <n>", "sweep: how many of the best configs get repeats", { default: 3 }],
     ["--prune <rule>", `sweep: early stopping at the rungs, ${PRUNE_RULES.join(" | ")} (asha: successive halving; median: worse than the median there)`, { default: "none" }],
@@ -31,6 +34,7 @@ export const lab = defineCommand({
   examples: [
     "windtunnel lab sweep --menu examples/menu.yaml --dir runs --parallel 2 -- python train.py",
     "windtunnel lab sweep --menu menu.yaml --proposer-cmd 'python agent.py' -- python train.py",
+    "windtunnel lab sweep --menu menu.yaml --proposer tpe --prior ../campaign-1/runs/trajectory.jsonl -- python train.py",
     "windtunnel lab stress --dir runs -- python train.py",
   ],
   async run([phase], o, io) {
@@ -57,6 +61,9 @@ export const lab = defineCommand({
         ...given("steps", amount("steps", o["steps"], { integer: true, positive: true })),
         ...given("proposerCmd", text("proposer-cmd", o["proposerCmd"])),
         ...pruneFlags(o),
+        ...given("proposerInput", choice("proposer-input", o["proposerInput"], PROPOSER_INPUTS)),
+        priors: many(o["prior"]),
+        ...given("priorWeight", amount("prior-weight", o["priorWeight"], { positive: true })),
       };
       const { labSweepCommand } = await import("./lab.ts");
       return labSweepCommand(flags, io);

@@ -1,17 +1,19 @@
 // `windtunnel lab sweep` and `windtunnel lab stress`: drive the user's trainer through Phase 1
 // and Phase 2 on the local box, with a live progress line, Ctrl-C that stops cleanly, and a
 // re-run of the same command that resumes.
-import type { ProposerName, PruneRule } from "../../lab/names.ts";
+import type { ProposerInput, ProposerName, PruneRule } from "../../lab/names.ts";
 import { join, resolve } from "node:path";
-import { UsageError } from "../../common/errors.ts";
+import { assertNever, UsageError } from "../../common/errors.ts";
 import { fmt } from "../../common/format.ts";
 import { loadPolicy, type LoadedPolicy } from "../../policy/load.ts";
 import { ratesFromEnv } from "../../cost/rates.ts";
 import type { Verdict } from "../../gates/verdict.ts";
 import { judge } from "../../judge/evaluate.ts";
 import { classifyEvidence } from "../../judge/evidence.ts";
-import { loadMenu, menuSizeText } from "../../lab/menu.ts";
+import { loadMenu, menuSizeText, type LoadedMenu } from "../../lab/menu.ts";
+import { describePrior, readPriors, type Prior } from "../../lab/priors.ts";
 import { commandProposer, gridProposer, randomProposer, type Proposer } from "../../lab/proposers.ts";
+import { tpeProposer } from "../../lab/tpe-proposer.ts";
 import { runSweep, TRAJECTORY, type PruningTally, type SweepResult } from "../../lab/sweep.ts";
 import { defaultRungs, rungsProblem, type PruneSetup } from "../../lab/planner.ts";
 import { finalistsOf, runStress, type StressRecord, type StressResult } from "../../lab/stress.ts";
@@ -40,6 +42,12 @@ export interface SweepFlags extends LabCommon {
   proposer: ProposerName;
   proposerCmd?: string;
   proposerTimeoutS?: number;
+  /** What --proposer-cmd reads on stdin; by default the document when there are priors. */
+  proposerInput?: ProposerInput;
+  /** Earlier campaigns' trajectories that warm-start the proposer. @default none */
+  priors?: string[];
+  /** What one prior observation weighs in tpe. @default PRIOR_WEIGHT (0.5) */
+  priorWeight?: number;
   repeats: number;
   repeatTop: number;
   /** Early stopping; absent or none: every candidate runs all its steps. */
@@ -98,11 +106,15 @@ export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number
   const menu = await loadMenu(flags.menu);
   if (flags.steps !== undefined) menu.steps = flags.steps;
   const prune = pruneSetup(flags, menu.steps);
-  const proposer: Proposer = flags.proposerCmd !== undefined ? commandProposer(menu, flags.proposerCmd, flags.proposerTimeoutS !== undefined ? { timeoutMs: flags.proposerTimeoutS * 1000 } : {}) : flags.proposer === "grid" ? gridProposer(menu) : randomProposer(menu, menu.seed);
+  checkProposerFlags(flags);
+  const priors = await readPriors(menu, flags.priors ?? []);
+  const proposer = proposerOf(flags, menu, priors);
   const dir = resolve(flags.dir);
   const { signal, dispose } = interruptible(io);
   const bar = new Progress(io, "sweep", flags.quiet ?? false);
-  io.err(`windtunnel lab sweep: ${flags.candidates} candidates × ${menu.steps} steps from ${flags.menu} (${menuSizeText(menu)} configs on the menu, proposer ${proposer.name}), ${flags.repeats} noise repeat(s) of the baseline and the top ${flags.repeatTop}, ${flags.parallel} slot(s)${prune ? `, early stopping ${prune.rule}${prune.rule === "asha" ? ` (η ${prune.eta})` : ""} at steps ${prune.rungs.join(", ")}` : ""} → ${join(flags.dir, TRAJECTORY)}`);
+  const warm = priors.length > 0 ? `, warm-started from ${priors.reduce((n, p) => n + p.rows.length, 0)} prior row(s) of ${priors.length} file(s)` : "";
+  io.err(`windtunnel lab sweep: ${flags.candidates} candidates × ${menu.steps} steps from ${flags.menu} (${menuSizeText(menu)} configs on the menu, proposer ${proposer.name}${warm}), ${flags.repeats} noise repeat(s) of the baseline and the top ${flags.repeatTop}, ${flags.parallel} slot(s)${prune ? `, early stopping ${prune.rule}${prune.rule === "asha" ? ` (η ${prune.eta})` : ""} at steps ${prune.rungs.join(", ")}` : ""} → ${join(flags.dir, TRAJECTORY)}`);
+  for (const p of priors) io.err(describePrior(p));
   let result: SweepResult;
   try {
     result = await runSweep({
@@ -154,6 +166,33 @@ export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number
   }
   io.out(`next: windtunnel lab stress --dir ${flags.dir} -- ${flags.command.join(" ")}`);
   return 0;
+}
+
+/** Flags that would be ignored without a word are refused: priors reach only a proposer that reads them. */
+function checkProposerFlags(flags: SweepFlags): void {
+  const external = flags.proposerCmd !== undefined;
+  const priors = flags.priors ?? [];
+  if (priors.length > 0 && !external && flags.proposer !== "tpe") throw new UsageError(`--prior: the ${flags.proposer} proposer does not learn from results, so it would ignore the priors; use --proposer tpe or --proposer-cmd`);
+  if (flags.proposerInput !== undefined && !external) throw new UsageError("--proposer-input: says what --proposer-cmd reads on stdin; there is no --proposer-cmd");
+  if (flags.proposerInput === "jsonl" && priors.length > 0) throw new UsageError("--proposer-input jsonl: the trajectory's lines cannot carry the priors, so the proposer would never see them; use --proposer-input document (the default with --prior)");
+  if (flags.priorWeight !== undefined && (external || flags.proposer !== "tpe")) throw new UsageError(`--prior-weight: weighs the priors in --proposer tpe${external ? "; an external proposer gets them whole" : ""}`);
+}
+
+function proposerOf(flags: SweepFlags, menu: LoadedMenu, priors: readonly Prior[]): Proposer {
+  if (flags.proposerCmd !== undefined) {
+    const input = flags.proposerInput ?? (priors.length > 0 ? "document" : "jsonl");
+    return commandProposer(menu, flags.proposerCmd, { input, priors, ...(flags.proposerTimeoutS !== undefined ? { timeoutMs: flags.proposerTimeoutS * 1000 } : {}) });
+  }
+  switch (flags.proposer) {
+    case "grid":
+      return gridProposer(menu);
+    case "random":
+      return randomProposer(menu, menu.seed);
+    case "tpe":
+      return tpeProposer(menu, menu.seed, priors, flags.priorWeight !== undefined ? { priorObservationWeight: flags.priorWeight } : {});
+    default:
+      return assertNever(flags.proposer);
+  }
 }
 
 function summary(p: { failures: number; pruned: number; best?: { id: string; val_bpb: number } }): string {
