@@ -55,7 +55,7 @@ describeWithSharedFixtures("real sweeps", (dir) => {
     const s = trajectory(r.summary);
     expect(r).toMatchObject({ valid: true, unreadable: 0 });
     expect(s.rows).toBe(201);
-    expect(s.statuses).toEqual({ ok: 183, crash: 13, timeout: 5, blocked: 0 });
+    expect(s.statuses).toEqual({ ok: 183, crash: 13, timeout: 5, blocked: 0, pruned: 0 });
     expect(s.best).toMatchObject({ value: 0.771044, at: "038" });
   });
 
