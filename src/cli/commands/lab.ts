@@ -3,17 +3,16 @@
 // re-run of the same command that resumes.
 import type { ProposerInput, ProposerName, PruneRule } from "../../lab/names.ts";
 import { join, resolve } from "node:path";
-import { assertNever, UsageError } from "../../common/errors.ts";
+import { UsageError } from "../../common/errors.ts";
 import { fmt } from "../../common/format.ts";
 import { loadPolicy, type LoadedPolicy } from "../../policy/load.ts";
 import { ratesFromEnv } from "../../cost/rates.ts";
 import type { Verdict } from "../../gates/verdict.ts";
 import { judge } from "../../judge/evaluate.ts";
 import { classifyEvidence } from "../../judge/evidence.ts";
-import { loadMenu, menuSizeText, type LoadedMenu } from "../../lab/menu.ts";
-import { describePrior, readPriors, type Prior } from "../../lab/priors.ts";
-import { commandProposer, gridProposer, randomProposer, type Proposer } from "../../lab/proposers.ts";
-import { tpeProposer } from "../../lab/tpe-proposer.ts";
+import { loadMenu, menuSizeText } from "../../lab/menu.ts";
+import { describePrior, readPriors } from "../../lab/priors.ts";
+import { checkProposerFlags, proposerOf } from "./lab-proposer.ts";
 import { runSweep, TRAJECTORY, type PruningTally, type SweepResult } from "../../lab/sweep.ts";
 import { defaultRungs, rungsProblem, type PruneSetup } from "../../lab/planner.ts";
 import { finalistsOf, runStress, type StressRecord, type StressResult } from "../../lab/stress.ts";
@@ -166,33 +165,6 @@ export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number
   }
   io.out(`next: windtunnel lab stress --dir ${flags.dir} -- ${flags.command.join(" ")}`);
   return 0;
-}
-
-/** Flags that would be ignored without a word are refused: priors reach only a proposer that reads them. */
-function checkProposerFlags(flags: SweepFlags): void {
-  const external = flags.proposerCmd !== undefined;
-  const priors = flags.priors ?? [];
-  if (priors.length > 0 && !external && flags.proposer !== "tpe") throw new UsageError(`--prior: the ${flags.proposer} proposer does not learn from results, so it would ignore the priors; use --proposer tpe or --proposer-cmd`);
-  if (flags.proposerInput !== undefined && !external) throw new UsageError("--proposer-input: says what --proposer-cmd reads on stdin; there is no --proposer-cmd");
-  if (flags.proposerInput === "jsonl" && priors.length > 0) throw new UsageError("--proposer-input jsonl: the trajectory's lines cannot carry the priors, so the proposer would never see them; use --proposer-input document (the default with --prior)");
-  if (flags.priorWeight !== undefined && (external || flags.proposer !== "tpe")) throw new UsageError(`--prior-weight: weighs the priors in --proposer tpe${external ? "; an external proposer gets them whole" : ""}`);
-}
-
-function proposerOf(flags: SweepFlags, menu: LoadedMenu, priors: readonly Prior[]): Proposer {
-  if (flags.proposerCmd !== undefined) {
-    const input = flags.proposerInput ?? (priors.length > 0 ? "document" : "jsonl");
-    return commandProposer(menu, flags.proposerCmd, { input, priors, ...(flags.proposerTimeoutS !== undefined ? { timeoutMs: flags.proposerTimeoutS * 1000 } : {}) });
-  }
-  switch (flags.proposer) {
-    case "grid":
-      return gridProposer(menu);
-    case "random":
-      return randomProposer(menu, menu.seed);
-    case "tpe":
-      return tpeProposer(menu, menu.seed, priors, flags.priorWeight !== undefined ? { priorObservationWeight: flags.priorWeight } : {});
-    default:
-      return assertNever(flags.proposer);
-  }
 }
 
 function summary(p: { failures: number; pruned: number; best?: { id: string; val_bpb: number } }): string {

@@ -1,0 +1,104 @@
+// Early stopping's rules (issue 18), pure: where the rungs are and whether a candidate's value at a
+// rung stops it, and atRung, the planner's transition that records a running candidate's value and
+// applies them (planner.ts re-exports it with the rest of the plan's transitions).
+import { assertNever, InternalError } from "../common/errors.ts";
+import { fmt } from "../common/format.ts";
+import { median } from "../gates/stats.ts";
+import type { Plan, Result, RungDecision } from "./planner.ts";
+
+/** A value at a rung. */
+export interface RungScore {
+  step: number;
+  value: number;
+}
+
+/** Early stopping: the rule, and the steps at which a running candidate is judged. */
+export interface PruneSetup {
+  rule: "asha" | "median";
+  /** ASHA's reduction factor η: a candidate goes on past a rung only in the top 1/η of the values there. */
+  eta: number;
+  /** Increasing steps, each below the candidates' steps. */
+  rungs: readonly number[];
+}
+
+/** Rungs at a third and two thirds of the steps (20 and 40 of 60), as many of them as are distinct steps below `steps`. */
+export function defaultRungs(steps: number): number[] {
+  return [...new Set([Math.round(steps / 3), Math.round((2 * steps) / 3)])].filter((r) => r >= 1 && r < steps);
+}
+
+/** What is wrong with rungs for candidates of `steps` steps, if anything. */
+export function rungsProblem(rungs: readonly number[], steps: number): string | undefined {
+  if (rungs.length === 0) return "expected at least one step";
+  const bad = rungs.find((r) => !Number.isSafeInteger(r) || r < 1 || r >= steps);
+  if (bad !== undefined) return `expected whole numbers of steps from 1 to ${steps - 1} (a rung is judged before the last step, ${steps}), got ${bad}`;
+  const i = rungs.findIndex((r, k) => k > 0 && r <= (rungs[k - 1] as number));
+  if (i > 0) return `expected increasing steps, got ${rungs[i]} after ${rungs[i - 1]}`;
+  return undefined;
+}
+
+/**
+ * ASHA (Li et al. 2018, "A System for Massively Parallel Hyperparameter Tuning", the stopping
+ * form Ray Tune and Optuna use): go on when in the top ⌊n/η⌋ of the n values recorded at the rung
+ * so far, itself included; while n < η that top is the best value alone (Optuna's
+ * SuccessiveHalvingPruner: the first candidates are not all waved through). Median (Optuna's
+ * MedianPruner, Golovin et al. 2017, Google Vizier): stop when worse than the median of the other
+ * candidates' values at the rung; the first one there goes on.
+ */
+export function stopReason(prune: PruneSetup, here: readonly (RungScore & { id: string })[], id: string, value: number): string | undefined {
+  switch (prune.rule) {
+    case "asha": {
+      const sorted = here.map((r) => r.value).sort((a, b) => a - b);
+      const top = Math.max(1, Math.floor(sorted.length / prune.eta));
+      const cutoff = sorted[top - 1] as number;
+      if (value <= cutoff) return undefined;
+      return `is not in the top 1/${prune.eta} of the ${sorted.length} values there (${top === 1 ? "the best is" : `the best ${top} are ≤`} ${fmt(cutoff)})`;
+    }
+    case "median": {
+      const others = here.filter((r) => r.id !== id).map((r) => r.value);
+      if (others.length === 0) return undefined;
+      const m = median(others);
+      return value > m ? `is worse than the median of the ${others.length} other candidate${others.length === 1 ? "" : "s"} there, ${fmt(m)}` : undefined;
+    }
+    default:
+      return assertNever(prune.rule);
+  }
+}
+
+/**
+ * A running candidate reported `value` (its val_bpb) at `step`: record it at the highest rung it
+ * has reached and not yet reported (a trainer that skips a rung's step is judged at the next one
+ * it reaches, as Ray Tune's ASHA does), and decide whether it goes on. The baseline and the noise
+ * repeats always go on; the baseline's values still count at its rungs. A value that is not finite
+ * is not recorded and never stops a run: the run goes on to fail as it would unpruned, where the
+ * coverage gate counts it.
+
+ * The rules are in rungs.ts.
+ */
+export function atRung(plan: Plan, id: string, step: number, value: number): { plan: Plan; decision: RungDecision } {
+  const go = { plan, decision: { kind: "go" as const } };
+  const prune = plan.setup.prune;
+  if (prune === undefined) return go;
+  const task = plan.inFlight.find((t) => t.id === id);
+  if (task === undefined) throw new InternalError(`planner: ${id} is not in flight`);
+  if (!Number.isFinite(value) || task.seed !== plan.setup.seed || task.repeatOf !== undefined) return go;
+  const reached = plan.atRungs.filter((r) => r.id === id).reduce((m, r) => Math.max(m, r.step), 0);
+  const rung = prune.rungs.findLast((r) => r <= step);
+  if (rung === undefined || rung <= reached) return go;
+  const recorded = { ...plan, atRungs: [...plan.atRungs, { id, step: rung, value }] };
+  if (task.baseline) return { plan: recorded, decision: { kind: "go" } };
+  const here = recorded.atRungs.filter((r) => r.step === rung);
+  const why = stopReason(prune, here, id, value);
+  return { plan: recorded, decision: why === undefined ? { kind: "go" } : { kind: "stop", step: rung, value, reason: `val_bpb ${fmt(value)} at step ${rung} ${why}` } };
+}
+
+/** The values a run in flight recorded at its rungs, for its row. */
+export function rungsOf(plan: Plan, id: string): RungScore[] {
+  return plan.atRungs.filter((r) => r.id === id).map(({ step, value }) => ({ step, value }));
+}
+
+/** A result's values at the rungs, its pruning value among them. */
+export function rungScoresOf(r: Result): (RungScore & { id: string })[] {
+  const scores = [...(r.rungs ?? [])];
+  if (r.pruned !== undefined && !scores.some((s) => s.step === r.pruned?.step)) scores.push(r.pruned);
+  return scores.map((s) => ({ id: r.id, step: s.step, value: s.value }));
+}
