@@ -4,19 +4,22 @@
 // runs (bench/lab-ground-truth.json: the menu's 48 configs × 3 seeds × 60 steps, val_bpb every 10
 // steps) instead of training again. See bench/lab/replay.ts for how a run is answered.
 //
-//   node bench/lab-methods.ts [--seeds 10] [--candidates 24] [--repeats 0] [--repeat-top 3]   exit 1 when a target is missed
+//   node bench/lab-methods.ts [--seeds 10] [--first-seed 0] [--candidates 24] [--repeats 0] [--repeat-top 3]   exit 1 when a target is missed
+//     [--pruned-candidates 20] [--eta 3] [--rungs 20,40]  the early-stopping methods' candidates and
+//                                                         `lab sweep --eta/--rungs` (default lab sweep's: η 3, a third and two thirds of the steps)
 //   node bench/lab-methods.ts --remake-truth     retrain the ground truth (one trainer at a time, ≈ 2.5 min on 2 cores)
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { pruneSetup } from "../src/cli/commands/lab.ts";
 import { loadMenu, type LoadedMenu } from "../src/lab/menu.ts";
 import { serializeTruth, truthProblems, truthSeeds, type GroundTruth } from "./lab/ground-truth.ts";
 import { truthOf } from "./lab/metrics.ts";
 import { METHODS, NotBuiltYet, PRIOR_SEED_OFFSET, type Method } from "./lab/methods.ts";
 import { remakeTruth } from "./lab/remake-truth.ts";
 import { replayCampaign, TruthIndex, type Campaign } from "./lab/replay.ts";
-import { fmt, labelOf, methodTable, pooledSigma, pruningTarget, REGRET_AT, regretCurveTable, scoreMethod, warmStartTarget, type MethodScore, type Missing } from "./lab/report.ts";
+import { equalBudgetTable, fmt, labelOf, methodTable, pooledSigma, pruningTarget, REGRET_AT, regretCurveTable, scoreMethod, warmStartTarget, type MethodScore, type Missing } from "./lab/report.ts";
 import { trainerSourceHash } from "./lab/trainer-source.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -30,6 +33,13 @@ const { values } = parseArgs({
   options: {
     "remake-truth": { type: "boolean", default: false },
     seeds: { type: "string", default: "10" },
+    "first-seed": { type: "string", default: "0" },
+    // 20, not 24: early stopping's claim is about trainer steps, so it may spend them on any number of
+    // candidates; 20 (η 3, lab sweep's default) was chosen on held-out campaigns (--first-seed 100
+    // --seeds 20, over 16–40 candidates and η 2–4), not on the 10 measured; README has both.
+    "pruned-candidates": { type: "string", default: "20" },
+    eta: { type: "string" },
+    rungs: { type: "string" },
     candidates: { type: "string", default: "24" },
     repeats: { type: "string", default: "0" },
     "repeat-top": { type: "string", default: "3" },
@@ -59,8 +69,8 @@ if (problems.length > 0) {
 
 const index = new TruthIndex(truth);
 const t = truthOf(truth);
-const whole = (flag: "seeds" | "candidates" | "repeats" | "repeat-top", min: number): number => {
-  const n = Number(values[flag]);
+const whole = (flag: "seeds" | "first-seed" | "candidates" | "pruned-candidates" | "repeats" | "repeat-top" | "eta", min: number, text = values[flag]): number => {
+  const n = Number(text);
   if (!Number.isInteger(n) || n < min) {
     console.error(`--${flag}: expected a whole number ≥ ${min}, got ${JSON.stringify(values[flag])}`);
     process.exit(2);
@@ -68,27 +78,35 @@ const whole = (flag: "seeds" | "candidates" | "repeats" | "repeat-top", min: num
   return n;
 };
 const CAMPAIGNS = whole("seeds", 1);
+const FIRST = whole("first-seed", 0);
 const CANDIDATES = whole("candidates", 1);
+const PRUNED_CANDIDATES = whole("pruned-candidates", 1);
+const prune = {
+  ...(values.eta !== undefined ? { eta: whole("eta", 2) } : {}),
+  ...(values.rungs !== undefined ? { rungs: values.rungs.split(",").map((r) => whole("eta", 1, r)) } : {}),
+};
 const REPEATS = whole("repeats", 0);
 const REPEAT_TOP = whole("repeat-top", 0);
 const RANDOM = METHODS.find((m) => m.name === "random") as Method;
 const base = { candidates: CANDIDATES, repeats: REPEATS, repeatTop: REPEAT_TOP };
 const at = (seed: number): LoadedMenu => ({ ...menu, seed });
+const shown = pruneSetup({ prune: "asha", ...prune }, menu.steps);
+const pruneFlags = `--prune asha|median --eta ${shown?.eta} --rungs ${shown?.rungs.join(",")}`;
 
 /** One campaign of method `m` at menu seed `seed`. */
-async function campaign(m: Method, seed: number, priors: readonly Record<string, unknown>[]): Promise<Campaign> {
-  const setup = { menu: at(seed), priors };
+async function campaign(m: Method, seed: number, priors: readonly Record<string, unknown>[], candidates?: number): Promise<Campaign> {
+  const setup = { menu: at(seed), priors, prune };
   const pruner = m.pruner?.(setup);
-  return replayCampaign({ ...base, menu: setup.menu, seed, proposer: m.proposer(setup), ...(pruner ? { pruner } : {}) }, index);
+  return replayCampaign({ ...base, candidates: candidates ?? (pruner ? PRUNED_CANDIDATES : CANDIDATES), menu: setup.menu, seed, proposer: await m.proposer(setup), ...(pruner ? { pruner } : {}) }, index);
 }
 
 /** One method over the campaigns, or why it cannot run yet. */
-async function measure(m: Method): Promise<MethodScore | Missing> {
+async function measure(m: Method, candidates?: number): Promise<MethodScore | Missing> {
   const campaigns: Campaign[] = [];
   try {
-    for (let seed = 0; seed < CAMPAIGNS; seed++) {
-      const priors = m.warm ? (await campaign(RANDOM, seed + PRIOR_SEED_OFFSET, [])).rows : [];
-      campaigns.push(await campaign(m, seed, priors));
+    for (let seed = FIRST; seed < FIRST + CAMPAIGNS; seed++) {
+      const priors = m.warm ? (await campaign(RANDOM, seed + PRIOR_SEED_OFFSET, [], CANDIDATES)).rows : [];
+      campaigns.push(await campaign(m, seed, priors, candidates));
     }
   } catch (err) {
     if (err instanceof NotBuiltYet) return { name: m.name, label: m.label, prunes: m.pruner !== undefined, missing: err.message };
@@ -105,12 +123,18 @@ if (random === undefined) throw new Error("the random method did not run: it is 
 
 console.log(`Ground truth: ${truth.configs.length} configs × ${truth.seeds.length} seeds × ${truth.steps} steps of the reference trainer (${truth.made.wall_s} s on ${truth.made.cpus} cores, ${truth.made.node}, ${truth.made.at.slice(0, 10)}); pooled seed-to-seed σ ${fmt(pooledSigma(truth), 4)} val_bpb.`);
 console.log(`True top 3 by the 3-seed mean: ${t.ranked.slice(0, 3).map((h, i) => `${i + 1}. ${labelOf(truth, h, menu.baseline)} (${fmt(t.mean.get(h) as number, 4)})`).join("; ")}; the true worst ${fmt(t.mean.get(t.ranked.at(-1) as string) as number, 4)}.`);
-console.log(`Each method: ${CAMPAIGNS} campaigns (menu seeds 0–${CAMPAIGNS - 1}), ${CANDIDATES} candidates (the baseline first), ${REPEATS === 0 ? "no noise repeats (--repeats 0: they cost every method the same full-length runs)" : `${REPEATS} noise repeat(s) of the baseline and the top ${REPEAT_TOP}`}; median (IQR) over the campaigns.\n`);
+console.log(`Each method: ${CAMPAIGNS} campaigns (menu seeds ${FIRST}–${FIRST + CAMPAIGNS - 1}), ${CANDIDATES} candidates (the baseline first${PRUNED_CANDIDATES !== CANDIDATES ? `; ${PRUNED_CANDIDATES} for the early-stopping methods` : ""}), early stopping as \`lab sweep ${pruneFlags}\`, ${REPEATS === 0 ? "no noise repeats (--repeats 0: they cost every method the same full-length runs)" : `${REPEATS} noise repeat(s) of the baseline and the top ${REPEAT_TOP}`}; median (IQR) over the campaigns.\n`);
 for (const l of methodTable(scores, random)) console.log(l);
 const short = built.flatMap((s) => s.shortfalls.map((x) => `${s.name}, ${x}`));
 if (short.length > 0) console.log(`\nshort of ${CANDIDATES} candidates: ${short.join("; ")}`);
 console.log("");
-for (const l of regretCurveTable(built, REGRET_AT.filter((k) => k <= CANDIDATES))) console.log(l);
+for (const l of regretCurveTable(built, REGRET_AT.filter((k) => k <= Math.max(CANDIDATES, PRUNED_CANDIDATES)))) console.log(l);
+
+// The strongest simple baseline: plain random given the same trainer steps (its first k candidates
+// are the same runs at any --candidates ≥ k, so one long campaign answers every budget).
+const longRandom = (await measure(RANDOM, Math.max(CANDIDATES, PRUNED_CANDIDATES, ...built.map((s) => Math.floor(Math.max(...s.steps) / truth.steps))))) as MethodScore;
+console.log("");
+for (const l of equalBudgetTable(built.filter((s) => s.prunes), longRandom, truth.steps)) console.log(l);
 
 const targets = [pruningTarget(scores, random), warmStartTarget(scores, random, CANDIDATES)];
 console.log("\ntargets:");

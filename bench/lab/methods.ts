@@ -1,24 +1,35 @@
 // The Phase 1 methods the lab benchmark compares, each a small adapter over production code: the
-// proposer `lab sweep --proposer …` builds, and the early-stopping rule `--prune …` would apply.
-// Nothing here decides what to train; a method that is not in src/ yet throws NotBuiltYet from its
-// slot and the benchmark reports it as such.
+// proposer `lab sweep --proposer …` builds, and the early-stopping rule `--prune …` applies.
+// Nothing here decides what to train: the planner's atRung decides every stop, tpe-proposer.ts
+// every TPE proposal, and priors.ts reads a warm start's prior exactly as `--prior` reads a file.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pruneSetup } from "../../src/cli/commands/lab.ts";
+import type { PruneRule } from "../../src/lab/names.ts";
+import { atRung, resultOf, rungsOf, type PruneSetup } from "../../src/lab/planner.ts";
+import { readPriors } from "../../src/lab/priors.ts";
 import { gridProposer, randomProposer, type Proposer } from "../../src/lab/proposers.ts";
 import type { LoadedMenu } from "../../src/lab/menu.ts";
-import type { Pruner } from "./replay.ts";
+import { labRow } from "../../src/lab/sweep-row.ts";
+import { tpeProposer as productionTpe } from "../../src/lab/tpe-proposer.ts";
+import { EPOCH, type Pruner } from "./replay.ts";
 
 export interface MethodSetup {
   /** The menu with the campaign's seed as its `seed`, as lab sweep would read it. */
   menu: LoadedMenu;
   /** The prior campaign's trajectory rows (as lab sweep wrote them), for a warm-started method. */
   priors: readonly Record<string, unknown>[];
+  /** `lab sweep --eta/--rungs` for the early-stopping methods; absent: lab sweep's defaults. */
+  prune?: { eta?: number; rungs?: number[] };
 }
 
 export interface Method {
   name: string;
   /** What it is, for the table. */
   label: string;
-  /** Its production proposer for one campaign. */
-  proposer(s: MethodSetup): Proposer;
+  /** Its production proposer for one campaign (a warm start reads its prior first). */
+  proposer(s: MethodSetup): Proposer | Promise<Proposer>;
   /** Its production early-stopping rule, when it prunes. */
   pruner?(s: MethodSetup): Pruner;
   /** Seeded by a prior campaign: a plain random sweep of another menu seed (PRIOR_SEED_OFFSET). */
@@ -36,22 +47,55 @@ export class NotBuiltYet extends Error {
 /** The prior campaign of campaign m is the random sweep of menu seed m + this: never one of the 10 measured. */
 export const PRIOR_SEED_OFFSET = 1000;
 
-// ─── Adapter slots for the code of branches h18a (ASHA) and h18b (TPE) ────────────────────────
-// Replace each body with a call to the production function; keep the signature.
+// ─── Adapters over the production code of issue 18 ────────────────────────────────────────────
 
-/** `--prune asha`: src/lab/planner.ts's ASHA decision (branch h18a) for each point a running candidate logs. */
-function ashaPruner(_s: MethodSetup): Pruner {
-  throw new NotBuiltYet("ASHA early stopping (src/lab/planner.ts, branch h18a)");
+/**
+ * `--prune <rule>` with lab sweep's defaults (η 3, rungs at a third and two thirds of the steps):
+ * each logged point goes to the planner's atRung, as sweep.ts's onPoints hands it, and a stop
+ * becomes the pruned row and result sweep.ts writes for a trainer it stopped at a rung.
+ */
+export function productionPruner(rule: PruneRule, menu: LoadedMenu, flags: { eta?: number; rungs?: number[] } = {}): Pruner {
+  const setup = pruneSetup({ prune: rule, ...flags }, menu.steps) as PruneSetup;
+  return {
+    setup,
+    report(plan, task, at) {
+      const judged = atRung(plan, task.id, at.step, at.val_bpb);
+      const d = judged.decision;
+      if (d.kind === "go") return { plan: judged.plan };
+      // The truth keeps no wall time per point: a replayed row's wall_s means nothing either way.
+      const outcome = { status: "stopped" as const, val_bpb: at.val_bpb, steps: at.step, points: 0, wall_s: 0, error: d.reason };
+      const row = labRow(task, outcome, EPOCH, { rungs: rungsOf(judged.plan, task.id), pruned: { step: d.step, value: d.value } });
+      const result = resultOf({ ...row, ...(row.pruned_at ? { prunedAt: row.pruned_at } : {}) }, row.config_hash, task.seed);
+      return { plan: judged.plan, stop: { row: row as unknown as Record<string, unknown>, result } };
+    },
+  };
 }
 
-/** `--proposer tpe`: src/lab/tpe.ts (branch h18b); it reads the trajectory so far from ProposalContext.trajectoryFile or is handed it here. */
-function tpeProposer(_s: MethodSetup): Proposer {
-  throw new NotBuiltYet("the TPE proposer (src/lab/tpe.ts, branch h18b)");
+/** `--prune asha`. */
+const ashaPruner = (s: MethodSetup): Pruner => productionPruner("asha", s.menu, s.prune);
+/** `--prune median`. */
+const medianPruner = (s: MethodSetup): Pruner => productionPruner("median", s.menu, s.prune);
+
+/** `--proposer tpe`: it learns from ProposalContext.results, which the replay hands it as sweep.ts does. */
+function tpeProposer(s: MethodSetup): Proposer {
+  return productionTpe(s.menu, s.menu.seed, []);
 }
 
-/** `--proposer tpe --prior <trajectory>`: the same proposer seeded by s.priors (branch h18b). */
-function warmTpeProposer(_s: MethodSetup): Proposer {
-  throw new NotBuiltYet("TPE warm starts from --prior (src/lab/tpe.ts, branch h18b)");
+/**
+ * `--proposer tpe --prior <trajectory>`: the prior campaign's rows written to a trajectory file and
+ * read back by readPriors, the reader `--prior` uses (format detection and menu matching included).
+ */
+async function warmTpeProposer(s: MethodSetup): Promise<Proposer> {
+  const dir = mkdtempSync(join(tmpdir(), "wt-lab-prior-"));
+  try {
+    const file = join(dir, "prior.jsonl");
+    writeFileSync(file, s.priors.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    const priors = await readPriors(s.menu, [file]);
+    if (priors.every((p) => p.rows.length === 0)) throw new Error(`the prior campaign's ${s.priors.length} rows gave the warm start nothing to use`);
+    return productionTpe(s.menu, s.menu.seed, priors);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ─────────────────────────────────────────────────────────────────────────────────────────────
@@ -60,6 +104,7 @@ export const METHODS: readonly Method[] = [
   { name: "grid", label: "grid (`--proposer grid`)", proposer: (s) => gridProposer(s.menu) },
   { name: "random", label: "random (`--proposer random`, the baseline)", proposer: (s) => randomProposer(s.menu, s.menu.seed) },
   { name: "random+asha", label: "random + ASHA (`--prune asha`)", proposer: (s) => randomProposer(s.menu, s.menu.seed), pruner: ashaPruner },
+  { name: "random+median", label: "random + median stopping (`--prune median`)", proposer: (s) => randomProposer(s.menu, s.menu.seed), pruner: medianPruner },
   { name: "tpe", label: "TPE (`--proposer tpe`)", proposer: tpeProposer },
   { name: "tpe+asha", label: "TPE + ASHA", proposer: tpeProposer, pruner: ashaPruner },
   { name: "tpe-warm", label: "TPE warm-started (`--prior`: a random sweep of another seed)", proposer: warmTpeProposer, warm: true },

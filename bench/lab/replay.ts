@@ -16,7 +16,7 @@ import { createHash } from "node:crypto";
 import { assertNever, InternalError } from "../../src/common/errors.ts";
 import { configHash } from "../../src/evidence/hash.ts";
 import { baselineConfig, type LoadedMenu } from "../../src/lab/menu.ts";
-import { nextStep, recordResult, resultOf, shortfallOf, startPlan, takeProposal, type Plan, type Result, type Task } from "../../src/lab/planner.ts";
+import { nextStep, recordResult, resultOf, rungsOf, shortfallOf, startPlan, takeProposal, type Plan, type PruneSetup, type Result, type Task } from "../../src/lab/planner.ts";
 import type { Proposer } from "../../src/lab/proposers.ts";
 import { mulberry32 } from "../../src/lab/random.ts";
 import { labRow, type LabRow } from "../../src/lab/sweep-row.ts";
@@ -24,6 +24,8 @@ import type { GroundTruth, TruthPoint, TruthRun } from "./ground-truth.ts";
 
 /** What a production early-stopping rule must answer for each point a running candidate logs before its last step. */
 export interface Pruner {
+  /** The plan's early stopping (`lab sweep --prune …`'s PlanSetup.prune); absent: a stand-in that decides alone. */
+  readonly setup?: PruneSetup;
   /**
    * `task` logged `at` (its val_bpb and training loss at that step): go on, or stop it there with
    * the trajectory row and the planner result production records for a stopped run.
@@ -97,7 +99,7 @@ export function cachedSeedOf(seeds: readonly number[], campaignSeed: number, has
 }
 
 /** Rows carry no wall-clock time: a replay is the same on every machine. */
-const EPOCH = new Date(0);
+export const EPOCH = new Date(0);
 
 export async function replayCampaign(s: CampaignSetup, truth: TruthIndex): Promise<Campaign> {
   const dir = mkdtempSync(join(tmpdir(), "wt-lab-replay-"));
@@ -110,7 +112,8 @@ export async function replayCampaign(s: CampaignSetup, truth: TruthIndex): Promi
     rows.push(row);
     appendFileSync(trajectoryFile, `${JSON.stringify(row)}\n`);
   };
-  let plan = startPlan({ seed: s.seed, baseline: baselineConfig(s.menu), candidates: s.candidates, repeats: s.repeats, repeatTop: s.repeatTop, maxIdleProposals: 50, proposer: s.proposer.name }, []);
+  const prune = s.pruner?.setup;
+  let plan = startPlan({ seed: s.seed, baseline: baselineConfig(s.menu), candidates: s.candidates, repeats: s.repeats, repeatTop: s.repeatTop, maxIdleProposals: 50, proposer: s.proposer.name, ...(prune ? { prune } : {}) }, []);
   try {
     for (;;) {
       const decided = nextStep(plan);
@@ -118,7 +121,8 @@ export async function replayCampaign(s: CampaignSetup, truth: TruthIndex): Promi
       const step = decided.step;
       switch (step.kind) {
         case "propose":
-          plan = takeProposal(plan, await s.proposer.next({ trajectoryFile, n: step.n })).plan;
+          // As src/lab/sweep.ts asks: a model-based proposer (TPE) learns from `results` and skips `pending`.
+          plan = takeProposal(plan, await s.proposer.next({ trajectoryFile, n: step.n, results: plan.results, pending: [...plan.inFlight, ...plan.queue].map((t) => t.config) })).plan;
           break;
         case "train":
           plan = train(plan, step.task);
@@ -153,7 +157,9 @@ export async function replayCampaign(s: CampaignSetup, truth: TruthIndex): Promi
         }
       }
     }
-    const row: LabRow = labRow(task, { status: run.val_bpb === null ? "crash" : "ok", val_bpb: run.val_bpb, steps: run.curve.at(-1)?.step ?? 0, points: run.curve.length, wall_s: run.wall_s, ...(run.val_bpb === null ? { error: "non-finite or missing val_bpb in the ground truth" } : {}) }, EPOCH);
+    // With early stopping on, a finished row carries its values at the rungs, as lab sweep writes it.
+    const rungs = prune ? { rungs: rungsOf(p, task.id) } : undefined;
+    const row: LabRow = labRow(task, { status: run.val_bpb === null ? "crash" : "ok", val_bpb: run.val_bpb, steps: run.curve.at(-1)?.step ?? 0, points: run.curve.length, wall_s: run.wall_s, ...(run.val_bpb === null ? { error: "non-finite or missing val_bpb in the ground truth" } : {}) }, EPOCH, rungs);
     write(row as unknown as Record<string, unknown>);
     evaluations.push({ task, hash, cachedSeed, steps: truth.steps, value: run.val_bpb });
     return recordResult(p, resultOf(row, row.config_hash, s.seed));

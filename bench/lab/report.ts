@@ -80,6 +80,20 @@ export function regretCurveTable(scores: readonly MethodScore[], ks: readonly nu
   ];
 }
 
+/**
+ * Each early-stopping method against plain random given the same trainer steps: the k whole
+ * candidates its median steps buy (k = ⌊steps / steps per candidate⌋), and random's median regret
+ * after those k. `random` must have run at least that many candidates.
+ */
+export function equalBudgetTable(pruning: readonly MethodScore[], random: MethodScore, stepsPerCandidate: number): string[] {
+  const lines = ["| early-stopping method | its trainer steps | its regret | plain random at those steps (k candidates) | random's regret there |", "|---|---|---|---|---|"];
+  for (const s of pruning) {
+    const k = Math.floor(med(s.steps) / stepsPerCandidate);
+    lines.push(`| ${s.name} | ${int(med(s.steps))} | ${fmt(med(s.regret), 4)} | ${int(k * stepsPerCandidate)} (k = ${k}) | ${fmt(medianRegretAt(random, k), 4)} |`);
+  }
+  return lines;
+}
+
 export interface Target {
   what: string;
   ok: boolean;

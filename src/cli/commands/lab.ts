@@ -91,8 +91,8 @@ function interruptible(io: Io): { signal: AbortSignal; dispose: () => void } {
   return { signal: ac.signal, dispose: () => (process.off("SIGINT", onSigint), process.off("SIGTERM", onSigint)) };
 }
 
-/** The sweep's early stopping from its flags, checked against the candidates' steps. */
-function pruneSetup(flags: SweepFlags, steps: number): PruneSetup | undefined {
+/** The sweep's early stopping from its flags (η 3 and defaultRungs unless given), checked against the candidates' steps; the lab benchmark measures these defaults. */
+export function pruneSetup(flags: Pick<SweepFlags, "prune" | "rungs" | "eta">, steps: number): PruneSetup | undefined {
   if (flags.prune === undefined || flags.prune === "none") return undefined;
   const rungs = flags.rungs ?? defaultRungs(steps);
   const problem = rungsProblem(rungs, steps);
