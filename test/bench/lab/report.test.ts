@@ -1,6 +1,6 @@
 // The issue-18 targets as the lab benchmark judges them (bench/lab/report.ts), on made-up scores.
 import { describe, expect, it } from "vitest";
-import { medianRegretAt, methodTable, pruningTarget, warmStartTarget, type MethodScore, type Missing } from "../../../bench/lab/report.ts";
+import { equalBudgetTable, medianRegretAt, methodTable, pruningTarget, warmStartTarget, type MethodScore, type Missing } from "../../../bench/lab/report.ts";
 
 /** Three campaigns; `curve` is the same regret-after-k curve for each. */
 function score(name: string, o: { steps: number[]; regret: number[]; curve?: number[]; prunes?: boolean }): MethodScore {
@@ -55,5 +55,10 @@ describe("the table", () => {
       "| random+asha | 700 (600–800) | 0.49× | 0.33 (0.33–0.33) | 0.0200 (0.0150–0.0250) | 0 (0–0) |",
       "| TPE | not built yet: TPE | | | | |",
     ]);
+  });
+
+  it("sets an early-stopping method against plain random at the whole candidates its median steps buy", () => {
+    const asha = score("random+asha", { steps: [150, 170, 200], regret: [0.01, 0.02, 0.03], prunes: true });
+    expect(equalBudgetTable([asha], random, 60).slice(2)).toEqual(["| random+asha | 170 | 0.0200 | 120 (k = 2) | 0.2000 |"]);
   });
 });
