@@ -1,28 +1,14 @@
 // The benchmark's methods are the production code: ASHA's stops come from the planner's atRung as
 // pruned rows, and TPE is handed the results so far and a warm start's prior read by priors.ts.
 import { describe, expect, it } from "vitest";
-import { configHash } from "../../../src/evidence/hash.ts";
 import type { LoadedMenu } from "../../../src/lab/menu.ts";
-import { menuConfigs, menuHash, TRUTH_FORMAT, type GroundTruth } from "../../../bench/lab/ground-truth.ts";
+import { syntheticTruth } from "./synthetic-truth.ts";
 import { METHODS, productionPruner } from "../../../bench/lab/methods.ts";
 import { replayCampaign, TruthIndex } from "../../../bench/lab/replay.ts";
 
 const menu: LoadedMenu = { file: "menu.yaml", steps: 30, seed: 0, knobs: { x: [1, 2, 3, 4, 5, 6], y: [1, 2] }, baseline: { x: 1, y: 1 }, fixed: {} };
-const SEEDS = [0, 1, 2];
 const final = (x: number, y: number, seed: number): number => 4 + Math.abs(x - 4) * 0.1 + (y - 1) * 0.05 + seed * 0.001;
-const truth: GroundTruth = {
-  format: TRUTH_FORMAT,
-  trainer: { entry: "train.ts", hash: "t", files: [] },
-  menu: { file: "menu.yaml", hash: menuHash(menu) },
-  steps: 30,
-  evalEvery: 10,
-  seeds: SEEDS,
-  made: { at: "", node: "", cpus: 1, wall_s: 0, command: "" },
-  configs: menuConfigs(menu).map((config) => {
-    const v = (seed: number): number => final(Number(config["x"]), Number(config["y"]), seed);
-    return { hash: configHash(config), config, runs: SEEDS.map((seed) => ({ seed, val_bpb: v(seed), curve: [10, 20, 30].map((step) => ({ step, val_bpb: v(seed) + (30 - step) / 100, loss: 3 })), wall_s: 0.1 })) };
-  }),
-};
+const truth = syntheticTruth(menu, (config, seed) => final(Number(config["x"]), Number(config["y"]), seed));
 const index = new TruthIndex(truth);
 const base = { menu, seed: 0, candidates: 8, repeats: 0, repeatTop: 0 };
 const method = (name: string) => METHODS.find((m) => m.name === name) as (typeof METHODS)[number];

@@ -6,28 +6,14 @@ import { configHash } from "../../../src/evidence/hash.ts";
 import { gridConfig, type LoadedMenu } from "../../../src/lab/menu.ts";
 import { resultOf } from "../../../src/lab/planner.ts";
 import { randomProposer, type Proposer } from "../../../src/lab/proposers.ts";
-import { menuConfigs, menuHash, TRUTH_FORMAT, type GroundTruth } from "../../../bench/lab/ground-truth.ts";
+import { syntheticTruth, SEEDS } from "./synthetic-truth.ts";
 import { cachedSeedOf, replayCampaign, TruthIndex, type Pruner } from "../../../bench/lab/replay.ts";
 import { stepsSpent } from "../../../bench/lab/metrics.ts";
 
 const menu: LoadedMenu = { file: "menu.yaml", steps: 30, seed: 0, knobs: { x: [1, 2, 3, 4, 5, 6] }, baseline: { x: 1 }, fixed: { mode: "ok" } };
-const SEEDS = [0, 1, 2];
 /** x = 4 is best; each cached seed a little worse; the curve falls to the final value. */
 const final = (x: number, seed: number): number => 4 + Math.abs(x - 4) * 0.1 + seed * 0.01;
-const truth: GroundTruth = {
-  format: TRUTH_FORMAT,
-  trainer: { entry: "train.ts", hash: "t", files: [] },
-  menu: { file: "menu.yaml", hash: menuHash(menu) },
-  steps: 30,
-  evalEvery: 10,
-  seeds: SEEDS,
-  made: { at: "", node: "", cpus: 1, wall_s: 0, command: "" },
-  configs: menuConfigs(menu).map((config) => ({
-    hash: configHash(config),
-    config,
-    runs: SEEDS.map((seed) => ({ seed, val_bpb: final(Number(config["x"]), seed), curve: [10, 20, 30].map((step) => ({ step, val_bpb: final(Number(config["x"]), seed) + (30 - step) / 100, loss: 3 })), wall_s: 0.1 })),
-  })),
-};
+const truth = syntheticTruth(menu, (config, seed) => final(Number(config["x"]), seed));
 const index = new TruthIndex(truth);
 const base = { menu, seed: 0, candidates: 4, repeats: 0, repeatTop: 0 };
 const xs = (c: { evaluations: { task: { config: Record<string, unknown> } }[] }): unknown[] => c.evaluations.map((e) => e.task.config["x"]);
