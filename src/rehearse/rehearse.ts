@@ -108,11 +108,15 @@ export async function rehearse(o: RehearseOptions): Promise<Rehearsal> {
 
     const outcomes: NodeOutcome[] = [];
     const endpoint = moto.endpoint;
-    plan.nodes.forEach(({ input }, rank) => {
+    // playAws launched one instance per node, in the plan's order.
+    ids.forEach((instanceId, rank) => {
+      const { input } = plan.nodes[rank] as (typeof plan.nodes)[number];
       const dir = join(work, nodeName(rank));
       const script = renderUserData(input, nodeRenderOptions(c.metricsIntervalS, o.minutesPerSecond, dir));
-      running.push(spawnNode({ dir, script, endpoint, instanceId: ids[rank] ?? "", clockFile: clock.file, cwd: o.cwd, env: o.env, cues: { STUB_REHEARSE_FAULT: faultOf(o.scenario, rank), ...(o.steps !== undefined ? { STUB_REHEARSE_STEPS: String(o.steps) } : {}) } }));
-      outcomes.push({ node: nodeName(rank), instanceId: ids[rank] ?? "", spotNotice: false });
+      // What the stand-ins act out on this node: the scenario's fault, and the trainer's steps when given.
+      const cues = { STUB_REHEARSE_FAULT: faultOf(o.scenario, rank), ...(o.steps !== undefined ? { STUB_REHEARSE_STEPS: String(o.steps) } : {}) };
+      running.push(spawnNode({ dir, script, endpoint, instanceId, clockFile: clock.file, cwd: o.cwd, env: o.env, cues }));
+      outcomes.push({ node: nodeName(rank), instanceId, spotNotice: false });
     });
 
     const seen = await runLoop({ scenario: o.scenario, stage: plan.stage, minutesPerSecond: o.minutesPerSecond, timeoutS: o.timeoutS, started, hoursCap: c.hoursCap, work, clients, bucket, target, clock, say, running, outcomes });

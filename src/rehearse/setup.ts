@@ -110,7 +110,9 @@ export async function playAws(endpoint: string, p: RehearsalPlan): Promise<Playe
   for (let rank = 0; rank < p.nodes.length; rank++) {
     const tags = { ...campaignTags(c.campaign, p.stage), "windtunnel:node-rank": String(rank) };
     const r = await clients.ec2.send(new RunInstancesCommand({ ImageId: "ami-12c6146b", MinCount: 1, MaxCount: 1, InstanceType: c.node.instanceType as _InstanceType, TagSpecifications: [{ ResourceType: "instance", Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }] }));
-    ids.push(r.Instances?.[0]?.InstanceId ?? "");
+    const id = r.Instances?.[0]?.InstanceId;
+    if (id === undefined) throw new InternalError(`rehearse: moto_server launched no instance for node ${rank}`);
+    ids.push(id);
   }
   return { clients, bucket, target, ids };
 }
