@@ -63,6 +63,20 @@ export function cacheFileOf(script: string, label: string, dir: string | undefin
   return join(dir, `${label}-${st.size}-${Math.trunc(st.mtimeMs)}-${process.version}-${process.arch}-${flags}.v8`);
 }
 
+/**
+ * The bundle's import() of an ES module package goes through Node's own loader
+ * (vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER), which Node marks experimental and warns about on
+ * first use: a line on stderr of `plan` or `report` that says nothing about them. That one warning
+ * is dropped; every other goes on as Node emits it.
+ */
+function quietLoaderWarning(): void {
+  const emit = process.emitWarning;
+  process.emitWarning = function (this: unknown, warning: string | Error, ...rest: unknown[]) {
+    if (String(typeof warning === "string" ? warning : warning.message).includes("USE_MAIN_CONTEXT_DEFAULT_LOADER")) return;
+    return (emit as (...a: unknown[]) => void).call(process, warning, ...rest);
+  } as typeof process.emitWarning;
+}
+
 /** Run a CommonJS bundle through node:vm with the cache for `label`. */
 export function loadBundle(script: string, label: string, dir: string | undefined = cacheDirectory()): LoadedScript {
   const cacheFile = cacheFileOf(script, label, dir);
@@ -82,6 +96,7 @@ export function loadBundle(script: string, label: string, dir: string | undefine
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const cached = cachedData !== undefined && compiled.cachedDataRejected !== true;
+  quietLoaderWarning();
   const mod = { exports: {} as Record<string, unknown> };
   (compiled.runInThisContext() as (...args: unknown[]) => void)(mod.exports, module.createRequire(script), mod, script, dirname(script), pathToFileURL(script).href);
   return {

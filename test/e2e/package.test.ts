@@ -65,6 +65,8 @@ describe("the published package", () => {
       const rep = await execa(process.execPath, [join(REPO, "dist/bin.js"), "report", "--format", "png", "--out", figs, join(REPO, "examples/demo/trajectory.jsonl"), join(REPO, "examples/demo/curves/c078.jsonl")], { cwd: "/", reject: false });
       expect(rep.exitCode, rep.stderr).toBe(0);
       expect(rep.stdout).toContain("sweep.png, stress.png");
+      // vega is an ES module imported from the bundled script: no experimental-loader warning.
+      expect(rep.stderr).not.toContain("ExperimentalWarning");
     } finally {
       rmSync(figs, { recursive: true, force: true });
     }
