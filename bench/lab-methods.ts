@@ -97,7 +97,7 @@ const pruneFlags = `--prune asha|median --eta ${shown?.eta} --rungs ${shown?.run
 async function campaign(m: Method, seed: number, priors: readonly Record<string, unknown>[], candidates?: number): Promise<Campaign> {
   const setup = { menu: at(seed), priors, prune };
   const pruner = m.pruner?.(setup);
-  return replayCampaign({ ...base, candidates: candidates ?? (pruner ? PRUNED_CANDIDATES : CANDIDATES), menu: setup.menu, seed, proposer: await m.proposer(setup), ...(pruner ? { pruner } : {}) }, index);
+  return replayCampaign({ ...base, candidates: candidates ?? m.candidates ?? (pruner ? PRUNED_CANDIDATES : CANDIDATES), menu: setup.menu, seed, proposer: await m.proposer(setup), ...(pruner ? { pruner } : {}) }, index);
 }
 
 /** One method over the campaigns, or why it cannot run yet. */

@@ -34,6 +34,8 @@ export interface Method {
   pruner?(s: MethodSetup): Pruner;
   /** Seeded by a prior campaign: a plain random sweep of another menu seed (PRIOR_SEED_OFFSET). */
   warm?: true;
+  /** Its own candidate count, when not the bench's --candidates (or --pruned-candidates for a pruning method). */
+  candidates?: number;
 }
 
 /** A method whose production code is not written yet (issue 18, Build items 1–3). */
@@ -107,5 +109,8 @@ export const METHODS: readonly Method[] = [
   { name: "random+median", label: "random + median stopping (`--prune median`)", proposer: (s) => randomProposer(s.menu, s.menu.seed), pruner: medianPruner },
   { name: "tpe", label: "TPE (`--proposer tpe`)", proposer: tpeProposer },
   { name: "tpe+asha", label: "TPE + ASHA", proposer: tpeProposer, pruner: ashaPruner },
+  // What `windtunnel demo` runs (DEMO_SWEEP in src/cli/commands/demo.ts): η 2 keeps about a quarter
+  // of its 24 candidates to the end, enough full-length results for the sweep gate's 3 finalists.
+  { name: "tpe+asha-demo", label: "TPE + ASHA at η 2, 24 candidates (`windtunnel demo`'s sweep)", proposer: tpeProposer, pruner: (s) => productionPruner("asha", s.menu, { ...s.prune, eta: 2 }), candidates: 24 },
   { name: "tpe-warm", label: "TPE warm-started (`--prior`: a random sweep of another seed)", proposer: warmTpeProposer, warm: true },
 ];

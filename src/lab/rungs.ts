@@ -4,6 +4,7 @@
 import { assertNever, InternalError } from "../common/errors.ts";
 import { fmt } from "../common/format.ts";
 import { median } from "../gates/stats.ts";
+import type { Menu } from "./menu.ts";
 import type { Plan, Result, RungDecision } from "./planner.ts";
 
 /** A value at a rung. */
@@ -101,4 +102,28 @@ export function rungScoresOf(r: Result): (RungScore & { id: string })[] {
   const scores = [...(r.rungs ?? [])];
   if (r.pruned !== undefined && !scores.some((s) => s.step === r.pruned?.step)) scores.push(r.pruned);
   return scores.map((s) => ({ id: r.id, step: s.step, value: s.value }));
+}
+
+/** Rungs that fall inside the menu's learning-rate warmup, and the warmup. */
+export interface RungsInWarmup {
+  /** The longest warmup the menu sets, in steps. */
+  warmup: number;
+  /** The rungs at or before it. */
+  rungs: number[];
+}
+
+/**
+ * The rungs at or before the longest `warmup` the menu sets (a fixed value, or the largest a
+ * knob offers), if any. While the learning rate still ramps up, the ranking at a step says little
+ * of the ranking at the end: on `examples/menu-diverging.yaml` (a 600-step warmup, rungs 20 and
+ * 40 of 60) ASHA stopped every `d_hidden: 16` config at step 20, and a sweep without early
+ * stopping ranks three of them 3rd to 5th at step 60. `warmup` is the reference trainer's name
+ * (and nanoGPT's, and most trainers'); a menu without one is never flagged.
+ */
+export function rungsInWarmup(menu: Pick<Menu, "knobs" | "fixed">, rungs: readonly number[]): RungsInWarmup | undefined {
+  const offered = [menu.fixed["warmup"], ...(menu.knobs["warmup"] ?? [])].filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+  if (offered.length === 0) return undefined;
+  const warmup = Math.max(...offered);
+  const inside = rungs.filter((r) => r <= warmup);
+  return inside.length > 0 ? { warmup, rungs: inside } : undefined;
 }

@@ -24,7 +24,13 @@ describe("windtunnel demo", () => {
     const verdict = JSON.parse(readFileSync(join(dir, "verdict.json"), "utf8")) as Verdict;
     expect(verdict.pass).toBe(true);
     expect(verdict.gates.filter((g) => g.id === "stress.steps")).toHaveLength(3);
-    expect(readFileSync(join(dir, "trajectory.jsonl"), "utf8").trim().split("\n")).toHaveLength(24 + 2 * 4);
+    const rows = readFileSync(join(dir, "trajectory.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { status: string });
+    expect(rows).toHaveLength(24 + 2 * 4);
+    // Phase 1 stops hopeless candidates early (TPE + ASHA at η 2, what bench:lab measured) and says what it saved.
+    expect(r.stdout).toMatch(/TPE proposals, ASHA early stopping \(η 2\)/);
+    const pruned = rows.filter((row) => row.status === "pruned").length;
+    expect(pruned).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(new RegExp(`^early stopping: ${pruned} candidate\\(s\\) pruned \\(.*\\): [\\d,]+ trainer steps run, [\\d,]+ saved \\(\\d+%\\) against every run going to step 60$`, "m"));
     expect(r.stdout).toMatch(/windtunnel gate: PASS/);
     expect(r.stdout).toMatch(/Whole campaign: 8 GPUs/);
     expect(r.stdout).toMatch(/The evidence passes: the campaign plan \(examples\/demo\/campaign\.yaml\) may be booked/);
@@ -47,6 +53,9 @@ describe("windtunnel demo", () => {
   it("with a menu that only offers a late-diverging learning rate, fails the stress gate naming the step", async () => {
     const r = await execa(process.execPath, [join(REPO, "src/cli/bin.ts"), "demo", "--dir", tmp.dir(), "--menu", join(REPO, "examples/menu-diverging.yaml")], { reject: false, env: { CI: "true" } });
     expect(r.exitCode, r.stderr).toBe(1);
+    // Its rungs would judge inside the 600-step warmup, so the demo sweeps without early stopping.
+    expect(r.stdout).toContain("No early stopping: its steps 20 and 40 fall inside this menu's 600-step warmup");
+    expect(readFileSync(join(tmp.dir(), "menu-diverging", "trajectory.jsonl"), "utf8")).not.toContain('"pruned"');
     const verdict = JSON.parse(readFileSync(join(tmp.dir(), "menu-diverging", "verdict.json"), "utf8")) as Verdict;
     expect(verdict.gates.filter((g) => g.id.startsWith("sweep.")).every((g) => g.status === "pass")).toBe(true);
     const diverged = verdict.gates.filter((g) => g.id === "stress.divergence" && g.status === "fail");

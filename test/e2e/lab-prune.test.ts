@@ -45,6 +45,7 @@ describe("windtunnel lab sweep --prune on the reference trainer", () => {
     const pruned = await sweep([...common, "--dir", "asha", "--prune", "asha"]);
     expect(pruned.exitCode, pruned.stderr).toBe(0);
     expect(pruned.stderr).toContain("early stopping asha (η 3) at steps 20, 40");
+    expect(pruned.stderr).not.toContain("warmup"); // examples/menu.yaml warms up for 5 steps
     const got = rows("asha");
     const firsts = got.filter((r) => r.repeat_of === undefined);
     expect(firsts).toHaveLength(8);
@@ -147,6 +148,18 @@ describe("windtunnel lab sweep --prune with a trainer that ignores WINDTUNNEL_EV
     expect(notes).toHaveLength(1);
     expect(notes[0]).toMatch(/c00\d reported no val_bpb before its last step, so early stopping could not judge it at the rungs \(steps 20, 40\)/);
     expect(r.stdout).toContain("early stopping: 0 candidate(s) pruned: 240 trainer steps run, 0 saved (0%)");
+  });
+});
+
+describe("windtunnel lab sweep --prune with rungs inside the menu's warmup", () => {
+  it("warns once, naming the rungs and the warmup, and still prunes as asked", async () => {
+    const menu = tmp.write("warm.yaml", "steps: 60\nknobs:\n  x: [1, 2, 3]\nbaseline:\n  x: 1\nfixed:\n  warmup: 30\n");
+    const standIn = [process.execPath, join(REPO, "test/fixtures/lab/trainer.mjs")];
+    const r = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", menu, "--dir", "warm", "--candidates", "2", "--repeats", "0", "--prune", "asha", "--", ...standIn], { cwd: tmp.dir(), reject: false, env: { CI: "true" } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const warnings = r.stderr.split("\n").filter((l) => l.includes("warning:"));
+    expect(warnings).toEqual(["windtunnel lab sweep: warning: early stopping judges candidates at step 20, inside the menu's 30-step warmup; the ranking there may not hold at step 60 (--rungs after the warmup, or --prune none)"]);
+    expect(r.stdout).toContain("early stopping: 0 candidate(s) pruned");
   });
 });
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { configHash } from "../../src/evidence/hash.ts";
-import { abandonTask, atRung, defaultRungs, nextStep, progressOf, recordResult, rungsOf, rungsProblem, startPlan, takeProposal, type Plan, type PlanSetup, type PruneSetup, type Result, type Task } from "../../src/lab/planner.ts";
+import { abandonTask, atRung, defaultRungs, rungsInWarmup, nextStep, progressOf, recordResult, rungsOf, rungsProblem, startPlan, takeProposal, type Plan, type PlanSetup, type PruneSetup, type Result, type Task } from "../../src/lab/planner.ts";
 import type { Config } from "../../src/lab/menu.ts";
 import type { Proposal } from "../../src/lab/proposers.ts";
 
@@ -278,5 +278,17 @@ describe("rungs", () => {
     const p = rungsProblem(rungs, steps);
     if (problem === undefined) expect(p).toBeUndefined();
     else expect(p).toMatch(problem);
+  });
+
+  it.each([
+    ["a fixed warmup past both rungs", { fixed: { warmup: 600 }, knobs: {} }, { warmup: 600, rungs: [20, 40] }],
+    ["a fixed warmup past the first rung only", { fixed: { warmup: 30 }, knobs: {} }, { warmup: 30, rungs: [20] }],
+    ["a warmup ending at the first rung", { fixed: { warmup: 20 }, knobs: {} }, { warmup: 20, rungs: [20] }],
+    ["a short fixed warmup", { fixed: { warmup: 5 }, knobs: {} }, undefined],
+    ["a warmup knob, by its longest choice", { fixed: {}, knobs: { warmup: [5, 10, 45] } }, { warmup: 45, rungs: [20, 40] }],
+    ["no warmup", { fixed: { lr: 0.1 }, knobs: { d: [1, 2] } }, undefined],
+    ["a warmup that is not a number", { fixed: { warmup: "auto" }, knobs: {} }, undefined],
+  ])("inside the warmup, with %s", (_, menu, want) => {
+    expect(rungsInWarmup(menu, [20, 40])).toEqual(want);
   });
 });
