@@ -29,6 +29,35 @@ export const campaignPlanSchema = lazy(() =>
 
 export type CampaignPlan = z.infer<ReturnType<typeof campaignPlanSchema>>;
 
+/** campaignPlanSchema's keys, in its order (the order its output has). */
+const PLAN_KEYS = ["instance_type", "nodes", "gpus_per_node", "market", "node_hourly_usd", "hours", "sanity_hours", "budget_usd", "hours_cap", "max_price_usd"] as const;
+const isPositive = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v > 0;
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+
+/**
+ * The common plan, taken without building campaignPlanSchema: building it was the one use of zod
+ * in a `gate --phase all` run, 2.2 ms of its start-up (issue 16). Only a plain object whose every
+ * key is the schema's and of exactly the type and range the schema allows; anything else is
+ * undefined, and campaignPlanSchema stays the only judge of what is rejected and says why. The
+ * defaults are the schema's. A property test (test/cost/campaign-plan-fast-path.test.ts) checks
+ * this never accepts what the schema rejects, and returns exactly the schema's output.
+ */
+export function plainCampaignPlan(o: unknown): CampaignPlan | undefined {
+  if (o === null || typeof o !== "object" || Object.getPrototypeOf(o) !== Object.prototype) return undefined;
+  const p = o as Record<string, unknown>;
+  for (const k of Object.keys(p)) if (!(PLAN_KEYS as readonly string[]).includes(k) || p[k] === undefined) return undefined;
+  const { instance_type, nodes, gpus_per_node = 8, market, node_hourly_usd, hours, sanity_hours = 24, budget_usd, hours_cap, max_price_usd } = p;
+  const ok =
+    typeof instance_type === "string" && instance_type.length >= 1 && isCount(nodes) && isCount(gpus_per_node) &&
+    (MARKETS as readonly unknown[]).includes(market) && isPositive(node_hourly_usd) && isPositive(hours) &&
+    typeof sanity_hours === "number" && Number.isFinite(sanity_hours) && sanity_hours >= 0 &&
+    isPositive(budget_usd) && isPositive(hours_cap) && (max_price_usd === undefined || (isPositive(max_price_usd) && market === "spot"));
+  if (!ok) return undefined;
+  const plan: CampaignPlan = { instance_type, nodes, gpus_per_node, market: market as CampaignPlan["market"], node_hourly_usd, hours, sanity_hours, budget_usd, hours_cap };
+  if (max_price_usd !== undefined) plan.max_price_usd = max_price_usd;
+  return plan;
+}
+
 /** What the nodes cost if nothing is interrupted: sanity day plus final run, every node. */
 export function nodeHoursUsd(plan: CampaignPlan): number {
   return plan.node_hourly_usd * plan.nodes * (plan.hours + plan.sanity_hours);

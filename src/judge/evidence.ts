@@ -8,7 +8,7 @@ import { readInputFile } from "../common/files.ts";
 import { detectFormat, openEvidence, TRAJECTORY_FORMATS, type Detected, type ReadOptions } from "../evidence/read.ts";
 import { parseYaml, validateYaml } from "../evidence/yaml.ts";
 import { readJsonFile } from "../evidence/json-file.ts";
-import { campaignPlanSchema, type CampaignPlan } from "../cost/campaign-plan.ts";
+import { campaignPlanSchema, plainCampaignPlan, type CampaignPlan } from "../cost/campaign-plan.ts";
 import type { JudgedPrice } from "../cost/live-price.ts";
 import { verdictSchema, type Verdict } from "../gates/verdict.ts";
 import { envelopeSchema, type Envelope } from "../forecast/envelope.ts";
@@ -60,7 +60,8 @@ export interface Campaign {
 /** A campaign plan YAML file, validated, hashed from the bytes that were read. */
 export async function readCampaignFile(file: string): Promise<Campaign> {
   const bytes = readInputFile(file);
-  const plan = await validateYaml(parseYaml(file, bytes.toString("utf8")), campaignPlanSchema());
+  const y = parseYaml(file, bytes.toString("utf8"));
+  const plan = plainCampaignPlan(y.value) ?? (await validateYaml(y, campaignPlanSchema()));
   return { subject: basename(file), plan, sha256: createHash("sha256").update(bytes).digest("hex"), file };
 }
 
