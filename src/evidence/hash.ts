@@ -13,10 +13,13 @@ export function canonicalJson(value: unknown): string {
   }
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(",")}}`;
+  // A loop, not filter/map/join: this runs per trajectory row at every start-up, mostly cold.
+  let out = "";
+  for (const k of Object.keys(obj).sort()) {
+    const v = obj[k];
+    if (v !== undefined) out += `${out === "" ? "" : ","}${JSON.stringify(k)}:${canonicalJson(v)}`;
+  }
+  return `{${out}}`;
 }
 
 /** How deep a candidate's config may nest: knobs are values, perhaps a small object of them. */
@@ -28,6 +31,10 @@ export const MAX_CONFIG_DEPTH = 32;
  * canonicalJson (recursive) would.
  */
 export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== "object") return false;
+  if (limit <= 0) return true;
+  // The usual config, a flat map of knob values, without a stack.
+  if (!(Array.isArray(value) ? value : Object.values(value)).some((v) => v !== null && typeof v === "object")) return false;
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length > 0) {
     const [v, depth] = stack.pop() as [unknown, number];

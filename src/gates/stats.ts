@@ -23,7 +23,11 @@ export function maxOf(xs: Iterable<number>): number {
 }
 
 export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
+  return medianOfSorted([...xs].sort((a, b) => a - b));
+}
+
+/** The median of values already in ascending order, without copying them. */
+export function medianOfSorted(s: readonly number[]): number {
   const m = s.length >> 1;
   return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }

@@ -3,7 +3,7 @@
 // Memory is bounded by the policy's windows, never by the curve's length. Which series a curve is
 // judged on is decided here too, since it depends only on what the tracks saw.
 import type { StressPolicy } from "../policy/schema.ts";
-import { median, minOf } from "./stats.ts";
+import { medianOfSorted, minOf } from "./stats.ts";
 import type { GradSnapshot, TrackSnapshot } from "./stress-snapshot.ts";
 
 export type CurveSeries = "loss" | "val_loss";
@@ -142,7 +142,7 @@ export class SeriesTrack {
     while (w.length > 1 && step - (w[0] as { step: number }).step >= this.p.divergence.window_steps) {
       removeSorted(this.sorted, (w.shift() as { value: number }).value);
     }
-    return median(this.sorted);
+    return medianOfSorted(this.sorted); // kept in order as the window moves
   }
 
   private divergence(step: number, smooth: number): void {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { canonicalJson, configHash } from "../../src/evidence/hash.ts";
+import { canonicalJson, configHash, nestedDeeperThan } from "../../src/evidence/hash.ts";
 
 describe("configHash", () => {
   it("is stable across key order at every depth", () => {
@@ -32,5 +32,48 @@ describe("configHash", () => {
         expect(configHash(reversed)).toBe(configHash(obj));
       }),
     );
+  });
+
+  it("writes what the first canonicalJson wrote, so every recorded config_hash still matches (property)", () => {
+    // The earlier filter/map/join form, kept here as the reference.
+    const reference = (value: unknown): string => {
+      if (value === null || typeof value !== "object") {
+        if (typeof value === "number" && !Number.isFinite(value)) return JSON.stringify(String(value));
+        if (Object.is(value, -0)) return "0";
+        return JSON.stringify(value) ?? "null";
+      }
+      if (Array.isArray(value)) return `[${value.map(reference).join(",")}]`;
+      const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${reference(obj[k])}`).join(",")}}`;
+    };
+    const anything = fc.anything({ maxDepth: 3, withNullPrototype: false, values: [fc.double(), fc.constantFrom(-0, Number.NaN, Infinity, undefined)] });
+    fc.assert(fc.property(fc.dictionary(fc.string({ maxLength: 6 }), anything, { maxKeys: 6 }), (obj) => {
+      expect(canonicalJson(obj)).toBe(reference(obj));
+    }), { numRuns: 2000 });
+    expect(configHash({ lr: 0.001, d_hidden: 64, n_layer: 1, context: 8 })).toBe(configHash({ context: 8, n_layer: 1, d_hidden: 64, lr: 0.001, seed: 3 }));
+  });
+});
+
+describe("nestedDeeperThan", () => {
+  const depth = (v: unknown): number => (v === null || typeof v !== "object" ? 0 : 1 + Math.max(0, ...(Array.isArray(v) ? v : Object.values(v)).map(depth)));
+  it("is true exactly when objects and arrays nest more than the limit (property)", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 5 }), fc.integer({ min: 0, max: 6 }), (v, limit) => {
+        expect(nestedDeeperThan(v, limit)).toBe(depth(v) > limit);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it.each([
+    [{ lr: 1, d: 2 }, 0, true],
+    [{ lr: 1, d: 2 }, 1, false],
+    [{ lr: 1, model: { d: 2 } }, 1, true],
+    [{ lr: 1, model: { d: 2 } }, 2, false],
+    [[[[]]], 2, true],
+    [3, 0, false],
+  ])("%j with limit %d: %s", (v, limit, want) => {
+    expect(nestedDeeperThan(v, limit)).toBe(want);
   });
 });
