@@ -81,25 +81,45 @@ const TOO_DEEP = "nested too deeply to read (thousands of levels); a line holds 
 /**
  * True when a parsed line provably names no key twice: outside strings a colon follows every
  * key (at any depth) and nothing else, and JSON.parse keeps one key of each repeated name, so as
- * many colons in the text as keys kept at every depth leaves no room for a repeat. A colon inside
- * a string makes the count differ and findDuplicateKey decides.
+ * many colons in the text as keys kept at every depth leaves no room for a repeat. In a line
+ * without a backslash every string is written as it reads, so the colons inside the kept keys
+ * and string values (a row's ISO `time`) are counted too: a repeated key would still leave its
+ * own colon, and the strings of the value it replaced, uncounted. With a backslash (`\u003a` is a
+ * colon the text does not show) or when the counts differ, findDuplicateKey decides.
  */
 function hasNoDuplicates(text: string, value: unknown): boolean {
   if (value === null || typeof value !== "object") return true;
   let colons = 0;
   for (let i = text.indexOf(":"); i !== -1; i = text.indexOf(":", i + 1)) colons++;
-  return colons === keysAtEveryDepth(value, colons);
+  return colons === keysAtEveryDepth(value, colons, text.indexOf("\\") === -1);
 }
 
-/** Keys of `value` and of every object nested in it; stops counting once past `limit`. */
-function keysAtEveryDepth(value: object, limit: number): number {
+/** Colons in a string. */
+function colonsIn(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf(":"); i !== -1; i = s.indexOf(":", i + 1)) n++;
+  return n;
+}
+
+/**
+ * Keys of `value` and of every object nested in it, plus, with `strings`, the colons inside those
+ * keys and inside every string value; stops counting once past `limit`.
+ */
+function keysAtEveryDepth(value: object, limit: number, strings: boolean): number {
   let n = 0;
   const stack: object[] = [value];
   while (stack.length > 0 && n <= limit) {
     const v = stack.pop() as object;
-    const children = Array.isArray(v) ? (v as unknown[]) : Object.values(v);
-    if (!Array.isArray(v)) n += children.length;
-    for (const c of children) if (c !== null && typeof c === "object") stack.push(c);
+    const isArray = Array.isArray(v);
+    const children = isArray ? (v as unknown[]) : Object.values(v);
+    if (!isArray) {
+      n += children.length;
+      if (strings) for (const k of Object.keys(v)) n += colonsIn(k);
+    }
+    for (const c of children) {
+      if (c !== null && typeof c === "object") stack.push(c);
+      else if (strings && typeof c === "string") n += colonsIn(c);
+    }
   }
   return n;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseJsonLine, parseJsonText } from "../../src/evidence/json.ts";
+import fc from "fast-check";
+import { findDuplicateKey, parseJsonLine, parseJsonText } from "../../src/evidence/json.ts";
 
 describe("parseJsonLine", () => {
   it("parses plain JSON on the fast path", () => {
@@ -22,6 +23,48 @@ describe("parseJsonLine", () => {
   it("refuses a key repeated inside a nested config, as a trajectory row carries one", () => {
     expect(parseJsonLine('{"id":"c1","config":{"lr":0.01,"lr":0.02},"val_bpb":1.2,"status":"ok"}')).toMatchObject({ ok: false, field: "config.lr" });
     expect(parseJsonLine('{"id":"c1","config":{"lr":0.01,"opt":{"b1":0.9}},"val_bpb":1.2,"status":"ok"}')).toMatchObject({ ok: true });
+  });
+
+  it.each([
+    ['{"a":1,"a":"\\u003a"}', "a"], // an escaped colon the text does not show
+    ['{"time":"12:00:00","time":"1"}', "time"],
+    ['{"a:b":1,"a:b":2}', "a:b"],
+    ['{"x":["1:2",{"y":"3:4","y":5}]}', "x.1.y"],
+  ])("refuses a repeated key among colons in strings: %s", (text, field) => {
+    expect(parseJsonLine(text)).toMatchObject({ ok: false, field });
+  });
+
+  it("tells a repeated key from colons in keys and strings exactly as the scanner does (property)", () => {
+    type Node = { obj: [string, Node][] } | { arr: Node[] } | { leaf: string | number | boolean | null };
+    const text = fc.string({ unit: fc.constantFrom(":", "a", "b", '"', "\\", "é", "\u2028"), maxLength: 5 });
+    const key = fc.oneof(text, fc.constantFrom("a", "time", "a:b"));
+    const tree = fc.letrec<{ node: Node; obj: Node }>((tie) => ({
+      node: fc.oneof({ depthSize: "small", withCrossShrink: true }, fc.record({ leaf: fc.oneof(text, fc.integer(), fc.constant(null), fc.boolean()) }), fc.record({ arr: fc.array(tie("node"), { maxLength: 3 }) }), tie("obj")),
+      obj: fc.record({ obj: fc.array(fc.tuple(key, tie("node")), { maxLength: 4 }) }),
+    })).obj;
+    // Written by hand, so a key may repeat in one object.
+    const write = (n: Node): string =>
+      "obj" in n ? `{${n.obj.map(([k, v]) => `${JSON.stringify(k)}:${write(v)}`).join(",")}}` : "arr" in n ? `[${n.arr.map(write).join(",")}]` : JSON.stringify(n.leaf);
+    let repeats = 0;
+    fc.assert(
+      fc.property(tree, fc.boolean(), (root, escape) => {
+        let line = write(root);
+        // A colon the text does not show: the string's first character written as an escape.
+        if (escape) line = line.replace(/:"/, ':"\\u003a');
+        let valid = true;
+        try {
+          JSON.parse(line);
+        } catch {
+          valid = false; // the escape landed inside a string's closing quote
+        }
+        fc.pre(valid);
+        const dup = findDuplicateKey(line);
+        if (dup !== undefined) repeats++;
+        expect(parseJsonLine(line).ok, line).toBe(dup === undefined);
+      }),
+      { numRuns: 3000, seed: 16 },
+    );
+    expect(repeats).toBeGreaterThan(100);
   });
 
   it("does not mistake an escaped quote for the end of a string", () => {
