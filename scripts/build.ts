@@ -45,12 +45,13 @@ const cli = {
 } as const;
 await build({ ...cli, outfile: "dist/cli.cjs" });
 // The same script for CORE_COMMANDS only (src/cli/core-commands.ts): a command's flags file
-// imports its handler when it runs; those other than commands/index.ts (the core's) become a stub
-// that says it is missing, which the loader never reaches, since it picks this script only for them.
+// imports its handler when it runs; the handlers of other commands become a stub that says it is
+// missing, which the loader never reaches, since it picks this script only for the core's.
+const coreHandlers = new Set(CORE_COMMANDS.map((c) => `./${c}.ts`));
 const coreOnly: Plugin = {
   name: "core-commands-only",
   setup(b) {
-    b.onResolve({ filter: /.*/ }, (a) => (a.kind === "dynamic-import" && a.importer.endsWith(".flags.ts") && a.path !== "./index.ts" ? { path: a.path, namespace: "not-in-core" } : undefined));
+    b.onResolve({ filter: /.*/ }, (a) => (a.kind === "dynamic-import" && a.importer.endsWith(".flags.ts") && !coreHandlers.has(a.path) ? { path: a.path, namespace: "not-in-core" } : undefined));
     b.onLoad({ filter: /.*/, namespace: "not-in-core" }, (a) => ({ contents: `throw new Error(${JSON.stringify(`${a.path} is not in dist/core.cjs (only ${CORE_COMMANDS.join(", ")}): a packaging bug`)});`, loader: "js" }));
   },
 };

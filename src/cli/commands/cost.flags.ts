@@ -42,7 +42,7 @@ export const cost = defineCommand({
     };
     const liveOnly = (["instance-type", "regions", "endpoint"] as const).filter((k) => o[k.replace(/-(\w)/, (_m, c: string) => c.toUpperCase())] !== undefined);
     if (!flags.live && liveOnly.length > 0) throw new UsageError(`--${liveOnly.join(", --")}: only with --live`);
-    const { costCommand } = await import("./index.ts");
+    const { costCommand } = await import("./cost.ts");
     return costCommand(flags, io);
   },
 });

@@ -17,7 +17,8 @@ import { usd } from "../../common/format.ts";
 import { shq } from "../../infra/user-data.ts";
 import type { Verdict } from "../../gates/verdict.ts";
 import { labSweepCommand, stressPhase, EXIT_INTERRUPTED } from "./lab.ts";
-import { gateCommand, costCommand } from "./index.ts";
+import { gateCommand } from "./gate.ts";
+import { costCommand } from "./cost.ts";
 import { GateRefusal } from "../../common/errors.ts";
 import type { Io } from "../io.ts";
 

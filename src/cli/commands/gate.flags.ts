@@ -32,7 +32,7 @@ export const gate = defineCommand({
     const check = text("check", o["check"]);
     if (check !== undefined) {
       if ((files as string[]).length > 0) throw new UsageError("--check takes only the verdict file; evidence paths come from the verdict");
-      const { checkCommand } = await import("./index.ts");
+      const { checkCommand } = await import("./gate.ts");
       return checkCommand(check, io, given("logRegex", text("log-regex", o["logRegex"])));
     }
     const flags = {
@@ -45,7 +45,7 @@ export const gate = defineCommand({
       ...given("envelope", text("envelope", o["envelope"])),
       ...given("out", text("out", o["out"])),
     };
-    const { gateCommand } = await import("./index.ts");
+    const { gateCommand } = await import("./gate.ts");
     return gateCommand(files as string[], flags, io);
   },
 });

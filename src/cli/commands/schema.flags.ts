@@ -6,7 +6,7 @@ export const schema = defineCommand({
   description: "print the JSON Schema of a windtunnel format: metrics | trajectory | policy | campaign | verdict | menu | stack | envelope (lists them without an argument)",
   flags: [],
   async run([name], _o, io) {
-    const { schemaCommand } = await import("./index.ts");
+    const { schemaCommand } = await import("./schema.ts");
     return schemaCommand(name as string | undefined, io);
   },
 });

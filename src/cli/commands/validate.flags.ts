@@ -14,7 +14,7 @@ export const validate = defineCommand({
   examples: ["windtunnel validate runs/trajectory.jsonl curves/*.jsonl"],
   async run([files], o, io) {
     const format = choice<EvidenceFormat>("format", o["format"], FORMATS);
-    const { validateCommand } = await import("./index.ts");
+    const { validateCommand } = await import("./validate.ts");
     return validateCommand(files as string[], { ...readFlags(o), ...(format ? { format } : {}), strict: o["strict"] === true, json: o["json"] === true }, io);
   },
 });
