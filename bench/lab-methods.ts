@@ -16,10 +16,10 @@ import { pruneSetup } from "../src/cli/commands/lab.ts";
 import { loadMenu, type LoadedMenu } from "../src/lab/menu.ts";
 import { serializeTruth, truthProblems, truthSeeds, type GroundTruth } from "./lab/ground-truth.ts";
 import { truthOf } from "./lab/metrics.ts";
-import { METHODS, NotBuiltYet, PRIOR_SEED_OFFSET, type Method } from "./lab/methods.ts";
+import { METHODS, PRIOR_SEED_OFFSET, type Method } from "./lab/methods.ts";
 import { remakeTruth } from "./lab/remake-truth.ts";
 import { replayCampaign, TruthIndex, type Campaign } from "./lab/replay.ts";
-import { equalBudgetTable, fmt, labelOf, methodTable, pooledSigma, pruningTarget, REGRET_AT, regretCurveTable, scoreMethod, warmStartTarget, type MethodScore, type Missing } from "./lab/report.ts";
+import { equalBudgetTable, fmt, labelOf, methodTable, pooledSigma, pruningTarget, REGRET_AT, regretCurveTable, scoreMethod, warmStartTarget, type MethodScore } from "./lab/report.ts";
 import { trainerSourceHash } from "./lab/trainer-source.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -100,41 +100,35 @@ async function campaign(m: Method, seed: number, priors: readonly Record<string,
   return replayCampaign({ ...base, candidates: candidates ?? m.candidates ?? (pruner ? PRUNED_CANDIDATES : CANDIDATES), menu: setup.menu, seed, proposer: await m.proposer(setup), ...(pruner ? { pruner } : {}) }, index);
 }
 
-/** One method over the campaigns, or why it cannot run yet. */
-async function measure(m: Method, candidates?: number): Promise<MethodScore | Missing> {
+/** One method over the campaigns. */
+async function measure(m: Method, candidates?: number): Promise<MethodScore> {
   const campaigns: Campaign[] = [];
-  try {
-    for (let seed = FIRST; seed < FIRST + CAMPAIGNS; seed++) {
-      const priors = m.warm ? (await campaign(RANDOM, seed + PRIOR_SEED_OFFSET, [], CANDIDATES)).rows : [];
-      campaigns.push(await campaign(m, seed, priors, candidates));
-    }
-  } catch (err) {
-    if (err instanceof NotBuiltYet) return { name: m.name, label: m.label, prunes: m.pruner !== undefined, missing: err.message };
-    throw err;
+  for (let seed = FIRST; seed < FIRST + CAMPAIGNS; seed++) {
+    const priors = m.warm ? (await campaign(RANDOM, seed + PRIOR_SEED_OFFSET, [], CANDIDATES)).rows : [];
+    campaigns.push(await campaign(m, seed, priors, candidates));
   }
   return scoreMethod(m, campaigns, t);
 }
 
-const scores: (MethodScore | Missing)[] = [];
+const scores: MethodScore[] = [];
 for (const m of METHODS) scores.push(await measure(m));
-const built = scores.filter((s): s is MethodScore => !("missing" in s));
-const random = built.find((s) => s.name === "random");
+const random = scores.find((s) => s.name === "random");
 if (random === undefined) throw new Error("the random method did not run: it is every target's baseline");
 
 console.log(`Ground truth: ${truth.configs.length} configs × ${truth.seeds.length} seeds × ${truth.steps} steps of the reference trainer (${truth.made.wall_s} s on ${truth.made.cpus} cores, ${truth.made.node}, ${truth.made.at.slice(0, 10)}); pooled seed-to-seed σ ${fmt(pooledSigma(truth), 4)} val_bpb.`);
 console.log(`True top 3 by the 3-seed mean: ${t.ranked.slice(0, 3).map((h, i) => `${i + 1}. ${labelOf(truth, h, menu.baseline)} (${fmt(t.mean.get(h) as number, 4)})`).join("; ")}; the true worst ${fmt(t.mean.get(t.ranked.at(-1) as string) as number, 4)}.`);
 console.log(`Each method: ${CAMPAIGNS} campaigns (menu seeds ${FIRST}–${FIRST + CAMPAIGNS - 1}), ${CANDIDATES} candidates (the baseline first${PRUNED_CANDIDATES !== CANDIDATES ? `; ${PRUNED_CANDIDATES} for the early-stopping methods` : ""}), early stopping as \`lab sweep ${pruneFlags}\`, ${REPEATS === 0 ? "no noise repeats (--repeats 0: they cost every method the same full-length runs)" : `${REPEATS} noise repeat(s) of the baseline and the top ${REPEAT_TOP}`}; median (IQR) over the campaigns.\n`);
 for (const l of methodTable(scores, random)) console.log(l);
-const short = built.flatMap((s) => s.shortfalls.map((x) => `${s.name}, ${x}`));
+const short = scores.flatMap((s) => s.shortfalls.map((x) => `${s.name}, ${x}`));
 if (short.length > 0) console.log(`\nshort of ${CANDIDATES} candidates: ${short.join("; ")}`);
 console.log("");
-for (const l of regretCurveTable(built, REGRET_AT.filter((k) => k <= Math.max(CANDIDATES, PRUNED_CANDIDATES)))) console.log(l);
+for (const l of regretCurveTable(scores, REGRET_AT.filter((k) => k <= Math.max(CANDIDATES, PRUNED_CANDIDATES)))) console.log(l);
 
 // The strongest simple baseline: plain random given the same trainer steps (its first k candidates
 // are the same runs at any --candidates ≥ k, so one long campaign answers every budget).
-const longRandom = (await measure(RANDOM, Math.max(CANDIDATES, PRUNED_CANDIDATES, ...built.map((s) => Math.floor(Math.max(...s.steps) / truth.steps))))) as MethodScore;
+const longRandom = (await measure(RANDOM, Math.max(CANDIDATES, PRUNED_CANDIDATES, ...scores.map((s) => Math.floor(Math.max(...s.steps) / truth.steps)))));
 console.log("");
-for (const l of equalBudgetTable(built.filter((s) => s.prunes), longRandom, truth.steps)) console.log(l);
+for (const l of equalBudgetTable(scores.filter((s) => s.prunes), longRandom, truth.steps)) console.log(l);
 
 const targets = [pruningTarget(scores, random), warmStartTarget(scores, random, CANDIDATES)];
 console.log("\ntargets:");

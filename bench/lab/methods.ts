@@ -38,14 +38,6 @@ export interface Method {
   candidates?: number;
 }
 
-/** A method whose production code is not written yet (issue 18, Build items 1–3). */
-export class NotBuiltYet extends Error {
-  constructor(what: string) {
-    super(`not built yet: ${what}`);
-    this.name = "NotBuiltYet";
-  }
-}
-
 /** The prior campaign of campaign m is the random sweep of menu seed m + this: never one of the 10 measured. */
 export const PRIOR_SEED_OFFSET = 1000;
 
