@@ -22,6 +22,21 @@ export interface PruneSetup {
   rungs: readonly number[];
 }
 
+/** Early stopping as lab.json records it: the rule, η for ASHA, and the rungs; or the rule none. */
+export type PruneRecord = { rule: "none" } | { rule: PruneSetup["rule"]; eta?: number; rungs: number[] };
+
+export function pruneRecord(p: PruneSetup | undefined): PruneRecord {
+  if (p === undefined) return { rule: "none" };
+  return p.rule === "asha" ? { rule: p.rule, eta: p.eta, rungs: [...p.rungs] } : { rule: p.rule, rungs: [...p.rungs] };
+}
+
+/** "asha (η 3) at steps 20, 40", "median at steps 30" or "none", for a setup or a record read back. */
+export function describePrune(p: { rule: string; eta?: unknown; rungs?: unknown } | undefined): string {
+  if (p === undefined || p.rule === "none") return "none";
+  const rungs = Array.isArray(p.rungs) ? ` at steps ${p.rungs.join(", ")}` : "";
+  return `${p.rule}${p.rule === "asha" && p.eta !== undefined ? ` (η ${String(p.eta)})` : ""}${rungs}`;
+}
+
 /** Rungs at a third and two thirds of the steps (20 and 40 of 60), as many of them as are distinct steps below `steps`. */
 export function defaultRungs(steps: number): number[] {
   return [...new Set([Math.round(steps / 3), Math.round((2 * steps) / 3)])].filter((r) => r >= 1 && r < steps);

@@ -16,7 +16,7 @@ import { dropLines, Journal, repairTornTail, type Repair } from "./journal.ts";
 import { writeLabFile } from "./lab-dir.ts";
 import { withLab, type LabLock, type Spared } from "./lock.ts";
 import { baselineConfig, type LoadedMenu } from "./menu.ts";
-import { abandonTask, atRung, nextStep, progressOf, recordResult, resultOf, rungsOf, shortfallOf, startPlan, takeProposal, type PlanSetup, type PruneSetup, type RungDecision, type SweepProgress, type Task } from "./planner.ts";
+import { abandonTask, atRung, describePrune, nextStep, pruneRecord, progressOf, recordResult, resultOf, rungsOf, shortfallOf, startPlan, takeProposal, type PlanSetup, type PruneSetup, type RungDecision, type SweepProgress, type Task } from "./planner.ts";
 import type { Proposer } from "./proposers.ts";
 import { Slots, slotEnv } from "./slots.ts";
 import { evaluated, isEnvironmentalRow, labRow, retryTask, type LabRow } from "./sweep-row.ts";
@@ -98,7 +98,12 @@ function manifestOf(o: SweepOptions): Record<string, unknown> {
   return { format: 1, menu_sha256: configHash(menu as Record<string, unknown>, []), steps: o.menu.steps, seed: o.menu.seed };
 }
 
-function checkManifest(o: SweepOptions): void {
+/**
+ * Refuses a folder of another sweep; creates lab.json in a new one. Returns a note when the
+ * folder's sweep was started with other early stopping: resuming is allowed (the rows keep the
+ * decisions made then), but the user should know the trajectory now mixes two settings.
+ */
+function checkManifest(o: SweepOptions): string | undefined {
   const file = join(o.dir, MANIFEST);
   const want = manifestOf(o);
   if (existsSync(file)) {
@@ -113,14 +118,18 @@ function checkManifest(o: SweepOptions): void {
         throw new UsageError(`${o.dir} holds a sweep of a different ${k === "menu_sha256" ? "menu" : k} (${k}: ${String(have[k])} there, ${String(want[k])} now); resuming would mix two sweeps. Use another --dir, or delete the folder to start over`);
       }
     }
-    return;
+    const was = have["early_stopping"]; // absent in folders made before it was recorded
+    if (was === null || typeof was !== "object" || canonicalJson(was) === canonicalJson(pruneRecord(o.prune))) return undefined;
+    return `early stopping is ${describePrune(o.prune)} now, ${describePrune(was as { rule: string })} when this sweep began (${MANIFEST}): the rows already written keep the decisions made then, later candidates are judged by the new setting`;
   }
-  writeLabFile(file, `${JSON.stringify({ ...want, menu: o.menu.file, command: o.command, created: new Date().toISOString() }, null, 2)}\n`);
+  writeLabFile(file, `${JSON.stringify({ ...want, early_stopping: pruneRecord(o.prune), menu: o.menu.file, command: o.command, created: new Date().toISOString() }, null, 2)}\n`);
+  return undefined;
 }
 
 export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   return withLab(o, (lock) => {
-    checkManifest(o);
+    const note = checkManifest(o);
+    if (note !== undefined) o.events?.note?.(note);
     return sweep(o, lock);
   });
 }

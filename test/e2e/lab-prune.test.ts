@@ -163,6 +163,27 @@ describe("windtunnel lab sweep --prune with rungs inside the menu's warmup", () 
   });
 });
 
+describe("windtunnel lab sweep: early stopping in lab.json", () => {
+  it("records the setting the sweep began with, and says so once when a resume changes it", async () => {
+    const menu = tmp.write("m.yaml", "steps: 60\nknobs:\n  x: [1, 2, 3, 4, 5, 6]\nbaseline:\n  x: 1\n");
+    const standIn = [process.execPath, join(REPO, "test/fixtures/lab/trainer.mjs")];
+    const run = (extra: string[]) => execa(process.execPath, [BIN, "lab", "sweep", "--menu", menu, "--dir", "rec", "--repeats", "0", ...extra, "--", ...standIn], { cwd: tmp.dir(), reject: false, env: { CI: "true" } });
+    const first = await run(["--candidates", "2", "--prune", "asha", "--eta", "2", "--rungs", "30"]);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const lab = JSON.parse(readFileSync(join(tmp.dir(), "rec", "lab.json"), "utf8")) as { early_stopping: unknown };
+    expect(lab.early_stopping).toEqual({ rule: "asha", eta: 2, rungs: [30] });
+    const same = await run(["--candidates", "3", "--prune", "asha", "--eta", "2", "--rungs", "30"]);
+    expect(same.exitCode, same.stderr).toBe(0);
+    expect(same.stderr).not.toContain("when this sweep began");
+    const changed = await run(["--candidates", "4"]);
+    expect(changed.exitCode, changed.stderr).toBe(0);
+    expect(changed.stderr.split("\n").filter((l) => l.includes("when this sweep began"))).toEqual([
+      expect.stringContaining("early stopping is none now, asha (η 2) at steps 30 when this sweep began (lab.json): the rows already written keep the decisions made then, later candidates are judged by the new setting"),
+    ]);
+    expect(rows("rec")).toHaveLength(4);
+  });
+});
+
 describe("windtunnel lab sweep: a bad --prune, --eta or --rungs is one line and exit 2, and nothing is written", () => {
   it.each([
     [["--prune", "hyperband"], /^windtunnel: --prune: expected one of asha, median, none, got "hyperband"$/],

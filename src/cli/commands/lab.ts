@@ -14,7 +14,7 @@ import { loadMenu, menuSizeText } from "../../lab/menu.ts";
 import { describePrior, readPriors } from "../../lab/priors.ts";
 import { checkProposerFlags, proposerOf } from "./lab-proposer.ts";
 import { runSweep, TRAJECTORY, type PruningTally, type SweepResult } from "../../lab/sweep.ts";
-import { defaultRungs, rungsInWarmup, rungsProblem, type PruneSetup } from "../../lab/planner.ts";
+import { defaultRungs, describePrune, rungsInWarmup, rungsProblem, type PruneSetup } from "../../lab/planner.ts";
 import { finalistsOf, runStress, type StressRecord, type StressResult } from "../../lab/stress.ts";
 import { fmtSeconds } from "../../lab/trainer.ts";
 import { describeRepair } from "../../lab/journal.ts";
@@ -112,7 +112,7 @@ export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number
   const { signal, dispose } = interruptible(io);
   const bar = new Progress(io, "sweep", flags.quiet ?? false);
   const warm = priors.length > 0 ? `, warm-started from ${priors.reduce((n, p) => n + p.rows.length, 0)} prior row(s) of ${priors.length} file(s)` : "";
-  io.err(`windtunnel lab sweep: ${flags.candidates} candidates × ${menu.steps} steps from ${flags.menu} (${menuSizeText(menu)} configs on the menu, proposer ${proposer.name}${warm}), ${flags.repeats} noise repeat(s) of the baseline and the top ${flags.repeatTop}, ${flags.parallel} slot(s)${prune ? `, early stopping ${prune.rule}${prune.rule === "asha" ? ` (η ${prune.eta})` : ""} at steps ${prune.rungs.join(", ")}` : ""} → ${join(flags.dir, TRAJECTORY)}`);
+  io.err(`windtunnel lab sweep: ${flags.candidates} candidates × ${menu.steps} steps from ${flags.menu} (${menuSizeText(menu)} configs on the menu, proposer ${proposer.name}${warm}), ${flags.repeats} noise repeat(s) of the baseline and the top ${flags.repeatTop}, ${flags.parallel} slot(s)${prune ? `, early stopping ${describePrune(prune)}` : ""} → ${join(flags.dir, TRAJECTORY)}`);
   for (const p of priors) io.err(describePrior(p));
   const early = prune && rungsInWarmup(menu, prune.rungs);
   if (early) io.err(`windtunnel lab sweep: warning: early stopping judges candidates at step ${early.rungs.join(", ")}, inside the menu's ${early.warmup}-step warmup; the ranking there may not hold at step ${menu.steps} (--rungs after the warmup, or --prune none)`);
