@@ -37,7 +37,7 @@ export class JsonLineParser {
   }
 
   private unique(text: string): boolean {
-    if (hasNoDuplicates(text, this.value)) return true;
+    if (hasNoDuplicates(text, this.value, !this.nonFiniteTokens)) return true;
     const dup = findDuplicateKey(text);
     return dup === undefined ? true : this.fail(dup, `key ${JSON.stringify(dup.split(".").pop())} is written twice in one object; JSON keeps only the last, so the line is ambiguous`);
   }
@@ -48,7 +48,10 @@ export class JsonLineParser {
       let overflowKey: string | undefined;
       try {
         const value: unknown = JSON.parse(rewritten, function (key, v: unknown) {
-          if (typeof v === "string" && v.startsWith(SENTINEL)) return TOKENS[v.slice(SENTINEL.length)];
+          if (typeof v === "string" && v.startsWith(SENTINEL)) {
+            const token = v.slice(SENTINEL.length);
+            if (Object.hasOwn(TOKENS, token)) return TOKENS[token];
+          }
           if (typeof v === "number" && !Number.isFinite(v)) overflowKey ??= key;
           return v;
         });
@@ -87,12 +90,13 @@ const TOO_DEEP = "nested too deeply to read (thousands of levels); a line holds 
  * own colon, and the strings of the value it replaced, uncounted. With a backslash (`\u003a` is a
  * colon the text does not show) or when the counts differ, findDuplicateKey decides.
  */
-function hasNoDuplicates(text: string, value: unknown): boolean {
+function hasNoDuplicates(text: string, value: unknown, asWritten: boolean): boolean {
   if (value === null || typeof value !== "object") return true;
   let colons = 0;
   for (let i = text.indexOf(":"); i !== -1; i = text.indexOf(":", i + 1)) colons++;
   if (colons === keysAtEveryDepth(value, colons, false)) return true;
-  return text.indexOf("\\") === -1 && colons === keysAtEveryDepth(value, colons, true);
+  // Only for a line plain JSON.parse read: the NaN/Infinity rewrite puts strings of its own in.
+  return asWritten && text.indexOf("\\") === -1 && colons === keysAtEveryDepth(value, colons, true);
 }
 
 /** Colons in a string. */
@@ -196,6 +200,8 @@ export function overflow(key: string): JsonLine {
 
 /** Replace bare NaN/Infinity/-Infinity outside strings by sentinel strings, or undefined if none. */
 function rewriteNonFiniteTokens(text: string): string | undefined {
+  // A line that spells the sentinel itself is read as written: its strings must stay strings.
+  if (text.includes("windtunnel-nonfinite")) return undefined;
   let out = "";
   let last = 0;
   let found = false;
@@ -216,6 +222,13 @@ function rewriteNonFiniteTokens(text: string): string | undefined {
     else if (c === 73 /* I */ && text.startsWith("Infinity", i)) token = "Infinity";
     else if (c === 45 /* - */ && text.startsWith("-Infinity", i)) token = "-Infinity";
     if (token === undefined) continue;
+    // A token where a key goes ({NaN: 1}) stays as written, for JSON.parse to refuse: keys are strings.
+    let next = i + token.length;
+    while (next < text.length && (text.charCodeAt(next) === 32 || text.charCodeAt(next) === 9 || text.charCodeAt(next) === 13 || text.charCodeAt(next) === 10)) next++;
+    if (text.charCodeAt(next) === 58 /* : */) {
+      i += token.length - 1;
+      continue;
+    }
     out += text.slice(last, i) + JSON.stringify(SENTINEL + token);
     i += token.length - 1;
     last = i + 1;

@@ -26,6 +26,7 @@ describe("parseJsonLine", () => {
   });
 
   it.each([
+    ['{"step":1,NaN:0,"loss":NaN,"loss":2.1}', "json"], // a bare token as a key is not JSON, and must not hide the repeat
     ['{"a":1,"a":"\\u003a"}', "a"], // an escaped colon the text does not show
     ['{"time":"12:00:00","time":"1"}', "time"],
     ['{"a:b":1,"a:b":2}', "a:b"],
@@ -35,36 +36,63 @@ describe("parseJsonLine", () => {
   });
 
   it("tells a repeated key from colons in keys and strings exactly as the scanner does (property)", () => {
-    type Node = { obj: [string, Node][] } | { arr: Node[] } | { leaf: string | number | boolean | null };
+    // A key or a value may also be a bare NaN/Infinity token (`raw`), as Python writes them.
+    type Node = { obj: [string | { raw: string }, Node][] } | { arr: Node[] } | { leaf: string | number | boolean | null } | { raw: string };
+    const token = fc.record({ raw: fc.constantFrom("NaN", "Infinity", "-Infinity") });
     const text = fc.string({ unit: fc.constantFrom(":", "a", "b", '"', "\\", "é", "\u2028"), maxLength: 5 });
-    const key = fc.oneof(text, fc.constantFrom("a", "time", "a:b"));
+    const key = fc.oneof({ arbitrary: text, weight: 4 }, { arbitrary: fc.constantFrom("a", "time", "a:b"), weight: 4 }, { arbitrary: token, weight: 1 });
     const tree = fc.letrec<{ node: Node; obj: Node }>((tie) => ({
-      node: fc.oneof({ depthSize: "small", withCrossShrink: true }, fc.record({ leaf: fc.oneof(text, fc.integer(), fc.constant(null), fc.boolean()) }), fc.record({ arr: fc.array(tie("node"), { maxLength: 3 }) }), tie("obj")),
+      node: fc.oneof({ depthSize: "small", withCrossShrink: true }, fc.record({ leaf: fc.oneof(text, fc.integer(), fc.constant(null), fc.boolean()) }), token, fc.record({ arr: fc.array(tie("node"), { maxLength: 3 }) }), tie("obj")),
       obj: fc.record({ obj: fc.array(fc.tuple(key, tie("node")), { maxLength: 4 }) }),
     })).obj;
     // Written by hand, so a key may repeat in one object.
     const write = (n: Node): string =>
-      "obj" in n ? `{${n.obj.map(([k, v]) => `${JSON.stringify(k)}:${write(v)}`).join(",")}}` : "arr" in n ? `[${n.arr.map(write).join(",")}]` : JSON.stringify(n.leaf);
+      "obj" in n
+        ? `{${n.obj.map(([k, v]) => `${typeof k === "string" ? JSON.stringify(k) : k.raw}:${write(v)}`).join(",")}}`
+        : "arr" in n
+          ? `[${n.arr.map(write).join(",")}]`
+          : "raw" in n
+            ? n.raw
+            : JSON.stringify(n.leaf);
+    const bareKey = (n: Node): boolean => ("obj" in n ? n.obj.some(([k, v]) => typeof k !== "string" || bareKey(v)) : "arr" in n ? n.arr.some(bareKey) : false);
     let repeats = 0;
     fc.assert(
       fc.property(tree, fc.boolean(), (root, escape) => {
         let line = write(root);
-        // A colon the text does not show: the string's first character written as an escape.
-        if (escape) line = line.replace(/:"/, ':"\\u003a');
-        let valid = true;
-        try {
-          JSON.parse(line);
-        } catch {
-          valid = false; // the escape landed inside a string's closing quote
+        // A colon the text does not show: the string's first character written as an escape (the
+        // text can spell NaN or Infinity only as tokens, so a line without them is plain JSON).
+        if (escape && !/NaN|Infinity/.test(line)) {
+          line = line.replace(/:"/, ':"\\u003a');
+          let valid = true;
+          try {
+            JSON.parse(line);
+          } catch {
+            valid = false; // the escape landed inside a string's closing quote
+          }
+          fc.pre(valid);
         }
-        fc.pre(valid);
+        const r = parseJsonLine(line);
+        // A key is a string: a bare token there is invalid JSON, however the rest reads.
+        if (bareKey(root)) {
+          expect(r, line).toMatchObject({ ok: false, field: "json" });
+          return;
+        }
+        if (!r.ok) expect(r.field, line).not.toBe("json");
         const dup = findDuplicateKey(line);
         if (dup !== undefined) repeats++;
-        expect(parseJsonLine(line).ok, line).toBe(dup === undefined);
+        expect(r.ok, line).toBe(dup === undefined);
       }),
       { numRuns: 3000, seed: 16 },
     );
     expect(repeats).toBeGreaterThan(100);
+  });
+
+  it("never turns a string that spells its NaN marker into a number or a function", () => {
+    for (const suffix of ["NaN", "constructor", "x"]) {
+      const r = parseJsonLine(`{"a":"\\u0000windtunnel-nonfinite:${suffix}","b":NaN}`);
+      expect(r.ok && typeof (r.value as Record<string, unknown>)["a"] !== "string").toBe(false);
+    }
+    expect(parseJsonLine('{"a":"\\u0000windtunnel-nonfinite:NaN"}')).toMatchObject({ ok: true, value: { a: "\u0000windtunnel-nonfinite:NaN" } });
   });
 
   it("does not mistake an escaped quote for the end of a string", () => {
