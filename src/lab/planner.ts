@@ -18,7 +18,7 @@ import type { Config } from "./menu.ts";
 import type { Proposal } from "./proposers.ts";
 import { rungScoresOf, type PruneSetup, type RungScore } from "./rungs.ts";
 
-export { atRung, defaultRungs, describePrune, pruneRecord, rungsInWarmup, rungsOf, rungsProblem, type PruneRecord, type PruneSetup, type RungScore } from "./rungs.ts";
+export { atRung, defaultRungs, describePrune, pruneRecord, rungsInWarmup, rungsOf, rungsProblem, stepsText, warmupText, type PruneRecord, type PruneSetup, type RungScore, type RungsInWarmup } from "./rungs.ts";
 
 /** One training run the plan decided on. */
 export interface Task {

@@ -121,24 +121,52 @@ export function rungScoresOf(r: Result): (RungScore & { id: string })[] {
 
 /** Rungs that fall inside the menu's learning-rate warmup, and the warmup. */
 export interface RungsInWarmup {
+  /** The menu key that sets it, e.g. `warmup` or `warmup_iters`. */
+  key: string;
   /** The longest warmup the menu sets, in steps. */
   warmup: number;
-  /** The rungs at or before it. */
+  /** True when a knob offers it (only some candidates warm up that long). */
+  knob: boolean;
+  /** The rungs before its end. */
   rungs: number[];
 }
 
+/** The names trainers give their warmup in steps: the reference trainer's and nanoGPT's, Hugging Face's, Megatron's. */
+export const WARMUP_KEYS = ["warmup", "warmup_iters", "warmup_steps", "lr_warmup_iters", "lr_warmup_steps"] as const;
+
 /**
- * The rungs at or before the longest `warmup` the menu sets (a fixed value, or the largest a
- * knob offers), if any. While the learning rate still ramps up, the ranking at a step says little
- * of the ranking at the end: on `examples/menu-diverging.yaml` (a 600-step warmup, rungs 20 and
- * 40 of 60) ASHA stopped every `d_hidden: 16` config at step 20, and a sweep without early
- * stopping ranks three of them 3rd to 5th at step 60. `warmup` is the reference trainer's name
- * (and nanoGPT's, and most trainers'); a menu without one is never flagged.
+ * The rungs before the end of the longest warmup the menu sets (a fixed value, or the largest a
+ * knob offers, under any of WARMUP_KEYS; a numeric string counts), if any. While the learning
+ * rate still ramps up, the ranking at a step says little of the ranking at the end: on
+ * `examples/menu-diverging.yaml` (a 600-step warmup, rungs 20 and 40 of 60) ASHA stopped every
+ * `d_hidden: 16` config at step 20, and a sweep without early stopping ranks three of them 3rd to
+ * 5th at step 60. A menu that names no warmup is never flagged.
  */
 export function rungsInWarmup(menu: Pick<Menu, "knobs" | "fixed">, rungs: readonly number[]): RungsInWarmup | undefined {
-  const offered = [menu.fixed["warmup"], ...(menu.knobs["warmup"] ?? [])].filter((v): v is number => typeof v === "number" && Number.isFinite(v));
-  if (offered.length === 0) return undefined;
-  const warmup = Math.max(...offered);
-  const inside = rungs.filter((r) => r <= warmup);
-  return inside.length > 0 ? { warmup, rungs: inside } : undefined;
+  const steps = (v: unknown): number | undefined => {
+    const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
+    return typeof n === "number" && Number.isFinite(n) ? n : undefined;
+  };
+  let found: RungsInWarmup | undefined;
+  for (const key of WARMUP_KEYS) {
+    for (const [v, knob] of [[menu.fixed[key], false] as const, ...(menu.knobs[key] ?? []).map((x) => [x, true] as const)]) {
+      const warmup = steps(v);
+      if (warmup !== undefined && (found === undefined || warmup > found.warmup)) found = { key, warmup, knob, rungs: [] };
+    }
+  }
+  if (found === undefined) return undefined;
+  const { warmup } = found;
+  const inside = rungs.filter((r) => r < warmup);
+  return inside.length > 0 ? { ...found, rungs: inside } : undefined;
+}
+
+/** "step 20" or "steps 20 and 40" (or "steps 10, 20 and 40"). */
+export function stepsText(steps: readonly number[]): string {
+  if (steps.length === 1) return `step ${steps[0]}`;
+  return `steps ${steps.slice(0, -1).join(", ")} and ${steps.at(-1)}`;
+}
+
+/** What the warmup is, for a sentence: "the menu's 600-step warmup" or "a warmup of up to 600 steps (knob warmup)". */
+export function warmupText(w: RungsInWarmup): string {
+  return w.knob ? `a warmup of up to ${w.warmup} steps (knob ${w.key})` : `the menu's ${w.warmup}-step warmup (${w.key})`;
 }

@@ -54,7 +54,7 @@ describe("windtunnel demo", () => {
     const r = await execa(process.execPath, [join(REPO, "src/cli/bin.ts"), "demo", "--dir", tmp.dir(), "--menu", join(REPO, "examples/menu-diverging.yaml")], { reject: false, env: { CI: "true" } });
     expect(r.exitCode, r.stderr).toBe(1);
     // Its rungs would judge inside the 600-step warmup, so the demo sweeps without early stopping.
-    expect(r.stdout).toContain("No early stopping: its steps 20 and 40 fall inside this menu's 600-step warmup");
+    expect(r.stdout).toContain("No early stopping: ASHA would judge candidates at steps 20 and 40, inside the menu's 600-step warmup (warmup), where the ranking is not yet the ranking at step 60.");
     expect(readFileSync(join(tmp.dir(), "menu-diverging", "trajectory.jsonl"), "utf8")).not.toContain('"pruned"');
     const verdict = JSON.parse(readFileSync(join(tmp.dir(), "menu-diverging", "verdict.json"), "utf8")) as Verdict;
     expect(verdict.gates.filter((g) => g.id.startsWith("sweep.")).every((g) => g.status === "pass")).toBe(true);

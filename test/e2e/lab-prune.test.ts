@@ -158,8 +158,16 @@ describe("windtunnel lab sweep --prune with rungs inside the menu's warmup", () 
     const r = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", menu, "--dir", "warm", "--candidates", "2", "--repeats", "0", "--prune", "asha", "--", ...standIn], { cwd: tmp.dir(), reject: false, env: { CI: "true" } });
     expect(r.exitCode, r.stderr).toBe(0);
     const warnings = r.stderr.split("\n").filter((l) => l.includes("warning:"));
-    expect(warnings).toEqual(["windtunnel lab sweep: warning: early stopping judges candidates at step 20, inside the menu's 30-step warmup; the ranking there may not hold at step 60 (--rungs after the warmup, or --prune none)"]);
+    expect(warnings).toEqual(["windtunnel lab sweep: warning: early stopping judges candidates at step 20, inside the menu's 30-step warmup (warmup); the ranking there may not hold at step 60 (--rungs from step 30 on, or --prune none)"]);
     expect(r.stdout).toContain("early stopping: 0 candidate(s) pruned");
+  });
+
+  it("names the one way out when the warmup outlasts every step, and a knob's warmup as a knob's", async () => {
+    const menu = tmp.write("long.yaml", "steps: 60\nknobs:\n  x: [1, 2, 3]\n  warmup_iters: [5, 600]\nbaseline:\n  x: 1\n  warmup_iters: 5\n");
+    const standIn = [process.execPath, join(REPO, "test/fixtures/lab/trainer.mjs")];
+    const r = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", menu, "--dir", "long", "--candidates", "2", "--repeats", "0", "--prune", "median", "--", ...standIn], { cwd: tmp.dir(), reject: false, env: { CI: "true" } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain("warning: early stopping judges candidates at steps 20 and 40, inside a warmup of up to 600 steps (knob warmup_iters); the ranking there may not hold at step 60 (no step of 60 is past it: --prune none)");
   });
 });
 

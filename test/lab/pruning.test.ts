@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { configHash } from "../../src/evidence/hash.ts";
-import { abandonTask, atRung, defaultRungs, rungsInWarmup, nextStep, progressOf, recordResult, rungsOf, rungsProblem, startPlan, takeProposal, type Plan, type PlanSetup, type PruneSetup, type Result, type Task } from "../../src/lab/planner.ts";
+import { abandonTask, atRung, defaultRungs, rungsInWarmup, stepsText, warmupText, nextStep, progressOf, recordResult, rungsOf, rungsProblem, startPlan, takeProposal, type Plan, type PlanSetup, type PruneSetup, type Result, type Task } from "../../src/lab/planner.ts";
 import type { Config } from "../../src/lab/menu.ts";
 import type { Proposal } from "../../src/lab/proposers.ts";
 
@@ -281,14 +281,25 @@ describe("rungs", () => {
   });
 
   it.each([
-    ["a fixed warmup past both rungs", { fixed: { warmup: 600 }, knobs: {} }, { warmup: 600, rungs: [20, 40] }],
-    ["a fixed warmup past the first rung only", { fixed: { warmup: 30 }, knobs: {} }, { warmup: 30, rungs: [20] }],
-    ["a warmup ending at the first rung", { fixed: { warmup: 20 }, knobs: {} }, { warmup: 20, rungs: [20] }],
+    ["a fixed warmup past both rungs", { fixed: { warmup: 600 }, knobs: {} }, { key: "warmup", warmup: 600, knob: false, rungs: [20, 40] }],
+    ["a fixed warmup past the first rung only", { fixed: { warmup: 30 }, knobs: {} }, { key: "warmup", warmup: 30, knob: false, rungs: [20] }],
+    ["a warmup ending at the first rung (the peak is reached there)", { fixed: { warmup: 20 }, knobs: {} }, undefined],
     ["a short fixed warmup", { fixed: { warmup: 5 }, knobs: {} }, undefined],
-    ["a warmup knob, by its longest choice", { fixed: {}, knobs: { warmup: [5, 10, 45] } }, { warmup: 45, rungs: [20, 40] }],
+    ["a warmup knob, by its longest choice", { fixed: {}, knobs: { warmup: [5, 10, 45] } }, { key: "warmup", warmup: 45, knob: true, rungs: [20, 40] }],
+    ["nanoGPT's warmup_iters", { fixed: { warmup_iters: 600 }, knobs: {} }, { key: "warmup_iters", warmup: 600, knob: false, rungs: [20, 40] }],
+    ["Hugging Face's warmup_steps as a string knob", { fixed: {}, knobs: { warmup_steps: ["10", "30"] } }, { key: "warmup_steps", warmup: 30, knob: true, rungs: [20] }],
+    ["the longest of two names", { fixed: { warmup: 25, lr_warmup_iters: 50 }, knobs: {} }, { key: "lr_warmup_iters", warmup: 50, knob: false, rungs: [20, 40] }],
     ["no warmup", { fixed: { lr: 0.1 }, knobs: { d: [1, 2] } }, undefined],
     ["a warmup that is not a number", { fixed: { warmup: "auto" }, knobs: {} }, undefined],
   ])("inside the warmup, with %s", (_, menu, want) => {
     expect(rungsInWarmup(menu, [20, 40])).toEqual(want);
+  });
+
+  it("says the steps and the warmup in words", () => {
+    expect(stepsText([20])).toBe("step 20");
+    expect(stepsText([20, 40])).toBe("steps 20 and 40");
+    expect(stepsText([10, 20, 40])).toBe("steps 10, 20 and 40");
+    expect(warmupText({ key: "warmup", warmup: 600, knob: false, rungs: [20] })).toBe("the menu's 600-step warmup (warmup)");
+    expect(warmupText({ key: "warmup_steps", warmup: 30, knob: true, rungs: [20] })).toBe("a warmup of up to 30 steps (knob warmup_steps)");
   });
 });

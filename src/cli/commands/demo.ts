@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { packageRoot } from "../../common/package-root.ts";
 import { TRAJECTORY } from "../../lab/sweep.ts";
 import { loadMenu } from "../../lab/menu.ts";
-import { defaultRungs, rungsInWarmup } from "../../lab/planner.ts";
+import { defaultRungs, rungsInWarmup, stepsText, warmupText } from "../../lab/planner.ts";
 import { CURVES, STRESS_LOG } from "../../lab/stress.ts";
 import { usd } from "../../common/format.ts";
 import { shq } from "../../infra/user-data.ts";
@@ -103,7 +103,7 @@ async function demoSweep(menuFile: string): Promise<{ steps: number; prune: bool
   const rungs = defaultRungs(menu.steps);
   const inWarmup = rungsInWarmup(menu, rungs);
   if (rungs.length === 0) return { steps: menu.steps, prune: false, why: `No early stopping: candidates of ${menu.steps} step(s) have no step before their last to be judged at.` };
-  if (inWarmup) return { steps: menu.steps, prune: false, why: `No early stopping: its steps ${inWarmup.rungs.join(" and ")} fall inside this menu's ${inWarmup.warmup}-step warmup, where the ranking is not yet the ranking at step ${menu.steps}.` };
+  if (inWarmup) return { steps: menu.steps, prune: false, why: `No early stopping: ASHA would judge candidates at ${stepsText(inWarmup.rungs)}, inside ${warmupText(inWarmup)}, where the ranking is not yet the ranking at step ${menu.steps}.` };
   return { steps: menu.steps, prune: true };
 }
 

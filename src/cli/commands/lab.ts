@@ -14,7 +14,7 @@ import { loadMenu, menuSizeText } from "../../lab/menu.ts";
 import { describePrior, readPriors } from "../../lab/priors.ts";
 import { checkProposerFlags, proposerOf } from "./lab-proposer.ts";
 import { runSweep, TRAJECTORY, type PruningTally, type SweepResult } from "../../lab/sweep.ts";
-import { defaultRungs, describePrune, rungsInWarmup, rungsProblem, type PruneSetup } from "../../lab/planner.ts";
+import { defaultRungs, describePrune, rungsInWarmup, rungsProblem, stepsText, warmupText, type PruneSetup } from "../../lab/planner.ts";
 import { finalistsOf, runStress, type StressRecord, type StressResult } from "../../lab/stress.ts";
 import { fmtSeconds } from "../../lab/trainer.ts";
 import { describeRepair } from "../../lab/journal.ts";
@@ -115,7 +115,10 @@ export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number
   io.err(`windtunnel lab sweep: ${flags.candidates} candidates × ${menu.steps} steps from ${flags.menu} (${menuSizeText(menu)} configs on the menu, proposer ${proposer.name}${warm}), ${flags.repeats} noise repeat(s) of the baseline and the top ${flags.repeatTop}, ${flags.parallel} slot(s)${prune ? `, early stopping ${describePrune(prune)}` : ""} → ${join(flags.dir, TRAJECTORY)}`);
   for (const p of priors) io.err(describePrior(p));
   const early = prune && rungsInWarmup(menu, prune.rungs);
-  if (early) io.err(`windtunnel lab sweep: warning: early stopping judges candidates at step ${early.rungs.join(", ")}, inside the menu's ${early.warmup}-step warmup; the ranking there may not hold at step ${menu.steps} (--rungs after the warmup, or --prune none)`);
+  if (early) {
+    const fix = early.warmup < menu.steps - 1 ? `--rungs from step ${early.warmup} on, or --prune none` : `no step of ${menu.steps} is past it: --prune none`;
+    io.err(`windtunnel lab sweep: warning: early stopping judges candidates at ${stepsText(early.rungs)}, inside ${warmupText(early)}; the ranking there may not hold at step ${menu.steps} (${fix})`);
+  }
   let result: SweepResult;
   try {
     result = await runSweep({
