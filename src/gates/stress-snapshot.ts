@@ -37,8 +37,19 @@ const trackSnapshotSchema = () =>
     early: windowSums(),
     late: windowSums(),
     prev: z.nullable(point()),
-  });
+  }).check(
+    // The smoothing reads its median from `sorted` in place, trusting it to hold the window's
+    // values in ascending order: a snapshot where it does not would smooth wrongly, silently.
+    z.refine((t) => sameSorted(t.sorted, t.window.map((p) => p.value)), { error: "must hold the window's values in ascending order", path: ["sorted"] }),
+  );
 export type TrackSnapshot = z.infer<ReturnType<typeof trackSnapshotSchema>>;
+
+/** True when `sorted` is `values` in ascending order (NaN never enters the window). */
+function sameSorted(sorted: readonly number[], values: readonly number[]): boolean {
+  if (sorted.length !== values.length) return false;
+  const want = [...values].sort((a, b) => a - b);
+  return sorted.every((v, i) => v === want[i]);
+}
 
 /** A GradTrack's state, every field. */
 const gradSnapshotSchema = () =>

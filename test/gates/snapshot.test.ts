@@ -35,6 +35,23 @@ describe("monitor snapshots", () => {
     );
   });
 
+  it("stress monitor: a snapshot whose sorted window is out of order or not the window's is refused, not smoothed from", async () => {
+    const pts = await read("stress", "healthy.jsonl");
+    const m = new CurveMonitor("c", DEFAULT_POLICY.stress);
+    for (const p of pts.slice(0, 40)) m.push(p);
+    const good = decodeState<MonitorSnapshot>(encodeState(m.snapshot()));
+    expect(good.tracks.loss.sorted.length).toBeGreaterThan(2);
+    expect(() => CurveMonitor.restore("c", DEFAULT_POLICY.stress, good)).not.toThrow();
+    const reversed = structuredClone(good);
+    reversed.tracks.loss.sorted.reverse();
+    const other = structuredClone(good);
+    other.tracks.loss.sorted[0] = (other.tracks.loss.sorted[0] as number) - 1;
+    for (const bad of [reversed, other]) {
+      expect(() => CurveMonitor.restore("c", DEFAULT_POLICY.stress, bad)).toThrow(SnapshotError);
+      expect(() => CurveMonitor.restore("c", DEFAULT_POLICY.stress, bad)).toThrow("tracks.loss.sorted: must hold the window's values in ascending order");
+    }
+  });
+
   it("envelope monitor: resumed at every point = one pass", async () => {
     const steady = await read("cloud", "verify-lr-jump.jsonl");
     const r = forecast({ points: steady.filter((p) => p.step <= 600).map((p) => ({ step: p.step, tokens: p.tokens as number, loss: p.loss as number })), policy: DEFAULT_POLICY.forecast });
