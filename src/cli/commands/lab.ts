@@ -116,7 +116,8 @@ export async function labSweepCommand(flags: SweepFlags, io: Io): Promise<number
   for (const p of priors) io.err(describePrior(p));
   const early = prune && rungsInWarmup(menu, prune.rungs);
   if (early) {
-    const fix = early.warmup < menu.steps - 1 ? `--rungs from step ${early.warmup} on, or --prune none` : `no step of ${menu.steps} is past it: --prune none`;
+    // A rung may sit at the warmup's own step, if that is before the candidates' last.
+    const fix = early.warmup <= menu.steps - 1 ? `--rungs from step ${early.warmup} on, or --prune none` : `no step of ${menu.steps} is past it: --prune none`;
     io.err(`windtunnel lab sweep: warning: early stopping judges candidates at ${stepsText(early.rungs)}, inside ${warmupText(early)}; the ranking there may not hold at step ${menu.steps} (${fix})`);
   }
   let result: SweepResult;
