@@ -84,18 +84,16 @@ const TOO_DEEP = "nested too deeply to read (thousands of levels); a line holds 
 /**
  * True when a parsed line provably names no key twice: outside strings a colon follows every
  * key (at any depth) and nothing else, and JSON.parse keeps one key of each repeated name, so as
- * many colons in the text as keys kept at every depth leaves no room for a repeat. When the
- * counts differ in a line without a backslash, every string is written as it reads, so the colons
- * inside the kept keys and string values (a row's ISO `time`) are counted too: a repeated key would still leave its
- * own colon, and the strings of the value it replaced, uncounted. With a backslash (`\u003a` is a
- * colon the text does not show) or when the counts differ, findDuplicateKey decides.
+ * many colons in the text as keys kept at every depth leaves no room for a repeat. When a colon
+ * sits inside a string (a row's ISO `time`) and the line was read as written (plain JSON.parse,
+ * no backslash, so every string reads as it is written), the colons inside the kept keys and
+ * string values are counted too: a repeated key would still leave its own colon, and the strings
+ * of the value it replaced, uncounted. Otherwise findDuplicateKey decides.
  */
 function hasNoDuplicates(text: string, value: unknown, asWritten: boolean): boolean {
   if (value === null || typeof value !== "object") return true;
-  let colons = 0;
-  for (let i = text.indexOf(":"); i !== -1; i = text.indexOf(":", i + 1)) colons++;
+  const colons = colonsIn(text);
   if (colons === keysAtEveryDepth(value, colons, false)) return true;
-  // Only for a line plain JSON.parse read: the NaN/Infinity rewrite puts strings of its own in.
   return asWritten && text.indexOf("\\") === -1 && colons === keysAtEveryDepth(value, colons, true);
 }
 

@@ -147,17 +147,17 @@ export function rungsInWarmup(menu: Pick<Menu, "knobs" | "fixed">, rungs: readon
     const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
     return typeof n === "number" && Number.isFinite(n) ? n : undefined;
   };
-  let found: RungsInWarmup | undefined;
+  let longest: Omit<RungsInWarmup, "rungs"> | undefined;
   for (const key of WARMUP_KEYS) {
     for (const [v, knob] of [[menu.fixed[key], false] as const, ...(menu.knobs[key] ?? []).map((x) => [x, true] as const)]) {
       const warmup = steps(v);
-      if (warmup !== undefined && (found === undefined || warmup > found.warmup)) found = { key, warmup, knob, rungs: [] };
+      if (warmup !== undefined && warmup > (longest?.warmup ?? -Infinity)) longest = { key, warmup, knob };
     }
   }
-  if (found === undefined) return undefined;
-  const { warmup } = found;
-  const inside = rungs.filter((r) => r < warmup);
-  return inside.length > 0 ? { ...found, rungs: inside } : undefined;
+  if (longest === undefined) return undefined;
+  const end = longest.warmup;
+  const inside = rungs.filter((r) => r < end);
+  return inside.length > 0 ? { ...longest, rungs: inside } : undefined;
 }
 
 /** "step 20" or "steps 20 and 40" (or "steps 10, 20 and 40"). */

@@ -18,6 +18,12 @@ function sweep(args: string[]) {
   return execa(process.execPath, [BIN, "lab", "sweep", "--menu", MENU, ...args, "--", ...TRAINER], { cwd: tmp.dir(), reject: false, env: { CI: "true" } });
 }
 
+/** The tests' stand-in trainer (no val_bpb before its last step), on a menu of its own. */
+const STAND_IN = [process.execPath, join(REPO, "test/fixtures/lab/trainer.mjs")];
+function standInSweep(menu: string, args: string[]) {
+  return execa(process.execPath, [BIN, "lab", "sweep", "--menu", menu, "--repeats", "0", ...args, "--", ...STAND_IN], { cwd: tmp.dir(), reject: false, env: { CI: "true" } });
+}
+
 interface Row {
   id: string;
   status: string;
@@ -140,8 +146,7 @@ describe("windtunnel lab sweep --prune on the reference trainer", () => {
 describe("windtunnel lab sweep --prune with a trainer that ignores WINDTUNNEL_EVAL_STEPS", () => {
   it("prunes nothing, runs every candidate out, and says once why", async () => {
     const menu = tmp.write("menu.yaml", "steps: 60\nknobs:\n  x: [1, 2, 3, 4, 5, 6]\nbaseline:\n  x: 1\n");
-    const standIn = [process.execPath, join(REPO, "test/fixtures/lab/trainer.mjs")];
-    const r = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", menu, "--dir", "blind", "--candidates", "4", "--repeats", "0", "--prune", "asha", "--", ...standIn], { cwd: tmp.dir(), reject: false, env: { CI: "true" } });
+    const r = await standInSweep(menu, ["--dir", "blind", "--candidates", "4", "--prune", "asha"]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(rows("blind").map((x) => [x.status, x.steps])).toEqual(Array.from({ length: 4 }, () => ["ok", 60]));
     const notes = r.stderr.split("\n").filter((l) => l.includes("WINDTUNNEL_EVAL_STEPS"));
@@ -154,18 +159,19 @@ describe("windtunnel lab sweep --prune with a trainer that ignores WINDTUNNEL_EV
 describe("windtunnel lab sweep --prune with rungs inside the menu's warmup", () => {
   it("warns once, naming the rungs and the warmup, and still prunes as asked", async () => {
     const menu = tmp.write("warm.yaml", "steps: 60\nknobs:\n  x: [1, 2, 3]\nbaseline:\n  x: 1\nfixed:\n  warmup: 30\n");
-    const standIn = [process.execPath, join(REPO, "test/fixtures/lab/trainer.mjs")];
-    const r = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", menu, "--dir", "warm", "--candidates", "2", "--repeats", "0", "--prune", "asha", "--", ...standIn], { cwd: tmp.dir(), reject: false, env: { CI: "true" } });
+    const r = await standInSweep(menu, ["--dir", "warm", "--candidates", "2", "--prune", "asha"]);
     expect(r.exitCode, r.stderr).toBe(0);
     const warnings = r.stderr.split("\n").filter((l) => l.includes("warning:"));
     expect(warnings).toEqual(["windtunnel lab sweep: warning: early stopping judges candidates at step 20, inside the menu's 30-step warmup (warmup); the ranking there may not hold at step 60 (--rungs from step 30 on, or --prune none)"]);
     expect(r.stdout).toContain("early stopping: 0 candidate(s) pruned");
+    // A warmup ending at the candidates' last rung-able step still leaves that step.
+    const edge = tmp.write("edge.yaml", "steps: 60\nknobs:\n  x: [1, 2, 3]\nbaseline:\n  x: 1\nfixed:\n  warmup: 59\n");
+    expect((await standInSweep(edge, ["--dir", "edge", "--candidates", "1", "--prune", "asha"])).stderr).toContain("at step 60 (--rungs from step 59 on, or --prune none)");
   });
 
   it("names the one way out when the warmup outlasts every step, and a knob's warmup as a knob's", async () => {
     const menu = tmp.write("long.yaml", "steps: 60\nknobs:\n  x: [1, 2, 3]\n  warmup_iters: [5, 600]\nbaseline:\n  x: 1\n  warmup_iters: 5\n");
-    const standIn = [process.execPath, join(REPO, "test/fixtures/lab/trainer.mjs")];
-    const r = await execa(process.execPath, [BIN, "lab", "sweep", "--menu", menu, "--dir", "long", "--candidates", "2", "--repeats", "0", "--prune", "median", "--", ...standIn], { cwd: tmp.dir(), reject: false, env: { CI: "true" } });
+    const r = await standInSweep(menu, ["--dir", "long", "--candidates", "2", "--prune", "median"]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain("warning: early stopping judges candidates at steps 20 and 40, inside a warmup of up to 600 steps (knob warmup_iters); the ranking there may not hold at step 60 (no step of 60 is past it: --prune none)");
   });
@@ -174,8 +180,7 @@ describe("windtunnel lab sweep --prune with rungs inside the menu's warmup", () 
 describe("windtunnel lab sweep: early stopping in lab.json", () => {
   it("records the setting the sweep began with, and says so once when a resume changes it", async () => {
     const menu = tmp.write("m.yaml", "steps: 60\nknobs:\n  x: [1, 2, 3, 4, 5, 6]\nbaseline:\n  x: 1\n");
-    const standIn = [process.execPath, join(REPO, "test/fixtures/lab/trainer.mjs")];
-    const run = (extra: string[]) => execa(process.execPath, [BIN, "lab", "sweep", "--menu", menu, "--dir", "rec", "--repeats", "0", ...extra, "--", ...standIn], { cwd: tmp.dir(), reject: false, env: { CI: "true" } });
+    const run = (extra: string[]) => standInSweep(menu, ["--dir", "rec", ...extra]);
     const first = await run(["--candidates", "2", "--prune", "asha", "--eta", "2", "--rungs", "30"]);
     expect(first.exitCode, first.stderr).toBe(0);
     const lab = JSON.parse(readFileSync(join(tmp.dir(), "rec", "lab.json"), "utf8")) as { early_stopping: unknown };

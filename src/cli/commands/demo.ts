@@ -101,8 +101,8 @@ const DEMO_ETA = 2;
 async function demoSweep(menuFile: string): Promise<{ steps: number; prune: boolean; why?: string }> {
   const menu = await loadMenu(menuFile);
   const rungs = defaultRungs(menu.steps);
-  const inWarmup = rungsInWarmup(menu, rungs);
   if (rungs.length === 0) return { steps: menu.steps, prune: false, why: `No early stopping: candidates of ${menu.steps} step(s) have no step before their last to be judged at.` };
+  const inWarmup = rungsInWarmup(menu, rungs);
   if (inWarmup) return { steps: menu.steps, prune: false, why: `No early stopping: ASHA would judge candidates at ${stepsText(inWarmup.rungs)}, inside ${warmupText(inWarmup)}, where the ranking is not yet the ranking at step ${menu.steps}.` };
   return { steps: menu.steps, prune: true };
 }
